@@ -1,0 +1,130 @@
+//! Command-line interface: argument definitions and the shared plumbing of every command
+//! (project loading, diagnostics printing, colour, exit codes). One file per subcommand.
+
+mod render;
+mod schema;
+mod validate;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::contract::{Loaded, Project};
+use crate::diagnostics::{Diagnostic, Sources};
+use crate::error::Error;
+use crate::render::Templates;
+use crate::resolve::Deployment;
+
+/// Exit codes (documented in the README).
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_ERROR: i32 = 1;
+pub const EXIT_CHANGES: i32 = 2;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "redisctl",
+    version,
+    about = "Declarative provisioning for Redis: validate, render, plan and apply a configuration contract",
+    long_about = "redisctl reads a project's contract (redisctl.yaml plus environments/<env>.yaml), checks it \
+                  against the JSON Schema and Redis semantics, and renders, plans and applies the environment.\n\n\
+                  Exit codes: 0 success (or no changes), 1 error or invalid contract, 2 changes present \
+                  (plan --detailed-exitcode).",
+    after_help = "Examples:\n  redisctl validate --all\n  redisctl render --env local --out /tmp/local\n  redisctl schema > schemas/redisctl.schema.json"
+)]
+pub struct Cli {
+    /// Project directory holding redisctl.yaml and environments/.
+    #[arg(long, global = true, value_name = "DIR", default_value = ".")]
+    pub project: PathBuf,
+    /// Directory of templates overriding the embedded ones (same file names, e.g. redis.conf.j2).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+    /// Never colour the output (also: the NO_COLOR environment variable).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check environments against the schema and Redis semantics; report every problem.
+    Validate(validate::Args),
+    /// Write the rendered artifacts of one environment.
+    Render(render::Args),
+    /// Print the JSON Schema of the contract.
+    Schema,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+/// What every command gets: the project, where templates come from, whether to colour.
+pub struct Ctx {
+    pub project: Project,
+    pub templates: Option<PathBuf>,
+    pub color_err: bool,
+    pub color_out: bool,
+}
+
+impl Ctx {
+    /// Load one environment, printing its diagnostics (warnings too) to stderr.
+    pub fn load(&self, env: &str) -> Result<Loaded, Error> {
+        let mut sources = Sources::default();
+        match self.project.load(env, &mut sources) {
+            Ok(loaded) => {
+                self.print_diagnostics(&sources, &loaded.warnings);
+                Ok(loaded)
+            }
+            Err(diags) => {
+                self.print_diagnostics(&sources, &diags);
+                let errors = diags.iter().filter(|d| d.is_error()).count();
+                Err(Error::Invalid(format!("environment `{env}` is invalid: {errors} error(s)")))
+            }
+        }
+    }
+
+    pub fn print_diagnostics(&self, sources: &Sources, diags: &[Diagnostic]) {
+        for d in diags {
+            eprint!("{}", sources.render(d, self.color_err));
+        }
+    }
+
+    pub fn deployment(&self, loaded: &Loaded) -> Result<Deployment, Error> {
+        Deployment::resolve(loaded, &self.project.dir).map_err(Error::msg)
+    }
+
+    pub fn templates(&self) -> Result<Templates, Error> {
+        Templates::new(self.templates.as_deref()).map_err(Error::msg)
+    }
+}
+
+fn color_enabled(stream_is_tty: bool, no_color_flag: bool) -> bool {
+    stream_is_tty && !no_color_flag && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Run the CLI; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    let ctx = Ctx {
+        project: Project::new(cli.project.clone()),
+        templates: cli.templates.clone(),
+        color_err: color_enabled(std::io::stderr().is_terminal(), cli.no_color),
+        color_out: color_enabled(std::io::stdout().is_terminal(), cli.no_color),
+    };
+    let result = match &cli.command {
+        Command::Validate(args) => validate::run(&ctx, args),
+        Command::Render(args) => render::run(&ctx, args),
+        Command::Schema => schema::run(),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_ERROR
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! `redisctl validate`: check environments and report every problem at once.
+
+use serde_json::json;
+
+use super::{Ctx, Format, EXIT_ERROR, EXIT_OK};
+use crate::diagnostics::{Severity, Sources};
+use crate::error::Error;
+
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Every problem is reported with file:line:column, the line, and a hint.\n\
+                        Exit code 0 when every checked environment is valid, 1 otherwise.")]
+pub struct Args {
+    /// Environment to check (default: all of them).
+    #[arg(long, value_name = "NAME", conflicts_with = "all")]
+    pub env: Option<String>,
+    /// Check every environment in environments/ (the default).
+    #[arg(long)]
+    pub all: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
+    let envs = match &args.env {
+        Some(env) => vec![env.clone()],
+        None => ctx.project.environments().map_err(Error::msg)?,
+    };
+    if envs.is_empty() {
+        return Err(Error::msg(format!(
+            "no environments found in {}/environments (expected files such as environments/local.yaml)",
+            ctx.project.dir.display()
+        )));
+    }
+    let mut all_valid = true;
+    let mut report = Vec::new();
+    for env in &envs {
+        let mut sources = Sources::default();
+        let diags = match ctx.project.load(env, &mut sources) {
+            Ok(loaded) => loaded.warnings,
+            Err(diags) => diags,
+        };
+        let errors = diags.iter().filter(|d| d.severity == Severity::Error).count();
+        let warnings = diags.len() - errors;
+        all_valid &= errors == 0;
+        match args.format {
+            Format::Text => {
+                ctx.print_diagnostics(&sources, &diags);
+                if errors == 0 {
+                    println!("{env}: valid ({warnings} warning(s))");
+                } else {
+                    println!("{env}: invalid ({errors} error(s), {warnings} warning(s))");
+                }
+            }
+            Format::Json => report.push(json!({
+                "environment": env,
+                "valid": errors == 0,
+                "errors": errors,
+                "warnings": warnings,
+                "diagnostics": diags.iter().map(|d| sources.to_json(d)).collect::<Vec<_>>(),
+            })),
+        }
+    }
+    if args.format == Format::Json {
+        let out = json!({ "format_version": "1", "valid": all_valid, "environments": report });
+        println!("{}", serde_json::to_string_pretty(&out).map_err(Error::msg)?);
+    }
+    Ok(if all_valid { EXIT_OK } else { EXIT_ERROR })
+}

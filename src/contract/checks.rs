@@ -1,0 +1,395 @@
+//! Semantic checks: what the schema cannot say about a Redis deployment.
+//!
+//! Each check reports diagnostics located with the merged document's span index, so a
+//! problem points at the line that caused it. Codes are stable and listed in the README.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::merge::{pointer_escape, SpanIndex};
+use super::model::{Auth, ConfigValue, Contract, MaxmemoryPolicy, TopologyMode, UserRole, Workload};
+use crate::diagnostics::Diagnostic;
+use crate::directives::{Directives, Lookup};
+use crate::resolve::{layout, majority, Role, CLUSTER_SLOTS};
+use crate::suggest::did_you_mean;
+
+/// Reject control characters (newline, NUL, escape, tab, ...) in every key and string value:
+/// they would let a value inject extra lines into redis.conf or an ACL file.
+pub fn control_characters(doc: &Value, index: &SpanIndex) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    walk(doc, String::new(), &mut |pointer, key, value| {
+        let (what, text, span) = match (key, value) {
+            (Some(k), _) if k.chars().any(char::is_control) => ("key", k, index.key(pointer)),
+            (_, Value::String(s)) if s.chars().any(char::is_control) => ("value", s.as_str(), index.value(pointer)),
+            _ => return,
+        };
+        let c = text.chars().find(|c| c.is_control()).unwrap_or('\0');
+        let d = Diagnostic::error(
+            "RCTL060",
+            format!("{} {what} contains the control character {:?}", super::schema::display_path(pointer), c),
+        )
+        .at(span)
+        .hint("newlines and other control characters would inject extra lines into redis.conf or ACL files; remove them");
+        diags.push(d);
+    });
+    diags
+}
+
+fn walk(v: &Value, pointer: String, f: &mut dyn FnMut(&str, Option<&str>, &Value)) {
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map {
+                let p = format!("{pointer}/{}", pointer_escape(k));
+                f(&p, Some(k), child);
+                walk(child, p, f);
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                let p = format!("{pointer}/{i}");
+                f(&p, None, child);
+                walk(child, p, f);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// All semantic checks of a typed contract.
+pub fn check(c: &Contract, doc: &Value, index: &SpanIndex, project_dir: &Path) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    directives(c, index, &mut diags);
+    topology(c, doc, index, &mut diags);
+    ports(c, index, &mut diags);
+    users(c, index, project_dir, &mut diags);
+    security(c, index, &mut diags);
+    workload(c, index, &mut diags);
+    diags
+}
+
+/// The values a config entry stands for, one per redis.conf line.
+pub fn config_lines(value: &ConfigValue) -> Vec<String> {
+    match value {
+        ConfigValue::Bool(b) => vec![if *b { "yes" } else { "no" }.to_string()],
+        ConfigValue::Int(i) => vec![i.to_string()],
+        ConfigValue::String(s) => vec![s.clone()],
+        ConfigValue::List(items) => items.clone(),
+    }
+}
+
+fn directives(c: &Contract, index: &SpanIndex, diags: &mut Vec<Diagnostic>) {
+    let table = Directives::get();
+    let version = c.redis.version;
+    for (name, value) in &c.redis.config {
+        let pointer = format!("/redis/config/{}", pointer_escape(name));
+        let key_span = index.key(&pointer);
+        let value_span = index.value(&pointer);
+        let directive = match table.lookup(name, version) {
+            Lookup::Available(d) => d,
+            Lookup::Unknown => {
+                let mut d = Diagnostic::error("RCTL030", format!("unknown redis.conf directive `{name}`")).at(key_span);
+                if let Some(s) = did_you_mean(name, table.names(version)) {
+                    d = d.hint(format!("did you mean `{s}`?"));
+                }
+                diags.push(d);
+                continue;
+            }
+            Lookup::TooNew(d) => {
+                diags.push(
+                    Diagnostic::error("RCTL031", format!("`{name}` needs Redis {} or later; this contract uses {}", d.since, version.as_str()))
+                        .at(key_span)
+                        .hint(format!("raise `redis.version` to {} or remove `{name}`", d.since)),
+                );
+                continue;
+            }
+            Lookup::Removed(d) => {
+                diags.push(
+                    Diagnostic::error(
+                        "RCTL031",
+                        format!("`{name}` was removed in Redis {}; this contract uses {}", d.until.as_deref().unwrap_or("?"), version.as_str()),
+                    )
+                    .at(key_span),
+                );
+                continue;
+            }
+        };
+        if let Some(instead) = &directive.reserved {
+            diags.push(
+                Diagnostic::error("RCTL032", format!("`{name}` is set by redisctl and cannot be given in `redis.config`"))
+                    .at(key_span)
+                    .hint(instead.clone()),
+            );
+            continue;
+        }
+        if directive.sensitive {
+            diags.push(
+                Diagnostic::error("RCTL032", format!("`{name}` holds a secret and cannot be given in `redis.config`"))
+                    .at(key_span)
+                    .hint("passwords come from `acl.users[].password` references"),
+            );
+            continue;
+        }
+        let lines = config_lines(value);
+        if matches!(value, ConfigValue::List(_)) && !directive.multi {
+            diags.push(Diagnostic::error("RCTL033", format!("`{name}` takes a single value, not a list")).at(value_span));
+            continue;
+        }
+        for line in &lines {
+            if let Err(msg) = directive.check_value(line) {
+                diags.push(Diagnostic::error("RCTL033", msg).at(value_span));
+            }
+        }
+    }
+}
+
+/// Whether the merged document sets `topology.<field>` explicitly.
+fn topology_sets(doc: &Value, field: &str) -> bool {
+    doc.pointer(&format!("/topology/{field}")).is_some()
+}
+
+fn topology(c: &Contract, doc: &Value, index: &SpanIndex, diags: &mut Vec<Diagnostic>) {
+    let t = &c.topology;
+    let at = |f: &str| index.value(&format!("/topology/{f}"));
+    let used: &[&str] = match t.mode {
+        TopologyMode::Standalone => &[],
+        TopologyMode::Replication => &["replicas"],
+        TopologyMode::Sentinel => &["replicas", "sentinels", "quorum", "masterName"],
+        TopologyMode::Cluster => &["shards", "replicasPerShard"],
+    };
+    for field in ["replicas", "sentinels", "quorum", "masterName", "shards", "replicasPerShard"] {
+        if topology_sets(doc, field) && !used.contains(&field) {
+            diags.push(
+                Diagnostic::warning("RCTL042", format!("`topology.{field}` does not apply to mode `{}` and is ignored", t.mode.as_str()))
+                    .at(at(field))
+                    .hint(format!("remove it, or set `{field}: null` in the environment overlay")),
+            );
+        }
+    }
+    match t.mode {
+        TopologyMode::Standalone => {}
+        TopologyMode::Replication | TopologyMode::Sentinel if t.replicas == 0 => {
+            diags.push(
+                Diagnostic::error("RCTL040", format!("mode `{}` needs at least one replica", t.mode.as_str()))
+                    .at(at("replicas"))
+                    .hint("set `topology.replicas: 1` or more, or use mode `standalone`"),
+            );
+        }
+        TopologyMode::Replication => {}
+        TopologyMode::Sentinel => {
+            if t.sentinels < 3 {
+                diags.push(
+                    Diagnostic::error("RCTL040", format!("{} Sentinels cannot form a majority that survives a failure", t.sentinels))
+                        .at(at("sentinels"))
+                        .hint("run at least 3 Sentinels, in different failure domains"),
+                );
+            }
+            if let Some(q) = t.quorum {
+                let need = majority(t.sentinels);
+                if q < need || q > t.sentinels {
+                    diags.push(
+                        Diagnostic::error("RCTL040", format!("quorum {q} is not a majority of {} Sentinels", t.sentinels))
+                            .at(at("quorum"))
+                            .hint(format!("use a quorum between {need} and {}", t.sentinels)),
+                    );
+                }
+            }
+        }
+        TopologyMode::Cluster => {
+            if t.shards < 3 {
+                diags.push(
+                    Diagnostic::error("RCTL040", format!("Redis Cluster needs at least 3 shards, not {}", t.shards))
+                        .at(at("shards"))
+                        .hint("a cluster elects failovers by a majority of primaries; use `shards: 3` or more"),
+                );
+            } else if t.shards > CLUSTER_SLOTS / 16 {
+                diags.push(Diagnostic::error("RCTL040", format!("{} shards is more than redisctl supports", t.shards)).at(at("shards")));
+            }
+        }
+    }
+    let count = match t.mode {
+        TopologyMode::Standalone => 1,
+        TopologyMode::Replication | TopologyMode::Sentinel => 1 + t.replicas as u64,
+        TopologyMode::Cluster => t.shards as u64 * (1 + t.replicas_per_shard as u64),
+    };
+    if count > 1000 {
+        diags.push(Diagnostic::error("RCTL040", format!("the topology has {count} nodes; redisctl manages at most 1000")).at(index.value("/topology")));
+    }
+}
+
+fn ports(c: &Contract, index: &SpanIndex, diags: &mut Vec<Diagnostic>) {
+    if diags.iter().any(|d| d.code == "RCTL040") {
+        return; // the layout is not meaningful yet
+    }
+    let (nodes, sentinels) = layout(c);
+    let mut used: HashMap<u32, String> = HashMap::new();
+    let mut claims: Vec<(u32, String, &str)> = Vec::new();
+    for n in &nodes {
+        claims.push((n.port, format!("{} (redis)", n.name), "/ports/redis"));
+        if let Some(bus) = n.bus_port {
+            claims.push((bus, format!("{} (cluster bus)", n.name), "/ports/redis"));
+        }
+    }
+    for s in &sentinels {
+        claims.push((s.port, s.name.clone(), "/ports/sentinel"));
+    }
+    for (port, who, pointer) in claims {
+        if port > 65535 {
+            diags.push(Diagnostic::error("RCTL041", format!("{who} would need port {port}, above 65535")).at(index.value(pointer)));
+            return;
+        }
+        if let Some(other) = used.insert(port, who.clone()) {
+            diags.push(
+                Diagnostic::error("RCTL041", format!("port {port} is used by both {other} and {who}"))
+                    .at(index.value(pointer))
+                    .hint("nodes take consecutive ports from `ports.redis`, Sentinels from `ports.sentinel`; move one range"),
+            );
+            return;
+        }
+    }
+}
+
+fn users(c: &Contract, index: &SpanIndex, project_dir: &Path, diags: &mut Vec<Diagnostic>) {
+    let mut names: HashMap<&str, usize> = HashMap::new();
+    for (i, u) in c.acl.users.iter().enumerate() {
+        let at = |f: &str| index.value(&format!("/acl/users/{i}/{f}"));
+        if u.name == "default" {
+            diags.push(
+                Diagnostic::error("RCTL053", "the `default` user cannot be declared in `acl.users`")
+                    .at(at("name"))
+                    .hint("redisctl disables `default` when `security.auth` is `required`; give applications their own user"),
+            );
+        }
+        if let Some(first) = names.insert(&u.name, i) {
+            diags.push(
+                Diagnostic::error("RCTL052", format!("ACL user `{}` is declared twice (entries {first} and {i})", u.name)).at(at("name")),
+            );
+        }
+        if c.target.needs_secret_values() {
+            if let Err(e) = u.password.resolve(project_dir) {
+                diags.push(
+                    Diagnostic::error("RCTL050", format!("password of ACL user `{}`: {e}", u.name))
+                        .at(at("password"))
+                        .hint(match &u.password.from_env {
+                            Some(var) => format!("export {var}=... before running redisctl"),
+                            None => "create the file, readable by redisctl only (chmod 600)".into(),
+                        }),
+                );
+            }
+        }
+        for (field, prefix) in [("keys", "~"), ("channels", "&"), ("commands", "")] {
+            let rules = match field {
+                "keys" => &u.keys,
+                "channels" => &u.channels,
+                _ => &u.commands,
+            };
+            for (j, rule) in rules.iter().enumerate() {
+                let span = index.value(&format!("/acl/users/{i}/{field}/{j}"));
+                if rule.is_empty() || rule.chars().any(|c| c.is_whitespace() || c == '"' || c == '\'') {
+                    diags.push(
+                        Diagnostic::error("RCTL061", format!("ACL {field} rule {rule:?} of user `{}` must be one word without quotes", u.name))
+                            .at(span)
+                            .hint("ACL files split rules on spaces; write one rule per list item"),
+                    );
+                } else if field == "commands" && !(rule.starts_with('+') || rule.starts_with('-') || rule == "allcommands" || rule == "nocommands") {
+                    diags.push(
+                        Diagnostic::error("RCTL061", format!("command rule `{rule}` of user `{}` must start with + or -", u.name))
+                            .at(span)
+                            .hint("e.g. `+@read`, `-@dangerous`, `-flushall`"),
+                    );
+                } else if !prefix.is_empty() && (rule.starts_with('~') || rule.starts_with('&') || rule.starts_with('%')) {
+                    diags.push(
+                        Diagnostic::error("RCTL061", format!("{field} pattern `{rule}` of user `{}` must not start with `{}`", u.name, &rule[..1]))
+                            .at(span)
+                            .hint(format!("write the bare pattern; redisctl adds the `{prefix}` itself")),
+                    );
+                }
+            }
+        }
+    }
+    for role in [UserRole::Replication, UserRole::Sentinel] {
+        let with_role: Vec<usize> = c.acl.users.iter().enumerate().filter(|(_, u)| u.role == role).map(|(i, _)| i).collect();
+        if with_role.len() > 1 {
+            diags.push(
+                Diagnostic::error("RCTL051", format!("{} users have role `{:?}`; there can be only one", with_role.len(), role).to_lowercase())
+                    .at(index.value(&format!("/acl/users/{}/role", with_role[1]))),
+            );
+        }
+    }
+    if c.security.auth == Auth::Required {
+        let (nodes, sentinels) = layout(c);
+        let has = |role| c.acl.users.iter().any(|u| u.role == role);
+        if nodes.iter().any(|n| matches!(n.role, Role::Replica(_))) && !has(UserRole::Replication) {
+            diags.push(
+                Diagnostic::error("RCTL051", "replicas must authenticate to their primary, but no ACL user has `role: replication`")
+                    .at(index.value("/acl").or(index.value("/topology")))
+                    .hint("add a user with `role: replication` and a password reference"),
+            );
+        }
+        if !sentinels.is_empty() && !has(UserRole::Sentinel) {
+            diags.push(
+                Diagnostic::error("RCTL051", "Sentinels must authenticate to the nodes, but no ACL user has `role: sentinel`")
+                    .at(index.value("/acl").or(index.value("/topology")))
+                    .hint("add a user with `role: sentinel` and a password reference"),
+            );
+        }
+    }
+}
+
+fn security(c: &Contract, index: &SpanIndex, diags: &mut Vec<Diagnostic>) {
+    let tls = &c.security.tls;
+    if tls.enabled {
+        for (field, value) in [("certFile", &tls.cert_file), ("keyFile", &tls.key_file), ("caFile", &tls.ca_file)] {
+            if value.as_deref().is_none_or(str::is_empty) {
+                diags.push(
+                    Diagnostic::error("RCTL070", format!("TLS is enabled but `security.tls.{field}` is not set"))
+                        .at(index.value("/security/tls/enabled"))
+                        .hint("TLS needs a certificate, its key and the CA that verifies peers"),
+                );
+            }
+        }
+    }
+    if let (Some(max), Some(limit)) = (c.resources.maxmemory, &c.resources.memory_limit) {
+        if limit.bytes <= max.0 {
+            diags.push(
+                Diagnostic::error("RCTL071", format!("memory limit {} is not above maxmemory {max}", limit.text))
+                    .at(index.value("/resources/memoryLimit"))
+                    .hint("the container is killed before Redis can evict: leave headroom for buffers, fragmentation and fork"),
+            );
+        }
+    }
+}
+
+fn workload(c: &Contract, index: &SpanIndex, diags: &mut Vec<Diagnostic>) {
+    let r = &c.redis;
+    let policy = r.maxmemory_policy;
+    let evicts = policy != MaxmemoryPolicy::Noeviction;
+    match r.workload {
+        Workload::Cache if !evicts => diags.push(
+            Diagnostic::warning("RCTL080", "a cache with `noeviction` fails writes when memory is full")
+                .at(index.value("/redis/maxmemoryPolicy"))
+                .hint("caches usually want `allkeys-lru` or `allkeys-lfu`"),
+        ),
+        Workload::Cache => {}
+        w if evicts => diags.push(
+            Diagnostic::warning(
+                "RCTL080",
+                format!("workload `{}` with `{}`: Redis silently deletes data under memory pressure", w.as_str(), policy.as_str()),
+            )
+            .at(index.value("/redis/maxmemoryPolicy"))
+            .hint("queues, sessions, state and coordination data should use `noeviction` and alert on memory"),
+        ),
+        _ => {}
+    }
+    if matches!(r.workload, Workload::State | Workload::Session | Workload::Coordination | Workload::Queue) && !r.persistence.mode.aof() {
+        diags.push(
+            Diagnostic::warning(
+                "RCTL081",
+                format!("workload `{}` without AOF: a restart loses everything since the last snapshot", r.workload.as_str()),
+            )
+            .at(index.value("/redis/persistence/mode").or(index.value("/redis/workload")))
+            .hint("use `persistence: { mode: aof, fsync: everysec }` (or `aof+rdb`)"),
+        );
+    }
+}

@@ -1,0 +1,522 @@
+//! The typed contract: what one environment of a service wants, after the overlay merge.
+//!
+//! These types are the single source of truth for `schemas/redisctl.schema.json`: the schema
+//! is derived from them with schemars (`redisctl schema`), and a test fails when the
+//! committed file and these types disagree. Doc comments become the schema's descriptions,
+//! which yaml-language-server shows as hover docs.
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::units::{Duration, Quantity, Size};
+
+/// A redisctl configuration contract: the base file `redisctl.yaml` merged with one
+/// `environments/<env>.yaml` overlay.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(title = "redisctl contract")]
+pub struct Contract {
+    /// Contract format version.
+    pub api_version: ApiVersion,
+    /// Service name: used for the Sentinel master name, key-prefix defaults, labels and file headers.
+    #[schemars(regex(pattern = r"^[a-z][a-z0-9-]{0,62}$"), example = &"catalog")]
+    pub service: String,
+    /// Where the environment runs. `process` starts local redis-server processes (the default);
+    /// `systemd`, `compose` and `kubernetes` render deployment files; `elasticache` targets AWS.
+    #[serde(default)]
+    pub target: Target,
+    /// Marks a production-like environment: stricter readiness rules apply, and destructive
+    /// changes can be forbidden.
+    #[serde(default)]
+    pub production_like: bool,
+    /// Redis semantics. These must be the same in every environment (see `redisctl parity`).
+    pub redis: Redis,
+    #[serde(default)]
+    pub topology: Topology,
+    #[serde(default)]
+    pub ports: Ports,
+    #[serde(default)]
+    pub resources: Resources,
+    #[serde(default)]
+    pub security: Security,
+    #[serde(default)]
+    pub keyspace: Keyspace,
+    #[serde(default)]
+    pub acl: Acl,
+    #[serde(default)]
+    pub client: Client,
+    #[serde(default)]
+    pub output: Output,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ApiVersion {
+    #[serde(rename = "redisctl/v1")]
+    V1,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Target {
+    /// Local redis-server processes under the environment's run directory.
+    #[default]
+    Process,
+    /// redis.conf plus systemd units, laid out as the VM filesystem.
+    Systemd,
+    /// A Docker Compose project.
+    Compose,
+    /// Kubernetes manifests (rendered-manifests GitOps).
+    Kubernetes,
+    /// AWS ElastiCache, through the AWS API.
+    Elasticache,
+}
+
+impl Target {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Target::Process => "process",
+            Target::Systemd => "systemd",
+            Target::Compose => "compose",
+            Target::Kubernetes => "kubernetes",
+            Target::Elasticache => "elasticache",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Redis {
+    /// Redis major.minor version. Directives are checked against this version.
+    pub version: RedisVersion,
+    /// What the data is; decides which eviction and persistence settings are safe.
+    pub workload: Workload,
+    /// What Redis does when maxmemory is reached.
+    pub maxmemory_policy: MaxmemoryPolicy,
+    #[serde(default)]
+    pub persistence: Persistence,
+    /// Redis modules the service relies on (names, e.g. `search`); must match in every environment.
+    #[serde(default)]
+    pub modules: Vec<String>,
+    /// Extra redis.conf directives, checked against the directive table for `version`.
+    /// Values are strings, numbers or booleans (`true` → `yes`); a list gives one line per item.
+    #[serde(default)]
+    #[schemars(example = example_config())]
+    pub config: IndexMap<String, ConfigValue>,
+}
+
+fn example_config() -> serde_json::Value {
+    serde_json::json!({ "timeout": 300, "tcp-keepalive": 60 })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum RedisVersion {
+    #[serde(rename = "6.2")]
+    V6_2,
+    #[serde(rename = "7.0")]
+    V7_0,
+    #[serde(rename = "7.2")]
+    V7_2,
+    #[serde(rename = "7.4")]
+    V7_4,
+    #[serde(rename = "8.0")]
+    V8_0,
+    #[serde(rename = "8.2")]
+    V8_2,
+}
+
+impl RedisVersion {
+    pub const ALL: [RedisVersion; 6] = [Self::V6_2, Self::V7_0, Self::V7_2, Self::V7_4, Self::V8_0, Self::V8_2];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::V6_2 => "6.2",
+            Self::V7_0 => "7.0",
+            Self::V7_2 => "7.2",
+            Self::V7_4 => "7.4",
+            Self::V8_0 => "8.0",
+            Self::V8_2 => "8.2",
+        }
+    }
+
+    /// (major, minor), for comparing with the directive table's `since`/`until`.
+    pub fn pair(self) -> (u32, u32) {
+        let (a, b) = self.as_str().split_once('.').unwrap_or(("0", "0"));
+        (a.parse().unwrap_or(0), b.parse().unwrap_or(0))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Workload {
+    /// Disposable, reconstructable data: eviction is fine.
+    Cache,
+    /// User sessions: losing them logs users out.
+    Session,
+    /// Jobs or streams: an evicted or lost entry is a lost job.
+    Queue,
+    /// Authoritative operational data.
+    State,
+    /// Locks, rate limits, idempotency keys.
+    Coordination,
+}
+
+impl Workload {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Workload::Cache => "cache",
+            Workload::Session => "session",
+            Workload::Queue => "queue",
+            Workload::State => "state",
+            Workload::Coordination => "coordination",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum MaxmemoryPolicy {
+    Noeviction,
+    AllkeysLru,
+    AllkeysLfu,
+    AllkeysRandom,
+    VolatileLru,
+    VolatileLfu,
+    VolatileRandom,
+    VolatileTtl,
+}
+
+impl MaxmemoryPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Noeviction => "noeviction",
+            Self::AllkeysLru => "allkeys-lru",
+            Self::AllkeysLfu => "allkeys-lfu",
+            Self::AllkeysRandom => "allkeys-random",
+            Self::VolatileLru => "volatile-lru",
+            Self::VolatileLfu => "volatile-lfu",
+            Self::VolatileRandom => "volatile-random",
+            Self::VolatileTtl => "volatile-ttl",
+        }
+    }
+}
+
+/// Durability: RDB snapshots, the append-only file, both, or none.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Persistence {
+    #[serde(default)]
+    pub mode: PersistenceMode,
+    /// RDB snapshot points as `<seconds> <changes>` (redis.conf `save`); used by `rdb` and `aof+rdb`.
+    #[serde(default = "default_snapshots")]
+    #[schemars(example = default_snapshots())]
+    pub snapshots: Vec<String>,
+    /// AOF fsync policy; used by `aof` and `aof+rdb`.
+    #[serde(default)]
+    pub fsync: Fsync,
+}
+
+pub fn default_snapshots() -> Vec<String> {
+    vec!["3600 1".into(), "300 100".into(), "60 10000".into()]
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+pub enum PersistenceMode {
+    /// Nothing is written to disk: a restart empties the dataset.
+    #[default]
+    #[serde(rename = "none")]
+    None,
+    /// Periodic RDB snapshots: a crash loses writes since the last snapshot.
+    #[serde(rename = "rdb")]
+    Rdb,
+    /// Append-only file: a crash loses at most about one second with `fsync: everysec`.
+    #[serde(rename = "aof")]
+    Aof,
+    /// AOF for durability plus RDB snapshots for backups.
+    #[serde(rename = "aof+rdb")]
+    AofRdb,
+}
+
+impl PersistenceMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Rdb => "rdb",
+            Self::Aof => "aof",
+            Self::AofRdb => "aof+rdb",
+        }
+    }
+    pub fn aof(self) -> bool {
+        matches!(self, Self::Aof | Self::AofRdb)
+    }
+    pub fn rdb(self) -> bool {
+        matches!(self, Self::Rdb | Self::AofRdb)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Fsync {
+    Always,
+    #[default]
+    Everysec,
+    No,
+}
+
+impl Fsync {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fsync::Always => "always",
+            Fsync::Everysec => "everysec",
+            Fsync::No => "no",
+        }
+    }
+}
+
+/// A redis.conf directive value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ConfigValue {
+    Bool(bool),
+    Int(i64),
+    String(String),
+    List(Vec<String>),
+}
+
+/// How the nodes are arranged. Fields that do not apply to `mode` are ignored with a warning.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Topology {
+    #[serde(default)]
+    pub mode: TopologyMode,
+    /// Replicas of the primary (`replication`, `sentinel`).
+    #[serde(default = "one")]
+    pub replicas: u32,
+    /// Number of Sentinel processes (`sentinel`); at least 3 for a real majority.
+    #[serde(default = "three")]
+    pub sentinels: u32,
+    /// Sentinels that must agree the primary is down (`sentinel`); default: a majority.
+    #[serde(default)]
+    pub quorum: Option<u32>,
+    /// Sentinel master name (`sentinel`); default: the service name.
+    #[serde(default)]
+    #[schemars(regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"))]
+    pub master_name: Option<String>,
+    /// Number of primaries (`cluster`); at least 3.
+    #[serde(default = "three")]
+    pub shards: u32,
+    /// Replicas of each primary (`cluster`).
+    #[serde(default = "one")]
+    pub replicas_per_shard: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+fn three() -> u32 {
+    3
+}
+
+impl Default for Topology {
+    fn default() -> Self {
+        Topology { mode: TopologyMode::Standalone, replicas: 1, sentinels: 3, quorum: None, master_name: None, shards: 3, replicas_per_shard: 1 }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TopologyMode {
+    /// One node.
+    #[default]
+    Standalone,
+    /// A primary and `replicas` replicas, no automatic failover.
+    Replication,
+    /// A primary, `replicas` replicas and `sentinels` Sentinels for automatic failover.
+    Sentinel,
+    /// Redis Cluster: `shards` primaries with `replicasPerShard` replicas each.
+    Cluster,
+}
+
+impl TopologyMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Standalone => "standalone",
+            Self::Replication => "replication",
+            Self::Sentinel => "sentinel",
+            Self::Cluster => "cluster",
+        }
+    }
+}
+
+/// Ports. Nodes take consecutive ports from `redis`, Sentinels from `sentinel`;
+/// cluster nodes use `port + 10000` for the cluster bus.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Ports {
+    #[serde(default = "default_redis_port")]
+    #[schemars(range(min = 1, max = 55535))]
+    pub redis: u32,
+    #[serde(default = "default_sentinel_port")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub sentinel: u32,
+}
+
+fn default_redis_port() -> u32 {
+    6379
+}
+fn default_sentinel_port() -> u32 {
+    26379
+}
+
+impl Default for Ports {
+    fn default() -> Self {
+        Ports { redis: default_redis_port(), sentinel: default_sentinel_port() }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Resources {
+    /// Redis `maxmemory` per node. Without it Redis grows until the OS or the container kills it.
+    #[serde(default)]
+    pub maxmemory: Option<Size>,
+    /// Container memory limit (compose, kubernetes), as a Kubernetes quantity. Must leave
+    /// headroom above maxmemory for fragmentation, buffers and fork copy-on-write.
+    #[serde(default)]
+    pub memory_limit: Option<Quantity>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Security {
+    /// `required`: the `default` user is disabled and every client authenticates as an ACL user.
+    /// `optional`: the `default` user stays open (local development only).
+    #[serde(default)]
+    pub auth: Auth,
+    #[serde(default)]
+    pub tls: Tls,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Auth {
+    #[default]
+    Required,
+    Optional,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Tls {
+    #[serde(default)]
+    pub enabled: bool,
+    /// Server certificate (PEM), as a path on the node.
+    #[serde(default)]
+    pub cert_file: Option<String>,
+    /// Server private key (PEM), as a path on the node.
+    #[serde(default)]
+    pub key_file: Option<String>,
+    /// CA bundle used to verify peers and clients, as a path on the node.
+    #[serde(default)]
+    pub ca_file: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Keyspace {
+    /// Prefix every application key starts with.
+    #[serde(default)]
+    #[schemars(example = &"catalog")]
+    pub prefix: Option<String>,
+    /// The application only uses multi-key commands on keys of one hash slot (hash tags),
+    /// so it works unchanged on Redis Cluster.
+    #[serde(default)]
+    pub cluster_safe: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Acl {
+    #[serde(default)]
+    pub users: Vec<AclUser>,
+}
+
+/// An ACL user. Passwords are references, never values; rendered ACL files hold SHA-256 hashes.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AclUser {
+    #[schemars(regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"), example = &"catalog-app")]
+    pub name: String,
+    /// What the user is for. `replication` users are used by replicas (`masteruser`),
+    /// `sentinel` users by Sentinels; both get the minimal commands they need by default.
+    #[serde(default)]
+    pub role: UserRole,
+    pub password: SecretRef,
+    /// Key patterns the user may access (`~pattern`).
+    #[serde(default)]
+    #[schemars(example = vec!["catalog:*"])]
+    pub keys: Vec<String>,
+    /// Pub/Sub channel patterns (`&pattern`).
+    #[serde(default)]
+    pub channels: Vec<String>,
+    /// Command rules such as `+@read`, `-@dangerous`, `-flushall`.
+    #[serde(default)]
+    #[schemars(example = vec!["+@read", "+@write", "-@dangerous"])]
+    pub commands: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum UserRole {
+    #[default]
+    Application,
+    Replication,
+    Sentinel,
+    Operator,
+}
+
+/// Where a secret comes from. Exactly one source; plaintext in the contract is not allowed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(extend("minProperties" = 1, "maxProperties" = 1))]
+pub struct SecretRef {
+    /// Name of an environment variable that holds the secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"), example = &"CATALOG_REDIS_PASSWORD")]
+    pub from_env: Option<String>,
+    /// Path of a file (relative to the project directory) whose content is the secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_file: Option<String>,
+}
+
+/// How applications connect; emitted by `redisctl connect` and identical in every environment.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Client {
+    #[serde(default = "default_command_timeout")]
+    pub command_timeout: Duration,
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout: Duration,
+}
+
+fn default_command_timeout() -> Duration {
+    Duration(500)
+}
+fn default_connect_timeout() -> Duration {
+    Duration(2000)
+}
+
+impl Default for Client {
+    fn default() -> Self {
+        Client { command_timeout: default_command_timeout(), connect_timeout: default_connect_timeout() }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Output {
+    /// Directory (relative to the project) that receives this environment's rendered files.
+    /// Default: `rendered/<env>`.
+    #[serde(default)]
+    pub dir: Option<String>,
+}

@@ -1,0 +1,201 @@
+//! The JSON Schema of the contract: derived from the Rust types, committed as
+//! `schemas/redisctl.schema.json`, and used to validate the merged document before it is
+//! deserialized, so that every structural problem is reported with its position and a
+//! did-you-mean suggestion.
+
+use std::sync::OnceLock;
+
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::Validator;
+use serde_json::Value;
+
+use super::merge::{pointer_escape, SpanIndex};
+use super::model::Contract;
+use crate::diagnostics::Diagnostic;
+use crate::suggest::did_you_mean;
+
+/// The schema as committed in `schemas/redisctl.schema.json`.
+pub fn schema() -> Value {
+    let mut schema = serde_json::to_value(schemars::schema_for!(Contract)).unwrap_or_default();
+    if let Some(obj) = schema.as_object_mut() {
+        obj.insert("$id".into(), "https://redisctl.dev/schemas/redisctl.schema.json".into());
+        obj.insert(
+            "description".into(),
+            "A redisctl configuration contract. The base file `redisctl.yaml` is merged with \
+             `environments/<env>.yaml`: maps merge, lists replace, `null` removes a key."
+                .into(),
+        );
+    }
+    schema
+}
+
+pub fn schema_text() -> String {
+    let mut text = serde_json::to_string_pretty(&schema()).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+fn validator() -> &'static Validator {
+    static VALIDATOR: OnceLock<Validator> = OnceLock::new();
+    VALIDATOR.get_or_init(|| {
+        jsonschema::draft202012::new(&schema()).expect("the derived contract schema is a valid JSON Schema")
+    })
+}
+
+/// Check a merged document against the schema; one diagnostic per problem.
+pub fn check(doc: &Value, index: &SpanIndex) -> Vec<Diagnostic> {
+    let root = schema();
+    let mut diags = Vec::new();
+    for error in validator().iter_errors(doc) {
+        let pointer = error.instance_path().to_string();
+        let sensitive = pointer.contains("password");
+        let at = |p: &str| index.value(p);
+        let shown = |v: &Value| if sensitive { "(sensitive value)".to_string() } else { short(v) };
+        let here = display_path(&pointer);
+        let diag = match error.kind() {
+            ValidationErrorKind::AdditionalProperties { unexpected } => {
+                let allowed = allowed_keys(&root, &error.evaluation_path().to_string());
+                for key in unexpected {
+                    let child = format!("{pointer}/{}", pointer_escape(key));
+                    let mut d = Diagnostic::error("RCTL011", format!("unknown key `{key}` in {here}")).at(index.key(&child));
+                    d = match did_you_mean(key, allowed.iter().map(String::as_str)) {
+                        Some(s) => d.hint(format!("did you mean `{s}`?")),
+                        None if !allowed.is_empty() => d.hint(format!("allowed keys here: {}", allowed.join(", "))),
+                        None => d,
+                    };
+                    diags.push(d);
+                }
+                continue;
+            }
+            ValidationErrorKind::Required { property } => {
+                let name = property.as_str().unwrap_or_default();
+                Diagnostic::error("RCTL012", format!("missing required key `{name}` in {here}"))
+                    .at(at(&pointer))
+                    .hint(format!("add `{name}:` to the base contract or to the environment overlay"))
+            }
+            ValidationErrorKind::Type { kind } => {
+                let expected = match kind {
+                    TypeKind::Single(t) => t.to_string(),
+                    TypeKind::Multiple(set) => set.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(" or "),
+                };
+                let mut d = Diagnostic::error(
+                    "RCTL010",
+                    format!("{here} must be {}, found {}", article(&expected), kind_of(error.instance())),
+                )
+                .at(at(&pointer));
+                if pointer.ends_with("/password") {
+                    d = d.hint("inline passwords are not allowed: use `password: { fromEnv: VAR }` or `password: { fromFile: path }`");
+                }
+                d
+            }
+            ValidationErrorKind::Enum { options } => {
+                let options: Vec<String> =
+                    options.as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect()).unwrap_or_default();
+                let value = error.instance().as_str().map(String::from).unwrap_or_else(|| short(error.instance()));
+                let d = Diagnostic::error("RCTL013", format!("{here}: `{value}` is not one of {}", options.join(", "))).at(at(&pointer));
+                match did_you_mean(&value, options.iter().map(String::as_str)) {
+                    Some(s) => d.hint(format!("did you mean `{s}`?")),
+                    None => d,
+                }
+            }
+            ValidationErrorKind::Pattern { pattern } => Diagnostic::error(
+                "RCTL014",
+                format!("{here}: {} does not have the allowed form `{pattern}`", shown(error.instance())),
+            )
+            .at(at(&pointer)),
+            ValidationErrorKind::Minimum { limit } | ValidationErrorKind::ExclusiveMinimum { limit } => {
+                Diagnostic::error("RCTL015", format!("{here}: {} is below the minimum {limit}", shown(error.instance()))).at(at(&pointer))
+            }
+            ValidationErrorKind::Maximum { limit } | ValidationErrorKind::ExclusiveMaximum { limit } => {
+                Diagnostic::error("RCTL015", format!("{here}: {} is above the maximum {limit}", shown(error.instance()))).at(at(&pointer))
+            }
+            ValidationErrorKind::MinProperties { .. } | ValidationErrorKind::MaxProperties { .. } if pointer.ends_with("/password") => {
+                Diagnostic::error("RCTL016", format!("{here} needs exactly one source"))
+                    .at(at(&pointer))
+                    .hint("use either `fromEnv: VAR` or `fromFile: path`")
+            }
+            ValidationErrorKind::AnyOf { .. } => {
+                let what = description_at(&root, &error.evaluation_path().to_string()).unwrap_or_else(|| "a valid value".into());
+                Diagnostic::error("RCTL010", format!("{here}: {} is not valid", shown(error.instance())))
+                    .at(at(&pointer))
+                    .hint(format!("expected {what}"))
+            }
+            _ => Diagnostic::error("RCTL010", format!("{here}: {}", error.masked_with("(value)"))).at(at(&pointer)),
+        };
+        diags.push(diag);
+    }
+    diags
+}
+
+/// `/redis/config/maxmemory` → "`redis.config.maxmemory`"; the root is "the contract".
+pub fn display_path(pointer: &str) -> String {
+    if pointer.is_empty() {
+        return "the contract".into();
+    }
+    let dotted: Vec<String> = pointer[1..].split('/').map(|s| s.replace("~1", "/").replace("~0", "~")).collect();
+    format!("`{}`", dotted.join("."))
+}
+
+fn article(t: &str) -> String {
+    match t {
+        "object" => "a map".into(),
+        "array" => "a list".into(),
+        "integer" => "an integer".into(),
+        other => format!("a {other}"),
+    }
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "nothing (null)",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a map",
+    }
+}
+
+fn short(v: &Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 60 {
+        format!("{}…", s.chars().take(60).collect::<String>())
+    } else {
+        s
+    }
+}
+
+/// The schema object an evaluation path (`/properties/redis/$ref/additionalProperties`) ends in,
+/// minus its last keyword, following `$ref`s from the root.
+fn schema_at<'a>(root: &'a Value, evaluation_path: &str) -> Option<&'a Value> {
+    let segments: Vec<&str> = evaluation_path.split('/').skip(1).collect();
+    let mut node = root;
+    for seg in &segments[..segments.len().saturating_sub(1)] {
+        node = if *seg == "$ref" {
+            let target = node.get("$ref")?.as_str()?.strip_prefix("#")?;
+            root.pointer(target)?
+        } else {
+            node.get(seg.replace("~1", "/").replace("~0", "~"))?
+        };
+    }
+    if let Some(target) = node.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix('#')) {
+        node = root.pointer(target)?;
+    }
+    Some(node)
+}
+
+fn allowed_keys(root: &Value, evaluation_path: &str) -> Vec<String> {
+    schema_at(root, evaluation_path)
+        .and_then(|s| s.get("properties"))
+        .and_then(Value::as_object)
+        .map(|props| props.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+fn description_at(root: &Value, evaluation_path: &str) -> Option<String> {
+    let desc = schema_at(root, evaluation_path)?.get("description")?.as_str()?;
+    let first = desc.split(". ").next().unwrap_or(desc).trim_end_matches('.');
+    let mut chars = first.chars();
+    let lowered: String = chars.next().map(|c| c.to_lowercase().chain(chars).collect()).unwrap_or_default();
+    Some(lowered)
+}

@@ -1,0 +1,164 @@
+//! Diagnostics: every problem found in a contract, with the place in the source it came from.
+//!
+//! Loading, schema checks and semantic rules all report `Diagnostic`s instead of failing on
+//! the first problem, so `validate` can show every problem at once. A `Sources` map owns the
+//! text of every file read, so a diagnostic can print `file:line:column`, the line and a caret.
+
+use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label};
+use codespan_reporting::files::SimpleFiles;
+use codespan_reporting::term::{self, Config};
+use serde::Serialize;
+
+/// A byte range in one of the files held by `Sources`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Span {
+    pub file: usize,
+    pub start: usize,
+    pub end: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+#[derive(Debug, Clone)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    /// Stable identifier, e.g. `RCTL011`; documented in the README.
+    pub code: &'static str,
+    pub message: String,
+    pub span: Option<Span>,
+    pub hint: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn error(code: &'static str, message: impl Into<String>) -> Self {
+        Diagnostic { severity: Severity::Error, code, message: message.into(), span: None, hint: None }
+    }
+    pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
+        Diagnostic { severity: Severity::Warning, code, message: message.into(), span: None, hint: None }
+    }
+    pub fn at(mut self, span: Option<Span>) -> Self {
+        self.span = span;
+        self
+    }
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// The machine-readable form of a diagnostic (`--format json`).
+#[derive(Debug, Serialize)]
+pub struct DiagnosticJson {
+    pub severity: Severity,
+    pub code: &'static str,
+    pub message: String,
+    pub file: Option<String>,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub hint: Option<String>,
+}
+
+/// The text of every file read while loading a project, indexed by `Span::file`.
+#[derive(Default)]
+pub struct Sources {
+    files: SimpleFiles<String, String>,
+}
+
+impl Sources {
+    pub fn add(&mut self, name: String, text: String) -> usize {
+        self.files.add(name, text)
+    }
+
+    pub fn name(&self, file: usize) -> String {
+        self.files.get(file).map(|f| f.name().clone()).unwrap_or_default()
+    }
+
+    pub fn text(&self, file: usize) -> &str {
+        self.files.get(file).map(|f| f.source().as_str()).unwrap_or("")
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, file: usize, offset: usize) -> (usize, usize) {
+        let text = self.text(file);
+        let offset = offset.min(text.len());
+        let before = &text[..offset];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        (line, before[line_start..].chars().count() + 1)
+    }
+
+    /// `file:line:column` of a span.
+    pub fn location(&self, span: Span) -> String {
+        let (line, col) = self.line_col(span.file, span.start);
+        format!("{}:{}:{}", self.name(span.file), line, col)
+    }
+
+    pub fn to_json(&self, d: &Diagnostic) -> DiagnosticJson {
+        let (file, line, column) = match d.span {
+            Some(span) => {
+                let (l, c) = self.line_col(span.file, span.start);
+                (Some(self.name(span.file)), Some(l), Some(c))
+            }
+            None => (None, None, None),
+        };
+        DiagnosticJson {
+            severity: d.severity,
+            code: d.code,
+            message: d.message.clone(),
+            file,
+            line,
+            column,
+            hint: d.hint.clone(),
+        }
+    }
+
+    /// Human form: `error[CODE]: message`, then ` --> file:line:col`, the source line, a caret
+    /// and the hint. Colour only when `color` is set.
+    pub fn render(&self, d: &Diagnostic, color: bool) -> String {
+        let mut cs = match d.severity {
+            Severity::Error => CsDiagnostic::error(),
+            Severity::Warning => CsDiagnostic::warning(),
+        }
+        .with_code(d.code)
+        .with_message(&d.message);
+        if let Some(span) = d.span {
+            let end = span.end.max(span.start);
+            cs = cs.with_labels(vec![Label::primary(span.file, span.start..end)]);
+        }
+        if let Some(hint) = &d.hint {
+            cs = cs.with_notes(vec![format!("help: {hint}")]);
+        }
+        let config = Config { chars: term::Chars::ascii(), ..Config::default() };
+        let rendered = if color {
+            let mut buf = term::termcolor::Buffer::ansi();
+            term::emit_to_write_style(&mut buf, &config, &self.files, &cs)
+                .map(|_| String::from_utf8_lossy(buf.as_slice()).into_owned())
+        } else {
+            term::emit_into_string(&config, &self.files, &cs)
+        };
+        // A span outside its file would be a bug in redisctl; still show the message.
+        rendered.unwrap_or_else(|_| format!("{}[{}]: {}\n", severity_word(d.severity), d.code, d.message))
+    }
+}
+
+fn severity_word(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    }
+}
+
+/// The outcome of checking something that can fail in many places at once.
+pub type Diagnostics = Vec<Diagnostic>;
+
+pub fn has_errors(diags: &[Diagnostic]) -> bool {
+    diags.iter().any(Diagnostic::is_error)
+}

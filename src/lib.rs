@@ -1,0 +1,16 @@
+//! redisctl: declarative provisioning for Redis.
+//!
+//! The pipeline runs one way: `contract` (load, merge, check) → `resolve` (Deployment) →
+//! `render` (artifacts) → `plan` (diff against what exists) → `apply`.
+
+pub mod cli;
+pub mod contract;
+pub mod diagnostics;
+pub mod directives;
+pub mod error;
+pub mod fsutil;
+pub mod render;
+pub mod resolve;
+pub mod secrets;
+pub mod suggest;
+pub mod units;

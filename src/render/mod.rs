@@ -1,0 +1,235 @@
+//! Render: Deployment → the files of the environment's target.
+//!
+//! Every self-hosted target runs the same Redis server files (redis.conf per node,
+//! sentinel.conf per Sentinel, one ACL file); a `Flavor` says where they live and how nodes
+//! reach each other on that target, and each target adds its own wrapper files around them.
+
+pub mod conf;
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::contract::checks::config_lines;
+use crate::contract::model::{Auth, Target, UserRole};
+use crate::directives::Directives;
+use crate::resolve::{Deployment, Node, Role, User};
+use crate::units::format_size;
+pub use conf::Templates;
+
+/// One rendered file, relative to the environment's output directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Artifact {
+    /// `/`-separated path inside the output directory.
+    pub path: String,
+    pub content: String,
+    /// Unix permission bits the file is written with.
+    pub mode: u32,
+}
+
+/// Where the server files of one target live and how nodes address each other.
+pub struct Flavor {
+    /// Addresses every node and Sentinel binds.
+    pub bind: Vec<String>,
+    /// `supervised` value (`systemd` on VMs), if any.
+    pub supervised: Option<&'static str>,
+    /// Sentinels announce and resolve hostnames (containers, where IPs change).
+    pub hostnames: bool,
+    /// Host name or address other nodes use to reach `node`.
+    pub host: fn(&Deployment, &Node) -> String,
+    /// Paths of a node's (or Sentinel's) files as written in its config: dir, pidfile, logfile,
+    /// aclfile, cluster-config-file.
+    pub paths: fn(&Deployment, &str) -> serde_json::Value,
+    /// Output path of the config file of a node or Sentinel, and of the ACL file.
+    pub config_path: fn(&str, &str) -> String,
+    pub acl_path: &'static str,
+}
+
+/// The process target: everything under the environment's run directory, one folder per
+/// node; redis-server runs with that folder as its working directory and `dir`.
+pub fn process_flavor() -> Flavor {
+    Flavor {
+        bind: vec!["127.0.0.1".into()],
+        supervised: None,
+        hostnames: false,
+        host: |_, _| "127.0.0.1".into(),
+        paths: |_, name| {
+            let is_sentinel = name.starts_with("sentinel");
+            let stem = if is_sentinel { "sentinel" } else { "redis" };
+            json!({
+                "dir": ".",
+                "pidfile": format!("{stem}.pid"),
+                "logfile": format!("{stem}.log"),
+                "aclfile": "../users.acl",
+                "cluster_config_file": "nodes.conf",
+            })
+        },
+        config_path: |name, file| format!("{name}/{file}"),
+        acl_path: "users.acl",
+    }
+}
+
+/// Render the environment's artifacts for its target.
+pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, String> {
+    match d.contract.target {
+        Target::Process => server_files(d, templates, &process_flavor()),
+        other => Err(format!(
+            "rendering for target `{}` is not implemented yet; use `target: process` for now",
+            other.as_str()
+        )),
+    }
+}
+
+/// redis.conf for every node, sentinel.conf for every Sentinel, and the ACL file.
+pub fn server_files(d: &Deployment, templates: &Templates, flavor: &Flavor) -> Result<Vec<Artifact>, String> {
+    let c = &d.contract;
+    let cluster = c.topology.mode == crate::contract::model::TopologyMode::Cluster;
+    let tls = &c.security.tls;
+    let tls_ctx = tls.enabled.then(|| json!({ "cert_file": tls.cert_file, "key_file": tls.key_file, "ca_file": tls.ca_file }));
+    let replication_user = d.user_with_role(UserRole::Replication).filter(|_| d.auth_required());
+    let has_replicas = d.nodes.iter().any(|n| matches!(n.role, Role::Replica(_)));
+    let masteruser = replication_user.filter(|_| has_replicas).map(|u| u.spec.name.clone());
+    let save: Vec<Vec<String>> = if c.redis.persistence.mode.rdb() {
+        c.redis.persistence.snapshots.iter().map(|s| s.split_whitespace().map(String::from).collect()).collect()
+    } else {
+        Vec::new()
+    };
+    let persistence = json!({
+        "mode": c.redis.persistence.mode.as_str(),
+        "aof": if c.redis.persistence.mode.aof() { "yes" } else { "no" },
+        "fsync": c.redis.persistence.fsync.as_str(),
+        "save": save,
+    });
+    let config = config_directives(d);
+    let common = json!({
+        "sources": d.files,
+        "service": c.service,
+        "env": d.env,
+        "bind": flavor.bind,
+        "supervised": flavor.supervised,
+        "hostnames": flavor.hostnames,
+        "tls": tls_ctx,
+        "cluster": cluster,
+        "masteruser": masteruser,
+        "maxmemory": c.resources.maxmemory.map(|s| format_size(s.0)),
+        "maxmemory_policy": c.redis.maxmemory_policy.as_str(),
+        "persistence": persistence,
+        "config": config,
+    });
+
+    let mut out = Vec::new();
+    for node in &d.nodes {
+        let primary = d.primary_of(node).map(|p| json!({ "name": p.name, "host": (flavor.host)(d, p), "port": p.port }));
+        let description = match (node.role, d.primary_of(node)) {
+            (Role::Primary, _) if cluster => format!("cluster primary of shard {}", node.shard.unwrap_or(0)),
+            (Role::Replica(_), Some(p)) => format!("replica of {}", p.name),
+            _ => "primary".to_string(),
+        };
+        let mut ctx = common.clone();
+        ctx["node"] = json!({ "name": node.name, "port": node.port, "bus_port": node.bus_port, "description": description, "primary": primary });
+        ctx["paths"] = (flavor.paths)(d, &node.name);
+        out.push(Artifact {
+            path: (flavor.config_path)(&node.name, "redis.conf"),
+            content: templates.render("redis.conf.j2", &ctx)?,
+            mode: 0o640,
+        });
+    }
+    if let Some(primary) = d.nodes.first().filter(|_| !d.sentinels.is_empty()) {
+        let auth_user = d.user_with_role(UserRole::Sentinel).filter(|_| d.auth_required()).map(|u| u.spec.name.clone());
+        for s in &d.sentinels {
+            let mut ctx = common.clone();
+            ctx["sentinel"] = json!({ "name": s.name, "port": s.port });
+            ctx["paths"] = (flavor.paths)(d, &s.name);
+            ctx["master_name"] = json!(d.master_name);
+            ctx["primary"] = json!({ "host": (flavor.host)(d, primary), "port": primary.port });
+            ctx["quorum"] = json!(d.quorum);
+            ctx["down_after_ms"] = json!(5000);
+            ctx["failover_timeout_ms"] = json!(60000);
+            ctx["auth_user"] = json!(auth_user);
+            out.push(Artifact {
+                path: (flavor.config_path)(&s.name, "sentinel.conf"),
+                content: templates.render("sentinel.conf.j2", &ctx)?,
+                mode: 0o640,
+            });
+        }
+    }
+    let users: Vec<serde_json::Value> = acl_users(d)?.into_iter().map(|(name, rules)| json!({ "name": name, "rules": rules })).collect();
+    out.push(Artifact {
+        path: flavor.acl_path.to_string(),
+        content: templates.render("users.acl.j2", &json!({ "users": users }))?,
+        mode: 0o600,
+    });
+    Ok(out)
+}
+
+/// `redis.config` entries as (name, args) lines: multi-argument directives are split on
+/// whitespace, everything else is one argument (quoted by the template formatter).
+fn config_directives(d: &Deployment) -> Vec<serde_json::Value> {
+    let table = Directives::get();
+    let mut lines = Vec::new();
+    for (name, value) in &d.contract.redis.config {
+        let multi = table.find(name).is_some_and(|dir| dir.multi);
+        for line in config_lines(value) {
+            let args: Vec<String> = if multi { line.split_whitespace().map(String::from).collect() } else { vec![line] };
+            lines.push(json!({ "name": name.to_ascii_lowercase(), "args": args }));
+        }
+    }
+    lines
+}
+
+/// Default command rules of the internal roles (from the Redis replication and Sentinel docs).
+fn role_defaults(role: UserRole) -> &'static [&'static str] {
+    match role {
+        UserRole::Application => &["+@read", "+@write", "-@dangerous"],
+        UserRole::Replication => &["+psync", "+replconf", "+ping"],
+        UserRole::Sentinel => &[
+            "+multi", "+slaveof", "+ping", "+exec", "+subscribe", "+config|rewrite", "+role", "+publish", "+info",
+            "+client|setname", "+client|kill", "+script|kill",
+        ],
+        UserRole::Operator => &["+@all"],
+    }
+}
+
+/// ACL rules per user, `default` first. Passwords appear only as SHA-256 hashes.
+pub fn acl_users(d: &Deployment) -> Result<Vec<(String, Vec<String>)>, String> {
+    let mut users = Vec::new();
+    let default = match d.contract.security.auth {
+        Auth::Required => vec!["reset", "off"],
+        Auth::Optional => vec!["reset", "on", "nopass", "~*", "&*", "+@all"],
+    };
+    users.push(("default".to_string(), default.into_iter().map(String::from).collect()));
+    for user in &d.users {
+        users.push((user.spec.name.clone(), user_rules(d, user)?));
+    }
+    Ok(users)
+}
+
+fn user_rules(d: &Deployment, user: &User) -> Result<Vec<String>, String> {
+    let spec = &user.spec;
+    let secret = user.secret.as_ref().ok_or_else(|| format!("the password of `{}` was not resolved", spec.name))?;
+    let mut rules = vec!["reset".to_string(), "on".to_string(), format!("#{}", secret.sha256_hex())];
+    let keys: Vec<String> = if !spec.keys.is_empty() {
+        spec.keys.clone()
+    } else if spec.role == UserRole::Application {
+        match &d.contract.keyspace.prefix {
+            Some(prefix) => vec![format!("{prefix}:*")],
+            None => vec!["*".to_string()],
+        }
+    } else if spec.role == UserRole::Operator {
+        vec!["*".to_string()]
+    } else {
+        Vec::new()
+    };
+    rules.extend(keys.iter().map(|k| format!("~{k}")));
+    let channels: Vec<String> = if spec.role == UserRole::Sentinel && spec.channels.is_empty() {
+        vec!["__sentinel__:hello".to_string()]
+    } else {
+        spec.channels.clone()
+    };
+    rules.extend(channels.iter().map(|c| format!("&{c}")));
+    if spec.commands.is_empty() {
+        rules.extend(role_defaults(spec.role).iter().map(|s| s.to_string()));
+    } else {
+        rules.extend(spec.commands.iter().cloned());
+    }
+    Ok(rules)
+}
