@@ -117,7 +117,13 @@ impl Directive {
                 bounds(i64::try_from(bytes).map_err(|_| format!("`{}`: `{value}` is too large", self.name))?)
             }
             Kind::Percent => match value.strip_suffix('%') {
-                Some(p) => int(p).and_then(|n| if (0..=100).contains(&n) { Ok(()) } else { Err(format!("`{}`: {value} is not a percentage", self.name)) }),
+                Some(p) => int(p).and_then(|n| {
+                    if (0..=100).contains(&n) {
+                        Ok(())
+                    } else {
+                        Err(format!("`{}`: {value} is not a percentage", self.name))
+                    }
+                }),
                 None => parse_size(value).map(|_| ()).map_err(|e| format!("`{}`: {e}", self.name)),
             },
             Kind::Enum => {

@@ -63,7 +63,14 @@ pub struct Deployment {
 pub fn layout(c: &Contract) -> (Vec<Node>, Vec<Sentinel>) {
     let t = &c.topology;
     let base = c.ports.redis;
-    let plain = |i: u32, role: Role| Node { name: format!("node-{i}"), port: base + i, bus_port: None, role, shard: None, slots: None };
+    let plain = |i: u32, role: Role| Node {
+        name: format!("node-{i}"),
+        port: base + i,
+        bus_port: None,
+        role,
+        shard: None,
+        slots: None,
+    };
     let mut nodes = Vec::new();
     let mut sentinels = Vec::new();
     match t.mode {
@@ -133,7 +140,11 @@ impl Deployment {
         let mut users = Vec::new();
         for spec in &c.acl.users {
             let secret = if c.target.needs_secret_values() {
-                Some(spec.password.resolve(project_dir).map_err(|e| format!("password of ACL user `{}`: {e}", spec.name))?)
+                Some(
+                    spec.password
+                        .resolve(project_dir)
+                        .map_err(|e| format!("password of ACL user `{}`: {e}", spec.name))?,
+                )
             } else {
                 None
             };

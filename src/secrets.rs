@@ -54,7 +54,8 @@ impl SecretRef {
             })?,
             (None, Some(path)) => {
                 let full = project_dir.join(path);
-                let text = std::fs::read_to_string(&full).map_err(|e| format!("cannot read secret file {}: {e}", full.display()))?;
+                let text = std::fs::read_to_string(&full)
+                    .map_err(|e| format!("cannot read secret file {}: {e}", full.display()))?;
                 text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(&text).to_string()
             }
             _ => return Err("a password reference takes exactly one of fromEnv, fromFile".into()),

@@ -29,19 +29,21 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     let lower = s.to_ascii_lowercase();
     let split = lower.find(|c: char| !c.is_ascii_digit()).unwrap_or(lower.len());
     let (digits, unit) = lower.split_at(split);
-    let mult: u64 = match unit {
-        "" | "b" => 1,
-        "k" => 1_000,
-        "kb" => 1 << 10,
-        "m" => 1_000_000,
-        "mb" => 1 << 20,
-        "g" => 1_000_000_000,
-        "gb" => 1 << 30,
-        _ => return Err(format!("`{s}` is not a size: use a whole number with an optional unit b, k, kb, m, mb, g or gb (e.g. `512mb`)")),
-    };
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("`{s}` is not a size: it must start with a whole number (e.g. `512mb`)"))?;
+    let mult: u64 =
+        match unit {
+            "" | "b" => 1,
+            "k" => 1_000,
+            "kb" => 1 << 10,
+            "m" => 1_000_000,
+            "mb" => 1 << 20,
+            "g" => 1_000_000_000,
+            "gb" => 1 << 30,
+            _ => return Err(format!(
+                "`{s}` is not a size: use a whole number with an optional unit b, k, kb, m, mb, g or gb (e.g. `512mb`)"
+            )),
+        };
+    let n: u64 =
+        digits.parse().map_err(|_| format!("`{s}` is not a size: it must start with a whole number (e.g. `512mb`)"))?;
     n.checked_mul(mult).ok_or_else(|| format!("`{s}` is too large"))
 }
 
@@ -53,7 +55,11 @@ pub fn parse_duration(s: &str) -> Result<u64, String> {
         "s" => 1_000,
         "m" => 60_000,
         "h" => 3_600_000,
-        _ => return Err(format!("`{s}` is not a duration: use a whole number with a unit ms, s, m or h (e.g. `500ms`, `2s`)")),
+        _ => {
+            return Err(format!(
+                "`{s}` is not a duration: use a whole number with a unit ms, s, m or h (e.g. `500ms`, `2s`)"
+            ))
+        }
     };
     let n: u64 = digits
         .parse()
@@ -76,9 +82,9 @@ pub fn parse_quantity(s: &str) -> Result<u64, String> {
         "Ti" => 1 << 40,
         _ => return Err(format!("`{s}` is not a Kubernetes memory quantity: use a whole number with a suffix Ki, Mi, Gi, Ti, k, M, G or T (e.g. `768Mi`)")),
     };
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("`{s}` is not a Kubernetes memory quantity: it must start with a whole number (e.g. `6Gi`)"))?;
+    let n: u64 = digits.parse().map_err(|_| {
+        format!("`{s}` is not a Kubernetes memory quantity: it must start with a whole number (e.g. `6Gi`)")
+    })?;
     n.checked_mul(mult).ok_or_else(|| format!("`{s}` is too large"))
 }
 
@@ -111,7 +117,9 @@ enum IntOrString {
 
 impl<'de> Deserialize<'de> for Size {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match IntOrString::deserialize(d).map_err(|_| de::Error::custom("expected a size such as `512mb` or a number of bytes"))? {
+        match IntOrString::deserialize(d)
+            .map_err(|_| de::Error::custom("expected a size such as `512mb` or a number of bytes"))?
+        {
             IntOrString::Int(n) => Ok(Size(n)),
             IntOrString::String(s) => parse_size(&s).map(Size).map_err(de::Error::custom),
         }
@@ -175,7 +183,8 @@ impl JsonSchema for Duration {
 
 impl<'de> Deserialize<'de> for Quantity {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d).map_err(|_| de::Error::custom("expected a Kubernetes memory quantity such as `768Mi`"))?;
+        let s = String::deserialize(d)
+            .map_err(|_| de::Error::custom("expected a Kubernetes memory quantity such as `768Mi`"))?;
         let bytes = parse_quantity(&s).map_err(de::Error::custom)?;
         Ok(Quantity { text: s, bytes })
     }

@@ -1,6 +1,9 @@
 //! Command-line interface: argument definitions and the shared plumbing of every command
 //! (project loading, diagnostics printing, colour, exit codes). One file per subcommand.
 
+mod apply;
+mod diff;
+mod plan;
 mod render;
 mod schema;
 mod validate;
@@ -12,7 +15,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::contract::{Loaded, Project};
 use crate::diagnostics::{Diagnostic, Sources};
+use crate::environment::Environment;
 use crate::error::Error;
+use crate::plan::engine;
+use crate::plan::state::State;
+use crate::plan::Plan;
 use crate::render::Templates;
 use crate::resolve::Deployment;
 
@@ -52,6 +59,12 @@ pub enum Command {
     Validate(validate::Args),
     /// Write the rendered artifacts of one environment.
     Render(render::Args),
+    /// Show what apply would change: files, and later servers and cloud resources.
+    Plan(plan::Args),
+    /// Apply the plan of an environment (or a saved plan) safely.
+    Apply(apply::Args),
+    /// Compare the rendered artifacts of two environments.
+    Diff(diff::Args),
     /// Print the JSON Schema of the contract.
     Schema,
 }
@@ -97,6 +110,22 @@ impl Ctx {
         Deployment::resolve(loaded, &self.project.dir).map_err(Error::msg)
     }
 
+    /// Load, render and plan one environment (no lock: planning only reads).
+    pub fn plan(&self, env: &str) -> Result<(Environment, Plan), Error> {
+        let loaded = self.load(env)?;
+        let environment = Environment::open(&self.project, loaded, &self.templates()?)?;
+        let state = State::load(&environment.output_dir, env)?;
+        let mut providers = environment.providers();
+        let plan = engine::build_plan(
+            environment.name(),
+            environment.target(),
+            &environment.loaded.fingerprint,
+            &mut providers,
+            &state,
+        )?;
+        Ok((environment, plan))
+    }
+
     pub fn templates(&self) -> Result<Templates, Error> {
         Templates::new(self.templates.as_deref()).map_err(Error::msg)
     }
@@ -118,6 +147,9 @@ pub fn main() -> i32 {
     let result = match &cli.command {
         Command::Validate(args) => validate::run(&ctx, args),
         Command::Render(args) => render::run(&ctx, args),
+        Command::Plan(args) => plan::run(&ctx, args),
+        Command::Apply(args) => apply::run(&ctx, args),
+        Command::Diff(args) => diff::run(&ctx, args),
         Command::Schema => schema::run(),
     };
     match result {

@@ -31,7 +31,9 @@ pub fn control_characters(doc: &Value, index: &SpanIndex) -> Vec<Diagnostic> {
             format!("{} {what} contains the control character {:?}", super::schema::display_path(pointer), c),
         )
         .at(span)
-        .hint("newlines and other control characters would inject extra lines into redis.conf or ACL files; remove them");
+        .hint(
+            "newlines and other control characters would inject extra lines into redis.conf or ACL files; remove them",
+        );
         diags.push(d);
     });
     diags
@@ -98,9 +100,12 @@ fn directives(c: &Contract, index: &SpanIndex, diags: &mut Vec<Diagnostic>) {
             }
             Lookup::TooNew(d) => {
                 diags.push(
-                    Diagnostic::error("RCTL031", format!("`{name}` needs Redis {} or later; this contract uses {}", d.since, version.as_str()))
-                        .at(key_span)
-                        .hint(format!("raise `redis.version` to {} or remove `{name}`", d.since)),
+                    Diagnostic::error(
+                        "RCTL031",
+                        format!("`{name}` needs Redis {} or later; this contract uses {}", d.since, version.as_str()),
+                    )
+                    .at(key_span)
+                    .hint(format!("raise `redis.version` to {} or remove `{name}`", d.since)),
                 );
                 continue;
             }
@@ -108,7 +113,11 @@ fn directives(c: &Contract, index: &SpanIndex, diags: &mut Vec<Diagnostic>) {
                 diags.push(
                     Diagnostic::error(
                         "RCTL031",
-                        format!("`{name}` was removed in Redis {}; this contract uses {}", d.until.as_deref().unwrap_or("?"), version.as_str()),
+                        format!(
+                            "`{name}` was removed in Redis {}; this contract uses {}",
+                            d.until.as_deref().unwrap_or("?"),
+                            version.as_str()
+                        ),
                     )
                     .at(key_span),
                 );
@@ -117,9 +126,12 @@ fn directives(c: &Contract, index: &SpanIndex, diags: &mut Vec<Diagnostic>) {
         };
         if let Some(instead) = &directive.reserved {
             diags.push(
-                Diagnostic::error("RCTL032", format!("`{name}` is set by redisctl and cannot be given in `redis.config`"))
-                    .at(key_span)
-                    .hint(instead.clone()),
+                Diagnostic::error(
+                    "RCTL032",
+                    format!("`{name}` is set by redisctl and cannot be given in `redis.config`"),
+                )
+                .at(key_span)
+                .hint(instead.clone()),
             );
             continue;
         }
@@ -133,7 +145,9 @@ fn directives(c: &Contract, index: &SpanIndex, diags: &mut Vec<Diagnostic>) {
         }
         let lines = config_lines(value);
         if matches!(value, ConfigValue::List(_)) && !directive.multi {
-            diags.push(Diagnostic::error("RCTL033", format!("`{name}` takes a single value, not a list")).at(value_span));
+            diags.push(
+                Diagnostic::error("RCTL033", format!("`{name}` takes a single value, not a list")).at(value_span),
+            );
             continue;
         }
         for line in &lines {
@@ -161,9 +175,12 @@ fn topology(c: &Contract, doc: &Value, index: &SpanIndex, diags: &mut Vec<Diagno
     for field in ["replicas", "sentinels", "quorum", "masterName", "shards", "replicasPerShard"] {
         if topology_sets(doc, field) && !used.contains(&field) {
             diags.push(
-                Diagnostic::warning("RCTL042", format!("`topology.{field}` does not apply to mode `{}` and is ignored", t.mode.as_str()))
-                    .at(at(field))
-                    .hint(format!("remove it, or set `{field}: null` in the environment overlay")),
+                Diagnostic::warning(
+                    "RCTL042",
+                    format!("`topology.{field}` does not apply to mode `{}` and is ignored", t.mode.as_str()),
+                )
+                .at(at(field))
+                .hint(format!("remove it, or set `{field}: null` in the environment overlay")),
             );
         }
     }
@@ -180,18 +197,24 @@ fn topology(c: &Contract, doc: &Value, index: &SpanIndex, diags: &mut Vec<Diagno
         TopologyMode::Sentinel => {
             if t.sentinels < 3 {
                 diags.push(
-                    Diagnostic::error("RCTL040", format!("{} Sentinels cannot form a majority that survives a failure", t.sentinels))
-                        .at(at("sentinels"))
-                        .hint("run at least 3 Sentinels, in different failure domains"),
+                    Diagnostic::error(
+                        "RCTL040",
+                        format!("{} Sentinels cannot form a majority that survives a failure", t.sentinels),
+                    )
+                    .at(at("sentinels"))
+                    .hint("run at least 3 Sentinels, in different failure domains"),
                 );
             }
             if let Some(q) = t.quorum {
                 let need = majority(t.sentinels);
                 if q < need || q > t.sentinels {
                     diags.push(
-                        Diagnostic::error("RCTL040", format!("quorum {q} is not a majority of {} Sentinels", t.sentinels))
-                            .at(at("quorum"))
-                            .hint(format!("use a quorum between {need} and {}", t.sentinels)),
+                        Diagnostic::error(
+                            "RCTL040",
+                            format!("quorum {q} is not a majority of {} Sentinels", t.sentinels),
+                        )
+                        .at(at("quorum"))
+                        .hint(format!("use a quorum between {need} and {}", t.sentinels)),
                     );
                 }
             }
@@ -204,7 +227,10 @@ fn topology(c: &Contract, doc: &Value, index: &SpanIndex, diags: &mut Vec<Diagno
                         .hint("a cluster elects failovers by a majority of primaries; use `shards: 3` or more"),
                 );
             } else if t.shards > CLUSTER_SLOTS / 16 {
-                diags.push(Diagnostic::error("RCTL040", format!("{} shards is more than redisctl supports", t.shards)).at(at("shards")));
+                diags.push(
+                    Diagnostic::error("RCTL040", format!("{} shards is more than redisctl supports", t.shards))
+                        .at(at("shards")),
+                );
             }
         }
     }
@@ -214,7 +240,10 @@ fn topology(c: &Contract, doc: &Value, index: &SpanIndex, diags: &mut Vec<Diagno
         TopologyMode::Cluster => t.shards as u64 * (1 + t.replicas_per_shard as u64),
     };
     if count > 1000 {
-        diags.push(Diagnostic::error("RCTL040", format!("the topology has {count} nodes; redisctl manages at most 1000")).at(index.value("/topology")));
+        diags.push(
+            Diagnostic::error("RCTL040", format!("the topology has {count} nodes; redisctl manages at most 1000"))
+                .at(index.value("/topology")),
+        );
     }
 }
 
@@ -236,7 +265,10 @@ fn ports(c: &Contract, index: &SpanIndex, diags: &mut Vec<Diagnostic>) {
     }
     for (port, who, pointer) in claims {
         if port > 65535 {
-            diags.push(Diagnostic::error("RCTL041", format!("{who} would need port {port}, above 65535")).at(index.value(pointer)));
+            diags.push(
+                Diagnostic::error("RCTL041", format!("{who} would need port {port}, above 65535"))
+                    .at(index.value(pointer)),
+            );
             return;
         }
         if let Some(other) = used.insert(port, who.clone()) {
@@ -258,12 +290,18 @@ fn users(c: &Contract, index: &SpanIndex, project_dir: &Path, diags: &mut Vec<Di
             diags.push(
                 Diagnostic::error("RCTL053", "the `default` user cannot be declared in `acl.users`")
                     .at(at("name"))
-                    .hint("redisctl disables `default` when `security.auth` is `required`; give applications their own user"),
+                    .hint(
+                    "redisctl disables `default` when `security.auth` is `required`; give applications their own user",
+                ),
             );
         }
         if let Some(first) = names.insert(&u.name, i) {
             diags.push(
-                Diagnostic::error("RCTL052", format!("ACL user `{}` is declared twice (entries {first} and {i})", u.name)).at(at("name")),
+                Diagnostic::error(
+                    "RCTL052",
+                    format!("ACL user `{}` is declared twice (entries {first} and {i})", u.name),
+                )
+                .at(at("name")),
             );
         }
         if c.target.needs_secret_values() {
@@ -288,32 +326,56 @@ fn users(c: &Contract, index: &SpanIndex, project_dir: &Path, diags: &mut Vec<Di
                 let span = index.value(&format!("/acl/users/{i}/{field}/{j}"));
                 if rule.is_empty() || rule.chars().any(|c| c.is_whitespace() || c == '"' || c == '\'') {
                     diags.push(
-                        Diagnostic::error("RCTL061", format!("ACL {field} rule {rule:?} of user `{}` must be one word without quotes", u.name))
-                            .at(span)
-                            .hint("ACL files split rules on spaces; write one rule per list item"),
+                        Diagnostic::error(
+                            "RCTL061",
+                            format!("ACL {field} rule {rule:?} of user `{}` must be one word without quotes", u.name),
+                        )
+                        .at(span)
+                        .hint("ACL files split rules on spaces; write one rule per list item"),
                     );
-                } else if field == "commands" && !(rule.starts_with('+') || rule.starts_with('-') || rule == "allcommands" || rule == "nocommands") {
+                } else if field == "commands"
+                    && !(rule.starts_with('+')
+                        || rule.starts_with('-')
+                        || rule == "allcommands"
+                        || rule == "nocommands")
+                {
                     diags.push(
-                        Diagnostic::error("RCTL061", format!("command rule `{rule}` of user `{}` must start with + or -", u.name))
-                            .at(span)
-                            .hint("e.g. `+@read`, `-@dangerous`, `-flushall`"),
+                        Diagnostic::error(
+                            "RCTL061",
+                            format!("command rule `{rule}` of user `{}` must start with + or -", u.name),
+                        )
+                        .at(span)
+                        .hint("e.g. `+@read`, `-@dangerous`, `-flushall`"),
                     );
-                } else if !prefix.is_empty() && (rule.starts_with('~') || rule.starts_with('&') || rule.starts_with('%')) {
+                } else if !prefix.is_empty()
+                    && (rule.starts_with('~') || rule.starts_with('&') || rule.starts_with('%'))
+                {
                     diags.push(
-                        Diagnostic::error("RCTL061", format!("{field} pattern `{rule}` of user `{}` must not start with `{}`", u.name, &rule[..1]))
-                            .at(span)
-                            .hint(format!("write the bare pattern; redisctl adds the `{prefix}` itself")),
+                        Diagnostic::error(
+                            "RCTL061",
+                            format!(
+                                "{field} pattern `{rule}` of user `{}` must not start with `{}`",
+                                u.name,
+                                &rule[..1]
+                            ),
+                        )
+                        .at(span)
+                        .hint(format!("write the bare pattern; redisctl adds the `{prefix}` itself")),
                     );
                 }
             }
         }
     }
     for role in [UserRole::Replication, UserRole::Sentinel] {
-        let with_role: Vec<usize> = c.acl.users.iter().enumerate().filter(|(_, u)| u.role == role).map(|(i, _)| i).collect();
+        let with_role: Vec<usize> =
+            c.acl.users.iter().enumerate().filter(|(_, u)| u.role == role).map(|(i, _)| i).collect();
         if with_role.len() > 1 {
             diags.push(
-                Diagnostic::error("RCTL051", format!("{} users have role `{:?}`; there can be only one", with_role.len(), role).to_lowercase())
-                    .at(index.value(&format!("/acl/users/{}/role", with_role[1]))),
+                Diagnostic::error(
+                    "RCTL051",
+                    format!("{} users have role `{:?}`; there can be only one", with_role.len(), role).to_lowercase(),
+                )
+                .at(index.value(&format!("/acl/users/{}/role", with_role[1]))),
             );
         }
     }
@@ -322,16 +384,22 @@ fn users(c: &Contract, index: &SpanIndex, project_dir: &Path, diags: &mut Vec<Di
         let has = |role| c.acl.users.iter().any(|u| u.role == role);
         if nodes.iter().any(|n| matches!(n.role, Role::Replica(_))) && !has(UserRole::Replication) {
             diags.push(
-                Diagnostic::error("RCTL051", "replicas must authenticate to their primary, but no ACL user has `role: replication`")
-                    .at(index.value("/acl").or(index.value("/topology")))
-                    .hint("add a user with `role: replication` and a password reference"),
+                Diagnostic::error(
+                    "RCTL051",
+                    "replicas must authenticate to their primary, but no ACL user has `role: replication`",
+                )
+                .at(index.value("/acl").or(index.value("/topology")))
+                .hint("add a user with `role: replication` and a password reference"),
             );
         }
         if !sentinels.is_empty() && !has(UserRole::Sentinel) {
             diags.push(
-                Diagnostic::error("RCTL051", "Sentinels must authenticate to the nodes, but no ACL user has `role: sentinel`")
-                    .at(index.value("/acl").or(index.value("/topology")))
-                    .hint("add a user with `role: sentinel` and a password reference"),
+                Diagnostic::error(
+                    "RCTL051",
+                    "Sentinels must authenticate to the nodes, but no ACL user has `role: sentinel`",
+                )
+                .at(index.value("/acl").or(index.value("/topology")))
+                .hint("add a user with `role: sentinel` and a password reference"),
             );
         }
     }
@@ -375,18 +443,27 @@ fn workload(c: &Contract, index: &SpanIndex, diags: &mut Vec<Diagnostic>) {
         w if evicts => diags.push(
             Diagnostic::warning(
                 "RCTL080",
-                format!("workload `{}` with `{}`: Redis silently deletes data under memory pressure", w.as_str(), policy.as_str()),
+                format!(
+                    "workload `{}` with `{}`: Redis silently deletes data under memory pressure",
+                    w.as_str(),
+                    policy.as_str()
+                ),
             )
             .at(index.value("/redis/maxmemoryPolicy"))
             .hint("queues, sessions, state and coordination data should use `noeviction` and alert on memory"),
         ),
         _ => {}
     }
-    if matches!(r.workload, Workload::State | Workload::Session | Workload::Coordination | Workload::Queue) && !r.persistence.mode.aof() {
+    if matches!(r.workload, Workload::State | Workload::Session | Workload::Coordination | Workload::Queue)
+        && !r.persistence.mode.aof()
+    {
         diags.push(
             Diagnostic::warning(
                 "RCTL081",
-                format!("workload `{}` without AOF: a restart loses everything since the last snapshot", r.workload.as_str()),
+                format!(
+                    "workload `{}` without AOF: a restart loses everything since the last snapshot",
+                    r.workload.as_str()
+                ),
             )
             .at(index.value("/redis/persistence/mode").or(index.value("/redis/workload")))
             .hint("use `persistence: { mode: aof, fsync: everysec }` (or `aof+rdb`)"),

@@ -73,11 +73,9 @@ fn convert(node: &Node, pointer: String, index: &mut SpanIndex) -> serde_json::V
         Value::Bool(b) => serde_json::Value::Bool(*b),
         Value::Number(n) => serde_json::Value::Number(n.clone()),
         Value::String(s) => serde_json::Value::String(s.clone()),
-        Value::Seq(items) => items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| convert(item, format!("{pointer}/{i}"), index))
-            .collect(),
+        Value::Seq(items) => {
+            items.iter().enumerate().map(|(i, item)| convert(item, format!("{pointer}/{i}"), index)).collect()
+        }
         Value::Map(entries) => {
             let mut map = serde_json::Map::new();
             for (Key { name, span }, value) in entries {

@@ -71,7 +71,11 @@ impl Project {
     pub fn environments(&self) -> Result<Vec<String>, String> {
         let dir = self.dir.join(ENV_DIR);
         let entries = std::fs::read_dir(&dir).map_err(|e| {
-            format!("cannot read {}: {e} (is `{}` a redisctl project? use --project DIR)", dir.display(), self.dir.display())
+            format!(
+                "cannot read {}: {e} (is `{}` a redisctl project? use --project DIR)",
+                dir.display(),
+                self.dir.display()
+            )
         })?;
         let mut envs: Vec<String> = entries
             .filter_map(Result::ok)
@@ -91,10 +95,15 @@ impl Project {
         let env_rel = format!("{ENV_DIR}/{env}.yaml");
         if !self.dir.join(&env_rel).exists() {
             let known = self.environments().unwrap_or_default();
-            let mut d = Diagnostic::error("RCTL005", format!("no environment `{env}`: {} does not exist", self.display(&env_rel)));
+            let mut d = Diagnostic::error(
+                "RCTL005",
+                format!("no environment `{env}`: {} does not exist", self.display(&env_rel)),
+            );
             d = match crate::suggest::did_you_mean(env, known.iter().map(String::as_str)) {
                 Some(s) => d.hint(format!("did you mean `{s}`?")),
-                None if known.is_empty() => d.hint(format!("create {} or point --project at a redisctl project", self.display(&env_rel))),
+                None if known.is_empty() => {
+                    d.hint(format!("create {} or point --project at a redisctl project", self.display(&env_rel)))
+                }
                 None => d.hint(format!("known environments: {}", known.join(", "))),
             };
             return Err(vec![d]);
@@ -123,7 +132,9 @@ impl Project {
                 let pointer = format!("/{}", e.path().to_string().replace('.', "/"));
                 let span: Option<Span> = index.value(&pointer);
                 let inner = e.into_inner().to_string();
-                diags.push(Diagnostic::error("RCTL010", format!("{}: {inner}", schema::display_path(&pointer))).at(span));
+                diags.push(
+                    Diagnostic::error("RCTL010", format!("{}: {inner}", schema::display_path(&pointer))).at(span),
+                );
                 return Err(diags);
             }
         };
@@ -132,21 +143,34 @@ impl Project {
             return Err(diags);
         }
         let fingerprint = hex::encode(Sha256::digest(doc.to_string().as_bytes()));
-        Ok(Loaded { env: env.to_string(), contract, doc, index, warnings: diags, files: vec![BASE_FILE.into(), env_rel], fingerprint })
+        Ok(Loaded {
+            env: env.to_string(),
+            contract,
+            doc,
+            index,
+            warnings: diags,
+            files: vec![BASE_FILE.into(), env_rel],
+            fingerprint,
+        })
     }
 
     fn parse_file(&self, rel: &str, sources: &mut Sources) -> Result<yaml::Node, Vec<Diagnostic>> {
         let path = self.dir.join(rel);
         let name = self.display(rel);
         let too_big = |len: u64| {
-            vec![Diagnostic::error("RCTL004", format!("{name} is {len} bytes; contract files are limited to {} bytes", yaml::MAX_FILE_BYTES))
-                .hint("a contract is a few KiB of YAML; check that this is the right file")]
+            vec![Diagnostic::error(
+                "RCTL004",
+                format!("{name} is {len} bytes; contract files are limited to {} bytes", yaml::MAX_FILE_BYTES),
+            )
+            .hint("a contract is a few KiB of YAML; check that this is the right file")]
         };
-        let meta = std::fs::metadata(&path).map_err(|e| vec![Diagnostic::error("RCTL004", format!("cannot read {name}: {e}"))])?;
+        let meta = std::fs::metadata(&path)
+            .map_err(|e| vec![Diagnostic::error("RCTL004", format!("cannot read {name}: {e}"))])?;
         if meta.len() > yaml::MAX_FILE_BYTES as u64 {
             return Err(too_big(meta.len()));
         }
-        let bytes = std::fs::read(&path).map_err(|e| vec![Diagnostic::error("RCTL004", format!("cannot read {name}: {e}"))])?;
+        let bytes =
+            std::fs::read(&path).map_err(|e| vec![Diagnostic::error("RCTL004", format!("cannot read {name}: {e}"))])?;
         if bytes.len() > yaml::MAX_FILE_BYTES {
             return Err(too_big(bytes.len() as u64));
         }
@@ -178,7 +202,9 @@ pub fn project_dir(arg: Option<&Path>) -> PathBuf {
 pub fn output_dir(project: &Project, loaded: &Loaded) -> PathBuf {
     match &loaded.contract.output.dir {
         Some(dir) => project.dir.join(dir),
-        None if loaded.contract.target == model::Target::Process => project.dir.join(".redisctl").join(&loaded.env).join("run"),
+        None if loaded.contract.target == model::Target::Process => {
+            project.dir.join(".redisctl").join(&loaded.env).join("run")
+        }
         None => project.dir.join("deploy").join(&loaded.env),
     }
 }

@@ -48,6 +48,8 @@ pub struct Contract {
     pub client: Client,
     #[serde(default)]
     pub output: Output,
+    #[serde(default)]
+    pub safety: Safety,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -319,7 +321,15 @@ fn three() -> u32 {
 
 impl Default for Topology {
     fn default() -> Self {
-        Topology { mode: TopologyMode::Standalone, replicas: 1, sentinels: 3, quorum: None, master_name: None, shards: 3, replicas_per_shard: 1 }
+        Topology {
+            mode: TopologyMode::Standalone,
+            replicas: 1,
+            sentinels: 3,
+            quorum: None,
+            master_name: None,
+            shards: 3,
+            replicas_per_shard: 1,
+        }
     }
 }
 
@@ -519,4 +529,14 @@ pub struct Output {
     /// Default: `rendered/<env>`.
     #[serde(default)]
     pub dir: Option<String>,
+}
+
+/// Guard rails for `apply`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Safety {
+    /// Refuse destructive changes (deleting data or a data directory) even with
+    /// `--allow-destroy`. Set it on production-like environments.
+    #[serde(default)]
+    pub forbid_destroy: bool,
 }

@@ -57,7 +57,8 @@ pub fn check(doc: &Value, index: &SpanIndex) -> Vec<Diagnostic> {
                 let allowed = allowed_keys(&root, &error.evaluation_path().to_string());
                 for key in unexpected {
                     let child = format!("{pointer}/{}", pointer_escape(key));
-                    let mut d = Diagnostic::error("RCTL011", format!("unknown key `{key}` in {here}")).at(index.key(&child));
+                    let mut d =
+                        Diagnostic::error("RCTL011", format!("unknown key `{key}` in {here}")).at(index.key(&child));
                     d = match did_you_mean(key, allowed.iter().map(String::as_str)) {
                         Some(s) => d.hint(format!("did you mean `{s}`?")),
                         None if !allowed.is_empty() => d.hint(format!("allowed keys here: {}", allowed.join(", "))),
@@ -89,10 +90,13 @@ pub fn check(doc: &Value, index: &SpanIndex) -> Vec<Diagnostic> {
                 d
             }
             ValidationErrorKind::Enum { options } => {
-                let options: Vec<String> =
-                    options.as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect()).unwrap_or_default();
+                let options: Vec<String> = options
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+                    .unwrap_or_default();
                 let value = error.instance().as_str().map(String::from).unwrap_or_else(|| short(error.instance()));
-                let d = Diagnostic::error("RCTL013", format!("{here}: `{value}` is not one of {}", options.join(", "))).at(at(&pointer));
+                let d = Diagnostic::error("RCTL013", format!("{here}: `{value}` is not one of {}", options.join(", ")))
+                    .at(at(&pointer));
                 match did_you_mean(&value, options.iter().map(String::as_str)) {
                     Some(s) => d.hint(format!("did you mean `{s}`?")),
                     None => d,
@@ -104,18 +108,29 @@ pub fn check(doc: &Value, index: &SpanIndex) -> Vec<Diagnostic> {
             )
             .at(at(&pointer)),
             ValidationErrorKind::Minimum { limit } | ValidationErrorKind::ExclusiveMinimum { limit } => {
-                Diagnostic::error("RCTL015", format!("{here}: {} is below the minimum {limit}", shown(error.instance()))).at(at(&pointer))
+                Diagnostic::error(
+                    "RCTL015",
+                    format!("{here}: {} is below the minimum {limit}", shown(error.instance())),
+                )
+                .at(at(&pointer))
             }
             ValidationErrorKind::Maximum { limit } | ValidationErrorKind::ExclusiveMaximum { limit } => {
-                Diagnostic::error("RCTL015", format!("{here}: {} is above the maximum {limit}", shown(error.instance()))).at(at(&pointer))
+                Diagnostic::error(
+                    "RCTL015",
+                    format!("{here}: {} is above the maximum {limit}", shown(error.instance())),
+                )
+                .at(at(&pointer))
             }
-            ValidationErrorKind::MinProperties { .. } | ValidationErrorKind::MaxProperties { .. } if pointer.ends_with("/password") => {
+            ValidationErrorKind::MinProperties { .. } | ValidationErrorKind::MaxProperties { .. }
+                if pointer.ends_with("/password") =>
+            {
                 Diagnostic::error("RCTL016", format!("{here} needs exactly one source"))
                     .at(at(&pointer))
                     .hint("use either `fromEnv: VAR` or `fromFile: path`")
             }
             ValidationErrorKind::AnyOf { .. } => {
-                let what = description_at(&root, &error.evaluation_path().to_string()).unwrap_or_else(|| "a valid value".into());
+                let what = description_at(&root, &error.evaluation_path().to_string())
+                    .unwrap_or_else(|| "a valid value".into());
                 Diagnostic::error("RCTL010", format!("{here}: {} is not valid", shown(error.instance())))
                     .at(at(&pointer))
                     .hint(format!("expected {what}"))

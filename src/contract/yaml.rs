@@ -157,14 +157,22 @@ impl<'a> Builder<'a> {
                     ))
                 }
                 (Event::DocumentStart(_), _) => break,
-                (_, span) => return Err(Box::new(Diagnostic::error("RCTL001", "invalid YAML: expected a document").at(Some(span)))),
+                (_, span) => {
+                    return Err(Box::new(
+                        Diagnostic::error("RCTL001", "invalid YAML: expected a document").at(Some(span)),
+                    ))
+                }
             }
         }
         let (ev, span) = self.next()?;
         let root = self.node(ev, span, 0)?;
         match self.next()? {
             (Event::DocumentEnd, _) => {}
-            (_, span) => return Err(Box::new(Diagnostic::error("RCTL001", "invalid YAML: expected the end of the document").at(Some(span)))),
+            (_, span) => {
+                return Err(Box::new(
+                    Diagnostic::error("RCTL001", "invalid YAML: expected the end of the document").at(Some(span)),
+                ))
+            }
         }
         match self.next()? {
             (Event::StreamEnd, _) => {}
@@ -200,7 +208,9 @@ impl<'a> Builder<'a> {
 
     fn node(&mut self, ev: Event<'a>, span: Span, depth: usize) -> Step<Node> {
         if depth > MAX_DEPTH {
-            return Err(Box::new(Diagnostic::error("RCTL003", format!("nesting deeper than {MAX_DEPTH} levels")).at(Some(span))));
+            return Err(Box::new(
+                Diagnostic::error("RCTL003", format!("nesting deeper than {MAX_DEPTH} levels")).at(Some(span)),
+            ));
         }
         self.count(1, span)?;
         let (node, anchor) = match ev {
@@ -210,9 +220,12 @@ impl<'a> Builder<'a> {
                     Some(t) if t.is_yaml_core_schema() && t.suffix == "str" => true,
                     Some(t) => {
                         return Err(Box::new(
-                            Diagnostic::error("RCTL001", format!("YAML tag `{}{}` is not supported", t.handle, t.suffix))
-                                .at(Some(span))
-                                .hint("remove the tag; quote the value if it must be a string"),
+                            Diagnostic::error(
+                                "RCTL001",
+                                format!("YAML tag `{}{}` is not supported", t.handle, t.suffix),
+                            )
+                            .at(Some(span))
+                            .hint("remove the tag; quote the value if it must be a string"),
                         ))
                     }
                 };
@@ -288,7 +301,8 @@ impl<'a> Builder<'a> {
     fn reject_tag(&self, tag: Option<&saphyr_parser::Tag>, span: Span) -> Step<()> {
         match tag {
             Some(t) => Err(Box::new(
-                Diagnostic::error("RCTL001", format!("YAML tag `{}{}` is not supported", t.handle, t.suffix)).at(Some(span)),
+                Diagnostic::error("RCTL001", format!("YAML tag `{}{}` is not supported", t.handle, t.suffix))
+                    .at(Some(span)),
             )),
             None => Ok(()),
         }
@@ -346,7 +360,8 @@ fn is_float(s: &str) -> bool {
     let int = parts.next().unwrap_or("");
     let frac = parts.next();
     let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
-    let mantissa_ok = digits(int) && frac.is_none_or(digits) && (!int.is_empty() || frac.is_some_and(|f| !f.is_empty()));
+    let mantissa_ok =
+        digits(int) && frac.is_none_or(digits) && (!int.is_empty() || frac.is_some_and(|f| !f.is_empty()));
     let exponent_ok = exponent.is_none_or(|e| {
         let e = e.strip_prefix(['-', '+']).unwrap_or(e);
         !e.is_empty() && digits(e)

@@ -21,8 +21,8 @@ const EMBEDDED: &[(&str, &str)] = &[
 /// Plain words stay as they are; anything else is double-quoted with `\"`, `\\` and `\xHH`
 /// escapes, so a value can never end the line or open a second argument.
 pub fn quote(arg: &str) -> String {
-    let plain = !arg.is_empty()
-        && arg.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:/@+*,=%~&^!?[]{}<>|$#()".contains(c));
+    let plain =
+        !arg.is_empty() && arg.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:/@+*,=%~&^!?[]{}<>|$#()".contains(c));
     if plain {
         return arg.to_string();
     }
@@ -88,7 +88,9 @@ impl Templates {
         env.set_formatter(|out, _state, value| {
             // Safe values come only from the `args` and `comment` filters, which quote or check.
             if value.is_safe() {
-                return out.write_str(value.as_str().unwrap_or_default()).map_err(|_| Error::new(ErrorKind::WriteFailure, "write failed"));
+                return out
+                    .write_str(value.as_str().unwrap_or_default())
+                    .map_err(|_| Error::new(ErrorKind::WriteFailure, "write failed"));
             }
             let text = match value.kind() {
                 ValueKind::Undefined | ValueKind::None => {
@@ -97,7 +99,12 @@ impl Templates {
                 ValueKind::Bool => if value.is_true() { "yes" } else { "no" }.to_string(),
                 ValueKind::Number => value.to_string(),
                 ValueKind::String => quote(value.as_str().unwrap_or_default()),
-                _ => return Err(Error::new(ErrorKind::InvalidOperation, "templates may only print strings, numbers and booleans")),
+                _ => {
+                    return Err(Error::new(
+                        ErrorKind::InvalidOperation,
+                        "templates may only print strings, numbers and booleans",
+                    ))
+                }
             };
             out.write_str(&text).map_err(|_| Error::new(ErrorKind::WriteFailure, "write failed"))
         });

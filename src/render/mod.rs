@@ -84,7 +84,8 @@ pub fn server_files(d: &Deployment, templates: &Templates, flavor: &Flavor) -> R
     let c = &d.contract;
     let cluster = c.topology.mode == crate::contract::model::TopologyMode::Cluster;
     let tls = &c.security.tls;
-    let tls_ctx = tls.enabled.then(|| json!({ "cert_file": tls.cert_file, "key_file": tls.key_file, "ca_file": tls.ca_file }));
+    let tls_ctx =
+        tls.enabled.then(|| json!({ "cert_file": tls.cert_file, "key_file": tls.key_file, "ca_file": tls.ca_file }));
     let replication_user = d.user_with_role(UserRole::Replication).filter(|_| d.auth_required());
     let has_replicas = d.nodes.iter().any(|n| matches!(n.role, Role::Replica(_)));
     let masteruser = replication_user.filter(|_| has_replicas).map(|u| u.spec.name.clone());
@@ -118,7 +119,8 @@ pub fn server_files(d: &Deployment, templates: &Templates, flavor: &Flavor) -> R
 
     let mut out = Vec::new();
     for node in &d.nodes {
-        let primary = d.primary_of(node).map(|p| json!({ "name": p.name, "host": (flavor.host)(d, p), "port": p.port }));
+        let primary =
+            d.primary_of(node).map(|p| json!({ "name": p.name, "host": (flavor.host)(d, p), "port": p.port }));
         let description = match (node.role, d.primary_of(node)) {
             (Role::Primary, _) if cluster => format!("cluster primary of shard {}", node.shard.unwrap_or(0)),
             (Role::Replica(_), Some(p)) => format!("replica of {}", p.name),
@@ -152,7 +154,8 @@ pub fn server_files(d: &Deployment, templates: &Templates, flavor: &Flavor) -> R
             });
         }
     }
-    let users: Vec<serde_json::Value> = acl_users(d)?.into_iter().map(|(name, rules)| json!({ "name": name, "rules": rules })).collect();
+    let users: Vec<serde_json::Value> =
+        acl_users(d)?.into_iter().map(|(name, rules)| json!({ "name": name, "rules": rules })).collect();
     out.push(Artifact {
         path: flavor.acl_path.to_string(),
         content: templates.render("users.acl.j2", &json!({ "users": users }))?,
@@ -169,7 +172,8 @@ fn config_directives(d: &Deployment) -> Vec<serde_json::Value> {
     for (name, value) in &d.contract.redis.config {
         let multi = table.find(name).is_some_and(|dir| dir.multi);
         for line in config_lines(value) {
-            let args: Vec<String> = if multi { line.split_whitespace().map(String::from).collect() } else { vec![line] };
+            let args: Vec<String> =
+                if multi { line.split_whitespace().map(String::from).collect() } else { vec![line] };
             lines.push(json!({ "name": name.to_ascii_lowercase(), "args": args }));
         }
     }
@@ -182,8 +186,18 @@ fn role_defaults(role: UserRole) -> &'static [&'static str] {
         UserRole::Application => &["+@read", "+@write", "-@dangerous"],
         UserRole::Replication => &["+psync", "+replconf", "+ping"],
         UserRole::Sentinel => &[
-            "+multi", "+slaveof", "+ping", "+exec", "+subscribe", "+config|rewrite", "+role", "+publish", "+info",
-            "+client|setname", "+client|kill", "+script|kill",
+            "+multi",
+            "+slaveof",
+            "+ping",
+            "+exec",
+            "+subscribe",
+            "+config|rewrite",
+            "+role",
+            "+publish",
+            "+info",
+            "+client|setname",
+            "+client|kill",
+            "+script|kill",
         ],
         UserRole::Operator => &["+@all"],
     }

@@ -1,0 +1,108 @@
+//! `redisctl apply`: carry out a plan, with a confirmation, a lock, and guard rails.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+
+use super::{Ctx, EXIT_OK};
+use crate::error::Error;
+use crate::output;
+use crate::plan::engine::{self, check_destroy, SavedPlan};
+use crate::plan::lock::Lock;
+use crate::plan::state::State;
+use crate::plan::ApplyOptions;
+use crate::units::parse_duration;
+
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Without PLAN_FILE, apply plans first, shows the plan and asks for confirmation \
+                        (type `yes`); --auto-approve skips the question (CI). With PLAN_FILE (from `plan --out`), \
+                        it applies exactly the saved changes and refuses if anything changed since.\n\
+                        Examples:\n  redisctl apply --env local\n  redisctl apply --env staging --auto-approve\n  redisctl apply staging.plan")]
+pub struct Args {
+    /// A plan saved with `redisctl plan --out FILE`.
+    #[arg(value_name = "PLAN_FILE")]
+    pub plan_file: Option<PathBuf>,
+    /// Environment to apply (not needed with PLAN_FILE).
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Allow changes that delete data (refused anyway where the contract sets safety.forbidDestroy).
+    #[arg(long)]
+    pub allow_destroy: bool,
+    /// Allow changes that restart servers (rolling, one node at a time).
+    #[arg(long)]
+    pub allow_restart: bool,
+    /// How long to wait for another apply of the same environment to finish (e.g. `30s`).
+    #[arg(long, value_name = "DURATION", default_value = "0s")]
+    pub lock_timeout: String,
+}
+
+pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
+    let saved = args.plan_file.as_deref().map(SavedPlan::read).transpose()?;
+    let env = match (&saved, &args.env) {
+        (Some(s), Some(e)) if &s.plan.environment != e => {
+            return Err(Error::msg(format!("the plan file is for environment `{}`, not `{e}`", s.plan.environment)))
+        }
+        (Some(s), _) => s.plan.environment.clone(),
+        (None, Some(e)) => e.clone(),
+        (None, None) => return Err(Error::msg("give an environment (--env NAME) or a saved plan file")),
+    };
+    let timeout = std::time::Duration::from_millis(
+        parse_duration(&args.lock_timeout).map_err(|e| Error::msg(format!("--lock-timeout: {e}")))?,
+    );
+    let opts = ApplyOptions { allow_destroy: args.allow_destroy, allow_restart: args.allow_restart };
+
+    let loaded = ctx.load(&env)?;
+    let environment = crate::environment::Environment::open(&ctx.project, loaded, &ctx.templates()?)?;
+    let _lock = Lock::acquire(&environment.output_dir, &format!("apply --env {env}"), timeout)?;
+    let mut state = State::load(&environment.output_dir, &env)?;
+    let mut providers = environment.providers();
+    let plan = engine::build_plan(
+        environment.name(),
+        environment.target(),
+        &environment.loaded.fingerprint,
+        &mut providers,
+        &state,
+    )?;
+    if let Some(saved) = &saved {
+        saved.check_fresh(&plan)?;
+    } else {
+        print!("{}", output::text(&plan, ctx.color_out));
+    }
+    if !plan.has_changes() {
+        if saved.is_some() {
+            println!("{}", output::summary_line(&plan));
+        }
+        engine::apply(&plan, &mut providers, &mut state, &opts)?;
+        return Ok(EXIT_OK);
+    }
+    check_destroy(&plan, &opts, environment.loaded.contract.safety.forbid_destroy)?;
+    if saved.is_none() && !args.auto_approve && !confirm(&env)? {
+        println!("Apply cancelled.");
+        return Ok(EXIT_OK);
+    }
+    let report = engine::apply(&plan, &mut providers, &mut state, &opts)?;
+    for (address, why) in &report.skipped {
+        println!("Skipped {address}: {why}");
+    }
+    let s = report.summary;
+    println!("\nApply complete! Resources: {} added, {} changed, {} destroyed.", s.add, s.change, s.destroy);
+    Ok(EXIT_OK)
+}
+
+fn confirm(env: &str) -> Result<bool, Error> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::msg(
+            "apply needs a confirmation but standard input is not a terminal: pass --auto-approve, or apply a saved plan file",
+        ));
+    }
+    print!(
+        "\nDo you want to perform these actions? (environment `{env}`)\n  \
+         Only 'yes' will be accepted to approve.\n\n  Enter a value: "
+    );
+    std::io::stdout().flush().map_err(|e| Error::io("cannot write to the terminal", e))?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer).map_err(|e| Error::io("cannot read the answer", e))?;
+    Ok(answer.trim() == "yes")
+}

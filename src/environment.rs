@@ -1,0 +1,42 @@
+//! Opening an environment for planning: load and check the contract, resolve the
+//! deployment, render the target's artifacts, and choose the providers that manage them.
+//! This is the one place that knows which providers a target uses.
+
+use std::path::PathBuf;
+
+use crate::contract::{output_dir, Loaded, Project};
+use crate::error::Error;
+use crate::plan::Provider;
+use crate::providers::files::FilesProvider;
+use crate::render::{render, Artifact, Templates};
+use crate::resolve::Deployment;
+
+pub struct Environment {
+    pub loaded: Loaded,
+    pub deployment: Deployment,
+    pub artifacts: Vec<Artifact>,
+    /// Where the files provider writes, and where the state and lock files live.
+    pub output_dir: PathBuf,
+}
+
+impl Environment {
+    pub fn open(project: &Project, loaded: Loaded, templates: &Templates) -> Result<Environment, Error> {
+        let deployment = Deployment::resolve(&loaded, &project.dir).map_err(Error::msg)?;
+        let artifacts = render(&deployment, templates).map_err(Error::msg)?;
+        let output_dir = output_dir(project, &loaded);
+        Ok(Environment { loaded, deployment, artifacts, output_dir })
+    }
+
+    /// The providers of this environment's target, in apply order.
+    pub fn providers(&self) -> Vec<Box<dyn Provider>> {
+        vec![Box::new(FilesProvider::new(self.output_dir.clone(), self.artifacts.clone()))]
+    }
+
+    pub fn name(&self) -> &str {
+        &self.loaded.env
+    }
+
+    pub fn target(&self) -> &'static str {
+        self.loaded.contract.target.as_str()
+    }
+}

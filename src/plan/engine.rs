@@ -1,0 +1,182 @@
+//! The engine: build a plan from the providers, save and check saved plans, apply a plan.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::state::State;
+use super::{Action, ApplyOptions, Outcome, Plan, Provider, ResourceChange, Summary};
+use crate::error::Error;
+
+/// Ask every provider for its changes, in order.
+pub fn build_plan(
+    environment: &str,
+    target: &str,
+    contract_fingerprint: &str,
+    providers: &mut [Box<dyn Provider>],
+    state: &State,
+) -> Result<Plan, Error> {
+    let mut changes = Vec::new();
+    let mut observed = Sha256::new();
+    for p in providers.iter_mut() {
+        let pp = p.plan(state)?;
+        observed.update(p.name().as_bytes());
+        observed.update(pp.observed.as_bytes());
+        changes.extend(pp.changes);
+    }
+    Ok(Plan {
+        environment: environment.into(),
+        target: target.into(),
+        contract_fingerprint: contract_fingerprint.into(),
+        observed_fingerprint: hex::encode(observed.finalize()),
+        changes,
+    })
+}
+
+/// A saved plan (`plan --out FILE`): the changes and the fingerprints they were computed
+/// from. It holds no secret values: providers redact before/after and diffs.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SavedPlan {
+    pub format_version: String,
+    pub kind: String,
+    pub redisctl_version: String,
+    pub plan: Plan,
+}
+
+const SAVED_KIND: &str = "redisctl-plan";
+
+impl SavedPlan {
+    pub fn new(plan: Plan) -> Self {
+        SavedPlan {
+            format_version: "1".into(),
+            kind: SAVED_KIND.into(),
+            redisctl_version: env!("CARGO_PKG_VERSION").into(),
+            plan,
+        }
+    }
+
+    pub fn read(path: &std::path::Path) -> Result<SavedPlan, Error> {
+        let bytes =
+            std::fs::read(path).map_err(|e| Error::io(format!("cannot read plan file {}", path.display()), e))?;
+        let saved: SavedPlan = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::msg(format!("{} is not a redisctl plan file: {e}", path.display())))?;
+        if saved.kind != SAVED_KIND || saved.format_version != "1" {
+            return Err(Error::msg(format!(
+                "{} is not a redisctl plan file of a format this version reads",
+                path.display()
+            )));
+        }
+        Ok(saved)
+    }
+
+    /// Refuse a plan whose inputs changed since it was made: the contract, anything any
+    /// provider observed, or the list of changes itself.
+    pub fn check_fresh(&self, current: &Plan) -> Result<(), Error> {
+        let saved = &self.plan;
+        let stale = |why: &str| {
+            Error::msg(format!(
+                "the saved plan is stale: {why} since it was made. Run `redisctl plan --env {} --out FILE` again",
+                saved.environment
+            ))
+        };
+        if saved.environment != current.environment {
+            return Err(Error::msg(format!(
+                "the saved plan is for environment `{}`, not `{}`",
+                saved.environment, current.environment
+            )));
+        }
+        if saved.contract_fingerprint != current.contract_fingerprint {
+            return Err(stale("the contract changed"));
+        }
+        if saved.observed_fingerprint != current.observed_fingerprint {
+            return Err(stale("what redisctl observed (files, servers) changed"));
+        }
+        let key = |c: &ResourceChange| (c.address.clone(), c.action, c.expect.clone());
+        if saved.changes.iter().map(key).ne(current.changes.iter().map(key)) {
+            return Err(stale("the planned changes differ"));
+        }
+        Ok(())
+    }
+}
+
+/// Destructive changes need `--allow-destroy`, and are refused outright where the contract
+/// sets `safety.forbidDestroy`.
+pub fn check_destroy(plan: &Plan, opts: &ApplyOptions, forbid: bool) -> Result<(), Error> {
+    let destructive: Vec<&str> =
+        plan.changes.iter().filter(|c| c.flags.destructive && c.is_change()).map(|c| c.address.as_str()).collect();
+    if destructive.is_empty() {
+        return Ok(());
+    }
+    let list = destructive.join(", ");
+    if forbid {
+        return Err(Error::msg(format!(
+            "the plan deletes data ({list}) and environment `{}` forbids destructive changes (safety.forbidDestroy)",
+            plan.environment
+        )));
+    }
+    if !opts.allow_destroy {
+        return Err(Error::msg(format!(
+            "the plan deletes data ({list}); re-run with --allow-destroy if that is intended"
+        )));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Default)]
+pub struct ApplyReport {
+    pub summary: Summary,
+    /// (address, reason) of changes a provider did not apply.
+    pub skipped: Vec<(String, String)>,
+}
+
+/// Apply every change of `plan` with its provider, saving the state after each one so that
+/// an interrupted apply can be finished by planning and applying again.
+pub fn apply(
+    plan: &Plan,
+    providers: &mut [Box<dyn Provider>],
+    state: &mut State,
+    opts: &ApplyOptions,
+) -> Result<ApplyReport, Error> {
+    let mut report = ApplyReport::default();
+    // Test hook: slow applies down so tests can interrupt one half-way.
+    let pause =
+        std::env::var("REDISCTL_TEST_APPLY_PAUSE_MS").ok().and_then(|v| v.parse().ok()).map(Duration::from_millis);
+    state.contract_fingerprint = plan.contract_fingerprint.clone();
+    for change in plan.changes.iter().filter(|c| c.is_change()) {
+        let provider = providers
+            .iter_mut()
+            .find(|p| p.name() == change.provider)
+            .ok_or_else(|| Error::msg(format!("no provider `{}` for {}", change.provider, change.address)))?;
+        match provider.apply(change, state, opts) {
+            Ok(Outcome::Applied) => {
+                let s = &mut report.summary;
+                match change.action {
+                    Action::Create => s.add += 1,
+                    Action::Update => s.change += 1,
+                    Action::Delete => s.destroy += 1,
+                    Action::Replace => {
+                        s.add += 1;
+                        s.destroy += 1;
+                    }
+                    Action::NoOp => {}
+                }
+                eprintln!("{}: {}", change.address, change.action.verb());
+            }
+            Ok(Outcome::Skipped(why)) => report.skipped.push((change.address.clone(), why)),
+            Err(e) => {
+                state.save()?;
+                return Err(Error::msg(format!("{}: {e}", change.address)));
+            }
+        }
+        state.save()?;
+        if let Some(p) = pause {
+            std::thread::sleep(p);
+        }
+    }
+    for p in providers.iter_mut() {
+        p.finish(state)?;
+    }
+    state.save()?;
+    Ok(report)
+}

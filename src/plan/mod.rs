@@ -1,0 +1,227 @@
+//! The plan model and the provider interface.
+//!
+//! A `Plan` is the list of `ResourceChange`s that take what exists to what the contract
+//! wants. Providers (files, local processes, a live Redis, a cloud API) each observe their
+//! own resources and propose changes; the engine (`engine.rs`) collects them, presents them,
+//! saves them, and hands each change back to its provider to apply. The engine knows
+//! nothing about what a resource is; a provider knows nothing about other providers.
+
+pub mod engine;
+pub mod lock;
+pub mod state;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use state::State;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    NoOp,
+    Create,
+    Update,
+    Delete,
+    /// Delete then create (the resource cannot be changed in place).
+    Replace,
+}
+
+impl Action {
+    /// Terraform's list form, used in the JSON output.
+    pub fn as_list(self) -> Vec<&'static str> {
+        match self {
+            Action::NoOp => vec!["no-op"],
+            Action::Create => vec!["create"],
+            Action::Update => vec!["update"],
+            Action::Delete => vec!["delete"],
+            Action::Replace => vec!["delete", "create"],
+        }
+    }
+
+    /// Terraform's symbol for the text output.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Action::NoOp => " ",
+            Action::Create => "+",
+            Action::Update => "~",
+            Action::Delete => "-",
+            Action::Replace => "-/+",
+        }
+    }
+
+    pub fn verb(self) -> &'static str {
+        match self {
+            Action::NoOp => "unchanged",
+            Action::Create => "created",
+            Action::Update => "updated in-place",
+            Action::Delete => "destroyed",
+            Action::Replace => "replaced",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flags {
+    /// The resource was changed outside redisctl since the last apply.
+    #[serde(default)]
+    pub drift: bool,
+    /// Applying the change deletes data; refused without `--allow-destroy`.
+    #[serde(default)]
+    pub destructive: bool,
+    /// The change only takes effect after a restart; applied only with `--allow-restart`.
+    #[serde(default)]
+    pub restart_required: bool,
+    /// The change is applied to a running server without a restart.
+    #[serde(default)]
+    pub live: bool,
+}
+
+/// A value shown in a plan: already redacted by the provider that produced it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Shown {
+    Text(String),
+    Value(serde_json::Value),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceChange {
+    /// Stable address, e.g. `file:node-0/redis.conf`, `redis-config:node-0/maxmemory`.
+    pub address: String,
+    /// The provider that owns the resource (`file`, `process`, `redis`, ...).
+    pub provider: String,
+    pub action: Action,
+    /// Why the action, e.g. `forces replacement`, `changed outside redisctl`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub flags: Flags,
+    /// Redacted before/after summaries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<Shown>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<Shown>,
+    /// Unified diff of the redacted contents, when the resource is text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
+    /// How many values the provider redacted in before/after/diff.
+    #[serde(default)]
+    pub redacted: usize,
+    /// What the provider needs to verify at apply time that it applies exactly what was
+    /// planned (e.g. the SHA-256 of the new content). Never a secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect: Option<String>,
+}
+
+impl ResourceChange {
+    pub fn new(provider: &str, address: String, action: Action) -> Self {
+        ResourceChange {
+            address,
+            provider: provider.to_string(),
+            action,
+            reason: None,
+            flags: Flags::default(),
+            before: None,
+            after: None,
+            diff: None,
+            redacted: 0,
+            expect: None,
+        }
+    }
+
+    pub fn is_change(&self) -> bool {
+        self.action != Action::NoOp
+    }
+}
+
+/// What one provider saw and proposes.
+#[derive(Debug, Default)]
+pub struct ProviderPlan {
+    pub changes: Vec<ResourceChange>,
+    /// Fingerprint of everything observed (a saved plan is stale when it differs).
+    pub observed: String,
+}
+
+/// Options that decide what `apply` may do.
+#[derive(Debug, Clone, Default)]
+pub struct ApplyOptions {
+    pub allow_destroy: bool,
+    pub allow_restart: bool,
+}
+
+/// The result of applying one change.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Applied,
+    /// Not applied, with the reason shown to the user (e.g. needs `--allow-restart`).
+    Skipped(String),
+}
+
+/// A kind of resource redisctl manages.
+pub trait Provider {
+    /// Name used in addresses and the state file.
+    fn name(&self) -> &'static str;
+
+    /// Observe what exists and propose changes. `state` holds what this provider recorded
+    /// at the last apply (its own entries only matter to it).
+    fn plan(&mut self, state: &State) -> Result<ProviderPlan, Error>;
+
+    /// Apply one change of this provider's plan, recording what it did in `state`.
+    fn apply(&mut self, change: &ResourceChange, state: &mut State, opts: &ApplyOptions) -> Result<Outcome, Error>;
+
+    /// Called once after every change of the plan was applied (e.g. to record no-op
+    /// resources in the state, or wait for readiness).
+    fn finish(&mut self, _state: &mut State) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+/// A whole plan for one environment.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Plan {
+    pub environment: String,
+    pub target: String,
+    /// SHA-256 of the effective (merged) contract.
+    pub contract_fingerprint: String,
+    /// Fingerprint of everything observed by every provider.
+    pub observed_fingerprint: String,
+    pub changes: Vec<ResourceChange>,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub add: usize,
+    pub change: usize,
+    pub destroy: usize,
+}
+
+impl Plan {
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for c in &self.changes {
+            match c.action {
+                Action::Create => s.add += 1,
+                Action::Update => s.change += 1,
+                Action::Delete => s.destroy += 1,
+                Action::Replace => {
+                    s.add += 1;
+                    s.destroy += 1;
+                }
+                Action::NoOp => {}
+            }
+        }
+        s
+    }
+
+    pub fn has_changes(&self) -> bool {
+        self.changes.iter().any(ResourceChange::is_change)
+    }
+
+    pub fn drift(&self) -> impl Iterator<Item = &ResourceChange> {
+        self.changes.iter().filter(|c| c.flags.drift)
+    }
+
+    pub fn redacted(&self) -> usize {
+        self.changes.iter().map(|c| c.redacted).sum()
+    }
+}

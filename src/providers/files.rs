@@ -1,0 +1,222 @@
+//! The files provider: rendered artifacts in an environment's output directory.
+//!
+//! Ownership rules: a file redisctl wrote is recorded in the state with its hash; a recorded
+//! file that is no longer rendered is deleted; a recorded file whose content no longer has
+//! the recorded hash was edited by hand (drift); a file redisctl never wrote is never touched
+//! unless a rendered file of the same name replaces it, which the plan says.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::error::Error;
+use crate::fsutil::{sync_dir, write_atomic};
+use crate::plan::state::State;
+use crate::plan::{Action, ApplyOptions, Outcome, Provider, ProviderPlan, ResourceChange, Shown};
+use crate::redact::{redact_text, unified_diff};
+use crate::render::Artifact;
+
+pub const NAME: &str = "file";
+
+pub struct FilesProvider {
+    root: PathBuf,
+    artifacts: Vec<Artifact>,
+}
+
+/// What is on disk at one path.
+struct Observed {
+    content: Vec<u8>,
+    mode: u32,
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+pub fn address(path: &str) -> String {
+    format!("{NAME}:{path}")
+}
+
+impl FilesProvider {
+    pub fn new(root: PathBuf, artifacts: Vec<Artifact>) -> Self {
+        FilesProvider { root, artifacts }
+    }
+
+    fn full(&self, rel: &str) -> PathBuf {
+        self.root.join(rel)
+    }
+
+    fn observe(path: &Path) -> Result<Option<Observed>, Error> {
+        let meta = match std::fs::symlink_metadata(path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io(format!("cannot inspect {}", path.display()), e)),
+        };
+        if !meta.is_file() {
+            return Err(Error::msg(format!(
+                "{} is not a regular file (a directory or a symlink); redisctl will not replace it",
+                path.display()
+            )));
+        }
+        let content = std::fs::read(path).map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+        #[cfg(unix)]
+        let mode = std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o7777;
+        #[cfg(not(unix))]
+        let mode = 0o644;
+        Ok(Some(Observed { content, mode }))
+    }
+
+    fn recorded_hash(state: &State, address: &str) -> Option<String> {
+        state.get(address).and_then(|v| v.get("sha256")).and_then(|h| h.as_str()).map(String::from)
+    }
+}
+
+fn summary(content: &[u8], mode: u32) -> Shown {
+    Shown::Value(json!({ "sha256": sha256(content), "mode": format!("{mode:04o}"), "bytes": content.len() }))
+}
+
+impl Provider for FilesProvider {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn plan(&mut self, state: &State) -> Result<ProviderPlan, Error> {
+        let mut changes = Vec::new();
+        let mut observed_lines = Vec::new();
+        for a in &self.artifacts {
+            let addr = address(&a.path);
+            let current = Self::observe(&self.full(&a.path))?;
+            let recorded = Self::recorded_hash(state, &addr);
+            let want = a.content.as_bytes();
+            let mut change = ResourceChange::new(NAME, addr.clone(), Action::NoOp);
+            change.expect = Some(sha256(want));
+            change.after = Some(summary(want, a.mode));
+            match &current {
+                None => {
+                    observed_lines.push(format!("{addr} absent"));
+                    change.action = Action::Create;
+                    if recorded.is_some() {
+                        change.flags.drift = true;
+                        change.reason = Some("deleted outside redisctl".into());
+                    }
+                    let (text, n) = redact_text(&a.path, &a.content);
+                    change.diff = Some(unified_diff(&a.path, "", &text));
+                    change.redacted = n;
+                }
+                Some(obs) => {
+                    let have = sha256(&obs.content);
+                    observed_lines.push(format!("{addr} {have} {:o}", obs.mode));
+                    change.before = Some(summary(&obs.content, obs.mode));
+                    if obs.content != want || obs.mode != a.mode {
+                        change.action = Action::Update;
+                        match recorded {
+                            Some(h) if h != have => {
+                                change.flags.drift = true;
+                                change.reason = Some("changed outside redisctl".into());
+                            }
+                            None => {
+                                change.reason =
+                                    Some("exists but was not written by redisctl; it will be replaced".into())
+                            }
+                            _ => {}
+                        }
+                        let (old, n1) = redact_text(&a.path, &String::from_utf8_lossy(&obs.content));
+                        let (new, n2) = redact_text(&a.path, &a.content);
+                        change.redacted = n1 + n2;
+                        change.diff = Some(if old == new && obs.content != want {
+                            "(sensitive, changed)\n".to_string()
+                        } else if old == new {
+                            format!("mode {:04o} → {:04o}\n", obs.mode, a.mode)
+                        } else {
+                            unified_diff(&a.path, &old, &new)
+                        });
+                    }
+                }
+            }
+            changes.push(change);
+        }
+        // Files recorded at the last apply that are no longer rendered.
+        let rendered: Vec<String> = self.artifacts.iter().map(|a| address(&a.path)).collect();
+        for addr in state.addresses(NAME).filter(|a| !rendered.contains(a)) {
+            let rel = &addr[NAME.len() + 1..];
+            let Some(obs) = Self::observe(&self.full(rel))? else {
+                continue; // already gone: `finish` forgets it
+            };
+            let have = sha256(&obs.content);
+            observed_lines.push(format!("{addr} {have} {:o}", obs.mode));
+            let mut change = ResourceChange::new(NAME, addr.clone(), Action::Delete);
+            change.before = Some(summary(&obs.content, obs.mode));
+            change.expect = Some(have.clone());
+            change.reason = Some("no longer rendered from the contract".into());
+            if Self::recorded_hash(state, addr).is_some_and(|h| h != have) {
+                change.flags.drift = true;
+                change.reason = Some("no longer rendered, and changed outside redisctl since the last apply".into());
+            }
+            let (old, n) = redact_text(rel, &String::from_utf8_lossy(&obs.content));
+            change.diff = Some(unified_diff(rel, &old, ""));
+            change.redacted = n;
+            changes.push(change);
+        }
+        observed_lines.sort();
+        Ok(ProviderPlan { changes, observed: sha256(observed_lines.join("\n").as_bytes()) })
+    }
+
+    fn apply(&mut self, change: &ResourceChange, state: &mut State, _opts: &ApplyOptions) -> Result<Outcome, Error> {
+        let rel = change.address.strip_prefix("file:").unwrap_or(&change.address).to_string();
+        let path = self.full(&rel);
+        match change.action {
+            Action::Create | Action::Update | Action::Replace => {
+                let a =
+                    self.artifacts.iter().find(|a| a.path == rel).ok_or_else(|| {
+                        Error::msg(format!("{} is in the plan but no longer rendered", change.address))
+                    })?;
+                let hash = sha256(a.content.as_bytes());
+                if change.expect.as_deref() != Some(hash.as_str()) {
+                    return Err(Error::msg(format!(
+                        "the rendered content of {} differs from the plan; plan again",
+                        change.address
+                    )));
+                }
+                write_atomic(&path, a.content.as_bytes(), a.mode)?;
+                state.set(&change.address, json!({ "sha256": hash, "mode": a.mode }));
+            }
+            Action::Delete => {
+                match std::fs::remove_file(&path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(Error::io(format!("cannot delete {}", path.display()), e)),
+                }
+                if let Some(dir) = path.parent() {
+                    sync_dir(dir);
+                }
+                state.remove(&change.address);
+            }
+            Action::NoOp => {}
+        }
+        Ok(Outcome::Applied)
+    }
+
+    fn finish(&mut self, state: &mut State) -> Result<(), Error> {
+        // Record rendered files that already had the right content (no-op), and forget
+        // recorded files that no longer exist and are no longer rendered.
+        for a in &self.artifacts {
+            let addr = address(&a.path);
+            if let Some(obs) = Self::observe(&self.full(&a.path))? {
+                if obs.content == a.content.as_bytes() {
+                    state.set(&addr, json!({ "sha256": sha256(&obs.content), "mode": obs.mode }));
+                }
+            }
+        }
+        let rendered: Vec<String> = self.artifacts.iter().map(|a| address(&a.path)).collect();
+        let gone: Vec<String> = state
+            .addresses(NAME)
+            .filter(|a| !rendered.contains(a) && !self.full(&a[NAME.len() + 1..]).exists())
+            .cloned()
+            .collect();
+        for a in gone {
+            state.remove(&a);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,3 @@
+//! Providers: each knows one kind of resource, how to observe it and how to change it.
+
+pub mod files;

@@ -1,0 +1,67 @@
+//! Redaction of rendered text before it is shown anywhere (plan diffs, JSON, markdown).
+//!
+//! Rendered files never hold plaintext passwords, but ACL rules carry password hashes
+//! (`#<sha256>`), which are as good as passwords for weak ones: plans show
+//! `#(sensitive value)` instead, like helm-diff does for Secrets.
+
+use similar::TextDiff;
+
+use crate::secrets::REDACTED;
+
+/// Redact password material in `text`; returns the text and how many values were hidden.
+pub fn redact_text(_path: &str, text: &str) -> (String, usize) {
+    let mut count = 0;
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let is_acl_rule = line.trim_start().starts_with("user ");
+        let (body, newline) = match line.strip_suffix('\n') {
+            Some(b) => (b, "\n"),
+            None => (line, ""),
+        };
+        let redacted: Vec<String> = body
+            .split(' ')
+            .map(|token| {
+                if is_password_hash(token) {
+                    count += 1;
+                    format!("#{REDACTED}")
+                } else if is_acl_rule && token.starts_with('>') && token.len() > 1 {
+                    count += 1;
+                    format!(">{REDACTED}")
+                } else {
+                    token.to_string()
+                }
+            })
+            .collect();
+        out.push_str(&redacted.join(" "));
+        out.push_str(newline);
+    }
+    (out, count)
+}
+
+fn is_password_hash(token: &str) -> bool {
+    token.len() == 65 && token.starts_with('#') && token[1..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// A unified diff with three lines of context, headed `a/<path>` / `b/<path>`.
+pub fn unified_diff(path: &str, old: &str, new: &str) -> String {
+    TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{path}"), &format!("b/{path}"))
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_and_plaintext_acl_passwords_are_hidden() {
+        let hash = format!("#{}", "a".repeat(64));
+        let text = format!("user app reset on {hash} ~app:*\nuser old on >hunter2 +@all\n# comment #x\n");
+        let (out, n) = redact_text("users.acl", &text);
+        assert_eq!(n, 2);
+        assert!(!out.contains(&hash) && !out.contains("hunter2"), "{out}");
+        assert!(out.contains("#(sensitive value)") && out.contains("# comment #x"));
+    }
+}
