@@ -29,19 +29,20 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     let lower = s.to_ascii_lowercase();
     let split = lower.find(|c: char| !c.is_ascii_digit()).unwrap_or(lower.len());
     let (digits, unit) = lower.split_at(split);
-    let mult: u64 =
-        match unit {
-            "" | "b" => 1,
-            "k" => 1_000,
-            "kb" => 1 << 10,
-            "m" => 1_000_000,
-            "mb" => 1 << 20,
-            "g" => 1_000_000_000,
-            "gb" => 1 << 30,
-            _ => return Err(format!(
+    let mult: u64 = match unit {
+        "" | "b" => 1,
+        "k" => 1_000,
+        "kb" => 1 << 10,
+        "m" => 1_000_000,
+        "mb" => 1 << 20,
+        "g" => 1_000_000_000,
+        "gb" => 1 << 30,
+        _ => {
+            return Err(format!(
                 "`{s}` is not a size: use a whole number with an optional unit b, k, kb, m, mb, g or gb (e.g. `512mb`)"
-            )),
-        };
+            ))
+        }
+    };
     let n: u64 =
         digits.parse().map_err(|_| format!("`{s}` is not a size: it must start with a whole number (e.g. `512mb`)"))?;
     n.checked_mul(mult).ok_or_else(|| format!("`{s}` is too large"))

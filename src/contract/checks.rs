@@ -12,7 +12,7 @@ use super::merge::{pointer_escape, SpanIndex};
 use super::model::{Auth, ConfigValue, Contract, MaxmemoryPolicy, TopologyMode, UserRole, Workload};
 use crate::diagnostics::Diagnostic;
 use crate::directives::{Directives, Lookup};
-use crate::resolve::{layout, majority, Role, CLUSTER_SLOTS};
+use crate::resolve::{layout, majority, Role};
 use crate::suggest::did_you_mean;
 
 /// Reject control characters (newline, NUL, escape, tab, ...) in every key and string value:
@@ -225,11 +225,6 @@ fn topology(c: &Contract, doc: &Value, index: &SpanIndex, diags: &mut Vec<Diagno
                     Diagnostic::error("RCTL040", format!("Redis Cluster needs at least 3 shards, not {}", t.shards))
                         .at(at("shards"))
                         .hint("a cluster elects failovers by a majority of primaries; use `shards: 3` or more"),
-                );
-            } else if t.shards > CLUSTER_SLOTS / 16 {
-                diags.push(
-                    Diagnostic::error("RCTL040", format!("{} shards is more than redisctl supports", t.shards))
-                        .at(at("shards")),
                 );
             }
         }

@@ -293,12 +293,15 @@ pub struct Topology {
     pub mode: TopologyMode,
     /// Replicas of the primary (`replication`, `sentinel`).
     #[serde(default = "one")]
+    #[schemars(range(max = 64))]
     pub replicas: u32,
     /// Number of Sentinel processes (`sentinel`); at least 3 for a real majority.
     #[serde(default = "three")]
+    #[schemars(range(max = 15))]
     pub sentinels: u32,
     /// Sentinels that must agree the primary is down (`sentinel`); default: a majority.
     #[serde(default)]
+    #[schemars(range(min = 1, max = 15))]
     pub quorum: Option<u32>,
     /// Sentinel master name (`sentinel`); default: the service name.
     #[serde(default)]
@@ -306,9 +309,11 @@ pub struct Topology {
     pub master_name: Option<String>,
     /// Number of primaries (`cluster`); at least 3.
     #[serde(default = "three")]
+    #[schemars(range(max = 500))]
     pub shards: u32,
     /// Replicas of each primary (`cluster`).
     #[serde(default = "one")]
+    #[schemars(range(max = 5))]
     pub replicas_per_shard: u32,
 }
 
