@@ -180,3 +180,32 @@ pub fn apply(
     state.save()?;
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan_with(destructive: bool) -> Plan {
+        let mut c = ResourceChange::new("process", "process:node-0/data".into(), Action::Delete);
+        c.flags.destructive = destructive;
+        Plan {
+            environment: "prod".into(),
+            target: "process".into(),
+            contract_fingerprint: String::new(),
+            observed_fingerprint: String::new(),
+            changes: vec![c],
+        }
+    }
+
+    #[test]
+    fn destructive_changes_need_the_flag_and_can_be_forbidden() {
+        let allow = ApplyOptions { allow_destroy: true, ..ApplyOptions::default() };
+        let deny = ApplyOptions::default();
+        assert!(check_destroy(&plan_with(false), &deny, true).is_ok());
+        let e = check_destroy(&plan_with(true), &deny, false).unwrap_err().to_string();
+        assert!(e.contains("--allow-destroy") && e.contains("process:node-0/data"), "{e}");
+        assert!(check_destroy(&plan_with(true), &allow, false).is_ok());
+        let e = check_destroy(&plan_with(true), &allow, true).unwrap_err().to_string();
+        assert!(e.contains("forbids destructive changes"), "{e}");
+    }
+}
