@@ -4,10 +4,12 @@
 
 use std::path::PathBuf;
 
+use crate::contract::model::Target;
 use crate::contract::{output_dir, Loaded, Project};
 use crate::error::Error;
 use crate::plan::Provider;
 use crate::providers::files::FilesProvider;
+use crate::providers::redis::LiveRedis;
 use crate::render::{render, Artifact, Templates};
 use crate::resolve::Deployment;
 
@@ -29,7 +31,13 @@ impl Environment {
 
     /// The providers of this environment's target, in apply order.
     pub fn providers(&self) -> Vec<Box<dyn Provider>> {
-        vec![Box::new(FilesProvider::new(self.output_dir.clone(), self.artifacts.clone()))]
+        let mut providers: Vec<Box<dyn Provider>> =
+            vec![Box::new(FilesProvider::new(self.output_dir.clone(), self.artifacts.clone()))];
+        if self.loaded.contract.target == Target::Process {
+            let live = LiveRedis::new(self.deployment.clone(), "127.0.0.1", Some(self.output_dir.clone()));
+            providers.push(Box::new(live));
+        }
+        providers
     }
 
     pub fn name(&self) -> &str {

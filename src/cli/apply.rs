@@ -33,6 +33,9 @@ pub struct Args {
     /// Allow changes that restart servers (rolling, one node at a time).
     #[arg(long)]
     pub allow_restart: bool,
+    /// Finish password rotations: remove the old passwords that stayed valid during the rotation.
+    #[arg(long)]
+    pub finish_rotation: bool,
     /// How long to wait for another apply of the same environment to finish (e.g. `30s`).
     #[arg(long, value_name = "DURATION", default_value = "0s")]
     pub lock_timeout: String,
@@ -51,7 +54,11 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
     let timeout = std::time::Duration::from_millis(
         parse_duration(&args.lock_timeout).map_err(|e| Error::msg(format!("--lock-timeout: {e}")))?,
     );
-    let opts = ApplyOptions { allow_destroy: args.allow_destroy, allow_restart: args.allow_restart };
+    let opts = ApplyOptions {
+        allow_destroy: args.allow_destroy,
+        allow_restart: args.allow_restart,
+        finish_rotation: args.finish_rotation,
+    };
 
     let loaded = ctx.load(&env)?;
     let environment = crate::environment::Environment::open(&ctx.project, loaded, &ctx.templates()?)?;

@@ -147,6 +147,8 @@ pub struct ProviderPlan {
 pub struct ApplyOptions {
     pub allow_destroy: bool,
     pub allow_restart: bool,
+    /// Remove the old passwords of users whose password is being rotated.
+    pub finish_rotation: bool,
 }
 
 /// The result of applying one change.

@@ -1,3 +1,4 @@
 //! Providers: each knows one kind of resource, how to observe it and how to change it.
 
 pub mod files;
+pub mod redis;

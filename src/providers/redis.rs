@@ -1,0 +1,444 @@
+//! The live provider: the running configuration and ACL users of each reachable node.
+//!
+//! Observed with `CONFIG GET *` and `ACL LIST`, compared with what the contract renders
+//! (after normalising: Redis answers `maxmemory` in bytes, `yes`/`no` in lower case, ...).
+//! A difference is `live` when CONFIG SET can change it (all of a node's live changes go in
+//! one CONFIG SET, atomic since Redis 7.0) and `restart-required` otherwise (directive table).
+//! After a live change the node's own config file is rewritten (CONFIG REWRITE), so a restart
+//! keeps it; the rendered file, written by the files provider, already says the same.
+//!
+//! Drift: the state records, per node, the values redisctl last applied. A live value that
+//! differs from both the contract and that record was changed by hand (`CONFIG SET` from a
+//! shell) and is reported as drift; apply puts it back.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::contract::checks::config_lines;
+use crate::contract::model::UserRole;
+use crate::directives::{Apply, Directives, Kind};
+use crate::error::Error;
+use crate::plan::state::State;
+use crate::plan::{Action, ApplyOptions, Outcome, Provider, ProviderPlan, ResourceChange, Shown};
+use crate::redact::redact_text;
+use crate::render::acl_users;
+use crate::resolve::{Deployment, Node};
+use crate::secrets::Secret;
+use crate::units::{format_size, parse_size};
+
+pub const NAME: &str = "redis";
+
+pub struct LiveRedis {
+    deployment: Deployment,
+    host: String,
+    /// For local stacks: only nodes whose pid file (`<dir>/<node>/redis.pid`) names a live
+    /// process are ours to observe, so a foreign server on the same port is never touched.
+    pid_dir: Option<std::path::PathBuf>,
+}
+
+/// Connect to a node as the operator user (or the open `default` user when auth is optional).
+pub fn connect(d: &Deployment, host: &str, node: &Node) -> Result<redis::Connection, String> {
+    let client = redis::Client::open(format!("redis://{host}:{}/", node.port)).map_err(|e| e.to_string())?;
+    let mut con = client.get_connection_with_timeout(Duration::from_secs(1)).map_err(|e| e.to_string())?;
+    con.set_read_timeout(Some(Duration::from_secs(5))).map_err(|e| e.to_string())?;
+    if d.auth_required() {
+        let (user, secret): (&str, &Secret) = d
+            .user_with_role(UserRole::Operator)
+            .and_then(|u| u.secret.as_ref().map(|s| (u.spec.name.as_str(), s)))
+            .ok_or("managing live nodes needs an ACL user with `role: operator` (auth is required)")?;
+        redis::cmd("AUTH").arg(user).arg(secret.expose()).exec(&mut con).map_err(|e| format!("AUTH as {user}: {e}"))?;
+    }
+    Ok(con)
+}
+
+/// The directives a node should run with, as (name, value) in redis.conf spelling, for the
+/// settings that can differ between the rendered file and a running server.
+pub fn desired_config(d: &Deployment) -> BTreeMap<String, String> {
+    let c = &d.contract;
+    let mut want = BTreeMap::new();
+    if let Some(max) = c.resources.maxmemory {
+        want.insert("maxmemory".into(), max.0.to_string());
+    }
+    want.insert("maxmemory-policy".into(), c.redis.maxmemory_policy.as_str().into());
+    let p = &c.redis.persistence;
+    want.insert("appendonly".into(), if p.mode.aof() { "yes" } else { "no" }.into());
+    if p.mode.aof() {
+        want.insert("appendfsync".into(), p.fsync.as_str().into());
+    }
+    let save = if p.mode.rdb() {
+        p.snapshots.iter().map(|s| s.split_whitespace().collect::<Vec<_>>().join(" ")).collect::<Vec<_>>().join(" ")
+    } else {
+        String::new()
+    };
+    want.insert("save".into(), save);
+    let table = Directives::get();
+    for (name, value) in &c.redis.config {
+        let canonical = table.find(name).map(|d| d.name.clone()).unwrap_or_else(|| name.to_ascii_lowercase());
+        want.insert(canonical, config_lines(value).join(" "));
+    }
+    want
+}
+
+/// Compare a wanted and a live value the way Redis means them.
+fn same_value(name: &str, want: &str, live: &str) -> bool {
+    let kind = Directives::get().find(name).map(|d| d.kind);
+    match kind {
+        Some(Kind::Memory) => parse_size(want).ok() == parse_size(live).ok(),
+        Some(Kind::Bool) | Some(Kind::Enum) => want.eq_ignore_ascii_case(live),
+        _ => want.split_whitespace().eq(live.split_whitespace()),
+    }
+}
+
+fn show(name: &str, value: &str) -> String {
+    match Directives::get().find(name).map(|d| d.kind) {
+        Some(Kind::Memory) => parse_size(value).map(format_size).unwrap_or_else(|_| value.to_string()),
+        _ => value.to_string(),
+    }
+}
+
+fn rules_hash(rules: &[String]) -> String {
+    hex::encode(Sha256::digest(rules.join(" ").as_bytes()))
+}
+
+/// `ACL LIST` lines by user name.
+fn acl_list(con: &mut redis::Connection) -> Result<BTreeMap<String, String>, String> {
+    let lines: Vec<String> = redis::cmd("ACL").arg("LIST").query(con).map_err(|e| e.to_string())?;
+    Ok(lines
+        .into_iter()
+        .filter_map(|l| {
+            l.strip_prefix("user ").and_then(|r| r.split_once(' ')).map(|(n, _)| (n.to_string(), l.clone()))
+        })
+        .collect())
+}
+
+impl LiveRedis {
+    pub fn new(deployment: Deployment, host: &str, pid_dir: Option<std::path::PathBuf>) -> Self {
+        LiveRedis { deployment, host: host.to_string(), pid_dir }
+    }
+
+    fn ours(&self, node: &Node) -> bool {
+        let Some(dir) = &self.pid_dir else { return true };
+        std::fs::read_to_string(dir.join(&node.name).join("redis.pid"))
+            .ok()
+            .and_then(|p| p.trim().parse::<u32>().ok())
+            .is_some_and(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists())
+    }
+
+    fn node(&self, name: &str) -> Result<&Node, Error> {
+        self.deployment.nodes.iter().find(|n| n.name == name).ok_or_else(|| Error::msg(format!("no node {name}")))
+    }
+
+    fn node_state<'a>(state: &'a State, node: &str) -> Option<&'a serde_json::Value> {
+        state.get(&format!("{NAME}:{node}"))
+    }
+
+    fn plan_node(
+        &self,
+        node: &Node,
+        state: &State,
+        changes: &mut Vec<ResourceChange>,
+        seen: &mut Vec<String>,
+    ) -> Result<(), String> {
+        let d = &self.deployment;
+        if !self.ours(node) {
+            seen.push(format!("{} not running", node.name));
+            return Ok(());
+        }
+        let mut con = match connect(d, &self.host, node) {
+            Ok(c) => c,
+            Err(e) if e.contains("Connection refused") || e.contains("timed out") => {
+                seen.push(format!("{} down", node.name));
+                return Ok(()); // not running: it starts from the rendered file
+            }
+            Err(e) => return Err(format!("{}: {e}", node.name)),
+        };
+        let live: BTreeMap<String, String> =
+            redis::cmd("CONFIG").arg("GET").arg("*").query(&mut con).map_err(|e| e.to_string())?;
+        let recorded = Self::node_state(state, &node.name);
+        let table = Directives::get();
+        for (name, want) in desired_config(d) {
+            let Some(have) = live.get(&name) else { continue };
+            seen.push(format!("{}/{name}={have}", node.name));
+            if same_value(&name, &want, have) {
+                continue;
+            }
+            let mut c = ResourceChange::new(NAME, format!("redis-config:{}/{name}", node.name), Action::Update);
+            c.before = Some(Shown::Text(show(&name, have)));
+            c.after = Some(Shown::Text(show(&name, &want)));
+            c.expect = Some(want.clone());
+            match table.find(&name).map(|x| x.apply) {
+                Some(Apply::Live) | None => c.flags.live = true,
+                Some(Apply::Restart) | Some(Apply::Protected) => c.flags.restart_required = true,
+            }
+            let last = recorded.and_then(|r| r["config"].get(&name)).and_then(|v| v.as_str());
+            if last.is_some_and(|l| same_value(&name, l, &want)) {
+                c.flags.drift = true;
+                c.reason = Some("changed outside redisctl".into());
+            }
+            changes.push(c);
+        }
+        // ACL users: compared by meaning (flags, password hashes, key and channel patterns,
+        // command rules), since Redis prints rules in its own normal form.
+        let live_users = acl_list(&mut con)?;
+        let wanted = acl_users(d)?;
+        for (user, rules) in &wanted {
+            let addr = format!("acl-user:{}/{user}", node.name);
+            let want = AclRules::parse(rules.iter().map(String::as_str));
+            let live_line = live_users.get(user);
+            let have = live_line.map(|l| AclRules::parse(l.split(' ').skip(2)));
+            seen.push(format!("{addr} {}", live_line.map(|l| rules_hash(std::slice::from_ref(l))).unwrap_or_default()));
+            // Redis rewrites command rules into its own expanded form, so commands are compared
+            // with what was recorded when redisctl last set them (see `finish`).
+            let rec = recorded.and_then(|r| r["acl"].get(user));
+            let commands_changed = rec.is_some_and(|r| r["desired"].as_str() != Some(want.commands_hash().as_str()));
+            let commands_drifted = rec
+                .zip(have.as_ref())
+                .is_some_and(|(r, h)| r["commands"].as_str() != Some(h.commands.join(" ").as_str()));
+            if have.as_ref().is_some_and(|h| h.same_apart_from_commands(&want))
+                && !commands_changed
+                && !commands_drifted
+            {
+                continue;
+            }
+            let mut c = ResourceChange::new(NAME, addr, if have.is_some() { Action::Update } else { Action::Create });
+            c.flags.live = true;
+            c.expect = Some(rules_hash(rules));
+            let (after, n) = redact_text("", &format!("user {user} {}", rules.join(" ")));
+            c.after = Some(Shown::Text(after));
+            c.redacted = n;
+            if let (Some(line), Some(have)) = (live_line, &have) {
+                let (before, n) = redact_text("", line);
+                c.before = Some(Shown::Text(before));
+                c.redacted += n;
+                let only_passwords = have.same_apart_from_passwords(&want) && !commands_changed && !commands_drifted;
+                if only_passwords && want.passwords.is_subset(&have.passwords) {
+                    c.reason =
+                        Some("finish password rotation: remove the old password (needs --finish-rotation)".into());
+                } else if only_passwords {
+                    c.reason = Some(
+                        "password rotation: the new password is added, the old one stays valid until --finish-rotation"
+                            .into(),
+                    );
+                } else if commands_drifted || (!commands_changed && !have.same_apart_from_commands(&want)) {
+                    c.flags.drift = true;
+                    c.reason = Some("changed outside redisctl".into());
+                }
+            }
+            changes.push(c);
+        }
+        for user in live_users.keys().filter(|u| !wanted.iter().any(|(w, _)| w == *u)) {
+            let mut c = ResourceChange::new(NAME, format!("acl-user:{}/{user}", node.name), Action::Delete);
+            c.flags.live = true;
+            c.reason = Some("not in the contract".into());
+            changes.push(c);
+        }
+        Ok(())
+    }
+}
+
+impl Provider for LiveRedis {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn plan(&mut self, state: &State) -> Result<ProviderPlan, Error> {
+        let mut changes = Vec::new();
+        let mut seen = Vec::new();
+        for node in &self.deployment.nodes {
+            self.plan_node(node, state, &mut changes, &mut seen).map_err(Error::msg)?;
+        }
+        Ok(ProviderPlan { changes, observed: hex::encode(Sha256::digest(seen.join("\n").as_bytes())) })
+    }
+
+    fn apply(&mut self, change: &ResourceChange, state: &mut State, opts: &ApplyOptions) -> Result<Outcome, Error> {
+        let (kind, rest) = change.address.split_once(':').unwrap_or(("", ""));
+        let (node_name, item) = rest.split_once('/').unwrap_or((rest, ""));
+        let node = self.node(node_name)?.clone();
+        if change.flags.restart_required && !opts.allow_restart {
+            return Ok(Outcome::Skipped(format!(
+                "`{item}` only changes with a restart; re-run with --allow-restart for a rolling restart"
+            )));
+        }
+        let mut con = connect(&self.deployment, &self.host, &node).map_err(Error::msg)?;
+        let key = format!("{NAME}:{node_name}");
+        let mut record = state.get(&key).cloned().unwrap_or_else(|| json!({ "config": {}, "acl": {} }));
+        match kind {
+            "redis-config" => {
+                let want = change.expect.clone().unwrap_or_default();
+                redis::cmd("CONFIG")
+                    .arg("SET")
+                    .arg(item)
+                    .arg(&want)
+                    .exec(&mut con)
+                    .map_err(|e| Error::msg(format!("CONFIG SET {item}: {e}")))?;
+                // Persist into the node's own config file so a restart keeps it.
+                redis::cmd("CONFIG")
+                    .arg("REWRITE")
+                    .exec(&mut con)
+                    .map_err(|e| Error::msg(format!("CONFIG REWRITE: {e}")))?;
+                record["config"][item] = json!(want);
+            }
+            "acl-user" if change.action == Action::Delete => {
+                redis::cmd("ACL")
+                    .arg("DELUSER")
+                    .arg(item)
+                    .exec(&mut con)
+                    .map_err(|e| Error::msg(format!("ACL DELUSER: {e}")))?;
+                if let Some(acl) = record["acl"].as_object_mut() {
+                    acl.remove(item);
+                }
+            }
+            "acl-user" => {
+                let users = acl_users(&self.deployment).map_err(Error::msg)?;
+                let rules = users
+                    .iter()
+                    .find(|(u, _)| u == item)
+                    .map(|(_, r)| r.clone())
+                    .ok_or_else(|| Error::msg(format!("user {item} is no longer rendered")))?;
+                if change.expect.as_deref() != Some(rules_hash(&rules).as_str()) {
+                    return Err(Error::msg("the rendered ACL rules differ from the plan; plan again"));
+                }
+                let want = AclRules::parse(rules.iter().map(String::as_str));
+                let live = acl_list(&mut con).map_err(Error::msg)?;
+                let have = live.get(item).map(|l| AclRules::parse(l.split(' ').skip(2)));
+                let finishing = change.reason.as_deref().is_some_and(|r| r.starts_with("finish password rotation"));
+                if finishing && !opts.finish_rotation {
+                    return Ok(Outcome::Skipped(
+                        "the old password stays valid until you re-run with --finish-rotation".into(),
+                    ));
+                }
+                // Everything but passwords is reset and set again; passwords are only added, so
+                // clients using the old one keep working until the rotation is finished.
+                let mut cmd = redis::cmd("ACL");
+                cmd.arg("SETUSER").arg(item).arg("resetkeys").arg("resetchannels").arg("-@all");
+                for r in rules.iter().filter(|r| r.as_str() != "reset") {
+                    cmd.arg(r);
+                }
+                if opts.finish_rotation {
+                    for old in have.iter().flat_map(|h| h.passwords.difference(&want.passwords)) {
+                        cmd.arg(format!("!{old}"));
+                    }
+                }
+                cmd.exec(&mut con).map_err(|e| {
+                    Error::msg(format!(
+                        "ACL SETUSER {item} failed: {:?} (details withheld: they may quote password hashes)",
+                        e.kind()
+                    ))
+                    ))
+                })?;
+                let line = acl_list(&mut con).map_err(Error::msg)?.remove(item).unwrap_or_default();
+                let live_commands = AclRules::parse(line.split(' ').skip(2)).commands.join(" ");
+                record["acl"][item] = json!({ "desired": want.commands_hash(), "commands": live_commands });
+            }
+            _ => return Err(Error::msg(format!("unknown live resource {}", change.address))),
+        }
+        state.set(&key, record);
+        Ok(Outcome::Applied)
+    }
+
+    /// Record what each running node has where it matches the contract, so the next plan can
+    /// tell a hand change (drift) from a contract change.
+    fn finish(&mut self, state: &mut State) -> Result<(), Error> {
+        let d = self.deployment.clone();
+        let wanted = acl_users(&d).map_err(Error::msg)?;
+        for node in &d.nodes {
+            if !self.ours(node) {
+                continue;
+            }
+            let Ok(mut con) = connect(&d, &self.host, node) else { continue };
+            let key = format!("{NAME}:{}", node.name);
+            let mut record = state.get(&key).cloned().unwrap_or_else(|| json!({ "config": {}, "acl": {} }));
+            let live: BTreeMap<String, String> =
+                redis::cmd("CONFIG").arg("GET").arg("*").query(&mut con).map_err(|e| Error::msg(e.to_string()))?;
+            for (name, want) in desired_config(&d) {
+                if live.get(&name).is_some_and(|have| same_value(&name, &want, have)) {
+                    record["config"][&name] = json!(want);
+                }
+            }
+            let users = acl_list(&mut con).map_err(Error::msg)?;
+            for (user, rules) in &wanted {
+                let want = AclRules::parse(rules.iter().map(String::as_str));
+                let recorded = record["acl"].get(user).is_some();
+                if let (Some(line), false) = (users.get(user), recorded) {
+                    // First sight of a node started from the rendered ACL file.
+                    let commands = AclRules::parse(line.split(' ').skip(2)).commands.join(" ");
+                    record["acl"][user] = json!({ "desired": want.commands_hash(), "commands": commands });
+                }
+            }
+            state.set(&key, record);
+        }
+        Ok(())
+    }
+}
+
+/// ACL rules by meaning, for comparing what we render with what `ACL LIST` prints.
+#[derive(Debug, PartialEq, Eq)]
+struct AclRules {
+    enabled: bool,
+    nopass: bool,
+    passwords: std::collections::BTreeSet<String>,
+    keys: std::collections::BTreeSet<String>,
+    channels: std::collections::BTreeSet<String>,
+    commands: Vec<String>,
+}
+
+impl AclRules {
+    fn parse<'a>(tokens: impl Iterator<Item = &'a str>) -> AclRules {
+        let mut r = AclRules {
+            enabled: false,
+            nopass: false,
+            passwords: Default::default(),
+            keys: Default::default(),
+            channels: Default::default(),
+            commands: Vec::new(),
+        };
+        for t in tokens {
+            match t {
+                "on" => r.enabled = true,
+                "off" => r.enabled = false,
+                "nopass" => r.nopass = true,
+                "allkeys" => {
+                    r.keys.insert("*".into());
+                }
+                "allchannels" => {
+                    r.channels.insert("*".into());
+                }
+                "allcommands" => r.commands.push("+@all".into()),
+                "nocommands" => r.commands.push("-@all".into()),
+                _ if t.starts_with('#') => {
+                    r.passwords.insert(t[1..].to_string());
+                }
+                _ if t.starts_with('~') => {
+                    r.keys.insert(t[1..].to_string());
+                }
+                _ if t.starts_with('&') => {
+                    r.channels.insert(t[1..].to_string());
+                }
+                _ if t.starts_with('+') || t.starts_with('-') => r.commands.push(t.to_string()),
+                _ => {} // reset, resetkeys, resetchannels, sanitize-payload: no meaning of their own here
+            }
+        }
+        // Redis prints a leading `-@all` (everything starts denied); so do our resets.
+        while r.commands.first().is_some_and(|c| c == "-@all") {
+            r.commands.remove(0);
+        }
+        r
+    }
+
+    fn same_apart_from_commands(&self, other: &AclRules) -> bool {
+        (self.enabled, self.nopass, &self.passwords, &self.keys, &self.channels)
+            == (other.enabled, other.nopass, &other.passwords, &other.keys, &other.channels)
+    }
+
+    fn same_apart_from_passwords(&self, other: &AclRules) -> bool {
+        (self.enabled, self.nopass, &self.keys, &self.channels)
+            == (other.enabled, other.nopass, &other.keys, &other.channels)
+    }
+
+    fn commands_hash(&self) -> String {
+        rules_hash(&self.commands)
+    }
+}

@@ -1,0 +1,231 @@
+//! The live provider against a real redis-server 7.0 on 127.0.0.1: live CONFIG changes,
+//! drift from a hand `CONFIG SET`, restart-required changes, and ACL users (create, rotate
+//! with both passwords valid, finish the rotation, delete).
+//!
+//! The test starts the node itself from the files redisctl rendered (as the local-stack
+//! runtime does: from a `runtime.conf` copy, since CONFIG REWRITE rewrites the file a server
+//! runs from), and always stops it.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const APP_PASSWORD: &str = "Live-Test-App-Password-1";
+const OPS_PASSWORD: &str = "Live-Test-Ops-Password";
+
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    // Redis also binds port+10000 in cluster mode only; a standalone node needs just this one.
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn redis(port: u16, user: &str, pass: &str, args: &[&str]) -> Result<redis::Value, String> {
+    let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
+    let mut con = client.get_connection_with_timeout(Duration::from_secs(2)).map_err(|e| e.to_string())?;
+    redis::cmd("AUTH").arg(user).arg(pass).exec(&mut con).map_err(|e| e.to_string())?;
+    let mut cmd = redis::cmd(args[0]);
+    for a in &args[1..] {
+        cmd.arg(*a);
+    }
+    cmd.query(&mut con).map_err(|e| e.to_string())
+}
+
+fn config_get(port: u16, name: &str) -> String {
+    match redis(port, "ops", OPS_PASSWORD, &["CONFIG", "GET", name]).unwrap() {
+        redis::Value::Array(v) => match &v[1] {
+            redis::Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+            other => panic!("{other:?}"),
+        },
+        other => panic!("{other:?}"),
+    }
+}
+
+struct Project {
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl Project {
+    fn new() -> Project {
+        let p = Project { dir: tempfile::tempdir().unwrap(), port: free_port() };
+        p.write("secrets/app", &format!("{APP_PASSWORD}\n"));
+        p.write("secrets/ops", &format!("{OPS_PASSWORD}\n"));
+        p.contract("64mb", "", "");
+        p.write("environments/dev.yaml", &format!("target: process\nports: {{ redis: {} }}\n", p.port));
+        p
+    }
+
+    fn contract(&self, maxmemory: &str, extra_config: &str, extra_users: &str) {
+        self.write(
+            "redisctl.yaml",
+            &format!(
+                "apiVersion: redisctl/v1\nservice: live\nredis:\n  version: \"7.0\"\n  workload: cache\n  maxmemoryPolicy: allkeys-lru\n  \
+                 config:\n    timeout: 300\n{extra_config}resources: {{ maxmemory: {maxmemory} }}\nacl:\n  users:\n    \
+                 - {{ name: ops, role: operator, password: {{ fromFile: secrets/ops }} }}\n    \
+                 - {{ name: app, password: {{ fromFile: secrets/app }}, keys: [\"live:*\"] }}\n{extra_users}"
+            ),
+        );
+    }
+
+    fn write(&self, rel: &str, text: &str) {
+        let path = self.dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    fn node_dir(&self) -> PathBuf {
+        self.dir.path().join(".redisctl/dev/run/node-0")
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_redisctl"))
+            .arg("--project")
+            .arg(self.dir.path())
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    fn start(&self) -> Server {
+        let dir = self.node_dir();
+        std::fs::copy(dir.join("redis.conf"), dir.join("runtime.conf")).unwrap();
+        let child = Command::new("redis-server")
+            .arg("runtime.conf")
+            .current_dir(&dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed (scripts/test installs it)");
+        let server = Server { child, port: self.port };
+        let start = Instant::now();
+        while redis(self.port, "ops", OPS_PASSWORD, &["PING"]).is_err() || !dir.join("redis.pid").exists() {
+            assert!(start.elapsed() < Duration::from_secs(10), "redis-server did not start: {}", log(&dir));
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+}
+
+fn log(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("redis.log")).unwrap_or_default()
+}
+
+fn out(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+fn apply(p: &Project, extra: &[&str]) -> String {
+    let mut args = vec!["apply", "--env", "dev", "--auto-approve", "--no-color"];
+    args.extend_from_slice(extra);
+    let o = p.run(&args);
+    assert!(o.status.success(), "{}", out(&o));
+    out(&o)
+}
+
+fn plan(p: &Project) -> String {
+    out(&p.run(&["plan", "--env", "dev", "--no-color"]))
+}
+
+fn pid(server: &Server) -> String {
+    format!("{}", server.child.id())
+}
+
+#[test]
+fn live_settings_drift_and_restart_required_changes() {
+    let p = Project::new();
+    apply(&p, &[]);
+    let server = p.start();
+    assert!(plan(&p).contains("No changes."), "{}", plan(&p));
+
+    // A contract change that CONFIG SET can apply: one live change on the node, plus the file.
+    p.contract("128mb", "", "");
+    let planned = plan(&p);
+    assert!(planned.contains("~ redis-config:node-0/maxmemory"), "{planned}");
+    assert!(planned.contains("applied live"), "{planned}");
+    assert!(planned.contains("64mb → 128mb"), "{planned}");
+    let before = pid(&server);
+    apply(&p, &[]);
+    assert_eq!(config_get(p.port, "maxmemory"), (128u64 << 20).to_string());
+    assert_eq!(pid(&server), before, "no restart");
+    assert!(redis(p.port, "ops", OPS_PASSWORD, &["PING"]).is_ok());
+    assert!(plan(&p).contains("No changes."), "{}", plan(&p));
+
+    // A hand CONFIG SET is drift, and apply puts the contract's value back.
+    redis(p.port, "ops", OPS_PASSWORD, &["CONFIG", "SET", "maxmemory", "1gb"]).unwrap();
+    let drift = plan(&p);
+    assert!(drift.starts_with("Drift: objects changed outside redisctl"), "{drift}");
+    assert!(drift.contains("redis-config:node-0/maxmemory"), "{drift}");
+    apply(&p, &[]);
+    assert_eq!(config_get(p.port, "maxmemory"), (128u64 << 20).to_string());
+
+    // `databases` only changes with a restart: planned as such, skipped without --allow-restart.
+    p.contract("128mb", "    databases: 32\n", "");
+    let restart = plan(&p);
+    assert!(restart.contains("redis-config:node-0/databases") && restart.contains("needs a restart"), "{restart}");
+    let applied = apply(&p, &[]);
+    assert!(
+        applied.contains("Skipped redis-config:node-0/databases") && applied.contains("--allow-restart"),
+        "{applied}"
+    );
+    assert_eq!(config_get(p.port, "databases"), "16");
+    drop(server);
+}
+
+#[test]
+fn acl_users_are_created_rotated_and_removed_live() {
+    let p = Project::new();
+    apply(&p, &[]);
+    let _server = p.start();
+
+    // Add a user.
+    p.write("secrets/reporting", "Reporting-Password-Old\n");
+    let user =
+        "    - { name: reporting, password: { fromFile: secrets/reporting }, commands: [\"+@read\", \"+ping\"] }\n";
+    p.contract("64mb", "", user);
+    assert!(plan(&p).contains("+ acl-user:node-0/reporting"), "{}", plan(&p));
+    apply(&p, &[]);
+    assert!(redis(p.port, "reporting", "Reporting-Password-Old", &["PING"]).is_ok());
+
+    // Rotate its password: both stay valid until --finish-rotation.
+    p.write("secrets/reporting", "Reporting-Password-New\n");
+    let rotation = plan(&p);
+    assert!(rotation.contains("password rotation"), "{rotation}");
+    apply(&p, &[]);
+    assert!(redis(p.port, "reporting", "Reporting-Password-New", &["PING"]).is_ok());
+    assert!(redis(p.port, "reporting", "Reporting-Password-Old", &["PING"]).is_ok(), "old one still valid");
+    let finishing = plan(&p);
+    assert!(finishing.contains("finish password rotation"), "{finishing}");
+    let skipped = apply(&p, &[]);
+    assert!(skipped.contains("--finish-rotation"), "{skipped}");
+    apply(&p, &["--finish-rotation"]);
+    assert!(redis(p.port, "reporting", "Reporting-Password-Old", &["PING"]).is_err(), "old one revoked");
+    assert!(redis(p.port, "reporting", "Reporting-Password-New", &["PING"]).is_ok());
+    assert!(plan(&p).contains("No changes."), "{}", plan(&p));
+
+    // Remove it.
+    p.contract("64mb", "", "");
+    assert!(plan(&p).contains("- acl-user:node-0/reporting"), "{}", plan(&p));
+    let removed = apply(&p, &[]);
+    assert!(redis(p.port, "reporting", "Reporting-Password-New", &["PING"]).is_err());
+
+    // No password, old or new, in any output.
+    let outputs = [rotation, finishing, skipped, removed, plan(&p)];
+    for o in outputs {
+        for secret in ["Reporting-Password-Old", "Reporting-Password-New", APP_PASSWORD, OPS_PASSWORD] {
+            assert!(!o.contains(secret), "leaked {secret}: {o}");
+        }
+    }
+}
