@@ -327,7 +327,6 @@ impl Provider for LiveRedis {
                         "ACL SETUSER {item} failed: {:?} (details withheld: they may quote password hashes)",
                         e.kind()
                     ))
-                    ))
                 })?;
                 let line = acl_list(&mut con).map_err(Error::msg)?.remove(item).unwrap_or_default();
                 let live_commands = AclRules::parse(line.split(' ').skip(2)).commands.join(" ");
