@@ -16,7 +16,6 @@ const OPS_PASSWORD: &str = "Live-Test-Ops-Password";
 
 struct Server {
     child: Child,
-    port: u16,
 }
 
 impl Drop for Server {
@@ -109,7 +108,7 @@ impl Project {
             .stderr(Stdio::null())
             .spawn()
             .expect("redis-server is installed (scripts/test installs it)");
-        let server = Server { child, port: self.port };
+        let server = Server { child };
         let start = Instant::now();
         while redis(self.port, "ops", OPS_PASSWORD, &["PING"]).is_err() || !dir.join("redis.pid").exists() {
             assert!(start.elapsed() < Duration::from_secs(10), "redis-server did not start: {}", log(&dir));
