@@ -4,6 +4,7 @@
 //! `render` (artifacts) → `plan` (diff against what exists) → `apply`.
 
 pub mod cli;
+pub mod connect;
 pub mod contract;
 pub mod diagnostics;
 pub mod directives;

@@ -2,6 +2,7 @@
 //! (project loading, diagnostics printing, colour, exit codes). One file per subcommand.
 
 mod apply;
+mod connect;
 mod diff;
 mod plan;
 mod render;
@@ -65,6 +66,8 @@ pub enum Command {
     Apply(apply::Args),
     /// Compare the rendered artifacts of two environments.
     Diff(diff::Args),
+    /// Print what an application needs to connect (endpoints, mode, user, password reference).
+    Connect(connect::Args),
     /// Print the JSON Schema of the contract.
     Schema,
 }
@@ -150,6 +153,7 @@ pub fn main() -> i32 {
         Command::Plan(args) => plan::run(&ctx, args),
         Command::Apply(args) => apply::run(&ctx, args),
         Command::Diff(args) => diff::run(&ctx, args),
+        Command::Connect(args) => connect::run(&ctx, args),
         Command::Schema => schema::run(),
     };
     match result {

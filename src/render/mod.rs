@@ -68,6 +68,13 @@ pub fn process_flavor() -> Flavor {
     }
 }
 
+/// The host clients use to reach a node or Sentinel of this deployment's target.
+pub fn client_host(d: &Deployment, _name: &str) -> String {
+    match d.contract.target {
+        _ => "127.0.0.1".into(),
+    }
+}
+
 /// Render the environment's artifacts for its target.
 pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, String> {
     match d.contract.target {
