@@ -128,6 +128,20 @@ pub fn check(doc: &Value, index: &SpanIndex) -> Vec<Diagnostic> {
                     .at(at(&pointer))
                     .hint("use either `fromEnv: VAR` or `fromFile: path`")
             }
+            // Enums whose variants carry descriptions are `oneOf` lists of `const`s: report them
+            // like plain enums, with the allowed values and a did-you-mean.
+            ValidationErrorKind::OneOfNotValid { .. }
+                if !const_options(&root, &error.evaluation_path().to_string()).is_empty() =>
+            {
+                let options = const_options(&root, &error.evaluation_path().to_string());
+                let value = error.instance().as_str().map(String::from).unwrap_or_else(|| short(error.instance()));
+                let d = Diagnostic::error("RCTL013", format!("{here}: `{value}` is not one of {}", options.join(", ")))
+                    .at(at(&pointer));
+                match did_you_mean(&value, options.iter().map(String::as_str)) {
+                    Some(s) => d.hint(format!("did you mean `{s}`?")),
+                    None => d,
+                }
+            }
             ValidationErrorKind::AnyOf { .. } => {
                 let what = description_at(&root, &error.evaluation_path().to_string())
                     .unwrap_or_else(|| "a valid value".into());
@@ -197,6 +211,19 @@ fn schema_at<'a>(root: &'a Value, evaluation_path: &str) -> Option<&'a Value> {
         node = root.pointer(target)?;
     }
     Some(node)
+}
+
+/// The string constants of a `oneOf` made only of `const` alternatives (an enum with
+/// documented variants); empty for any other schema.
+fn const_options(root: &Value, evaluation_path: &str) -> Vec<String> {
+    let alternatives = schema_at(root, evaluation_path).and_then(|s| s.get("oneOf")).and_then(Value::as_array);
+    let Some(alternatives) = alternatives else { return Vec::new() };
+    let options: Vec<String> = alternatives.iter().filter_map(|a| a.get("const")?.as_str().map(String::from)).collect();
+    if options.len() == alternatives.len() {
+        options
+    } else {
+        Vec::new()
+    }
 }
 
 fn allowed_keys(root: &Value, evaluation_path: &str) -> Vec<String> {
