@@ -235,9 +235,21 @@ fn allowed_keys(root: &Value, evaluation_path: &str) -> Vec<String> {
 }
 
 fn description_at(root: &Value, evaluation_path: &str) -> Option<String> {
-    let desc = schema_at(root, evaluation_path)?.get("description")?.as_str()?;
+    let node = schema_at(root, evaluation_path)?;
+    // An optional value (`anyOf: [{$ref: Size}, {type: null}]`): what is expected is described
+    // by the referenced type ("a memory size: ..."), not by the field ("Redis `maxmemory` per node").
+    let referenced = node
+        .get("anyOf")
+        .and_then(Value::as_array)
+        .and_then(|alts| alts.iter().find_map(|a| a.get("$ref")?.as_str()?.strip_prefix('#')))
+        .and_then(|target| root.pointer(target)?.get("description")?.as_str());
+    let desc = referenced.or_else(|| node.get("description")?.as_str())?;
     let first = desc.split(". ").next().unwrap_or(desc).trim_end_matches('.');
-    let mut chars = first.chars();
-    let lowered: String = chars.next().map(|c| c.to_lowercase().chain(chars).collect()).unwrap_or_default();
-    Some(lowered)
+    // "A memory size" → "a memory size", but "Redis ..." stays capitalised.
+    Some(match first.split_once(' ') {
+        Some(("A" | "An" | "The", rest)) => {
+            format!("{} {rest}", first.split(' ').next().unwrap_or_default().to_lowercase())
+        }
+        _ => first.to_string(),
+    })
 }
