@@ -84,7 +84,25 @@ pub fn config_lines(value: &ConfigValue) -> Vec<String> {
 fn directives(c: &Contract, index: &SpanIndex, diags: &mut Vec<Diagnostic>) {
     let table = Directives::get();
     let version = c.redis.version;
+    // Directive names are case-insensitive and old spellings are aliases: `Timeout` and
+    // `timeout`, or `slave-read-only` and `replica-read-only`, are one setting twice.
+    let mut seen: HashMap<&str, &str> = HashMap::new();
     for (name, value) in &c.redis.config {
+        if let Some(d) = table.find(name) {
+            if let Some(first) = seen.insert(d.name.as_str(), name.as_str()) {
+                let pointer = format!("/redis/config/{}", pointer_escape(name));
+                diags.push(
+                    Diagnostic::error("RCTL034", format!("`{name}` sets the same directive as `{first}`"))
+                        .at(index.key(&pointer))
+                        .hint(if name.eq_ignore_ascii_case(first) {
+                            "redis.conf directive names are case-insensitive; keep one entry".to_string()
+                        } else {
+                            format!("both are spellings of `{}` (old names are aliases); keep one entry", d.name)
+                        }),
+                );
+                continue;
+            }
+        }
         let pointer = format!("/redis/config/{}", pointer_escape(name));
         let key_span = index.key(&pointer);
         let value_span = index.value(&pointer);
