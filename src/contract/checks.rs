@@ -10,7 +10,8 @@ use serde_json::Value;
 
 use super::merge::{pointer_escape, SpanIndex};
 use super::model::{Auth, ConfigValue, Contract, MaxmemoryPolicy, TopologyMode, UserRole, Workload};
-use crate::diagnostics::Diagnostic;
+use super::yaml::{Node, Value as YamlValue};
+use crate::diagnostics::{Diagnostic, Span};
 use crate::directives::{Directives, Lookup};
 use crate::resolve::{layout, majority, Role};
 use crate::suggest::did_you_mean;
@@ -37,6 +38,42 @@ pub fn control_characters(doc: &Value, index: &SpanIndex) -> Vec<Diagnostic> {
         diags.push(d);
     });
     diags
+}
+
+/// Spans of values under a `password` key that are not secret references: an inline
+/// plaintext password (the mistake the schema rejects) must not be echoed back in the source
+/// snippet of a diagnostic, where terminals and CI logs would keep it.
+pub fn inline_secret_spans(node: &Node, out: &mut Vec<Span>) {
+    match &node.value {
+        YamlValue::Map(entries) => {
+            for (key, value) in entries {
+                if key.name != "password" {
+                    inline_secret_spans(value, out);
+                    continue;
+                }
+                match &value.value {
+                    YamlValue::Map(refs) => {
+                        for (k, v) in refs {
+                            let is_reference = match (k.name.as_str(), &v.value) {
+                                ("fromFile", YamlValue::String(_)) => true,
+                                ("fromEnv", YamlValue::String(var)) => {
+                                    var.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                                        && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                                }
+                                _ => false,
+                            };
+                            if !is_reference {
+                                out.push(v.span);
+                            }
+                        }
+                    }
+                    _ => out.push(value.span),
+                }
+            }
+        }
+        YamlValue::Seq(items) => items.iter().for_each(|item| inline_secret_spans(item, out)),
+        _ => {}
+    }
 }
 
 fn walk(v: &Value, pointer: String, f: &mut dyn FnMut(&str, Option<&str>, &Value)) {

@@ -116,6 +116,11 @@ impl Project {
             return Err(diags);
         };
 
+        let mut inline_secrets = Vec::new();
+        checks::inline_secret_spans(&base, &mut inline_secrets);
+        checks::inline_secret_spans(&overlay, &mut inline_secrets);
+        inline_secrets.into_iter().for_each(|span| sources.mask(span));
+
         let merged = merge::merge(base, overlay);
         let mut index = SpanIndex::default();
         let doc = merge::to_json(&merged, &mut index);
