@@ -40,13 +40,24 @@ pub fn control_characters(doc: &Value, index: &SpanIndex) -> Vec<Diagnostic> {
     diags
 }
 
-/// Spans of values under a `password` key that are not secret references: an inline
-/// plaintext password (the mistake the schema rejects) must not be echoed back in the source
+/// Spans of values under a `password` key that are not secret references, and of sensitive
+/// `redis.config` directives (`requirepass`, `masterauth`, `tls-key-file-pass`, ...): an inline
+/// plaintext secret (the mistake the checks reject) must not be echoed back in the source
 /// snippet of a diagnostic, where terminals and CI logs would keep it.
 pub fn inline_secret_spans(node: &Node, out: &mut Vec<Span>) {
     match &node.value {
         YamlValue::Map(entries) => {
             for (key, value) in entries {
+                if key.name == "config" {
+                    if let YamlValue::Map(directives) = &value.value {
+                        let table = Directives::get();
+                        for (name, v) in directives {
+                            if table.find(&name.name).is_some_and(|d| d.sensitive) {
+                                out.push(v.span);
+                            }
+                        }
+                    }
+                }
                 if key.name != "password" {
                     inline_secret_spans(value, out);
                     continue;
