@@ -441,6 +441,8 @@ fn users(c: &Contract, index: &SpanIndex, project_dir: &Path, diags: &mut Vec<Di
         }
     }
     if c.security.auth == Auth::Required {
+        // The list that lacks the user (the overlay's, when it replaced the base's), else the topology.
+        let users_at = index.exact("/acl/users").or_else(|| index.value("/topology/mode"));
         let (nodes, sentinels) = layout(c);
         let has = |role| c.acl.users.iter().any(|u| u.role == role);
         if nodes.iter().any(|n| matches!(n.role, Role::Replica(_))) && !has(UserRole::Replication) {
@@ -449,7 +451,7 @@ fn users(c: &Contract, index: &SpanIndex, project_dir: &Path, diags: &mut Vec<Di
                     "RCTL051",
                     "replicas must authenticate to their primary, but no ACL user has `role: replication`",
                 )
-                .at(index.value("/acl").or(index.value("/topology")))
+                .at(users_at)
                 .hint("add a user with `role: replication` and a password reference"),
             );
         }
@@ -459,7 +461,7 @@ fn users(c: &Contract, index: &SpanIndex, project_dir: &Path, diags: &mut Vec<Di
                     "RCTL051",
                     "Sentinels must authenticate to the nodes, but no ACL user has `role: sentinel`",
                 )
-                .at(index.value("/acl").or(index.value("/topology")))
+                .at(users_at)
                 .hint("add a user with `role: sentinel` and a password reference"),
             );
         }
