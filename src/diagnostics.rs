@@ -70,11 +70,42 @@ pub struct DiagnosticJson {
 #[derive(Default)]
 pub struct Sources {
     files: SimpleFiles<String, String>,
+    /// Byte ranges never shown in a source snippet (inline plaintext secrets).
+    masked: Vec<Span>,
 }
 
 impl Sources {
     pub fn add(&mut self, name: String, text: String) -> usize {
         self.files.add(name, text)
+    }
+
+    /// Never show the text of `span` in a snippet: it is printed as `*` (one per byte, so
+    /// offsets, lines and columns stay where they were).
+    pub fn mask(&mut self, span: Span) {
+        self.masked.push(span);
+    }
+
+    /// The files as snippets may show them: masked ranges replaced by `*`.
+    fn shown_files(&self) -> Option<SimpleFiles<String, String>> {
+        if self.masked.is_empty() {
+            return None;
+        }
+        let mut shown = SimpleFiles::new();
+        let mut id = 0;
+        while let Ok(f) = self.files.get(id) {
+            let mut bytes = f.source().clone().into_bytes();
+            for m in self.masked.iter().filter(|m| m.file == id) {
+                let end = m.end.min(bytes.len());
+                for b in &mut bytes[m.start.min(end)..end] {
+                    if *b != b'\n' && *b != b'\r' {
+                        *b = b'*';
+                    }
+                }
+            }
+            shown.add(f.name().clone(), String::from_utf8_lossy(&bytes).into_owned());
+            id += 1;
+        }
+        Some(shown)
     }
 
     pub fn name(&self, file: usize) -> String {
@@ -137,12 +168,14 @@ impl Sources {
             cs = cs.with_notes(vec![format!("help: {hint}")]);
         }
         let config = Config { chars: term::Chars::ascii(), ..Config::default() };
+        let shown = self.shown_files();
+        let files = shown.as_ref().unwrap_or(&self.files);
         let rendered = if color {
             let mut buf = term::termcolor::Buffer::ansi();
-            term::emit_to_write_style(&mut buf, &config, &self.files, &cs)
+            term::emit_to_write_style(&mut buf, &config, files, &cs)
                 .map(|_| String::from_utf8_lossy(buf.as_slice()).into_owned())
         } else {
-            term::emit_into_string(&config, &self.files, &cs)
+            term::emit_into_string(&config, files, &cs)
         };
         // A span outside its file would be a bug in redisctl; still show the message.
         rendered.unwrap_or_else(|_| format!("{}[{}]: {}\n", severity_word(d.severity), d.code, d.message))
@@ -161,4 +194,22 @@ pub type Diagnostics = Vec<Diagnostic>;
 
 pub fn has_errors(diags: &[Diagnostic]) -> bool {
     diags.iter().any(Diagnostic::is_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masked_ranges_never_reach_a_snippet() {
+        let mut sources = Sources::default();
+        let text = "users:\n  - password: Hunter2-Secret\n";
+        let file = sources.add("c.yaml".into(), text.into());
+        let start = text.find("Hunter2").unwrap();
+        let span = Span { file, start, end: start + "Hunter2-Secret".len() };
+        sources.mask(span);
+        let out = sources.render(&Diagnostic::error("RCTL010", "inline password").at(Some(span)), false);
+        assert!(!out.contains("Hunter2"), "{out}");
+        assert!(out.contains("c.yaml:2:15") && out.contains("password: **************"), "{out}");
+    }
 }

@@ -25,6 +25,16 @@ pub struct Quantity {
     pub bytes: u64,
 }
 
+/// The leading digits of `s` as a number. `Err(Some(msg))` when they overflow (the value is
+/// a number, just too large), `Err(None)` when there are no digits.
+fn whole_number(digits: &str, s: &str) -> Result<u64, Option<String>> {
+    match digits.parse::<u64>() {
+        Ok(n) => Ok(n),
+        Err(e) if *e.kind() == std::num::IntErrorKind::PosOverflow => Err(Some(format!("`{s}` is too large"))),
+        Err(_) => Err(None),
+    }
+}
+
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let lower = s.to_ascii_lowercase();
     let split = lower.find(|c: char| !c.is_ascii_digit()).unwrap_or(lower.len());
@@ -43,8 +53,9 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
             ))
         }
     };
-    let n: u64 =
-        digits.parse().map_err(|_| format!("`{s}` is not a size: it must start with a whole number (e.g. `512mb`)"))?;
+    let n = whole_number(digits, s).map_err(|e| {
+        e.unwrap_or_else(|| format!("`{s}` is not a size: it must start with a whole number (e.g. `512mb`)"))
+    })?;
     n.checked_mul(mult).ok_or_else(|| format!("`{s}` is too large"))
 }
 
@@ -62,9 +73,9 @@ pub fn parse_duration(s: &str) -> Result<u64, String> {
             ))
         }
     };
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("`{s}` is not a duration: it must start with a whole number (e.g. `2s`)"))?;
+    let n = whole_number(digits, s).map_err(|e| {
+        e.unwrap_or_else(|| format!("`{s}` is not a duration: it must start with a whole number (e.g. `2s`)"))
+    })?;
     n.checked_mul(mult).ok_or_else(|| format!("`{s}` is too large"))
 }
 
@@ -83,8 +94,10 @@ pub fn parse_quantity(s: &str) -> Result<u64, String> {
         "Ti" => 1 << 40,
         _ => return Err(format!("`{s}` is not a Kubernetes memory quantity: use a whole number with a suffix Ki, Mi, Gi, Ti, k, M, G or T (e.g. `768Mi`)")),
     };
-    let n: u64 = digits.parse().map_err(|_| {
-        format!("`{s}` is not a Kubernetes memory quantity: it must start with a whole number (e.g. `6Gi`)")
+    let n = whole_number(digits, s).map_err(|e| {
+        e.unwrap_or_else(|| {
+            format!("`{s}` is not a Kubernetes memory quantity: it must start with a whole number (e.g. `6Gi`)")
+        })
     })?;
     n.checked_mul(mult).ok_or_else(|| format!("`{s}` is too large"))
 }
@@ -224,6 +237,9 @@ mod tests {
         for bad in ["", "mb", "-1mb", "1.5gb", "1 mb", "5tb", "99999999999999999999gb", "18446744073709551615gb"] {
             assert!(parse_size(bad).is_err(), "{bad} should be rejected");
         }
+        assert_eq!(parse_size("99999999999999999999gb"), Err("`99999999999999999999gb` is too large".into()));
+        assert_eq!(parse_duration("99999999999999999999s"), Err("`99999999999999999999s` is too large".into()));
+        assert!(parse_size("gb").unwrap_err().contains("whole number"));
     }
 
     #[test]

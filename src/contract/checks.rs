@@ -10,7 +10,8 @@ use serde_json::Value;
 
 use super::merge::{pointer_escape, SpanIndex};
 use super::model::{Auth, ConfigValue, Contract, MaxmemoryPolicy, TopologyMode, UserRole, Workload};
-use crate::diagnostics::Diagnostic;
+use super::yaml::{Node, Value as YamlValue};
+use crate::diagnostics::{Diagnostic, Span};
 use crate::directives::{Directives, Lookup};
 use crate::resolve::{layout, majority, Role};
 use crate::suggest::did_you_mean;
@@ -37,6 +38,53 @@ pub fn control_characters(doc: &Value, index: &SpanIndex) -> Vec<Diagnostic> {
         diags.push(d);
     });
     diags
+}
+
+/// Spans of values under a `password` key that are not secret references, and of sensitive
+/// `redis.config` directives (`requirepass`, `masterauth`, `tls-key-file-pass`, ...): an inline
+/// plaintext secret (the mistake the checks reject) must not be echoed back in the source
+/// snippet of a diagnostic, where terminals and CI logs would keep it.
+pub fn inline_secret_spans(node: &Node, out: &mut Vec<Span>) {
+    match &node.value {
+        YamlValue::Map(entries) => {
+            for (key, value) in entries {
+                if key.name == "config" {
+                    if let YamlValue::Map(directives) = &value.value {
+                        let table = Directives::get();
+                        for (name, v) in directives {
+                            if table.find(&name.name).is_some_and(|d| d.sensitive) {
+                                out.push(v.span);
+                            }
+                        }
+                    }
+                }
+                if key.name != "password" {
+                    inline_secret_spans(value, out);
+                    continue;
+                }
+                match &value.value {
+                    YamlValue::Map(refs) => {
+                        for (k, v) in refs {
+                            let is_reference = match (k.name.as_str(), &v.value) {
+                                ("fromFile", YamlValue::String(_)) => true,
+                                ("fromEnv", YamlValue::String(var)) => {
+                                    var.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                                        && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                                }
+                                _ => false,
+                            };
+                            if !is_reference {
+                                out.push(v.span);
+                            }
+                        }
+                    }
+                    _ => out.push(value.span),
+                }
+            }
+        }
+        YamlValue::Seq(items) => items.iter().for_each(|item| inline_secret_spans(item, out)),
+        _ => {}
+    }
 }
 
 fn walk(v: &Value, pointer: String, f: &mut dyn FnMut(&str, Option<&str>, &Value)) {
@@ -84,7 +132,25 @@ pub fn config_lines(value: &ConfigValue) -> Vec<String> {
 fn directives(c: &Contract, index: &SpanIndex, diags: &mut Vec<Diagnostic>) {
     let table = Directives::get();
     let version = c.redis.version;
+    // Directive names are case-insensitive and old spellings are aliases: `Timeout` and
+    // `timeout`, or `slave-read-only` and `replica-read-only`, are one setting twice.
+    let mut seen: HashMap<&str, &str> = HashMap::new();
     for (name, value) in &c.redis.config {
+        if let Some(d) = table.find(name) {
+            if let Some(first) = seen.insert(d.name.as_str(), name.as_str()) {
+                let pointer = format!("/redis/config/{}", pointer_escape(name));
+                diags.push(
+                    Diagnostic::error("RCTL034", format!("`{name}` sets the same directive as `{first}`"))
+                        .at(index.key(&pointer))
+                        .hint(if name.eq_ignore_ascii_case(first) {
+                            "redis.conf directive names are case-insensitive; keep one entry".to_string()
+                        } else {
+                            format!("both are spellings of `{}` (old names are aliases); keep one entry", d.name)
+                        }),
+                );
+                continue;
+            }
+        }
         let pointer = format!("/redis/config/{}", pointer_escape(name));
         let key_span = index.key(&pointer);
         let value_span = index.value(&pointer);
@@ -375,6 +441,8 @@ fn users(c: &Contract, index: &SpanIndex, project_dir: &Path, diags: &mut Vec<Di
         }
     }
     if c.security.auth == Auth::Required {
+        // The list that lacks the user (the overlay's, when it replaced the base's), else the topology.
+        let users_at = index.exact("/acl/users").or_else(|| index.value("/topology/mode"));
         let (nodes, sentinels) = layout(c);
         let has = |role| c.acl.users.iter().any(|u| u.role == role);
         if nodes.iter().any(|n| matches!(n.role, Role::Replica(_))) && !has(UserRole::Replication) {
@@ -383,7 +451,7 @@ fn users(c: &Contract, index: &SpanIndex, project_dir: &Path, diags: &mut Vec<Di
                     "RCTL051",
                     "replicas must authenticate to their primary, but no ACL user has `role: replication`",
                 )
-                .at(index.value("/acl").or(index.value("/topology")))
+                .at(users_at)
                 .hint("add a user with `role: replication` and a password reference"),
             );
         }
@@ -393,7 +461,7 @@ fn users(c: &Contract, index: &SpanIndex, project_dir: &Path, diags: &mut Vec<Di
                     "RCTL051",
                     "Sentinels must authenticate to the nodes, but no ACL user has `role: sentinel`",
                 )
-                .at(index.value("/acl").or(index.value("/topology")))
+                .at(users_at)
                 .hint("add a user with `role: sentinel` and a password reference"),
             );
         }

@@ -53,6 +53,11 @@ impl SpanIndex {
         }
     }
 
+    /// The span of the value at `pointer`, only if the document has that value.
+    pub fn exact(&self, pointer: &str) -> Option<Span> {
+        self.values.get(pointer).copied()
+    }
+
     /// The span of the key naming `pointer` (falls back to the value's span).
     pub fn key(&self, pointer: &str) -> Option<Span> {
         self.keys.get(pointer).copied().or_else(|| self.value(pointer))

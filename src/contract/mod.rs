@@ -116,6 +116,11 @@ impl Project {
             return Err(diags);
         };
 
+        let mut inline_secrets = Vec::new();
+        checks::inline_secret_spans(&base, &mut inline_secrets);
+        checks::inline_secret_spans(&overlay, &mut inline_secrets);
+        inline_secrets.into_iter().for_each(|span| sources.mask(span));
+
         let merged = merge::merge(base, overlay);
         let mut index = SpanIndex::default();
         let doc = merge::to_json(&merged, &mut index);
@@ -157,22 +162,26 @@ impl Project {
     fn parse_file(&self, rel: &str, sources: &mut Sources) -> Result<yaml::Node, Vec<Diagnostic>> {
         let path = self.dir.join(rel);
         let name = self.display(rel);
-        let too_big = |len: u64| {
+        let too_big = |len: u64, sources: &mut Sources| {
+            // The text is not read, but the diagnostic still names the file (`file:1:1`), so
+            // JSON consumers and editors know which file to look at.
+            let file = sources.add(name.clone(), String::new());
             vec![Diagnostic::error(
                 "RCTL004",
                 format!("{name} is {len} bytes; contract files are limited to {} bytes", yaml::MAX_FILE_BYTES),
             )
+            .at(Some(Span { file, start: 0, end: 0 }))
             .hint("a contract is a few KiB of YAML; check that this is the right file")]
         };
         let meta = std::fs::metadata(&path)
             .map_err(|e| vec![Diagnostic::error("RCTL004", format!("cannot read {name}: {e}"))])?;
         if meta.len() > yaml::MAX_FILE_BYTES as u64 {
-            return Err(too_big(meta.len()));
+            return Err(too_big(meta.len(), sources));
         }
         let bytes =
             std::fs::read(&path).map_err(|e| vec![Diagnostic::error("RCTL004", format!("cannot read {name}: {e}"))])?;
         if bytes.len() > yaml::MAX_FILE_BYTES {
-            return Err(too_big(bytes.len() as u64));
+            return Err(too_big(bytes.len() as u64, sources));
         }
         match String::from_utf8(bytes) {
             Ok(text) => {

@@ -128,6 +128,20 @@ pub fn check(doc: &Value, index: &SpanIndex) -> Vec<Diagnostic> {
                     .at(at(&pointer))
                     .hint("use either `fromEnv: VAR` or `fromFile: path`")
             }
+            // Enums whose variants carry descriptions are `oneOf` lists of `const`s: report them
+            // like plain enums, with the allowed values and a did-you-mean.
+            ValidationErrorKind::OneOfNotValid { .. }
+                if !const_options(&root, &error.evaluation_path().to_string()).is_empty() =>
+            {
+                let options = const_options(&root, &error.evaluation_path().to_string());
+                let value = error.instance().as_str().map(String::from).unwrap_or_else(|| short(error.instance()));
+                let d = Diagnostic::error("RCTL013", format!("{here}: `{value}` is not one of {}", options.join(", ")))
+                    .at(at(&pointer));
+                match did_you_mean(&value, options.iter().map(String::as_str)) {
+                    Some(s) => d.hint(format!("did you mean `{s}`?")),
+                    None => d,
+                }
+            }
             ValidationErrorKind::AnyOf { .. } => {
                 let what = description_at(&root, &error.evaluation_path().to_string())
                     .unwrap_or_else(|| "a valid value".into());
@@ -199,6 +213,19 @@ fn schema_at<'a>(root: &'a Value, evaluation_path: &str) -> Option<&'a Value> {
     Some(node)
 }
 
+/// The string constants of a `oneOf` made only of `const` alternatives (an enum with
+/// documented variants); empty for any other schema.
+fn const_options(root: &Value, evaluation_path: &str) -> Vec<String> {
+    let alternatives = schema_at(root, evaluation_path).and_then(|s| s.get("oneOf")).and_then(Value::as_array);
+    let Some(alternatives) = alternatives else { return Vec::new() };
+    let options: Vec<String> = alternatives.iter().filter_map(|a| a.get("const")?.as_str().map(String::from)).collect();
+    if options.len() == alternatives.len() {
+        options
+    } else {
+        Vec::new()
+    }
+}
+
 fn allowed_keys(root: &Value, evaluation_path: &str) -> Vec<String> {
     schema_at(root, evaluation_path)
         .and_then(|s| s.get("properties"))
@@ -208,9 +235,21 @@ fn allowed_keys(root: &Value, evaluation_path: &str) -> Vec<String> {
 }
 
 fn description_at(root: &Value, evaluation_path: &str) -> Option<String> {
-    let desc = schema_at(root, evaluation_path)?.get("description")?.as_str()?;
+    let node = schema_at(root, evaluation_path)?;
+    // An optional value (`anyOf: [{$ref: Size}, {type: null}]`): what is expected is described
+    // by the referenced type ("a memory size: ..."), not by the field ("Redis `maxmemory` per node").
+    let referenced = node
+        .get("anyOf")
+        .and_then(Value::as_array)
+        .and_then(|alts| alts.iter().find_map(|a| a.get("$ref")?.as_str()?.strip_prefix('#')))
+        .and_then(|target| root.pointer(target)?.get("description")?.as_str());
+    let desc = referenced.or_else(|| node.get("description")?.as_str())?;
     let first = desc.split(". ").next().unwrap_or(desc).trim_end_matches('.');
-    let mut chars = first.chars();
-    let lowered: String = chars.next().map(|c| c.to_lowercase().chain(chars).collect()).unwrap_or_default();
-    Some(lowered)
+    // "A memory size" → "a memory size", but "Redis ..." stays capitalised.
+    Some(match first.split_once(' ') {
+        Some(("A" | "An" | "The", rest)) => {
+            format!("{} {rest}", first.split(' ').next().unwrap_or_default().to_lowercase())
+        }
+        _ => first.to_string(),
+    })
 }

@@ -124,11 +124,13 @@ impl<'a> Builder<'a> {
     }
 
     fn scan_error(&self, e: ScanError) -> Box<Diagnostic> {
-        let start = self.offsets.byte(e.marker().index(), self.text_len);
+        let marker = self.offsets.byte(e.marker().index(), self.text_len);
+        let tab = tab_before(self.text, marker);
+        let start = tab.unwrap_or(marker);
         let span = Span { file: self.file, start, end: start };
         let mut d = Diagnostic::error("RCTL001", format!("invalid YAML: {}", e.info())).at(Some(span));
-        if e.info().contains("tab") {
-            d = d.hint("YAML does not allow tabs for indentation; indent with spaces");
+        if tab.is_some() || e.info().contains("tab") {
+            d = d.hint("YAML does not allow tabs here (indentation must be spaces); replace the tab with spaces");
         }
         Box::new(d)
     }
@@ -309,6 +311,22 @@ impl<'a> Builder<'a> {
     }
 }
 
+/// The tab a YAML error on this line is most likely about: the first tab of the line's
+/// indentation, or a tab right before the error position. The parser reports the position
+/// where it gave up, which is often just after the tab (or on a later token of the line).
+fn tab_before(text: &str, offset: usize) -> Option<usize> {
+    let offset = offset.min(text.len());
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[line_start..].find('\n').map_or(text.len(), |i| line_start + i);
+    let line = &text[line_start..line_end];
+    let indent = &line[..line.len() - line.trim_start_matches([' ', '\t']).len()];
+    if let Some(i) = indent.find('\t') {
+        return Some(line_start + i);
+    }
+    let before = text[line_start..offset].trim_end_matches('\t');
+    (before.len() < offset - line_start).then_some(line_start + before.len())
+}
+
 fn join(a: Span, b: Span) -> Span {
     Span { file: a.file, start: a.start, end: b.end.max(a.end) }
 }
@@ -422,6 +440,16 @@ mod tests {
         assert_eq!(parse("# only a comment\n", 0).unwrap_err()[0].code, "RCTL004");
         assert_eq!(parse("- a\n", 0).unwrap_err()[0].code, "RCTL010");
         assert_eq!(parse("a: 1\n---\nb: 2\n", 0).unwrap_err()[0].code, "RCTL001");
+    }
+
+    #[test]
+    fn tab_errors_point_at_the_tab() {
+        for (text, tab) in [("a:\n\tb: 1\n", 3), ("a:\n  b:\n\t- 1\n", 8), ("a:\n\t\tb: 1\n", 3), ("a:\n  b:\t1\n", 7)]
+        {
+            let errs = parse(text, 0).unwrap_err();
+            assert_eq!(errs[0].span.unwrap().start, tab, "{text:?}: {}", errs[0].message);
+            assert!(errs[0].hint.as_deref().is_some_and(|h| h.contains("tabs")), "{text:?}");
+        }
     }
 
     #[test]
