@@ -99,9 +99,8 @@ fn is_executable(path: &Path) -> bool {
 }
 
 /// The primary a node follows when it starts (non-cluster topologies).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Upstream {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Upstream {
     Primary,
     ReplicaOf { host: String, port: u32 },
 }
