@@ -18,5 +18,6 @@ pub mod redact;
 pub mod render;
 pub mod resolve;
 pub mod secrets;
+pub mod stack;
 pub mod suggest;
 pub mod units;

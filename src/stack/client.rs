@@ -1,0 +1,145 @@
+//! Connections to the members of a stack, and the small helpers every check shares.
+
+use std::collections::HashMap;
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use redis::{Connection, ConnectionAddr, FromRedisValue, IntoConnectionInfo, RedisConnectionInfo};
+
+use super::{Kind, Member, Stack, HOST};
+use crate::contract::model::UserRole;
+use crate::error::{Error, Result};
+use crate::resolve::User;
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
+const POLL_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Open a connection to `HOST:port`, authenticated as `user` when given.
+pub(super) fn open(port: u32, user: Option<&User>) -> redis::RedisResult<Connection> {
+    let mut settings = RedisConnectionInfo::default().set_skip_set_lib_name();
+    if let Some((u, secret)) = user.and_then(|u| u.secret.as_ref().map(|s| (u, s))) {
+        settings = settings.set_username(&u.spec.name).set_password(secret.expose());
+    }
+    let port = u16::try_from(port)
+        .map_err(|_| redis::RedisError::from((redis::ErrorKind::InvalidClientConfig, "port out of range")))?;
+    let info = ConnectionAddr::Tcp(HOST.into(), port).into_connection_info()?.set_redis_settings(settings);
+    let con = redis::Client::open(info)?.get_connection_with_timeout(CONNECT_TIMEOUT)?;
+    con.set_read_timeout(Some(COMMAND_TIMEOUT))?;
+    con.set_write_timeout(Some(COMMAND_TIMEOUT))?;
+    Ok(con)
+}
+
+/// Whether a server accepts connections on `port`: any reply to PING counts, including
+/// `NOAUTH` and `LOADING` (the process is up, even if not ready).
+pub(super) fn responds(port: u32) -> bool {
+    match open(port, None).and_then(|mut con| redis::cmd("PING").query::<redis::Value>(&mut con)) {
+        Ok(_) => true,
+        Err(e) => e.code().is_some(),
+    }
+}
+
+/// Run one command; errors name the member and the command (commands never carry secrets).
+pub(super) fn run<T: FromRedisValue>(con: &mut Connection, member: &str, words: &[&str]) -> Result<T> {
+    let mut cmd = redis::cmd(words[0]);
+    for w in &words[1..] {
+        cmd.arg(*w);
+    }
+    cmd.query(con).map_err(|e| Error::msg(format!("{member}: {} failed: {e}", words.join(" "))))
+}
+
+/// `INFO` (default sections) as a field → value map.
+pub(super) fn info(con: &mut Connection, member: &str) -> Result<HashMap<String, String>> {
+    let text: String = run(con, member, &["INFO"])?;
+    Ok(parse_fields(&text))
+}
+
+/// `field:value` lines (INFO, CLUSTER INFO); comments and blank lines are skipped.
+pub(super) fn parse_fields(text: &str) -> HashMap<String, String> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect()
+}
+
+/// Call `f` until it succeeds or `timeout` has passed; then its last error.
+pub fn poll<T, E>(timeout: Duration, mut f: impl FnMut() -> std::result::Result<T, E>) -> std::result::Result<T, E> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match f() {
+            Ok(v) => return Ok(v),
+            Err(e) if Instant::now() >= deadline => return Err(e),
+            Err(_) => sleep(POLL_INTERVAL),
+        }
+    }
+}
+
+impl Stack {
+    /// The user redisctl manages nodes as: the operator-role user when auth is required.
+    fn operator(&self) -> Result<Option<&User>> {
+        if !self.deployment.auth_required() {
+            return Ok(None);
+        }
+        match self.deployment.user_with_role(UserRole::Operator) {
+            Some(u) if u.secret.is_some() => Ok(Some(u)),
+            Some(u) => Err(Error::msg(format!("the password of operator user `{}` was not resolved", u.spec.name))),
+            None => Err(Error::msg(
+                "security.auth is required, so redisctl needs an ACL user with `role: operator` to manage the nodes \
+                 (probe writes, cluster bootstrap, SHUTDOWN); add one to acl.users",
+            )),
+        }
+    }
+
+    pub(super) fn conn(&self, m: Member) -> Result<Connection> {
+        let user = match m.kind() {
+            Kind::Redis => self.operator()?,
+            // Rendered sentinel.conf files define no users: Sentinels accept the default user.
+            Kind::Sentinel => None,
+        };
+        let as_user = user.map(|u| format!(" as `{}`", u.spec.name)).unwrap_or_default();
+        open(m.port(), user)
+            .map_err(|e| Error::msg(format!("cannot connect to {} ({HOST}:{}){as_user}: {e}", m.name(), m.port())))
+    }
+
+    /// A connection to a node (authenticated as the operator user when auth is required) or to a
+    /// Sentinel, for providers and tests.
+    pub fn connect(&self, name: &str) -> Result<Connection> {
+        self.conn(self.member(name)?)
+    }
+
+    /// The last lines of a member's log, formatted to follow an error message.
+    pub(super) fn log_tail(&self, m: Member) -> String {
+        let path = self.run.log_file(m.name(), m.kind());
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            return format!("\n  (no log at {})", path.display());
+        };
+        let lines: Vec<&str> = text.lines().collect();
+        let tail = lines[lines.len().saturating_sub(10)..].iter().map(|l| format!("\n    {l}")).collect::<String>();
+        format!("\n  last lines of {}:{tail}", path.display())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_skip_comments() {
+        let f = parse_fields("# Replication\r\nrole:slave\r\nmaster_port:6379\r\n\r\n");
+        assert_eq!(f["role"], "slave");
+        assert_eq!(f["master_port"], "6379");
+        assert_eq!(f.len(), 2);
+    }
+
+    #[test]
+    fn poll_returns_the_last_error() {
+        let mut n = 0;
+        let r: std::result::Result<(), i32> = poll(Duration::from_millis(1), || {
+            n += 1;
+            Err(n)
+        });
+        assert!(r.unwrap_err() >= 1);
+        assert_eq!(poll(Duration::ZERO, || Ok::<_, ()>(7)), Ok(7));
+    }
+}
