@@ -105,7 +105,7 @@ pub fn server_files(d: &Deployment, templates: &Templates, flavor: &Flavor) -> R
         "sources": d.files,
         "service": c.service,
         "env": d.env,
-        "bind": flavor.bind,
+        "bind": c.network.bind.as_ref().unwrap_or(&flavor.bind),
         "supervised": flavor.supervised,
         "hostnames": flavor.hostnames,
         "tls": tls_ctx,
