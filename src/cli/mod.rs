@@ -3,6 +3,7 @@
 
 mod apply;
 mod diff;
+mod parity;
 mod plan;
 mod render;
 mod schema;
@@ -67,6 +68,8 @@ pub enum Command {
     Apply(apply::Args),
     /// Compare the rendered artifacts of two environments.
     Diff(diff::Args),
+    /// Show what differs between all environments, and fail on locked settings that differ.
+    Parity(parity::Args),
     /// Print the JSON Schema of the contract.
     Schema,
 }
@@ -180,6 +183,7 @@ pub fn main() -> i32 {
         Command::Plan(args) => plan::run(&ctx, args),
         Command::Apply(args) => apply::run(&ctx, args),
         Command::Diff(args) => diff::run(&ctx, args),
+        Command::Parity(args) => parity::run(&ctx, args),
         Command::Schema => schema::run(),
     };
     match result {

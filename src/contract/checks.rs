@@ -157,6 +157,19 @@ fn directives(c: &Contract, index: &SpanIndex, diags: &mut Vec<Diagnostic>) {
     }
 }
 
+/// `topology` fields that only some modes use.
+pub const MODE_FIELDS: [&str; 6] = ["replicas", "sentinels", "quorum", "masterName", "shards", "replicasPerShard"];
+
+/// The `MODE_FIELDS` a topology mode uses.
+pub fn mode_fields(mode: TopologyMode) -> &'static [&'static str] {
+    match mode {
+        TopologyMode::Standalone => &[],
+        TopologyMode::Replication => &["replicas"],
+        TopologyMode::Sentinel => &["replicas", "sentinels", "quorum", "masterName"],
+        TopologyMode::Cluster => &["shards", "replicasPerShard"],
+    }
+}
+
 /// Whether the merged document sets `topology.<field>` explicitly.
 fn topology_sets(doc: &Value, field: &str) -> bool {
     doc.pointer(&format!("/topology/{field}")).is_some()
@@ -165,13 +178,8 @@ fn topology_sets(doc: &Value, field: &str) -> bool {
 fn topology(c: &Contract, doc: &Value, index: &SpanIndex, diags: &mut Vec<Diagnostic>) {
     let t = &c.topology;
     let at = |f: &str| index.value(&format!("/topology/{f}"));
-    let used: &[&str] = match t.mode {
-        TopologyMode::Standalone => &[],
-        TopologyMode::Replication => &["replicas"],
-        TopologyMode::Sentinel => &["replicas", "sentinels", "quorum", "masterName"],
-        TopologyMode::Cluster => &["shards", "replicasPerShard"],
-    };
-    for field in ["replicas", "sentinels", "quorum", "masterName", "shards", "replicasPerShard"] {
+    let used = mode_fields(t.mode);
+    for field in MODE_FIELDS {
         if topology_sets(doc, field) && !used.contains(&field) {
             diags.push(
                 Diagnostic::warning(

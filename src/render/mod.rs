@@ -181,7 +181,7 @@ fn config_directives(d: &Deployment) -> Vec<serde_json::Value> {
 }
 
 /// Default command rules of the internal roles (from the Redis replication and Sentinel docs).
-fn role_defaults(role: UserRole) -> &'static [&'static str] {
+pub fn role_defaults(role: UserRole) -> &'static [&'static str] {
     match role {
         UserRole::Application => &["+@read", "+@write", "-@dangerous"],
         UserRole::Replication => &["+psync", "+replconf", "+ping"],
