@@ -200,7 +200,8 @@ fn policy_text(out: &mut String, policy: &PolicyReport, p: &Paint) {
     out.push('\n');
 }
 
-fn cell(text: &str) -> String {
+/// Text made safe for one markdown table cell.
+pub fn md_cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
 }
 
@@ -209,11 +210,11 @@ fn policy_markdown(out: &mut String, policy: &PolicyReport) {
     if !policy.findings.is_empty() {
         let _ = writeln!(out, "| | rule | where | finding |\n|---|---|---|---|");
         for f in &policy.findings {
-            let mut text = cell(&f.message);
+            let mut text = md_cell(&f.message);
             if !f.waived {
                 for (label, extra) in [("why", &f.reason), ("fix", &f.hint)] {
                     if !extra.is_empty() {
-                        let _ = write!(text, "<br>*{label}:* {}", cell(extra));
+                        let _ = write!(text, "<br>*{label}:* {}", md_cell(extra));
                     }
                 }
             }
@@ -226,7 +227,7 @@ fn policy_markdown(out: &mut String, policy: &PolicyReport) {
         let _ = writeln!(out, "**Waivers**\n\n| rule | status | reason | where |\n|---|---|---|---|");
         for w in &policy.waivers {
             let at = w.location.as_deref().map(|l| format!("`{l}`")).unwrap_or_default();
-            let _ = writeln!(out, "| `{}` | {} | {} | {at} |", w.rule, waiver_status(w), cell(&w.reason));
+            let _ = writeln!(out, "| `{}` | {} | {} | {at} |", w.rule, waiver_status(w), md_cell(&w.reason));
         }
         out.push('\n');
     }

@@ -6,6 +6,7 @@ mod diff;
 mod parity;
 mod plan;
 mod render;
+mod review;
 mod schema;
 mod validate;
 
@@ -70,6 +71,8 @@ pub enum Command {
     Diff(diff::Args),
     /// Show what differs between all environments, and fail on locked settings that differ.
     Parity(parity::Args),
+    /// Write the Redis Readiness Review of an environment, with its Go/No-Go verdict.
+    Review(review::Args),
     /// Print the JSON Schema of the contract.
     Schema,
 }
@@ -184,6 +187,7 @@ pub fn main() -> i32 {
         Command::Apply(args) => apply::run(&ctx, args),
         Command::Diff(args) => diff::run(&ctx, args),
         Command::Parity(args) => parity::run(&ctx, args),
+        Command::Review(args) => review::run(&ctx, args),
         Command::Schema => schema::run(),
     };
     match result {

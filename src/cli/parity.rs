@@ -7,6 +7,7 @@ use serde_json::json;
 use super::{Ctx, EXIT_ERROR, EXIT_OK};
 use crate::diagnostics::Sources;
 use crate::error::Error;
+use crate::output::md_cell;
 use crate::policy::parity::{compare, Parity, Row, Status};
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -128,7 +129,6 @@ fn text(parity: &Parity, rows: &[&Row]) -> String {
 }
 
 fn markdown(parity: &Parity, rows: &[&Row]) -> String {
-    let cell = |s: &str| s.replace('|', "\\|");
     let mut out = format!("### redisctl parity\n\n**{}**\n\n", summary(parity));
     let names: Vec<String> =
         parity.environments.iter().map(|e| format!("`{}` ({})", e.name, e.class.as_str())).collect();
@@ -136,13 +136,14 @@ fn markdown(parity: &Parity, rows: &[&Row]) -> String {
     let _ = writeln!(out, "|---|---|{}---|", "---|".repeat(names.len()));
     for r in rows {
         let values: Vec<String> =
-            parity.environments.iter().map(|e| format!("`{}`", cell(&value(r, &e.name)))).collect();
+            parity.environments.iter().map(|e| format!("`{}`", md_cell(&value(r, &e.name)))).collect();
         let _ =
             writeln!(out, "| `{}` | {} | {} | {} |", r.setting, r.class.as_str(), values.join(" | "), status_word(r));
     }
     for r in parity.rows.iter().filter(|r| r.problem.is_some()) {
-        let why = r.exception.as_deref().map(|e| format!(" Exception: {}", cell(e))).unwrap_or_default();
-        let _ = writeln!(out, "\n- **{}**: {}.{why}", status_word(r), cell(r.problem.as_deref().unwrap_or_default()));
+        let why = r.exception.as_deref().map(|e| format!(" Exception: {}", md_cell(e))).unwrap_or_default();
+        let _ =
+            writeln!(out, "\n- **{}**: {}.{why}", status_word(r), md_cell(r.problem.as_deref().unwrap_or_default()));
     }
     out
 }

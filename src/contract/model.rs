@@ -769,6 +769,13 @@ pub struct Readiness {
     /// How a bad change is rolled back (configuration and data).
     #[serde(default)]
     pub rollback: Option<String>,
+    /// Recovery point objective: how much data loss is acceptable, e.g. `1 s` or `none needed (cache)`.
+    /// The review shows it next to what the persistence settings deliver.
+    #[serde(default)]
+    pub rpo: Option<String>,
+    /// Recovery time objective: how long Redis may be unavailable, e.g. `1 min`.
+    #[serde(default)]
+    pub rto: Option<String>,
     #[serde(default)]
     pub data_model: ReadinessDataModel,
     #[serde(default)]
