@@ -388,7 +388,7 @@ fn failure_domains(i: &Input) -> Vec<Hit> {
     let need = majority(count);
     if matches!(c.target, Target::Process | Target::Compose) {
         return vec![hit(
-            &["/target"],
+            &["/target", "/topology/mode"],
             format!(
                 "all {count} {what} run on one host (target `{}`): losing it loses the majority",
                 c.target.as_str()
