@@ -218,7 +218,7 @@ impl MaxmemoryPolicy {
 }
 
 /// Durability: RDB snapshots, the append-only file, both, or none.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Persistence {
     #[serde(default)]
@@ -234,6 +234,13 @@ pub struct Persistence {
 
 pub fn default_snapshots() -> Vec<String> {
     vec!["3600 1".into(), "300 100".into(), "60 10000".into()]
+}
+
+/// The same defaults whether `persistence` is omitted or given without some fields.
+impl Default for Persistence {
+    fn default() -> Self {
+        Persistence { mode: PersistenceMode::None, snapshots: default_snapshots(), fsync: Fsync::Everysec }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]

@@ -214,3 +214,15 @@ fn description_at(root: &Value, evaluation_path: &str) -> Option<String> {
     let lowered: String = chars.next().map(|c| c.to_lowercase().chain(chars).collect()).unwrap_or_default();
     Some(lowered)
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn committed_schema_matches_the_types() {
+        let committed = include_str!("../../schemas/redisctl.schema.json");
+        assert!(
+            committed == super::schema_text(),
+            "schemas/redisctl.schema.json is stale: run `cargo run -- schema > schemas/redisctl.schema.json`"
+        );
+    }
+}

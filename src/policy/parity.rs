@@ -112,7 +112,11 @@ fn flatten(loaded: &Loaded, sources: &Sources) -> BTreeMap<String, Setting> {
             }
             acl["users"] = Value::Object(users);
         }
-        // Fields the topology mode does not use are not part of the deployment.
+        // Fields the persistence or topology mode does not use are not part of the deployment.
+        let mode = c.redis.persistence.mode;
+        if let Some(p) = obj.get_mut("redis").and_then(|r| r.get_mut("persistence")).and_then(Value::as_object_mut) {
+            p.retain(|k, _| (k != "snapshots" || mode.rdb()) && (k != "fsync" || mode.aof()));
+        }
         if let Some(topology) = obj.get_mut("topology").and_then(Value::as_object_mut) {
             let used = mode_fields(c.topology.mode);
             topology.retain(|k, _| !MODE_FIELDS.contains(&k.as_str()) || used.contains(&k.as_str()));
