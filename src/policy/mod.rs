@@ -76,14 +76,13 @@ impl Levels {
         }
     }
 
-    /// `local: off, shared: warning, production: error`.
-    pub fn describe(&self) -> String {
-        let word = |s: Option<Severity>| match s {
+    /// `off`, `warning` or `error` for local, shared and production (as in docs/policy.md).
+    pub fn words(&self) -> [&'static str; 3] {
+        [self.local, self.shared, self.production].map(|s| match s {
             None => "off",
             Some(Severity::Warning) => "warning",
             Some(Severity::Error) => "error",
-        };
-        format!("local: {}, shared: {}, production: {}", word(self.local), word(self.shared), word(self.production))
+        })
     }
 }
 

@@ -649,27 +649,17 @@ impl Review {
             }
             out.push('\n');
         }
-        let _ = writeln!(out, "## Go/No-Go\n\n| Go when | | evidence |\n|---|---|---|");
-        for x in &self.go {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} |",
-                x.text,
-                if x.ok { "✅ met" } else { "❌ not met" },
-                md_cell(&x.evidence)
-            );
+        let _ = writeln!(out, "## Go/No-Go\n");
+        for (heading, list, yes, no) in
+            [("Go when", &self.go, "✅ met", "❌ not met"), ("No-go when", &self.no_go, "✅ clear", "❌ present")]
+        {
+            let _ = writeln!(out, "| {heading} | | evidence |\n|---|---|---|");
+            for x in list {
+                let _ = writeln!(out, "| {} | {} | {} |", x.text, if x.ok { yes } else { no }, md_cell(&x.evidence));
+            }
+            out.push('\n');
         }
-        let _ = writeln!(out, "\n| No-go when | | evidence |\n|---|---|---|");
-        for x in &self.no_go {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} |",
-                x.text,
-                if x.ok { "✅ clear" } else { "❌ present" },
-                md_cell(&x.evidence)
-            );
-        }
-        let _ = writeln!(out, "\n## Policy findings\n");
+        let _ = writeln!(out, "## Policy findings\n");
         if self.findings.is_empty() {
             let _ = writeln!(out, "None.");
         }

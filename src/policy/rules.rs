@@ -563,6 +563,16 @@ mod tests {
     }
 
     #[test]
+    fn docs_list_every_rule_with_its_levels() {
+        let doc = include_str!("../../docs/policy.md");
+        for r in RULES {
+            let [local, shared, production] = r.levels.words();
+            let row = format!("| {} | {} | {local} | {shared} | {production} |", r.id, r.title);
+            assert!(doc.contains(&row), "docs/policy.md lacks the row `{row}`");
+        }
+    }
+
+    #[test]
     fn floating_tags() {
         for pinned in ["redis:7.2.5", "redis:7.2.5-alpine", "registry:5000/redis:8.2.1", "redis@sha256:abc"] {
             assert_eq!(floating(pinned), None, "{pinned}");
