@@ -7,7 +7,7 @@
 use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label};
 use codespan_reporting::files::SimpleFiles;
 use codespan_reporting::term::{self, Config};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A byte range in one of the files held by `Sources`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -17,7 +17,7 @@ pub struct Span {
     pub end: usize,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Error,
@@ -31,18 +31,24 @@ pub struct Diagnostic {
     pub code: &'static str,
     pub message: String,
     pub span: Option<Span>,
+    /// Why it matters (policy findings: the risk), shown before the hint.
+    pub reason: Option<String>,
     pub hint: Option<String>,
 }
 
 impl Diagnostic {
     pub fn error(code: &'static str, message: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Error, code, message: message.into(), span: None, hint: None }
+        Diagnostic { severity: Severity::Error, code, message: message.into(), span: None, reason: None, hint: None }
     }
     pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Warning, code, message: message.into(), span: None, hint: None }
+        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(code, message) }
     }
     pub fn at(mut self, span: Option<Span>) -> Self {
         self.span = span;
+        self
+    }
+    pub fn reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
         self
     }
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
@@ -63,6 +69,8 @@ pub struct DiagnosticJson {
     pub file: Option<String>,
     pub line: Option<usize>,
     pub column: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     pub hint: Option<String>,
 }
 
@@ -147,6 +155,7 @@ impl Sources {
             file,
             line,
             column,
+            reason: d.reason.clone(),
             hint: d.hint.clone(),
         }
     }
@@ -164,9 +173,9 @@ impl Sources {
             let end = span.end.max(span.start);
             cs = cs.with_labels(vec![Label::primary(span.file, span.start..end)]);
         }
-        if let Some(hint) = &d.hint {
-            cs = cs.with_notes(vec![format!("help: {hint}")]);
-        }
+        let notes: Vec<String> =
+            d.reason.iter().map(|r| format!("why: {r}")).chain(d.hint.iter().map(|h| format!("help: {h}"))).collect();
+        cs = cs.with_notes(notes);
         let config = Config { chars: term::Chars::ascii(), ..Config::default() };
         let shown = self.shown_files();
         let files = shown.as_ref().unwrap_or(&self.files);

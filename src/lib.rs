@@ -13,6 +13,7 @@ pub mod error;
 pub mod fsutil;
 pub mod output;
 pub mod plan;
+pub mod policy;
 pub mod providers;
 pub mod redact;
 pub mod render;

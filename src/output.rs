@@ -5,7 +5,9 @@ use std::fmt::Write;
 
 use serde_json::json;
 
+use crate::diagnostics::Severity;
 use crate::plan::{Action, Plan, ResourceChange, Shown};
+use crate::policy::{PolicyReport, ReportedFinding, WaiverStatus};
 
 /// Markdown comments on GitHub are limited to 65,536 characters; stay well below.
 pub const MARKDOWN_LIMIT: usize = 60_000;
@@ -129,8 +131,110 @@ pub fn text(plan: &Plan, color: bool) -> String {
             out.push('\n');
         }
     }
+    if let Some(policy) = &plan.policy {
+        policy_text(&mut out, policy, &p);
+    }
     let _ = writeln!(out, "{}", p.code("1", &summary_line(plan)));
     out
+}
+
+/// `1 error, 2 warnings, 1 waived`.
+fn policy_counts(policy: &PolicyReport) -> String {
+    let (e, w, x) = (policy.count(Severity::Error), policy.count(Severity::Warning), policy.waived());
+    if e + w + x == 0 {
+        return "no findings".into();
+    }
+    format!("{e} error(s), {w} warning(s), {x} waived")
+}
+
+fn finding_word(f: &ReportedFinding) -> &'static str {
+    match (f.waived, f.severity) {
+        (true, _) => "waived",
+        (false, Severity::Error) => "error",
+        (false, Severity::Warning) => "warning",
+    }
+}
+
+fn waiver_status(w: &crate::policy::ReportedWaiver) -> String {
+    let until = w.expires.as_deref().map(|e| format!(" until {e}")).unwrap_or_default();
+    match w.status {
+        WaiverStatus::Active => format!("active{until}, silences {} finding(s)", w.silenced),
+        WaiverStatus::Expired => format!("expired on {}, no longer applies", w.expires.as_deref().unwrap_or("?")),
+        WaiverStatus::Invalid => "invalid, ignored".into(),
+    }
+}
+
+fn policy_text(out: &mut String, policy: &PolicyReport, p: &Paint) {
+    let _ = writeln!(
+        out,
+        "{}",
+        p.code("1", &format!("Readiness policy ({} environment): {}", policy.class.as_str(), policy_counts(policy)))
+    );
+    for f in &policy.findings {
+        let word = match (f.waived, f.severity) {
+            (true, _) => finding_word(f).to_string(),
+            (false, Severity::Error) => p.code("31", "error"),
+            (false, Severity::Warning) => p.code("33", "warning"),
+        };
+        let at = f.location.as_deref().map(|l| format!(" {l}:")).unwrap_or_default();
+        let _ = writeln!(out, "  {word}[{}]{at} {}", f.rule, f.message);
+        if !f.waived {
+            for (label, text) in [("why", &f.reason), ("fix", &f.hint)] {
+                if !text.is_empty() {
+                    let _ = writeln!(out, "      {label}: {text}");
+                }
+            }
+        }
+    }
+    if !policy.waivers.is_empty() {
+        let _ = writeln!(out, "Waivers:");
+        for w in &policy.waivers {
+            let at = w.location.as_deref().map(|l| format!(" ({l})")).unwrap_or_default();
+            let _ = writeln!(out, "  {} {}: {:?}{at}", w.rule, waiver_status(w), w.reason);
+        }
+    }
+    let errors = policy.count(Severity::Error);
+    if errors > 0 {
+        let _ = writeln!(out, "{}", p.code("31", &format!("apply is blocked by {errors} policy error(s).")));
+    }
+    out.push('\n');
+}
+
+/// Text made safe for one markdown table cell.
+pub fn md_cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+fn policy_markdown(out: &mut String, policy: &PolicyReport) {
+    let _ = writeln!(out, "#### Readiness policy ({} environment): {}\n", policy.class.as_str(), policy_counts(policy));
+    if !policy.findings.is_empty() {
+        let _ = writeln!(out, "| | rule | where | finding |\n|---|---|---|---|");
+        for f in &policy.findings {
+            let mut text = md_cell(&f.message);
+            if !f.waived {
+                for (label, extra) in [("why", &f.reason), ("fix", &f.hint)] {
+                    if !extra.is_empty() {
+                        let _ = write!(text, "<br>*{label}:* {}", md_cell(extra));
+                    }
+                }
+            }
+            let at = f.location.as_deref().map(|l| format!("`{l}`")).unwrap_or_default();
+            let _ = writeln!(out, "| {} | `{}` | {at} | {text} |", finding_word(f), f.rule);
+        }
+        out.push('\n');
+    }
+    if !policy.waivers.is_empty() {
+        let _ = writeln!(out, "**Waivers**\n\n| rule | status | reason | where |\n|---|---|---|---|");
+        for w in &policy.waivers {
+            let at = w.location.as_deref().map(|l| format!("`{l}`")).unwrap_or_default();
+            let _ = writeln!(out, "| `{}` | {} | {} | {at} |", w.rule, waiver_status(w), md_cell(&w.reason));
+        }
+        out.push('\n');
+    }
+    let errors = policy.count(Severity::Error);
+    if errors > 0 {
+        let _ = writeln!(out, "> [!CAUTION]\n> `apply` is blocked by {errors} policy error(s).\n");
+    }
 }
 
 pub fn markdown(plan: &Plan) -> String {
@@ -153,6 +257,9 @@ pub fn markdown(plan: &Plan) -> String {
             let _ = writeln!(head, "| `{}` | `{}` | {why} |", c.action.symbol(), c.address);
         }
         head.push('\n');
+    }
+    if let Some(policy) = &plan.policy {
+        policy_markdown(&mut head, policy);
     }
     let tail = format!(
         "\n<sub>{} value(s) redacted. Contract {}.</sub>\n",
@@ -201,6 +308,14 @@ pub fn json(plan: &Plan) -> serde_json::Value {
         "summary": { "add": s.add, "change": s.change, "destroy": s.destroy },
         "redacted_values": plan.redacted(),
         "drift": plan.drift().map(|c| c.address.clone()).collect::<Vec<_>>(),
+        "policy": plan.policy.as_ref().map(|p| json!({
+            "class": p.class,
+            "errors": p.count(Severity::Error),
+            "warnings": p.count(Severity::Warning),
+            "waived": p.waived(),
+            "findings": p.findings,
+            "waivers": p.waivers,
+        })),
         "resource_changes": plan.changes.iter().map(|c| json!({
             "address": c.address,
             "provider": c.provider,

@@ -224,9 +224,126 @@ impl JsonSchema for Quantity {
     }
 }
 
+/// A calendar date written `YYYY-MM-DD` (waiver expiry, drill dates).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Date {
+    pub year: u32,
+    pub month: u32,
+    pub day: u32,
+}
+
+impl Date {
+    pub fn parse(s: &str) -> Result<Date, String> {
+        let bad = || format!("`{s}` is not a date: write it as YYYY-MM-DD (e.g. `2027-01-31`)");
+        let parts: Vec<&str> = s.split('-').collect();
+        let [y, m, d] = parts.as_slice() else { return Err(bad()) };
+        if y.len() != 4 || m.len() != 2 || d.len() != 2 || !s.chars().all(|c| c.is_ascii_digit() || c == '-') {
+            return Err(bad());
+        }
+        let (year, month, day) =
+            (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?, d.parse().map_err(|_| bad())?);
+        let date = Date { year, month, day };
+        if month == 0 || month > 12 || day == 0 || day > days_in_month(year, month) {
+            return Err(format!("`{s}` is not a date of the calendar"));
+        }
+        Ok(date)
+    }
+
+    /// Days since 1970-01-01 (Howard Hinnant's `days_from_civil`).
+    pub fn days(self) -> i64 {
+        let y = i64::from(self.year) - i64::from(self.month <= 2);
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let m = i64::from(self.month);
+        let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(self.day) - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
+    }
+
+    /// The date `days` days after 1970-01-01 (`civil_from_days`).
+    pub fn from_days(days: i64) -> Date {
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+        let year = (yoe + era * 400 + i64::from(month <= 2)) as u32;
+        Date { year, month, day }
+    }
+
+    /// Today (UTC), or `REDISCTL_TODAY` (YYYY-MM-DD) when set, so that CI runs and tests of
+    /// date-dependent output (waiver expiry, drill age) are reproducible.
+    pub fn today() -> Date {
+        if let Some(d) = std::env::var("REDISCTL_TODAY").ok().and_then(|s| Date::parse(&s).ok()) {
+            return d;
+        }
+        let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        Date::from_days((secs / 86_400) as i64)
+    }
+}
+
+fn days_in_month(year: u32, month: u32) -> u32 {
+    match month {
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+}
+
+impl<'de> Deserialize<'de> for Date {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d).map_err(|_| de::Error::custom("expected a date such as `2027-01-31`"))?;
+        Date::parse(&s).map_err(de::Error::custom)
+    }
+}
+
+impl Serialize for Date {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl JsonSchema for Date {
+    fn schema_name() -> Cow<'static, str> {
+        "Date".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A calendar date, YYYY-MM-DD.",
+            "type": "string",
+            "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+            "examples": ["2027-01-31"]
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_are_strict_and_count_days() {
+        assert_eq!(Date::parse("2027-01-31").unwrap().to_string(), "2027-01-31");
+        assert_eq!(Date::parse("1970-01-01").unwrap().days(), 0);
+        assert_eq!(Date::parse("2000-03-01").unwrap().days(), 11_017);
+        for d in [0, 11_017, 20_000, 59, 60, -1] {
+            assert_eq!(Date::from_days(d).days(), d);
+        }
+        assert_eq!(Date::parse("2024-02-29").unwrap().days() + 1, Date::parse("2024-03-01").unwrap().days());
+        for bad in ["2023-02-29", "2027-1-31", "2027-13-01", "27-01-31", "2027/01/31", "", "2027-01-3a", "+027-01-31"] {
+            assert!(Date::parse(bad).is_err(), "{bad} should be rejected");
+        }
+    }
 
     #[test]
     fn sizes_follow_redis_conf_units() {

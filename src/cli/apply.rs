@@ -60,8 +60,17 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
         finish_rotation: args.finish_rotation,
     };
 
-    let loaded = ctx.load(&env)?;
-    let environment = crate::environment::Environment::open(&ctx.project, loaded, &ctx.templates()?)?;
+    let checked = ctx.load_checked(&env)?;
+    let errors = checked.policy.errors();
+    if errors > 0 {
+        ctx.print_policy(&checked);
+        return Err(Error::Invalid(format!(
+            "apply refused: environment `{env}` has {errors} readiness policy error(s); fix them or waive them \
+             with a reason in `policy.waivers`"
+        )));
+    }
+    let report = checked.report;
+    let environment = crate::environment::Environment::open(&ctx.project, checked.loaded, &ctx.templates()?)?;
     let _lock = Lock::acquire(&environment.output_dir, &format!("apply --env {env}"), timeout)?;
     let mut state = State::load(&environment.output_dir, &env)?;
     let mut providers = environment.providers();
@@ -72,6 +81,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
         &mut providers,
         &state,
     )?;
+    let plan = crate::plan::Plan { policy: Some(report), ..plan };
     if let Some(saved) = &saved {
         saved.check_fresh(&plan)?;
     } else {

@@ -4,8 +4,10 @@
 mod apply;
 mod connect;
 mod diff;
+mod parity;
 mod plan;
 mod render;
+mod review;
 mod schema;
 mod validate;
 
@@ -21,8 +23,10 @@ use crate::error::Error;
 use crate::plan::engine;
 use crate::plan::state::State;
 use crate::plan::Plan;
+use crate::policy::{self, Evaluation, PolicyReport};
 use crate::render::Templates;
 use crate::resolve::Deployment;
+use crate::units::Date;
 
 /// Exit codes (documented in the README).
 pub const EXIT_OK: i32 = 0;
@@ -68,6 +72,10 @@ pub enum Command {
     Diff(diff::Args),
     /// Print what an application needs to connect (endpoints, mode, user, password reference).
     Connect(connect::Args),
+    /// Show what differs between all environments, and fail on locked settings that differ.
+    Parity(parity::Args),
+    /// Write the Redis Readiness Review of an environment, with its Go/No-Go verdict.
+    Review(review::Args),
     /// Print the JSON Schema of the contract.
     Schema,
 }
@@ -76,6 +84,14 @@ pub enum Command {
 pub enum Format {
     Text,
     Json,
+}
+
+/// One environment, loaded and judged by the readiness policy.
+pub struct Checked {
+    pub loaded: Loaded,
+    pub sources: Sources,
+    pub policy: Evaluation,
+    pub report: PolicyReport,
 }
 
 /// What every command gets: the project, where templates come from, whether to colour.
@@ -89,14 +105,18 @@ pub struct Ctx {
 impl Ctx {
     /// Load one environment, printing its diagnostics (warnings too) to stderr.
     pub fn load(&self, env: &str) -> Result<Loaded, Error> {
-        let mut sources = Sources::default();
-        match self.project.load(env, &mut sources) {
+        self.load_with_sources(env, &mut Sources::default())
+    }
+
+    /// `load`, keeping the source texts (to locate policy findings).
+    pub fn load_with_sources(&self, env: &str, sources: &mut Sources) -> Result<Loaded, Error> {
+        match self.project.load(env, sources) {
             Ok(loaded) => {
-                self.print_diagnostics(&sources, &loaded.warnings);
+                self.print_diagnostics(sources, &loaded.warnings);
                 Ok(loaded)
             }
             Err(diags) => {
-                self.print_diagnostics(&sources, &diags);
+                self.print_diagnostics(sources, &diags);
                 let errors = diags.iter().filter(|d| d.is_error()).count();
                 Err(Error::Invalid(format!("environment `{env}` is invalid: {errors} error(s)")))
             }
@@ -109,13 +129,29 @@ impl Ctx {
         }
     }
 
+    /// Print the policy's findings that are not waived, and problems with waivers.
+    pub fn print_policy(&self, checked: &Checked) {
+        let diags: Vec<Diagnostic> = checked.policy.diagnostics().cloned().collect();
+        self.print_diagnostics(&checked.sources, &diags);
+    }
+
     pub fn deployment(&self, loaded: &Loaded) -> Result<Deployment, Error> {
         Deployment::resolve(loaded, &self.project.dir).map_err(Error::msg)
     }
 
-    /// Load, render and plan one environment (no lock: planning only reads).
+    /// Load one environment and evaluate the readiness policy on it.
+    pub fn load_checked(&self, env: &str) -> Result<Checked, Error> {
+        let mut sources = Sources::default();
+        let loaded = self.load_with_sources(env, &mut sources)?;
+        let policy = policy::evaluate(&loaded, Date::today());
+        let report = policy.report(&loaded, &sources);
+        Ok(Checked { loaded, sources, policy, report })
+    }
+
+    /// Load, render and plan one environment (no lock: planning only reads). The plan
+    /// carries the policy findings and waivers.
     pub fn plan(&self, env: &str) -> Result<(Environment, Plan), Error> {
-        let loaded = self.load(env)?;
+        let Checked { loaded, report, .. } = self.load_checked(env)?;
         let environment = Environment::open(&self.project, loaded, &self.templates()?)?;
         let state = State::load(&environment.output_dir, env)?;
         let mut providers = environment.providers();
@@ -126,7 +162,7 @@ impl Ctx {
             &mut providers,
             &state,
         )?;
-        Ok((environment, plan))
+        Ok((environment, Plan { policy: Some(report), ..plan }))
     }
 
     pub fn templates(&self) -> Result<Templates, Error> {
@@ -154,6 +190,8 @@ pub fn main() -> i32 {
         Command::Apply(args) => apply::run(&ctx, args),
         Command::Diff(args) => diff::run(&ctx, args),
         Command::Connect(args) => connect::run(&ctx, args),
+        Command::Parity(args) => parity::run(&ctx, args),
+        Command::Review(args) => review::run(&ctx, args),
         Command::Schema => schema::run(),
     };
     match result {

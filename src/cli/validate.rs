@@ -5,9 +5,12 @@ use serde_json::json;
 use super::{Ctx, Format, EXIT_ERROR, EXIT_OK};
 use crate::diagnostics::{Severity, Sources};
 use crate::error::Error;
+use crate::policy::{self, ReportedFinding};
+use crate::units::Date;
 
 #[derive(clap::Args, Debug)]
-#[command(after_help = "Every problem is reported with file:line:column, the line, and a hint.\n\
+#[command(after_help = "Every problem is reported with file:line:column, the line, and a hint. Readiness \
+                        policy findings (RCTL1xx) are included; waived ones are only counted.\n\
                         Exit code 0 when every checked environment is valid, 1 otherwise.")]
 pub struct Args {
     /// Environment to check (default: all of them).
@@ -36,20 +39,30 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
     let mut report = Vec::new();
     for env in &envs {
         let mut sources = Sources::default();
-        let diags = match ctx.project.load(env, &mut sources) {
-            Ok(loaded) => loaded.warnings,
-            Err(diags) => diags,
+        // Readiness policy findings join the contract's own diagnostics once it loads.
+        let (diags, policy) = match ctx.project.load(env, &mut sources) {
+            Ok(loaded) => {
+                let evaluation = policy::evaluate(&loaded, Date::today());
+                let mut diags = loaded.warnings.clone();
+                diags.extend(evaluation.diagnostics().cloned());
+                (diags, Some(evaluation.report(&loaded, &sources)))
+            }
+            Err(diags) => (diags, None),
         };
+        let waived: Vec<&ReportedFinding> =
+            policy.iter().flat_map(|p| p.findings.iter().filter(|f| f.waived)).collect();
         let errors = diags.iter().filter(|d| d.severity == Severity::Error).count();
         let warnings = diags.len() - errors;
         all_valid &= errors == 0;
         match args.format {
             Format::Text => {
                 ctx.print_diagnostics(&sources, &diags);
+                let class = policy.as_ref().map(|p| format!(" [{}]", p.class.as_str())).unwrap_or_default();
+                let waived = if waived.is_empty() { String::new() } else { format!(", {} waived", waived.len()) };
                 if errors == 0 {
-                    println!("{env}: valid ({warnings} warning(s))");
+                    println!("{env}{class}: valid ({warnings} warning(s){waived})");
                 } else {
-                    println!("{env}: invalid ({errors} error(s), {warnings} warning(s))");
+                    println!("{env}{class}: invalid ({errors} error(s), {warnings} warning(s){waived})");
                 }
             }
             Format::Json => report.push(json!({
@@ -57,7 +70,10 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
                 "valid": errors == 0,
                 "errors": errors,
                 "warnings": warnings,
+                "class": policy.as_ref().map(|p| p.class),
                 "diagnostics": diags.iter().map(|d| sources.to_json(d)).collect::<Vec<_>>(),
+                "waived": waived,
+                "waivers": policy.as_ref().map(|p| &p.waivers),
             })),
         }
     }

@@ -9,7 +9,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::merge::{pointer_escape, SpanIndex};
-use super::model::{Auth, ConfigValue, Contract, MaxmemoryPolicy, TopologyMode, UserRole, Workload};
+use super::model::{Auth, ConfigValue, Contract, TopologyMode, UserRole};
 use super::yaml::{Node, Value as YamlValue};
 use crate::diagnostics::{Diagnostic, Span};
 use crate::directives::{Directives, Lookup};
@@ -115,7 +115,6 @@ pub fn check(c: &Contract, doc: &Value, index: &SpanIndex, project_dir: &Path) -
     ports(c, index, &mut diags);
     users(c, index, project_dir, &mut diags);
     security(c, index, &mut diags);
-    workload(c, index, &mut diags);
     diags
 }
 
@@ -224,6 +223,19 @@ fn directives(c: &Contract, index: &SpanIndex, diags: &mut Vec<Diagnostic>) {
     }
 }
 
+/// `topology` fields that only some modes use.
+pub const MODE_FIELDS: [&str; 6] = ["replicas", "sentinels", "quorum", "masterName", "shards", "replicasPerShard"];
+
+/// The `MODE_FIELDS` a topology mode uses.
+pub fn mode_fields(mode: TopologyMode) -> &'static [&'static str] {
+    match mode {
+        TopologyMode::Standalone => &[],
+        TopologyMode::Replication => &["replicas"],
+        TopologyMode::Sentinel => &["replicas", "sentinels", "quorum", "masterName"],
+        TopologyMode::Cluster => &["shards", "replicasPerShard"],
+    }
+}
+
 /// Whether the merged document sets `topology.<field>` explicitly.
 fn topology_sets(doc: &Value, field: &str) -> bool {
     doc.pointer(&format!("/topology/{field}")).is_some()
@@ -232,13 +244,8 @@ fn topology_sets(doc: &Value, field: &str) -> bool {
 fn topology(c: &Contract, doc: &Value, index: &SpanIndex, diags: &mut Vec<Diagnostic>) {
     let t = &c.topology;
     let at = |f: &str| index.value(&format!("/topology/{f}"));
-    let used: &[&str] = match t.mode {
-        TopologyMode::Standalone => &[],
-        TopologyMode::Replication => &["replicas"],
-        TopologyMode::Sentinel => &["replicas", "sentinels", "quorum", "masterName"],
-        TopologyMode::Cluster => &["shards", "replicasPerShard"],
-    };
-    for field in ["replicas", "sentinels", "quorum", "masterName", "shards", "replicasPerShard"] {
+    let used = mode_fields(t.mode);
+    for field in MODE_FIELDS {
         if topology_sets(doc, field) && !used.contains(&field) {
             diags.push(
                 Diagnostic::warning(
@@ -261,28 +268,14 @@ fn topology(c: &Contract, doc: &Value, index: &SpanIndex, diags: &mut Vec<Diagno
         }
         TopologyMode::Replication => {}
         TopologyMode::Sentinel => {
-            if t.sentinels < 3 {
+            // Too few Sentinels or a minority quorum is a readiness problem (policy RCTL109);
+            // a quorum above the number of Sentinels can never be reached.
+            if let Some(q) = t.quorum.filter(|q| *q > t.sentinels) {
                 diags.push(
-                    Diagnostic::error(
-                        "RCTL040",
-                        format!("{} Sentinels cannot form a majority that survives a failure", t.sentinels),
-                    )
-                    .at(at("sentinels"))
-                    .hint("run at least 3 Sentinels, in different failure domains"),
-                );
-            }
-            if let Some(q) = t.quorum {
-                let need = majority(t.sentinels);
-                if q < need || q > t.sentinels {
-                    diags.push(
-                        Diagnostic::error(
-                            "RCTL040",
-                            format!("quorum {q} is not a majority of {} Sentinels", t.sentinels),
-                        )
+                    Diagnostic::error("RCTL040", format!("quorum {q} is more than the {} Sentinels", t.sentinels))
                         .at(at("quorum"))
-                        .hint(format!("use a quorum between {need} and {}", t.sentinels)),
-                    );
-                }
+                        .hint(format!("use a quorum between {} and {}", majority(t.sentinels), t.sentinels)),
+                );
             }
         }
         TopologyMode::Cluster => {
@@ -481,6 +474,18 @@ fn security(c: &Contract, index: &SpanIndex, diags: &mut Vec<Diagnostic>) {
             }
         }
     }
+    for (i, addr) in c.network.bind.iter().flatten().enumerate() {
+        let plain = addr.strip_prefix('-').unwrap_or(addr);
+        if !(plain.parse::<std::net::IpAddr>().is_ok() || ["*", "::*", "localhost"].contains(&plain)) {
+            diags.push(
+                Diagnostic::error("RCTL072", format!("`network.bind` entry `{addr}` is not an IP address"))
+                    .at(index.value(&format!("/network/bind/{i}")))
+                    .hint(
+                        "use addresses such as `127.0.0.1`, `10.0.1.15` or `::1` (a leading `-` marks an optional one)",
+                    ),
+            );
+        }
+    }
     if let (Some(max), Some(limit)) = (c.resources.maxmemory, &c.resources.memory_limit) {
         if limit.bytes <= max.0 {
             diags.push(
@@ -489,47 +494,5 @@ fn security(c: &Contract, index: &SpanIndex, diags: &mut Vec<Diagnostic>) {
                     .hint("the container is killed before Redis can evict: leave headroom for buffers, fragmentation and fork"),
             );
         }
-    }
-}
-
-fn workload(c: &Contract, index: &SpanIndex, diags: &mut Vec<Diagnostic>) {
-    let r = &c.redis;
-    let policy = r.maxmemory_policy;
-    let evicts = policy != MaxmemoryPolicy::Noeviction;
-    match r.workload {
-        Workload::Cache if !evicts => diags.push(
-            Diagnostic::warning("RCTL080", "a cache with `noeviction` fails writes when memory is full")
-                .at(index.value("/redis/maxmemoryPolicy"))
-                .hint("caches usually want `allkeys-lru` or `allkeys-lfu`"),
-        ),
-        Workload::Cache => {}
-        w if evicts => diags.push(
-            Diagnostic::warning(
-                "RCTL080",
-                format!(
-                    "workload `{}` with `{}`: Redis silently deletes data under memory pressure",
-                    w.as_str(),
-                    policy.as_str()
-                ),
-            )
-            .at(index.value("/redis/maxmemoryPolicy"))
-            .hint("queues, sessions, state and coordination data should use `noeviction` and alert on memory"),
-        ),
-        _ => {}
-    }
-    if matches!(r.workload, Workload::State | Workload::Session | Workload::Coordination | Workload::Queue)
-        && !r.persistence.mode.aof()
-    {
-        diags.push(
-            Diagnostic::warning(
-                "RCTL081",
-                format!(
-                    "workload `{}` without AOF: a restart loses everything since the last snapshot",
-                    r.workload.as_str()
-                ),
-            )
-            .at(index.value("/redis/persistence/mode").or(index.value("/redis/workload")))
-            .hint("use `persistence: { mode: aof, fsync: everysec }` (or `aof+rdb`)"),
-        );
     }
 }

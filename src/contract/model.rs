@@ -9,7 +9,7 @@ use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::units::{Duration, Quantity, Size};
+use crate::units::{Date, Duration, Quantity, Size};
 
 /// A redisctl configuration contract: the base file `redisctl.yaml` merged with one
 /// `environments/<env>.yaml` overlay.
@@ -50,6 +50,20 @@ pub struct Contract {
     pub output: Output,
     #[serde(default)]
     pub safety: Safety,
+    #[serde(default)]
+    pub network: Network,
+    #[serde(default)]
+    pub container: Container,
+    #[serde(default)]
+    pub kubernetes: Kubernetes,
+    #[serde(default)]
+    pub operations: Operations,
+    #[serde(default)]
+    pub readiness: Readiness,
+    #[serde(default)]
+    pub policy: PolicyConfig,
+    #[serde(default)]
+    pub parity: ParityConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -204,7 +218,7 @@ impl MaxmemoryPolicy {
 }
 
 /// Durability: RDB snapshots, the append-only file, both, or none.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Persistence {
     #[serde(default)]
@@ -220,6 +234,13 @@ pub struct Persistence {
 
 pub fn default_snapshots() -> Vec<String> {
     vec!["3600 1".into(), "300 100".into(), "60 10000".into()]
+}
+
+/// The same defaults whether `persistence` is omitted or given without some fields.
+impl Default for Persistence {
+    fn default() -> Self {
+        Persistence { mode: PersistenceMode::None, snapshots: default_snapshots(), fsync: Fsync::Everysec }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
@@ -315,6 +336,11 @@ pub struct Topology {
     #[serde(default = "one")]
     #[schemars(range(max = 5))]
     pub replicas_per_shard: u32,
+    /// Failure domains (availability zones, racks) the nodes and Sentinels are spread over,
+    /// round-robin. Ignored by `process` and `compose`, which run on one host.
+    #[serde(default)]
+    #[schemars(example = vec!["eu-west-1a", "eu-west-1b", "eu-west-1c"], length(max = 16))]
+    pub failure_domains: Vec<String>,
 }
 
 fn one() -> u32 {
@@ -334,6 +360,7 @@ impl Default for Topology {
             master_name: None,
             shards: 3,
             replicas_per_shard: 1,
+            failure_domains: Vec::new(),
         }
     }
 }
@@ -504,7 +531,8 @@ pub struct SecretRef {
     pub from_file: Option<String>,
 }
 
-/// How applications connect; emitted by `redisctl connect` and identical in every environment.
+/// How applications connect; emitted by `redisctl connect` and identical in every environment
+/// (`redisctl parity` locks every field).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Client {
@@ -512,6 +540,58 @@ pub struct Client {
     pub command_timeout: Duration,
     #[serde(default = "default_connect_timeout")]
     pub connect_timeout: Duration,
+    /// Client library and version the applications use, e.g. `Lettuce 6.5`.
+    #[serde(default)]
+    pub library: Option<String>,
+    /// How failed commands are retried. Retries after a connection reset must be idempotent.
+    #[serde(default)]
+    pub retry: Option<Retry>,
+    /// Whether the application stops calling Redis for a while after repeated failures.
+    #[serde(default)]
+    pub circuit_breaker: Option<bool>,
+    /// How values are encoded, e.g. `JSON (Jackson), versioned`.
+    #[serde(default)]
+    pub serialization: Option<String>,
+    /// Which nodes serve reads.
+    #[serde(default)]
+    pub read_from: ReadFrom,
+    /// The application reads its own writes right after making them (sessions, idempotency
+    /// keys, read-modify-write flows). Replicas lag asynchronously, so such reads must go to
+    /// the primary.
+    #[serde(default)]
+    pub read_your_writes: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Retry {
+    /// Attempts including the first one.
+    #[schemars(range(min = 1, max = 10))]
+    pub max_attempts: u32,
+    /// Wait before the first retry; doubled for each further one.
+    pub backoff: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum ReadFrom {
+    /// Every read goes to the primary.
+    #[default]
+    Primary,
+    /// Reads go to replicas only.
+    Replica,
+    /// Reads go to replicas, or to the primary when none is available.
+    ReplicaPreferred,
+}
+
+impl ReadFrom {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReadFrom::Primary => "primary",
+            ReadFrom::Replica => "replica",
+            ReadFrom::ReplicaPreferred => "replicaPreferred",
+        }
+    }
 }
 
 fn default_command_timeout() -> Duration {
@@ -523,7 +603,16 @@ fn default_connect_timeout() -> Duration {
 
 impl Default for Client {
     fn default() -> Self {
-        Client { command_timeout: default_command_timeout(), connect_timeout: default_connect_timeout() }
+        Client {
+            command_timeout: default_command_timeout(),
+            connect_timeout: default_connect_timeout(),
+            library: None,
+            retry: None,
+            circuit_breaker: None,
+            serialization: None,
+            read_from: ReadFrom::Primary,
+            read_your_writes: false,
+        }
     }
 }
 
@@ -544,4 +633,286 @@ pub struct Safety {
     /// `--allow-destroy`. Set it on production-like environments.
     #[serde(default)]
     pub forbid_destroy: bool,
+}
+
+/// Network exposure of the nodes and Sentinels.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Network {
+    /// Addresses redis-server and Sentinel listen on (redis.conf `bind`). Default: the
+    /// target's (`127.0.0.1` for `process`). A non-loopback address with `security.auth:
+    /// optional` opens the server to the network: protected-mode does not apply once `bind`
+    /// is set, and redisctl always sets it.
+    #[serde(default)]
+    #[schemars(example = vec!["10.0.1.15"], length(min = 1, max = 16))]
+    pub bind: Option<Vec<String>>,
+}
+
+/// The container that runs Redis (`compose`, `kubernetes`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Container {
+    /// Image reference. Pin an exact version (`redis:7.2.5`) or a digest
+    /// (`redis@sha256:...`): floating tags (`latest`, `7`, `7.2-alpine`) change under you.
+    #[serde(default)]
+    #[schemars(example = &"redis:7.2.5-alpine", length(min = 1, max = 255))]
+    pub image: Option<String>,
+}
+
+/// Kubernetes objects that keep a stateful Redis safe (`target: kubernetes`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Kubernetes {
+    /// A PersistentVolumeClaim per pod for the data directory. Without it a rescheduled pod
+    /// starts empty, whatever the persistence mode.
+    #[serde(default)]
+    pub persistent_volume: Option<PersistentVolume>,
+    /// A PodDisruptionBudget, so that node drains and upgrades take down one pod at a time.
+    #[serde(default)]
+    pub pod_disruption_budget: Option<PodDisruptionBudget>,
+    /// Keep the pods of one service on different Kubernetes nodes.
+    #[serde(default)]
+    pub anti_affinity: AntiAffinity,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PersistentVolume {
+    pub size: Quantity,
+    /// StorageClass of the claim; default: the cluster's default class.
+    #[serde(default)]
+    pub storage_class: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PodDisruptionBudget {
+    #[schemars(range(min = 1, max = 64))]
+    pub max_unavailable: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AntiAffinity {
+    /// No constraint: the scheduler may put a primary and its replica on the same node.
+    #[default]
+    None,
+    /// Spread when possible.
+    Preferred,
+    /// Never two pods of the service on one node.
+    Required,
+}
+
+/// Operational facts about the environment: backups, drills and maintenance. The readiness
+/// policy and `redisctl review` read them.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Operations {
+    #[serde(default)]
+    pub backup: Option<Backup>,
+    /// The last time a backup was restored to a new instance and checked.
+    #[serde(default)]
+    pub restore_drill: Option<Drill>,
+    /// The last time a failover was triggered on purpose and the clients checked.
+    #[serde(default)]
+    pub failover_test: Option<FailoverTest>,
+    /// When planned maintenance (upgrades, provider patching) may happen, e.g. `sun:03:00-sun:04:00 UTC`.
+    #[serde(default)]
+    pub maintenance_window: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Backup {
+    /// When backups are taken, e.g. `daily 02:00 UTC` or a cron expression.
+    #[schemars(length(min = 1))]
+    pub schedule: String,
+    /// Where they are kept, off the Redis hosts, e.g. `s3://catalog-redis-backups/production`.
+    #[schemars(length(min = 1))]
+    pub destination: String,
+    /// How many days backups are kept.
+    #[schemars(range(min = 1, max = 3650))]
+    pub retention_days: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Drill {
+    pub last_performed: Date,
+    /// What was checked, or a link to the drill's record.
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct FailoverTest {
+    pub last_performed: Date,
+    /// The failover was triggered under production-like load.
+    #[serde(default)]
+    pub under_load: bool,
+    /// The applications reconnected to the new primary by themselves, with their retry settings.
+    #[serde(default)]
+    pub clients_reconnected: bool,
+}
+
+/// What the Redis Readiness Review (`redisctl review`) needs and the rest of the contract
+/// cannot say. Every field is prose or a link; a missing one is a blank in the review.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Readiness {
+    /// How much the business suffers when this Redis is down.
+    #[serde(default)]
+    pub criticality: Option<Criticality>,
+    /// Who owns the data, and where its source of truth is.
+    #[serde(default)]
+    pub data_ownership: Option<String>,
+    /// How the data is rebuilt after a loss (e.g. `cache-aside from Postgres`), or why it cannot be.
+    #[serde(default)]
+    pub rebuild_strategy: Option<String>,
+    /// What the application does while Redis is unavailable (fail open to the database, reject requests, ...).
+    #[serde(default)]
+    pub outage_behavior: Option<String>,
+    /// How a bad change is rolled back (configuration and data).
+    #[serde(default)]
+    pub rollback: Option<String>,
+    /// Recovery point objective: how much data loss is acceptable, e.g. `1 s` or `none needed (cache)`.
+    /// The review shows it next to what the persistence settings deliver.
+    #[serde(default)]
+    pub rpo: Option<String>,
+    /// Recovery time objective: how long Redis may be unavailable, e.g. `1 min`.
+    #[serde(default)]
+    pub rto: Option<String>,
+    #[serde(default)]
+    pub data_model: ReadinessDataModel,
+    #[serde(default)]
+    pub security: ReadinessSecurity,
+    #[serde(default)]
+    pub observability: Observability,
+    /// Links to the incident runbooks.
+    #[serde(default)]
+    pub runbooks: Runbooks,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Criticality {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Criticality {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Criticality::Low => "low",
+            Criticality::Medium => "medium",
+            Criticality::High => "high",
+            Criticality::Critical => "critical",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ReadinessDataModel {
+    /// Which keys expire and how TTLs are chosen.
+    #[serde(default)]
+    pub ttl_policy: Option<String>,
+    /// How value sizes and collection lengths are bounded and big keys found.
+    #[serde(default)]
+    pub large_key_controls: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ReadinessSecurity {
+    /// Who can reach the port (VPC, subnets, NetworkPolicy, security groups).
+    #[serde(default)]
+    pub network_boundary: Option<String>,
+    /// How and how often passwords and certificates are rotated.
+    #[serde(default)]
+    pub secret_rotation: Option<String>,
+    /// How tenants are kept apart (key prefixes, ACL key patterns, separate databases).
+    #[serde(default)]
+    pub tenant_isolation: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Observability {
+    #[serde(default)]
+    pub metrics: Option<String>,
+    #[serde(default)]
+    pub logs: Option<String>,
+    #[serde(default)]
+    pub alerts: Option<String>,
+    #[serde(default)]
+    pub dashboards: Option<String>,
+    #[serde(default)]
+    pub slow_command_tracking: Option<String>,
+    /// How replica lag is watched and alerted on.
+    #[serde(default)]
+    pub replica_lag: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Runbooks {
+    #[serde(default)]
+    pub high_latency: Option<String>,
+    #[serde(default)]
+    pub memory_pressure: Option<String>,
+    #[serde(default)]
+    pub failover: Option<String>,
+    #[serde(default)]
+    pub connection_storm: Option<String>,
+    #[serde(default)]
+    pub data_inconsistency: Option<String>,
+}
+
+/// Readiness policy settings.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PolicyConfig {
+    /// Accepted risks: a waived rule's findings do not block `apply`, and every plan lists
+    /// the waiver. Lists replace in overlays: an environment that sets `waivers` replaces
+    /// the base file's list.
+    #[serde(default)]
+    pub waivers: Vec<Waiver>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Waiver {
+    /// The policy rule, e.g. `RCTL113`.
+    #[schemars(regex(pattern = r"^RCTL1[0-9]{2}$"), example = &"RCTL113")]
+    pub rule: String,
+    /// Why the risk is accepted. Required.
+    #[schemars(length(min = 1))]
+    pub reason: String,
+    /// The last day the waiver applies; after it, the rule applies again.
+    #[serde(default)]
+    pub expires: Option<Date>,
+}
+
+/// Cross-environment parity settings (`redisctl parity`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ParityConfig {
+    /// Locked settings allowed to differ between environments. Declare them in redisctl.yaml.
+    #[serde(default)]
+    pub exceptions: Vec<ParityException>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ParityException {
+    /// The setting as `redisctl parity` names it, e.g. `redis.version`.
+    #[schemars(example = &"redis.version", length(min = 1))]
+    pub setting: String,
+    /// Why the difference is acceptable. Required.
+    #[schemars(length(min = 1))]
+    pub reason: String,
 }

@@ -253,3 +253,15 @@ fn description_at(root: &Value, evaluation_path: &str) -> Option<String> {
         _ => first.to_string(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn committed_schema_matches_the_types() {
+        let committed = include_str!("../../schemas/redisctl.schema.json");
+        assert!(
+            committed == super::schema_text(),
+            "schemas/redisctl.schema.json is stale: run `cargo run -- schema > schemas/redisctl.schema.json`"
+        );
+    }
+}

@@ -31,6 +31,7 @@ pub fn build_plan(
         contract_fingerprint: contract_fingerprint.into(),
         observed_fingerprint: hex::encode(observed.finalize()),
         changes,
+        policy: None,
     })
 }
 

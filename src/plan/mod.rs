@@ -13,6 +13,7 @@ pub mod state;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
+use crate::policy::PolicyReport;
 use state::State;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -188,6 +189,10 @@ pub struct Plan {
     /// Fingerprint of everything observed by every provider.
     pub observed_fingerprint: String,
     pub changes: Vec<ResourceChange>,
+    /// Readiness policy findings and waivers of the environment (set by the CLI; the engine
+    /// knows nothing about policy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<PolicyReport>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]

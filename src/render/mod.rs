@@ -112,7 +112,7 @@ pub fn server_files(d: &Deployment, templates: &Templates, flavor: &Flavor) -> R
         "sources": d.files,
         "service": c.service,
         "env": d.env,
-        "bind": flavor.bind,
+        "bind": c.network.bind.as_ref().unwrap_or(&flavor.bind),
         "supervised": flavor.supervised,
         "hostnames": flavor.hostnames,
         "tls": tls_ctx,
@@ -188,7 +188,7 @@ fn config_directives(d: &Deployment) -> Vec<serde_json::Value> {
 }
 
 /// Default command rules of the internal roles (from the Redis replication and Sentinel docs).
-fn role_defaults(role: UserRole) -> &'static [&'static str] {
+pub fn role_defaults(role: UserRole) -> &'static [&'static str] {
     match role {
         UserRole::Application => &["+@read", "+@write", "-@dangerous"],
         UserRole::Replication => &["+psync", "+replconf", "+ping"],
