@@ -195,6 +195,7 @@ mod tests {
             contract_fingerprint: String::new(),
             observed_fingerprint: String::new(),
             changes: vec![c],
+            policy: None,
         }
     }
 
