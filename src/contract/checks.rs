@@ -9,7 +9,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::merge::{pointer_escape, SpanIndex};
-use super::model::{Auth, ConfigValue, Contract, MaxmemoryPolicy, TopologyMode, UserRole, Workload};
+use super::model::{Auth, ConfigValue, Contract, MaxmemoryPolicy, RedisVersion, Target, TopologyMode, UserRole, Workload};
 use crate::diagnostics::Diagnostic;
 use crate::directives::{Directives, Lookup};
 use crate::resolve::{layout, majority, Role, CLUSTER_SLOTS};
@@ -26,12 +26,9 @@ pub fn control_characters(doc: &Value, index: &SpanIndex) -> Vec<Diagnostic> {
             _ => return,
         };
         let c = text.chars().find(|c| c.is_control()).unwrap_or('\0');
-        let d = Diagnostic::error(
-            "RCTL060",
-            format!("{} {what} contains the control character {:?}", super::schema::display_path(pointer), c),
-        )
-        .at(span)
-        .hint("newlines and other control characters would inject extra lines into redis.conf or ACL files; remove them");
+        let d = Diagnostic::error("RCTL060", format!("{} {what} contains the control character {:?}", super::schema::display_path(pointer), c))
+            .at(span)
+            .hint("newlines and other control characters would inject extra lines into redis.conf or ACL files; remove them");
         diags.push(d);
     });
     diags
@@ -66,6 +63,7 @@ pub fn check(c: &Contract, doc: &Value, index: &SpanIndex, project_dir: &Path) -
     users(c, index, project_dir, &mut diags);
     security(c, index, &mut diags);
     workload(c, index, &mut diags);
+    targets(c, index, &mut diags);
     diags
 }
 
@@ -214,7 +212,9 @@ fn topology(c: &Contract, doc: &Value, index: &SpanIndex, diags: &mut Vec<Diagno
         TopologyMode::Cluster => t.shards as u64 * (1 + t.replicas_per_shard as u64),
     };
     if count > 1000 {
-        diags.push(Diagnostic::error("RCTL040", format!("the topology has {count} nodes; redisctl manages at most 1000")).at(index.value("/topology")));
+        diags.push(
+            Diagnostic::error("RCTL040", format!("the topology has {count} nodes; redisctl manages at most 1000")).at(index.value("/topology")),
+        );
     }
 }
 
@@ -262,20 +262,16 @@ fn users(c: &Contract, index: &SpanIndex, project_dir: &Path, diags: &mut Vec<Di
             );
         }
         if let Some(first) = names.insert(&u.name, i) {
-            diags.push(
-                Diagnostic::error("RCTL052", format!("ACL user `{}` is declared twice (entries {first} and {i})", u.name)).at(at("name")),
-            );
+            diags.push(Diagnostic::error("RCTL052", format!("ACL user `{}` is declared twice (entries {first} and {i})", u.name)).at(at("name")));
         }
         if c.target.needs_secret_values() {
             if let Err(e) = u.password.resolve(project_dir) {
-                diags.push(
-                    Diagnostic::error("RCTL050", format!("password of ACL user `{}`: {e}", u.name))
-                        .at(at("password"))
-                        .hint(match &u.password.from_env {
-                            Some(var) => format!("export {var}=... before running redisctl"),
-                            None => "create the file, readable by redisctl only (chmod 600)".into(),
-                        }),
-                );
+                diags.push(Diagnostic::error("RCTL050", format!("password of ACL user `{}`: {e}", u.name)).at(at("password")).hint(
+                    match &u.password.from_env {
+                        Some(var) => format!("export {var}=... before running redisctl"),
+                        None => "create the file, readable by redisctl only (chmod 600)".into(),
+                    },
+                ));
             }
         }
         for (field, prefix) in [("keys", "~"), ("channels", "&"), ("commands", "")] {
@@ -391,5 +387,75 @@ fn workload(c: &Contract, index: &SpanIndex, diags: &mut Vec<Diagnostic>) {
             .at(index.value("/redis/persistence/mode").or(index.value("/redis/workload")))
             .hint("use `persistence: { mode: aof, fsync: everysec }` (or `aof+rdb`)"),
         );
+    }
+}
+
+/// What the deployment targets need from the contract so that the rendered files are safe.
+fn targets(c: &Contract, index: &SpanIndex, diags: &mut Vec<Diagnostic>) {
+    let target_span = || index.value("/target");
+    let containers = matches!(c.target, Target::Compose | Target::Kubernetes);
+    if !matches!(c.target, Target::Process | Target::Elasticache) && c.security.auth == Auth::Optional {
+        diags.push(
+            Diagnostic::error("RCTL090", format!("target `{}` needs `security.auth: required`", c.target.as_str()))
+                .at(index.value("/security/auth").or(target_span()))
+                .hint("Redis's protected mode refuses password-less connections from other hosts and containers; `optional` is for local processes only"),
+        );
+    }
+    if c.target == Target::Systemd {
+        let (nodes, _) = layout(c);
+        let hosts = c.systemd.hosts.len();
+        if hosts == 0 {
+            diags.push(
+                Diagnostic::error("RCTL091", "target `systemd` needs `systemd.hosts`: the VMs the nodes run on")
+                    .at(target_span())
+                    .hint("e.g. `systemd: { hosts: [10.0.1.11, 10.0.2.11, 10.0.3.11] }`"),
+            );
+        } else if hosts < nodes.len() && nodes.len() > 1 {
+            diags.push(
+                Diagnostic::warning("RCTL091", format!("{} nodes share {hosts} host(s): a VM failure takes several nodes down", nodes.len()))
+                    .at(index.value("/systemd/hosts"))
+                    .hint("give one host per node so that a replica never shares a VM with its primary"),
+            );
+        }
+    }
+    if !containers {
+        return;
+    }
+    if c.resources.maxmemory.is_none() {
+        diags.push(
+            Diagnostic::error("RCTL092", format!("target `{}` needs `resources.maxmemory`", c.target.as_str()))
+                .at(index.value("/resources").or(target_span()))
+                .hint("the container memory limit is derived from it; without it Redis grows until the container is OOM-killed"),
+        );
+    }
+    if c.topology.mode == TopologyMode::Cluster && c.redis.version < RedisVersion::V7_0 {
+        diags.push(
+            Diagnostic::error("RCTL093", format!("Redis Cluster on `{}` needs Redis 7.0 or later", c.target.as_str()))
+                .at(index.value("/redis/version"))
+                .hint("containers change IP addresses; cluster nodes must announce hostnames (`cluster-announce-hostname`, Redis 7.0+)"),
+        );
+    }
+    if c.security.tls.enabled {
+        diags.push(
+            Diagnostic::error("RCTL095", format!("TLS is not supported on target `{}` yet", c.target.as_str()))
+                .at(index.value("/security/tls/enabled"))
+                .hint("use `target: systemd` or `process` for TLS, or terminate TLS in front of Redis"),
+        );
+    }
+    let operator = c.acl.users.iter().find(|u| u.role == UserRole::Operator);
+    if c.security.auth == Auth::Required && operator.is_none() {
+        diags.push(
+            Diagnostic::error("RCTL094", format!("target `{}` needs an ACL user with `role: operator`", c.target.as_str()))
+                .at(index.value("/acl").or(target_span()))
+                .hint("health checks (role, replication, a write and read) and the cluster bootstrap authenticate as that user"),
+        );
+    }
+    if let Some(name) = &c.kubernetes.exporter.user {
+        if !c.acl.users.iter().any(|u| &u.name == name) {
+            diags.push(
+                Diagnostic::error("RCTL094", format!("`kubernetes.exporter.user` names `{name}`, which is not in `acl.users`"))
+                    .at(index.value("/kubernetes/exporter/user")),
+            );
+        }
     }
 }
