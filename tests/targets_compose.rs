@@ -71,7 +71,8 @@ fn start_and_health_scripts_run_a_real_node() {
         for (rel, path) in files(&out.path().join("config")) {
             let mut text = relocate(&std::fs::read_to_string(path).unwrap());
             if rel == "node-0.conf" {
-                text = localize(&text, port, &data).replace(&format!("aclfile {}/users.acl", data.display()), &format!("aclfile {}/users.acl", run.display()));
+                text = localize(&text, port, &data)
+                    .replace(&format!("aclfile {}/users.acl", data.display()), &format!("aclfile {}/users.acl", run.display()));
             }
             std::fs::write(etc.join(&rel), text).unwrap();
         }

@@ -28,7 +28,18 @@ fn manifests_follow_the_kubernetes_checklist() {
         let out = render(&format!("kubernetes-{topology}"));
         let all: String = files(out.path()).into_iter().map(|(_, p)| std::fs::read_to_string(p).unwrap()).collect();
         assert!(!all.contains("kind: Secret"), "{topology}: a Secret was rendered");
-        for needle in ["kind: StatefulSet", "clusterIP: None", "kind: PodDisruptionBudget", "kind: NetworkPolicy", "readOnlyRootFilesystem: true", "runAsNonRoot: true", "redisctl.io/config-sha256", "topologySpreadConstraints", "podAntiAffinity", "readinessProbe"] {
+        for needle in [
+            "kind: StatefulSet",
+            "clusterIP: None",
+            "kind: PodDisruptionBudget",
+            "kind: NetworkPolicy",
+            "readOnlyRootFilesystem: true",
+            "runAsNonRoot: true",
+            "redisctl.io/config-sha256",
+            "topologySpreadConstraints",
+            "podAntiAffinity",
+            "readinessProbe",
+        ] {
             assert!(all.contains(needle), "kubernetes-{topology}: missing {needle}");
         }
         let persistent = topology != "standalone";
@@ -39,7 +50,13 @@ fn manifests_follow_the_kubernetes_checklist() {
     }
     let sentinel = render("kubernetes-sentinel");
     let all: String = files(sentinel.path()).into_iter().map(|(_, p)| std::fs::read_to_string(p).unwrap()).collect();
-    for needle in ["sentinel announce-hostnames yes", "sentinel resolve-hostnames yes", "requiredDuringSchedulingIgnoredDuringExecution", "name: metrics", "storageClassName: fast-ssd"] {
+    for needle in [
+        "sentinel announce-hostnames yes",
+        "sentinel resolve-hostnames yes",
+        "requiredDuringSchedulingIgnoredDuringExecution",
+        "name: metrics",
+        "storageClassName: fast-ssd",
+    ] {
         assert!(all.contains(needle), "kubernetes-sentinel: missing {needle}");
     }
     let cluster = render("kubernetes-cluster");

@@ -79,6 +79,32 @@ fn render_example(project: &str, env: &str) -> tempfile::TempDir {
 #[test]
 fn rendering_is_deterministic() {
     for env in ["systemd-sentinel", "compose-cluster", "kubernetes-sentinel"] {
-        assert_eq!(bundle(render(&env).path()), bundle(render(&env).path()), "{env}");
+        assert_eq!(bundle(render(env).path()), bundle(render(env).path()), "{env}");
     }
+}
+
+/// The commands the engine runs after writing (`--exec`), exposed as data per target.
+#[test]
+fn post_apply_commands_per_target() {
+    use redisctl::contract::Project;
+    use redisctl::diagnostics::Sources;
+    use redisctl::render::post_apply_commands;
+    use redisctl::resolve::Deployment;
+
+    let project = Project::new(root().join(PROJECT));
+    let load = |env: &str| {
+        let loaded = project.load(env, &mut Sources::default()).unwrap_or_else(|_| panic!("{env} is valid"));
+        Deployment::resolve(&loaded, &project.dir)
+    };
+    let dir = std::path::Path::new("deploy/x");
+    let argv = |env: &str| -> Vec<String> { post_apply_commands(&load(env).unwrap(), dir).into_iter().map(|c| c.argv.join(" ")).collect() };
+    assert_eq!(argv("compose-sentinel"), ["docker compose -f deploy/x/compose.yaml up -d --remove-orphans"]);
+    assert_eq!(argv("kubernetes-cluster"), ["kubectl apply --server-side --field-manager=redisctl -f deploy/x"]);
+    // systemd resolves passwords at load time (ACL hashes); the layout of compose-replication is
+    // the same, and its contract carries the systemd hosts of the fixture.
+    let cmds = redisctl::render::systemd::post_apply_commands(&load("compose-replication").unwrap());
+    let first_restart = cmds.iter().position(|c| c.argv[1] == "restart").unwrap();
+    assert_eq!(cmds[first_restart].argv[2], "redis-catalog@node-1.service", "replicas restart before their primary");
+    assert_eq!(cmds[0].host.as_deref(), Some("10.0.2.11"), "node-1 runs on hosts[1]");
+    assert_eq!(cmds[0].argv, ["systemctl", "daemon-reload"]);
 }

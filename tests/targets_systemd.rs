@@ -72,7 +72,17 @@ fn units_pass_secrets_from_the_environment_file_only() {
     let unit = std::fs::read_to_string(out.path().join("etc/systemd/system/redis-catalog@.service")).unwrap();
     assert!(unit.contains("EnvironmentFile=/etc/redis/catalog.env"), "{unit}");
     assert!(unit.contains("--masterauth ${REDIS_MASTERAUTH}"), "{unit}");
-    for key in ["Type=notify", "Restart=always", "LimitNOFILE=", "User=redis", "NoNewPrivileges=yes", "ProtectSystem=strict", "ProtectHome=yes", "PrivateTmp=yes", "ReadWritePaths="] {
+    for key in [
+        "Type=notify",
+        "Restart=always",
+        "LimitNOFILE=",
+        "User=redis",
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+        "ProtectHome=yes",
+        "PrivateTmp=yes",
+        "ReadWritePaths=",
+    ] {
         assert!(unit.contains(key), "missing {key}");
     }
     let conf = std::fs::read_to_string(out.path().join("etc/redis/catalog/node-1.conf")).unwrap();
