@@ -105,7 +105,7 @@ pub fn parse_quantity(s: &str) -> Result<u64, String> {
 /// Bytes as the shortest exact redis.conf size (`536870912` → `512mb`).
 pub fn format_size(bytes: u64) -> String {
     for (unit, mult) in [("gb", 1u64 << 30), ("mb", 1 << 20), ("kb", 1 << 10)] {
-        if bytes >= mult && bytes % mult == 0 {
+        if bytes >= mult && bytes.is_multiple_of(mult) {
             return format!("{}{unit}", bytes / mult);
         }
     }
@@ -114,7 +114,7 @@ pub fn format_size(bytes: u64) -> String {
 
 pub fn format_duration(ms: u64) -> String {
     for (unit, mult) in [("h", 3_600_000u64), ("m", 60_000), ("s", 1_000)] {
-        if ms >= mult && ms % mult == 0 {
+        if ms >= mult && ms.is_multiple_of(mult) {
             return format!("{}{unit}", ms / mult);
         }
     }

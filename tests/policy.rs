@@ -288,24 +288,13 @@ fn rctl115_stateful_kubernetes() {
     check(
         "shared",
         bad,
-        &format!(
-            "{bad}kubernetes:\n  persistentVolume: {{ size: 10Gi }}\n  podDisruptionBudget: {{ maxUnavailable: 1 }}\n  antiAffinity: required\n"
-        ),
-        &[
-            finding(
-                "RCTL115",
-                "warning",
-                &at,
-                "persistence `aof` on Kubernetes with no PersistentVolumeClaim (`kubernetes.persistentVolume`)",
-            ),
-            finding(
-                "RCTL115",
-                "warning",
-                &at,
-                "persistence `aof` on Kubernetes with no PodDisruptionBudget (`kubernetes.podDisruptionBudget`)",
-            ),
-            finding("RCTL115", "warning", &at, "persistence `aof` on Kubernetes with no pod anti-affinity (`kubernetes.antiAffinity`)"),
-        ],
+        &format!("{bad}kubernetes:\n  antiAffinity: hard\n"),
+        &[finding(
+            "RCTL115",
+            "warning",
+            &at,
+            "persistence `aof` on Kubernetes with `soft` pod anti-affinity: one node can take a primary and its replica together",
+        )],
     );
 }
 

@@ -9,7 +9,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::merge::{pointer_escape, SpanIndex};
-use super::model::{Auth, ConfigValue, Contract, TopologyMode, UserRole};
+use super::model::{Auth, ConfigValue, Contract, RedisVersion, Target, TopologyMode, UserRole};
 use super::yaml::{Node, Value as YamlValue};
 use crate::diagnostics::{Diagnostic, Span};
 use crate::directives::{Directives, Lookup};
@@ -115,6 +115,7 @@ pub fn check(c: &Contract, doc: &Value, index: &SpanIndex, project_dir: &Path) -
     ports(c, index, &mut diags);
     users(c, index, project_dir, &mut diags);
     security(c, index, &mut diags);
+    targets(c, index, &mut diags);
     diags
 }
 
@@ -360,14 +361,12 @@ fn users(c: &Contract, index: &SpanIndex, project_dir: &Path, diags: &mut Vec<Di
         }
         if c.target.needs_secret_values() {
             if let Err(e) = u.password.resolve(project_dir) {
-                diags.push(
-                    Diagnostic::error("RCTL050", format!("password of ACL user `{}`: {e}", u.name))
-                        .at(at("password"))
-                        .hint(match &u.password.from_env {
-                            Some(var) => format!("export {var}=... before running redisctl"),
-                            None => "create the file, readable by redisctl only (chmod 600)".into(),
-                        }),
-                );
+                diags.push(Diagnostic::error("RCTL050", format!("password of ACL user `{}`: {e}", u.name)).at(at("password")).hint(
+                    match &u.password.from_env {
+                        Some(var) => format!("export {var}=... before running redisctl"),
+                        None => "create the file, readable by redisctl only (chmod 600)".into(),
+                    },
+                ));
             }
         }
         for (field, prefix) in [("keys", "~"), ("channels", "&"), ("commands", "")] {
@@ -492,6 +491,75 @@ fn security(c: &Contract, index: &SpanIndex, diags: &mut Vec<Diagnostic>) {
                 Diagnostic::error("RCTL071", format!("memory limit {} is not above maxmemory {max}", limit.text))
                     .at(index.value("/resources/memoryLimit"))
                     .hint("the container is killed before Redis can evict: leave headroom for buffers, fragmentation and fork"),
+            );
+        }
+    }
+}
+/// What the deployment targets need from the contract so that the rendered files are safe.
+fn targets(c: &Contract, index: &SpanIndex, diags: &mut Vec<Diagnostic>) {
+    let target_span = || index.value("/target");
+    let containers = matches!(c.target, Target::Compose | Target::Kubernetes);
+    if !matches!(c.target, Target::Process | Target::Elasticache) && c.security.auth == Auth::Optional {
+        diags.push(
+            Diagnostic::error("RCTL090", format!("target `{}` needs `security.auth: required`", c.target.as_str()))
+                .at(index.value("/security/auth").or(target_span()))
+                .hint("Redis's protected mode refuses password-less connections from other hosts and containers; `optional` is for local processes only"),
+        );
+    }
+    if c.target == Target::Systemd {
+        let (nodes, _) = layout(c);
+        let hosts = c.systemd.hosts.len();
+        if hosts == 0 {
+            diags.push(
+                Diagnostic::error("RCTL091", "target `systemd` needs `systemd.hosts`: the VMs the nodes run on")
+                    .at(target_span())
+                    .hint("e.g. `systemd: { hosts: [10.0.1.11, 10.0.2.11, 10.0.3.11] }`"),
+            );
+        } else if hosts < nodes.len() && nodes.len() > 1 {
+            diags.push(
+                Diagnostic::warning("RCTL091", format!("{} nodes share {hosts} host(s): a VM failure takes several nodes down", nodes.len()))
+                    .at(index.value("/systemd/hosts"))
+                    .hint("give one host per node so that a replica never shares a VM with its primary"),
+            );
+        }
+    }
+    if !containers {
+        return;
+    }
+    if c.resources.maxmemory.is_none() {
+        diags.push(
+            Diagnostic::error("RCTL092", format!("target `{}` needs `resources.maxmemory`", c.target.as_str()))
+                .at(index.value("/resources").or(target_span()))
+                .hint("the container memory limit is derived from it; without it Redis grows until the container is OOM-killed"),
+        );
+    }
+    if c.topology.mode == TopologyMode::Cluster && c.redis.version < RedisVersion::V7_0 {
+        diags.push(
+            Diagnostic::error("RCTL093", format!("Redis Cluster on `{}` needs Redis 7.0 or later", c.target.as_str()))
+                .at(index.value("/redis/version"))
+                .hint("containers change IP addresses; cluster nodes must announce hostnames (`cluster-announce-hostname`, Redis 7.0+)"),
+        );
+    }
+    if c.security.tls.enabled {
+        diags.push(
+            Diagnostic::error("RCTL095", format!("TLS is not supported on target `{}` yet", c.target.as_str()))
+                .at(index.value("/security/tls/enabled"))
+                .hint("use `target: systemd` or `process` for TLS, or terminate TLS in front of Redis"),
+        );
+    }
+    let operator = c.acl.users.iter().find(|u| u.role == UserRole::Operator);
+    if c.security.auth == Auth::Required && operator.is_none() {
+        diags.push(
+            Diagnostic::error("RCTL094", format!("target `{}` needs an ACL user with `role: operator`", c.target.as_str()))
+                .at(index.value("/acl").or(target_span()))
+                .hint("health checks (role, replication, a write and read) and the cluster bootstrap authenticate as that user"),
+        );
+    }
+    if let Some(name) = &c.kubernetes.exporter.user {
+        if !c.acl.users.iter().any(|u| &u.name == name) {
+            diags.push(
+                Diagnostic::error("RCTL094", format!("`kubernetes.exporter.user` names `{name}`, which is not in `acl.users`"))
+                    .at(index.value("/kubernetes/exporter/user")),
             );
         }
     }

@@ -55,8 +55,6 @@ pub struct Contract {
     #[serde(default)]
     pub container: Container,
     #[serde(default)]
-    pub kubernetes: Kubernetes,
-    #[serde(default)]
     pub operations: Operations,
     #[serde(default)]
     pub readiness: Readiness,
@@ -64,6 +62,12 @@ pub struct Contract {
     pub policy: PolicyConfig,
     #[serde(default)]
     pub parity: ParityConfig,
+    /// Settings used only by `target: systemd`: the VMs the nodes run on.
+    #[serde(default)]
+    pub systemd: SystemdTarget,
+    /// Settings used only by `target: kubernetes`: namespace, Secret, scheduling, storage, metrics.
+    #[serde(default)]
+    pub kubernetes: KubernetesTarget,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -659,48 +663,67 @@ pub struct Container {
     pub image: Option<String>,
 }
 
-/// Kubernetes objects that keep a stateful Redis safe (`target: kubernetes`).
+/// Where the nodes of a `systemd` environment run.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct Kubernetes {
-    /// A PersistentVolumeClaim per pod for the data directory. Without it a rescheduled pod
-    /// starts empty, whatever the persistence mode.
+pub struct SystemdTarget {
+    /// Addresses of the VMs: IP addresses, or DNS names that resolve to one. Node `node-<i>`
+    /// runs on `hosts[i % len]` and Sentinel `sentinel-<j>` on `hosts[j % len]`; each binds its
+    /// host's address (plus 127.0.0.1), and replicas and Sentinels reach it there. Give at
+    /// least as many hosts as nodes so that a replica never shares a VM with its primary.
     #[serde(default)]
-    pub persistent_volume: Option<PersistentVolume>,
-    /// A PodDisruptionBudget, so that node drains and upgrades take down one pod at a time.
+    #[schemars(example = vec!["10.0.1.11", "10.0.2.11", "10.0.3.11"])]
+    pub hosts: Vec<Host>,
+    /// Operator-managed file (not rendered) holding `REDIS_MASTERAUTH=` (the password of the
+    /// `replication` user) and `REDIS_SENTINEL_AUTH_PASS=` (the `sentinel` user's), read by
+    /// systemd and passed to redis-server at start. Default: `/etc/redis/<service>.env`.
     #[serde(default)]
-    pub pod_disruption_budget: Option<PodDisruptionBudget>,
-    /// Keep the pods of one service on different Kubernetes nodes.
+    #[schemars(regex(pattern = r"^/[A-Za-z0-9._/-]+$"))]
+    pub environment_file: Option<String>,
+}
+
+/// A VM address: an IPv4/IPv6 address or a DNS name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+pub struct Host(#[schemars(regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9.:-]{0,252}$"))] pub String);
+
+/// Kubernetes placement, credentials, storage and metrics.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct KubernetesTarget {
+    /// Namespace of every rendered object (it must exist). Default: the service name.
+    #[serde(default)]
+    #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"))]
+    pub namespace: Option<String>,
+    /// Name of an existing Secret (never rendered) with one key per ACL user, named like the
+    /// user, holding that user's password. Default: `<service>-redis-acl`.
+    #[serde(default)]
+    #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"))]
+    pub secret_name: Option<String>,
+    /// Spreading Redis pods over nodes: `soft` prefers different nodes, `hard` requires them
+    /// (pods stay Pending when there are not enough nodes).
     #[serde(default)]
     pub anti_affinity: AntiAffinity,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct PersistentVolume {
-    pub size: Quantity,
-    /// StorageClass of the claim; default: the cluster's default class.
+    /// Labels a pod must carry for the NetworkPolicy to let it connect.
+    /// Default: `client.redisctl.io/<service>: "true"`.
     #[serde(default)]
-    pub storage_class: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct PodDisruptionBudget {
-    #[schemars(range(min = 1, max = 64))]
-    pub max_unavailable: u32,
+    pub client_labels: IndexMap<String, String>,
+    #[serde(default)]
+    pub storage: Storage,
+    #[serde(default)]
+    pub exporter: Exporter,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AntiAffinity {
-    /// No constraint: the scheduler may put a primary and its replica on the same node.
-    #[default]
+    /// No anti-affinity: the scheduler may put a primary and its replica on one node.
     None,
-    /// Spread when possible.
-    Preferred,
-    /// Never two pods of the service on one node.
-    Required,
+    /// preferredDuringSchedulingIgnoredDuringExecution on the node hostname.
+    #[default]
+    Soft,
+    /// requiredDuringSchedulingIgnoredDuringExecution on the node hostname.
+    Hard,
 }
 
 /// Operational facts about the environment: backups, drills and maintenance. The readiness
@@ -915,4 +938,30 @@ pub struct ParityException {
     /// Why the difference is acceptable. Required.
     #[schemars(length(min = 1))]
     pub reason: String,
+}
+
+/// PersistentVolumeClaims of the Redis pods (used when persistence is on, and always for
+/// Cluster, whose node identity lives in nodes.conf).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Storage {
+    /// Size of each node's volume. Default: twice maxmemory, at least 1Gi (room for an RDB
+    /// snapshot or AOF rewrite next to the current files).
+    #[serde(default)]
+    pub size: Option<Quantity>,
+    /// StorageClass of the claims. Default: the cluster's default class.
+    #[serde(default)]
+    #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"))]
+    pub class_name: Option<String>,
+}
+
+/// A redis_exporter sidecar next to each Redis container, with a port named `metrics`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Exporter {
+    #[serde(default)]
+    pub enabled: bool,
+    /// ACL user the exporter authenticates as. Default: the user with `role: operator`.
+    #[serde(default)]
+    pub user: Option<String>,
 }

@@ -162,12 +162,12 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "RCTL115",
-        title: "stateful Redis on Kubernetes has a volume, a disruption budget and anti-affinity",
+        title: "stateful Redis on Kubernetes keeps a primary and its replicas on different nodes",
         reason: "Kubernetes restarts containers, it does not keep Redis data: without a volume a rescheduled pod \
                  starts empty, without a PDB a drain takes all replicas at once, without anti-affinity one node \
                  takes primary and replica together (seed §10: storage and failover design)",
-        hint: "set `kubernetes.persistentVolume`, `kubernetes.podDisruptionBudget` and `kubernetes.antiAffinity: \
-               required`",
+        hint: "set `kubernetes.antiAffinity: hard` (the target always renders PersistentVolumeClaims and a \
+               PodDisruptionBudget)",
         levels: levels(WARN, WARN, ERR),
         check: kubernetes_stateful,
     },
@@ -498,25 +498,23 @@ fn kubernetes_stateful(i: &Input) -> Vec<Hit> {
     if c.target != Target::Kubernetes || mode == PersistenceMode::None {
         return vec![];
     }
-    let k = &c.kubernetes;
-    [
-        (k.persistent_volume.is_none(), "persistentVolume", "no PersistentVolumeClaim (`kubernetes.persistentVolume`)"),
-        (
-            k.pod_disruption_budget.is_none(),
-            "podDisruptionBudget",
-            "no PodDisruptionBudget (`kubernetes.podDisruptionBudget`)",
-        ),
-        (k.anti_affinity == AntiAffinity::None, "antiAffinity", "no pod anti-affinity (`kubernetes.antiAffinity`)"),
-    ]
-    .into_iter()
-    .filter(|(missing, _, _)| *missing)
-    .map(|(_, field, what)| {
-        hit(
-            &[&format!("/kubernetes/{field}"), "/kubernetes", "/target"],
-            format!("persistence `{}` on Kubernetes with {what}", mode.as_str()),
-        )
-    })
-    .collect()
+    // The kubernetes target always renders a PersistentVolumeClaim per pod when persistence
+    // is on, and a PodDisruptionBudget: those two anti-patterns cannot be expressed. What is
+    // left to the contract is how hard the scheduler must keep a primary and its replica apart.
+    match c.kubernetes.anti_affinity {
+        AntiAffinity::Hard => vec![],
+        other => vec![hit(
+            &["/kubernetes/antiAffinity", "/kubernetes", "/target"],
+            format!(
+                "persistence `{}` on Kubernetes with `{}` pod anti-affinity: one node can take a primary and its replica together",
+                mode.as_str(),
+                match other {
+                    AntiAffinity::None => "no",
+                    _ => "soft",
+                }
+            ),
+        )],
+    }
 }
 
 fn timeouts_set(i: &Input) -> Vec<Hit> {

@@ -15,6 +15,10 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("redis.conf.j2", include_str!("../../templates/redis.conf.j2")),
     ("sentinel.conf.j2", include_str!("../../templates/sentinel.conf.j2")),
     ("users.acl.j2", include_str!("../../templates/users.acl.j2")),
+    ("redis-node.service.j2", include_str!("../../templates/redis-node.service.j2")),
+    ("redis-sentinel.service.j2", include_str!("../../templates/redis-sentinel.service.j2")),
+    ("disable-thp.service.j2", include_str!("../../templates/disable-thp.service.j2")),
+    ("sysctl.conf.j2", include_str!("../../templates/sysctl.conf.j2")),
 ];
 
 /// Quote one argument for redis.conf / sentinel.conf (Redis splits lines with `sdssplitargs`).
@@ -76,12 +80,7 @@ impl Templates {
         let overrides: Option<PathBuf> = dir.map(Path::to_path_buf);
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
-        let syntax = SyntaxConfig::builder()
-            .trim_blocks(true)
-            .lstrip_blocks(true)
-            .keep_trailing_newline(true)
-            .build()
-            .map_err(|e| e.to_string())?;
+        let syntax = SyntaxConfig::builder().trim_blocks(true).lstrip_blocks(true).keep_trailing_newline(true).build().map_err(|e| e.to_string())?;
         env.set_syntax(syntax);
         env.add_filter("args", args_filter);
         env.add_filter("comment", comment_filter);
@@ -112,9 +111,9 @@ impl Templates {
             if let Some(dir) = &overrides {
                 let path = dir.join(name);
                 if path.is_file() {
-                    return std::fs::read_to_string(&path).map(Some).map_err(|e| {
-                        Error::new(ErrorKind::InvalidOperation, format!("cannot read template {}: {e}", path.display()))
-                    });
+                    return std::fs::read_to_string(&path)
+                        .map(Some)
+                        .map_err(|e| Error::new(ErrorKind::InvalidOperation, format!("cannot read template {}: {e}", path.display())));
                 }
             }
             Ok(EMBEDDED.iter().find(|(n, _)| *n == name).map(|(_, text)| text.to_string()))

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Install the real peers the target tests validate rendered files with:
+#   systemd-analyze (package systemd)      systemd units
+#   redis-server                            rendered redis.conf files load
+#   docker-compose (Debian, v1, no engine)  compose.yaml (`config -q`)
+#   check-jsonschema (PyPI)                 compose.yaml against the compose-spec schema
+#   kubernetes-validate (PyPI)              Kubernetes manifests (--strict -k 1.29.0)
+# Python tools go into .venv-peers/ at the repository root (gitignored). Idempotent: runs
+# apt-get only for what is missing and pip only when a tool is missing or the pins changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
+
+need_apt=()
+command -v systemd-analyze >/dev/null || need_apt+=(systemd)
+command -v redis-server >/dev/null || need_apt+=(redis-server)
+command -v docker-compose >/dev/null || need_apt+=(docker-compose)
+python3 -m venv --help >/dev/null 2>&1 || need_apt+=(python3-venv)
+if ((${#need_apt[@]})); then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+# Pinned so that a new schema bundle cannot change test results unnoticed.
+pins="check-jsonschema==0.39.0 kubernetes-validate==1.37.0"
+venv=.venv-peers
+if [ ! -x "$venv/bin/check-jsonschema" ] || [ ! -x "$venv/bin/kubernetes-validate" ] || [ "$(cat "$venv/.pins" 2>/dev/null)" != "$pins" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check $pins
+  echo "$pins" > "$venv/.pins"
+fi
+echo "test peers ready: $(command -v docker-compose), $venv/bin/check-jsonschema, $venv/bin/kubernetes-validate"

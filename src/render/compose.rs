@@ -1,0 +1,172 @@
+//! `target: compose`: a Docker Compose project — `compose.yaml` plus the configs and scripts it
+//! mounts read-only from `config/`.
+//!
+//! One service per node and Sentinel, named like it (`node-0`, `sentinel-0`) so that the names
+//! the nodes announce resolve on the Compose network; each keeps its Deployment port, so the
+//! ports published on 127.0.0.1 are the announced ones. Passwords reach containers only as
+//! `${VAR}` interpolations of the operator's environment (the variable of each user's
+//! `fromEnv`, or `<SERVICE>_<USER>_PASSWORD` for `fromFile`); `config/start.sh` hashes them
+//! into the ACL file at start. compose.yaml is built as data (serde_json) and serialized.
+
+use std::path::Path;
+
+use serde_json::{json, Map, Value};
+
+use super::containers::{self, CONFIG_DIR, DATA_DIR, REDIS_UID, RUN_DIR, SENTINEL_MEMORY_MIB};
+use super::{server_files, yaml_artifact, Artifact, PostApply, Templates};
+use crate::contract::model::{TopologyMode, UserRole};
+use crate::resolve::{Deployment, User};
+
+/// Environment variable that carries a user's password into the containers.
+fn var_name(d: &Deployment, user: &User) -> String {
+    match &user.spec.password.from_env {
+        Some(var) => var.clone(),
+        None => format!("{}_{}_PASSWORD", d.contract.service, user.spec.name)
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+            .collect(),
+    }
+}
+
+/// `VAR: ${VAR:?...}` for each user: compose refuses to start when one is unset.
+fn environment<'a>(d: &Deployment, users: impl Iterator<Item = &'a User>) -> Value {
+    let mut env = Map::new();
+    for u in users {
+        let var = var_name(d, u);
+        let value = format!("${{{var}:?password of ACL user {}}}", u.spec.name);
+        env.insert(var, Value::String(value));
+    }
+    Value::Object(env)
+}
+
+fn mem(bytes: u64) -> String {
+    if bytes.is_multiple_of(1 << 20) {
+        format!("{}m", bytes >> 20)
+    } else {
+        bytes.to_string()
+    }
+}
+
+fn healthcheck(kind: &str, port: u32) -> Value {
+    json!({
+        "test": ["CMD", "/bin/sh", format!("{CONFIG_DIR}/health.sh"), kind, port.to_string()],
+        "interval": "5s",
+        "timeout": "3s",
+        "retries": 5,
+        "start_period": "30s",
+    })
+}
+
+/// Settings every Redis-image service shares.
+fn base(d: &Deployment, entrypoint: &str, env: Value) -> Value {
+    json!({
+        "image": containers::image(d.version()),
+        "user": format!("{REDIS_UID}:{REDIS_UID}"),
+        "entrypoint": ["/bin/sh", format!("{CONFIG_DIR}/{entrypoint}")],
+        "environment": env,
+        "volumes": [format!("./config:{CONFIG_DIR}:ro")],
+        "security_opt": ["no-new-privileges:true"],
+        "cap_drop": ["ALL"],
+    })
+}
+
+pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, String> {
+    let secret = |u: &User| format!("${}", var_name(d, u));
+    let flavor = containers::flavor(|_, name| name.to_string(), |_, node| node.name.clone());
+    let mut out: Vec<Artifact> = server_files(d, templates, &flavor)?
+        .into_iter()
+        // The container's redis user (uid 999) reads the bind-mounted files: no secrets in them.
+        .map(|a| Artifact { path: format!("config/{}", a.path), mode: 0o644, ..a })
+        .collect();
+    let script = |name: &str, content: String| Artifact { path: format!("config/{name}"), content, mode: 0o755 };
+    out.push(script("start.sh", containers::start_script(d, &secret)));
+    out.push(script("health.sh", containers::health_script(d, &secret)?));
+
+    let limit = containers::memory_limit(d).ok_or("target `compose` needs `resources.maxmemory` (RCTL092)")?;
+    let persistent = d.contract.redis.persistence.mode != crate::contract::model::PersistenceMode::None;
+    let mut services = Map::new();
+    let mut volumes = Map::new();
+    for n in &d.nodes {
+        let mut svc = base(d, "start.sh", environment(d, d.users.iter()));
+        svc["hostname"] = json!(n.name);
+        svc["command"] = json!(["redis", n.name]);
+        svc["tmpfs"] = json!([RUN_DIR]);
+        if persistent {
+            let volume = format!("{}-data", n.name);
+            if let Some(v) = svc["volumes"].as_array_mut() {
+                v.push(json!(format!("{volume}:{DATA_DIR}")));
+            }
+            volumes.insert(volume, json!({}));
+        }
+        svc["ports"] = json!([format!("127.0.0.1:{0}:{0}", n.port)]);
+        svc["mem_limit"] = json!(mem(limit));
+        svc["memswap_limit"] = json!(mem(limit));
+        svc["healthcheck"] = healthcheck("redis", n.port);
+        svc["restart"] = json!("unless-stopped");
+        if let Some(p) = d.primary_of(n).filter(|_| d.contract.topology.mode != TopologyMode::Cluster) {
+            svc["depends_on"] = json!([p.name]);
+        }
+        services.insert(n.name.clone(), svc);
+    }
+    for s in &d.sentinels {
+        let mut svc = base(d, "start.sh", environment(d, d.user_with_role(UserRole::Sentinel).into_iter()));
+        svc["hostname"] = json!(s.name);
+        svc["command"] = json!(["sentinel", s.name]);
+        svc["ports"] = json!([format!("127.0.0.1:{0}:{0}", s.port)]);
+        svc["mem_limit"] = json!(mem(SENTINEL_MEMORY_MIB << 20));
+        svc["memswap_limit"] = json!(mem(SENTINEL_MEMORY_MIB << 20));
+        svc["healthcheck"] = healthcheck("sentinel", s.port);
+        svc["restart"] = json!("unless-stopped");
+        svc["depends_on"] = json!(d.nodes.iter().map(|n| &n.name).collect::<Vec<_>>());
+        services.insert(s.name.clone(), svc);
+    }
+    if d.contract.topology.mode == TopologyMode::Cluster {
+        let host = |n: &crate::resolve::Node| n.name.clone();
+        out.push(script("cluster-init.sh", containers::cluster_init_script(d, &host, &secret)?));
+        let mut svc = base(d, "cluster-init.sh", environment(d, containers::operator(d).into_iter()));
+        svc["depends_on"] = json!(d.nodes.iter().map(|n| &n.name).collect::<Vec<_>>());
+        svc["restart"] = json!("no");
+        services.insert("cluster-init".into(), svc);
+    }
+    let mut doc = json!({ "services": services });
+    if !volumes.is_empty() {
+        doc["volumes"] = Value::Object(volumes);
+    }
+    out.push(yaml_artifact(d, "compose.yaml", &[doc])?);
+    out.push(Artifact { path: "README.md".into(), content: readme(d), mode: 0o644 });
+    Ok(out)
+}
+
+pub fn post_apply_commands(dir: &Path) -> Vec<PostApply> {
+    let file = dir.join("compose.yaml").to_string_lossy().into_owned();
+    vec![PostApply { host: None, argv: ["docker", "compose", "-f", &file, "up", "-d", "--remove-orphans"].map(String::from).to_vec() }]
+}
+
+fn readme(d: &Deployment) -> String {
+    let mut s = format!(
+        "<!-- {} -->\n# {} ({}) on Docker Compose\n\n## Passwords\n\nNo password is in these files. Export these variables (or put them in a `.env` file next to \
+         compose.yaml that is not committed) before `docker compose up -d`:\n\n",
+        super::generated_header(d).trim_start_matches("# "),
+        d.contract.service,
+        d.env
+    );
+    for u in &d.users {
+        s.push_str(&format!("- `{}`: password of ACL user `{}`\n", var_name(d, u), u.spec.name));
+    }
+    s.push_str("\n## Ports\n\nPublished on 127.0.0.1 only:\n\n");
+    for n in &d.nodes {
+        s.push_str(&format!("- `{}`: {}\n", n.name, n.port));
+    }
+    for n in &d.sentinels {
+        s.push_str(&format!("- `{}`: {}\n", n.name, n.port));
+    }
+    if d.contract.topology.mode != TopologyMode::Standalone {
+        let names: Vec<&str> = d.nodes.iter().map(|n| n.name.as_str()).collect();
+        s.push_str(&format!(
+            "\nNodes announce their service names. To follow Sentinel or Cluster redirects from the host, \
+             map them to 127.0.0.1 (e.g. in /etc/hosts): `127.0.0.1 {}`.\n",
+            names.join(" ")
+        ));
+    }
+    s
+}

@@ -1,0 +1,438 @@
+//! `target: kubernetes`: plain manifests for the rendered-manifests GitOps pattern, one object
+//! per file, built as data (serde_json) and serialized to YAML.
+//!
+//! Nodes run in the StatefulSet `<service>-redis` (pod `<service>-redis-<i>` is `node-<i>`),
+//! Sentinels in `<service>-sentinel`; each has a headless Service (stable DNS names, published
+//! before readiness so that replication, Sentinel and the cluster bootstrap can find peers) and
+//! a client Service. Every pod gets the same ports, so node ports are the base ports. The
+//! configs live in one ConfigMap whose checksum is a pod annotation (a config change rolls the
+//! pods); passwords come from an existing Secret (never rendered) mounted as files, which
+//! `start.sh` hashes into the ACL file on an in-memory emptyDir.
+
+use std::path::Path;
+
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+
+use super::containers::{self, sh_quote, CONFIG_DIR, DATA_DIR, REDIS_UID, RUN_DIR, SENTINEL_MEMORY_MIB};
+use super::{server_files, yaml_artifact, Artifact, PostApply, Templates};
+use crate::contract::model::{AntiAffinity, PersistenceMode, TopologyMode, UserRole};
+use crate::resolve::{Deployment, Node, Role, User, CLUSTER_BUS_OFFSET};
+
+/// Where the Secret's keys (one per ACL user) are mounted.
+const SECRETS_DIR: &str = "/run/secrets/redisctl";
+/// redis_exporter, pinned like the Redis image.
+const EXPORTER_IMAGE: &str = "oliver006/redis_exporter:v1.62.0";
+const EXPORTER_PORT: u32 = 9121;
+
+fn namespace(d: &Deployment) -> String {
+    d.contract.kubernetes.namespace.clone().unwrap_or_else(|| d.contract.service.clone())
+}
+
+fn secret_name(d: &Deployment) -> String {
+    d.contract.kubernetes.secret_name.clone().unwrap_or_else(|| format!("{}-redis-acl", d.contract.service))
+}
+
+/// StatefulSet of the nodes (`redis`) or Sentinels (`sentinel`).
+fn set_name(d: &Deployment, component: &str) -> String {
+    format!("{}-{component}", d.contract.service)
+}
+
+/// Stable DNS name of `node-<i>` / `sentinel-<i>`: `<pod>.<headless service>.<namespace>.svc`.
+fn dns_name(d: &Deployment, name: &str) -> String {
+    let (component, ordinal) = match name.strip_prefix("sentinel-") {
+        Some(i) => ("sentinel", i),
+        None => ("redis", name.trim_start_matches("node-")),
+    };
+    let set = set_name(d, component);
+    format!("{set}-{ordinal}.{set}-headless.{}.svc", namespace(d))
+}
+
+fn labels(d: &Deployment, component: &str) -> Value {
+    json!({
+        "app.kubernetes.io/name": "redis",
+        "app.kubernetes.io/instance": d.contract.service,
+        "app.kubernetes.io/component": component,
+        "app.kubernetes.io/managed-by": "redisctl",
+        "redisctl.io/environment": d.env,
+    })
+}
+
+fn selector(d: &Deployment, component: &str) -> Value {
+    json!({
+        "app.kubernetes.io/name": "redis",
+        "app.kubernetes.io/instance": d.contract.service,
+        "app.kubernetes.io/component": component,
+    })
+}
+
+fn object(d: &Deployment, api: &str, kind: &str, name: &str, component: &str) -> Value {
+    json!({
+        "apiVersion": api,
+        "kind": kind,
+        "metadata": { "name": name, "namespace": namespace(d), "labels": labels(d, component) },
+    })
+}
+
+/// Every pod and container runs as the image's `redis` user, read-only, without privileges.
+fn container_security() -> Value {
+    json!({ "allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true, "runAsNonRoot": true, "capabilities": { "drop": ["ALL"] } })
+}
+
+fn pod_security() -> Value {
+    json!({
+        "runAsNonRoot": true,
+        "runAsUser": REDIS_UID,
+        "runAsGroup": REDIS_UID,
+        "fsGroup": REDIS_UID,
+        "seccompProfile": { "type": "RuntimeDefault" },
+    })
+}
+
+/// The Secret, limited to the keys of `users`, readable by the pod's group only.
+fn secret_volume<'a>(d: &Deployment, users: impl Iterator<Item = &'a User>) -> Value {
+    let items: Vec<Value> = users.map(|u| json!({ "key": u.spec.name, "path": u.spec.name })).collect();
+    json!({ "name": "passwords", "secret": { "secretName": secret_name(d), "defaultMode": 0o440, "items": items } })
+}
+
+fn mounts(data: bool, run: bool) -> Value {
+    let mut m = vec![
+        json!({ "name": "config", "mountPath": CONFIG_DIR, "readOnly": true }),
+        json!({ "name": "passwords", "mountPath": SECRETS_DIR, "readOnly": true }),
+    ];
+    if data {
+        m.push(json!({ "name": "data", "mountPath": DATA_DIR }));
+    }
+    if run {
+        m.push(json!({ "name": "run", "mountPath": RUN_DIR }));
+    }
+    Value::Array(m)
+}
+
+fn config_volume(d: &Deployment) -> Value {
+    json!({ "name": "config", "configMap": { "name": set_name(d, "redis-config"), "defaultMode": 0o444 } })
+}
+
+fn probes(kind: &str, port: u32, port_name: &str) -> (Value, Value) {
+    let readiness = json!({
+        "exec": { "command": ["/bin/sh", format!("{CONFIG_DIR}/health.sh"), kind, port.to_string()] },
+        "periodSeconds": 5,
+        "timeoutSeconds": 3,
+        "failureThreshold": 3,
+    });
+    // Liveness only asks whether the process listens: a replica whose primary is away is not
+    // ready, but restarting it would not help.
+    let liveness = json!({ "tcpSocket": { "port": port_name }, "initialDelaySeconds": 15, "periodSeconds": 10, "failureThreshold": 6 });
+    (readiness, liveness)
+}
+
+fn scheduling(d: &Deployment, component: &str) -> (Value, Value) {
+    let term = json!({ "labelSelector": { "matchLabels": selector(d, component) }, "topologyKey": "kubernetes.io/hostname" });
+    let anti = match d.contract.kubernetes.anti_affinity {
+        AntiAffinity::Soft => {
+            json!({ "preferredDuringSchedulingIgnoredDuringExecution": [{ "weight": 100, "podAffinityTerm": term }] })
+        }
+        AntiAffinity::Hard => json!({ "requiredDuringSchedulingIgnoredDuringExecution": [term] }),
+        AntiAffinity::None => json!({}),
+    };
+    let spread = json!([{
+        "maxSkew": 1,
+        "topologyKey": "topology.kubernetes.io/zone",
+        "whenUnsatisfiable": "ScheduleAnyway",
+        "labelSelector": { "matchLabels": selector(d, component) },
+    }]);
+    (json!({ "podAntiAffinity": anti }), spread)
+}
+
+fn pod_spec(d: &Deployment, component: &str, containers: Vec<Value>, volumes: Vec<Value>, grace: u32) -> Value {
+    let (affinity, spread) = scheduling(d, component);
+    json!({
+        "automountServiceAccountToken": false,
+        "enableServiceLinks": false,
+        "securityContext": pod_security(),
+        "terminationGracePeriodSeconds": grace,
+        "affinity": affinity,
+        "topologySpreadConstraints": spread,
+        "containers": containers,
+        "volumes": volumes,
+    })
+}
+
+fn statefulset(d: &Deployment, component: &str, replicas: usize, pod: Value, checksum: &str, claims: Option<Value>) -> Value {
+    let name = set_name(d, component);
+    let mut sts = object(d, "apps/v1", "StatefulSet", &name, component);
+    let mut template_meta = json!({ "labels": labels(d, component), "annotations": { "redisctl.io/config-sha256": checksum } });
+    if component == "redis" {
+        template_meta["annotations"]["kubectl.kubernetes.io/default-container"] = json!("redis");
+    }
+    sts["spec"] = json!({
+        "serviceName": format!("{name}-headless"),
+        "replicas": replicas,
+        // Nodes find each other before they are ready (replication, cluster bootstrap).
+        "podManagementPolicy": "Parallel",
+        "selector": { "matchLabels": selector(d, component) },
+        "updateStrategy": { "type": "RollingUpdate" },
+        "template": { "metadata": template_meta, "spec": pod },
+    });
+    if let Some(c) = claims {
+        sts["spec"]["volumeClaimTemplates"] = json!([c]);
+    }
+    sts
+}
+
+fn service(d: &Deployment, component: &str, name: &str, headless: bool, ports: &[(&str, u32)], extra_selector: Option<(&str, String)>) -> Value {
+    let mut svc = object(d, "v1", "Service", name, component);
+    let mut sel = selector(d, component);
+    if let Some((k, v)) = extra_selector {
+        sel[k] = json!(v);
+    }
+    let ports: Vec<Value> = ports.iter().map(|(n, p)| json!({ "name": n, "port": p, "targetPort": n, "protocol": "TCP" })).collect();
+    svc["spec"] = if headless {
+        json!({ "clusterIP": "None", "publishNotReadyAddresses": true, "selector": sel, "ports": ports })
+    } else {
+        json!({ "type": "ClusterIP", "selector": sel, "ports": ports })
+    };
+    svc
+}
+
+fn pdb(d: &Deployment, component: &str) -> Value {
+    let mut p = object(d, "policy/v1", "PodDisruptionBudget", &set_name(d, component), component);
+    p["spec"] = json!({ "maxUnavailable": 1, "selector": { "matchLabels": selector(d, component) } });
+    p
+}
+
+fn quantity_mib(bytes: u64) -> String {
+    format!("{}Mi", bytes.div_ceil(1 << 20))
+}
+
+pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, String> {
+    let c = &d.contract;
+    // Every pod has its own address: all nodes use the base ports.
+    let mut d = d.clone();
+    for n in &mut d.nodes {
+        n.port = c.ports.redis;
+        n.bus_port = n.bus_port.map(|_| c.ports.redis + CLUSTER_BUS_OFFSET);
+    }
+    for s in &mut d.sentinels {
+        s.port = c.ports.sentinel;
+    }
+    let d = &d;
+    let cluster = c.topology.mode == TopologyMode::Cluster;
+    let secret = |u: &User| format!("$(cat {})", sh_quote(&format!("{SECRETS_DIR}/{}", u.spec.name)));
+    let operator = containers::operator(d)?;
+
+    // ConfigMap: node and Sentinel configs plus the scripts.
+    let flavor = containers::flavor(dns_name, |d, n: &Node| dns_name(d, &n.name));
+    let mut data = Map::new();
+    for a in server_files(d, templates, &flavor)? {
+        data.insert(a.path, json!(a.content));
+    }
+    data.insert("start.sh".into(), json!(containers::start_script(d, &secret)));
+    data.insert("health.sh".into(), json!(containers::health_script(d, &secret)?));
+    if cluster {
+        let host = |n: &Node| dns_name(d, &n.name);
+        data.insert("cluster-init.sh".into(), json!(containers::cluster_init_script(d, &host, &secret)?));
+    }
+    let checksum = hex::encode(Sha256::digest(Value::Object(data.clone()).to_string().as_bytes()));
+    let mut config = object(d, "v1", "ConfigMap", &set_name(d, "redis-config"), "config");
+    config["data"] = Value::Object(data);
+    let mut objects = vec![config];
+
+    // Redis nodes.
+    let limit = containers::memory_limit(d).ok_or("target `kubernetes` needs `resources.maxmemory` (RCTL092)")?;
+    let limit_text = c.resources.memory_limit.as_ref().map(|q| q.text.clone()).unwrap_or_else(|| quantity_mib(limit));
+    let persistent = c.redis.persistence.mode != PersistenceMode::None;
+    let port = c.ports.redis;
+    let mut ports = vec![json!({ "name": "redis", "containerPort": port, "protocol": "TCP" })];
+    let mut service_ports = vec![("redis", port)];
+    if cluster {
+        ports.push(json!({ "name": "cluster-bus", "containerPort": port + CLUSTER_BUS_OFFSET, "protocol": "TCP" }));
+        service_ports.push(("cluster-bus", port + CLUSTER_BUS_OFFSET));
+    }
+    let (readiness, liveness) = probes("redis", port, "redis");
+    let mut pod_containers = vec![json!({
+        "name": "redis",
+        "image": containers::image(d.version()),
+        "command": ["/bin/sh", "-c", format!("exec /bin/sh {CONFIG_DIR}/start.sh redis node-${{HOSTNAME##*-}}")],
+        "ports": ports,
+        "resources": { "requests": { "cpu": "100m", "memory": limit_text }, "limits": { "memory": limit_text } },
+        "readinessProbe": readiness,
+        "livenessProbe": liveness,
+        "securityContext": container_security(),
+        "volumeMounts": mounts(true, true),
+    })];
+    let exporter = &c.kubernetes.exporter;
+    if exporter.enabled {
+        let user = match &exporter.user {
+            Some(name) => d.users.iter().find(|u| &u.spec.name == name).ok_or_else(|| format!("exporter user `{name}` is not in acl.users"))?,
+            None => operator,
+        };
+        pod_containers.push(json!({
+            "name": "exporter",
+            "image": EXPORTER_IMAGE,
+            "ports": [{ "name": "metrics", "containerPort": EXPORTER_PORT, "protocol": "TCP" }],
+            "env": [
+                { "name": "REDIS_ADDR", "value": format!("redis://localhost:{port}") },
+                { "name": "REDIS_USER", "value": user.spec.name },
+                { "name": "REDIS_PASSWORD", "valueFrom": { "secretKeyRef": { "name": secret_name(d), "key": user.spec.name } } },
+            ],
+            "resources": { "requests": { "cpu": "10m", "memory": "32Mi" }, "limits": { "memory": "64Mi" } },
+            "securityContext": container_security(),
+        }));
+    }
+    let mut volumes =
+        vec![config_volume(d), secret_volume(d, d.users.iter()), json!({ "name": "run", "emptyDir": { "medium": "Memory", "sizeLimit": "1Mi" } })];
+    // Cluster nodes keep their identity (nodes.conf) on the volume even without persistence.
+    let claims = if persistent || cluster {
+        let size = c.kubernetes.storage.size.as_ref().map(|q| q.text.clone()).unwrap_or_else(|| {
+            let max = c.resources.maxmemory.map(|m| m.0).unwrap_or(0);
+            format!("{}Gi", (2 * max).div_ceil(1 << 30).max(1))
+        });
+        let mut spec = json!({ "accessModes": ["ReadWriteOnce"], "resources": { "requests": { "storage": size } } });
+        if let Some(class) = &c.kubernetes.storage.class_name {
+            spec["storageClassName"] = json!(class);
+        }
+        Some(json!({ "metadata": { "name": "data", "labels": selector(d, "redis") }, "spec": spec }))
+    } else {
+        volumes.push(json!({ "name": "data", "emptyDir": {} }));
+        None
+    };
+    let grace = if persistent { 60 } else { 30 };
+    let pod = pod_spec(d, "redis", pod_containers, volumes, grace);
+    objects.push(statefulset(d, "redis", d.nodes.len(), pod, &checksum, claims));
+    let redis_set = set_name(d, "redis");
+    objects.push(service(d, "redis", &format!("{redis_set}-headless"), true, &service_ports, None));
+    match c.topology.mode {
+        // Clients of a Sentinel deployment ask the Sentinels where the primary is.
+        TopologyMode::Sentinel => {}
+        // Without failover, the primary is always node-0.
+        TopologyMode::Replication => {
+            let primary = ("statefulset.kubernetes.io/pod-name", format!("{redis_set}-0"));
+            objects.push(service(d, "redis", &redis_set, false, &[("redis", port)], Some(primary)));
+        }
+        TopologyMode::Standalone | TopologyMode::Cluster => objects.push(service(d, "redis", &redis_set, false, &[("redis", port)], None)),
+    }
+    objects.push(pdb(d, "redis"));
+
+    // Sentinels.
+    if !d.sentinels.is_empty() {
+        let sport = c.ports.sentinel;
+        let (readiness, liveness) = probes("sentinel", sport, "sentinel");
+        let mem = format!("{SENTINEL_MEMORY_MIB}Mi");
+        let sentinel = json!({
+            "name": "sentinel",
+            "image": containers::image(d.version()),
+            "command": ["/bin/sh", "-c", format!("exec /bin/sh {CONFIG_DIR}/start.sh sentinel sentinel-${{HOSTNAME##*-}}")],
+            "ports": [{ "name": "sentinel", "containerPort": sport, "protocol": "TCP" }],
+            "resources": { "requests": { "cpu": "50m", "memory": mem }, "limits": { "memory": mem } },
+            "readinessProbe": readiness,
+            "livenessProbe": liveness,
+            "securityContext": container_security(),
+            "volumeMounts": mounts(true, false),
+        });
+        let volumes =
+            vec![config_volume(d), secret_volume(d, d.user_with_role(UserRole::Sentinel).into_iter()), json!({ "name": "data", "emptyDir": {} })];
+        let pod = pod_spec(d, "sentinel", vec![sentinel], volumes, 30);
+        objects.push(statefulset(d, "sentinel", d.sentinels.len(), pod, &checksum, None));
+        let set = set_name(d, "sentinel");
+        objects.push(service(d, "sentinel", &format!("{set}-headless"), true, &[("sentinel", sport)], None));
+        objects.push(service(d, "sentinel", &set, false, &[("sentinel", sport)], None));
+        objects.push(pdb(d, "sentinel"));
+    }
+
+    // Cluster bootstrap: idempotent, so the Job may run again after any apply.
+    if cluster {
+        let name = format!("{redis_set}-cluster-init");
+        let mut job = object(d, "batch/v1", "Job", &name, "cluster-init");
+        let init = json!({
+            "name": "cluster-init",
+            "image": containers::image(d.version()),
+            "command": ["/bin/sh", format!("{CONFIG_DIR}/cluster-init.sh")],
+            "resources": { "requests": { "cpu": "10m", "memory": "32Mi" }, "limits": { "memory": "64Mi" } },
+            "securityContext": container_security(),
+            "volumeMounts": mounts(false, false),
+        });
+        let mut pod = json!({
+            "automountServiceAccountToken": false,
+            "enableServiceLinks": false,
+            "restartPolicy": "OnFailure",
+            "securityContext": pod_security(),
+            "containers": [init],
+            "volumes": [config_volume(d), secret_volume(d, std::iter::once(operator))],
+        });
+        pod["securityContext"]["fsGroup"] = json!(REDIS_UID);
+        job["spec"] = json!({
+            "backoffLimit": 30,
+            "template": { "metadata": { "labels": labels(d, "cluster-init") }, "spec": pod },
+        });
+        objects.push(job);
+    }
+
+    objects.push(network_policy(d));
+
+    let mut out = Vec::new();
+    for o in &objects {
+        let kind = o["kind"].as_str().unwrap_or_default().to_ascii_lowercase();
+        let name = o["metadata"]["name"].as_str().unwrap_or_default();
+        if name.len() > 63 {
+            return Err(format!("Kubernetes name `{name}` is longer than 63 characters: use a shorter service name"));
+        }
+        out.push(yaml_artifact(d, &format!("{kind}-{name}.yaml"), std::slice::from_ref(o))?);
+    }
+    out.push(Artifact { path: "README.md".into(), content: readme(d), mode: 0o644 });
+    Ok(out)
+}
+
+/// Only pods carrying the client labels reach Redis (and the Sentinels); the deployment's own
+/// pods reach each other on every port; the metrics port is open to scrapers.
+fn network_policy(d: &Deployment) -> Value {
+    let c = &d.contract;
+    let mut np = object(d, "networking.k8s.io/v1", "NetworkPolicy", &c.service.to_string(), "network-policy");
+    let own = json!({ "app.kubernetes.io/name": "redis", "app.kubernetes.io/instance": c.service });
+    let client_labels: Value = if c.kubernetes.client_labels.is_empty() {
+        json!({ format!("client.redisctl.io/{}", c.service): "true" })
+    } else {
+        json!(c.kubernetes.client_labels)
+    };
+    let mut client_ports = vec![json!({ "protocol": "TCP", "port": c.ports.redis })];
+    if !d.sentinels.is_empty() {
+        client_ports.push(json!({ "protocol": "TCP", "port": c.ports.sentinel }));
+    }
+    let mut ingress = vec![
+        json!({ "from": [{ "podSelector": { "matchLabels": client_labels } }], "ports": client_ports }),
+        json!({ "from": [{ "podSelector": { "matchLabels": own } }] }),
+    ];
+    if c.kubernetes.exporter.enabled {
+        ingress.push(json!({ "from": [{ "namespaceSelector": {} }], "ports": [{ "protocol": "TCP", "port": EXPORTER_PORT }] }));
+    }
+    np["spec"] = json!({ "podSelector": { "matchLabels": own }, "policyTypes": ["Ingress"], "ingress": ingress });
+    np
+}
+
+pub fn post_apply_commands(dir: &Path) -> Vec<PostApply> {
+    let dir = dir.to_string_lossy().into_owned();
+    vec![PostApply { host: None, argv: ["kubectl", "apply", "--server-side", "--field-manager=redisctl", "-f", &dir].map(String::from).to_vec() }]
+}
+
+fn readme(d: &Deployment) -> String {
+    let ns = namespace(d);
+    let mut s = format!(
+        "<!-- {} -->\n# {} ({}) on Kubernetes\n\nApply with `kubectl apply --server-side -f .` into the existing namespace `{ns}`.\n\n\
+         ## Passwords\n\nNo Secret is rendered. Create the Secret `{}` in `{ns}` with one key per ACL user, e.g.:\n\n```\nkubectl -n {ns} create secret generic {}",
+        super::generated_header(d).trim_start_matches("# "),
+        d.contract.service,
+        d.env,
+        secret_name(d),
+        secret_name(d)
+    );
+    for u in &d.users {
+        s.push_str(&format!(" \\\n  --from-file={0}=<file holding the password of {0}>", u.spec.name));
+    }
+    let primary = d.nodes.iter().find(|n| n.role == Role::Primary).map(|n| dns_name(d, &n.name)).unwrap_or_default();
+    s.push_str(&format!(
+        "\n```\n\n## Clients\n\nPods need the label `client.redisctl.io/{}: \"true\"` (or `kubernetes.clientLabels`) to pass the NetworkPolicy.\n\
+         First node: `{primary}`.\n",
+        d.contract.service
+    ));
+    s
+}

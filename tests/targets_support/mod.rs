@@ -1,0 +1,135 @@
+//! Shared helpers of the target tests: render an environment of the fixture project with the
+//! real binary, list the rendered files, find the peer validators, run them strictly.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const PROJECT: &str = "tests/fixtures/targets";
+pub const TOPOLOGIES: [&str; 4] = ["standalone", "replication", "sentinel", "cluster"];
+
+/// The fixture's password variables and the plaintext the tests give them.
+pub const PASSWORDS: [(&str, &str); 4] = [
+    ("REDISCTL_T_APP", "app-Plaintext-7f3a"),
+    ("REDISCTL_T_REPLICATION", "repl-Plaintext-91c2"),
+    ("REDISCTL_T_SENTINEL", "sentinel-Plaintext-44d8"),
+    ("REDISCTL_T_OPS", "ops-Plaintext-0be5"),
+];
+pub const OPS_PASSWORD: &str = "ops-Plaintext-0be5";
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Render `env` of `project` (relative to the repository) into a fresh temporary directory.
+pub fn render_project(project: &str, env: &str) -> tempfile::TempDir {
+    let out = tempfile::tempdir().expect("temp dir");
+    let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_redisctl"));
+    cmd.arg("--project").arg(root().join(project)).args(["render", "--env", env, "--out"]).arg(out.path());
+    for (k, v) in PASSWORDS {
+        cmd.env(k, v);
+    }
+    let o = cmd.output().expect("run redisctl");
+    assert!(o.status.success(), "render {project} {env} failed:\n{}", String::from_utf8_lossy(&o.stderr));
+    out
+}
+
+pub fn render(env: &str) -> tempfile::TempDir {
+    render_project(PROJECT, env)
+}
+
+/// Rendered files as (`/`-separated relative path, absolute path), sorted.
+pub fn files(dir: &Path) -> Vec<(String, PathBuf)> {
+    fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
+        for e in std::fs::read_dir(dir).expect("read dir") {
+            let p = e.expect("dir entry").path();
+            if p.is_dir() {
+                walk(base, &p, out);
+            } else {
+                let rel = p.strip_prefix(base).expect("prefix").to_string_lossy().replace('\\', "/");
+                out.push((rel, p));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+/// A peer tool from `.venv-peers/bin` or PATH; fails (never skips) when it is missing.
+pub fn tool(name: &str) -> PathBuf {
+    let venv = root().join(".venv-peers/bin").join(name);
+    if venv.is_file() {
+        return venv;
+    }
+    for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()) {
+        let p = dir.join(name);
+        if p.is_file() {
+            return p;
+        }
+    }
+    panic!("`{name}` is not installed: run scripts/install-test-peers.sh (it installs the peer validators into .venv-peers/)");
+}
+
+/// Run a peer and require success with no output at all on either stream (a warning fails).
+pub fn run_silent(cmd: &mut Command) {
+    let o: Output = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success() && out.trim().is_empty() && err.trim().is_empty(), "{cmd:?} exited {}:\n{out}{err}", o.status);
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+/// A child process killed when dropped.
+pub struct Running(pub std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Wait until `redis-cli -p port [--user ops] <args>` prints `expect` (auth through REDISCLI_AUTH).
+pub fn wait_for(port: u16, auth: bool, args: &[&str], expect: &str) -> Result<(), String> {
+    let mut last = String::new();
+    for _ in 0..100 {
+        let mut cmd = Command::new("redis-cli");
+        cmd.args(["--no-auth-warning", "-p", &port.to_string()]);
+        if auth {
+            cmd.args(["--user", "ops"]).env("REDISCLI_AUTH", OPS_PASSWORD);
+        }
+        if let Ok(o) = cmd.args(args).output() {
+            last = String::from_utf8_lossy(&o.stdout).trim().to_string() + &String::from_utf8_lossy(&o.stderr);
+            if last == expect {
+                return Ok(());
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    Err(format!("port {port}: {args:?} never answered {expect:?}; last answer {last:?}"))
+}
+
+/// Rewrite the directives of a rendered config whose paths and addresses only exist on the
+/// target, so that a real redis-server can load it here.
+pub fn localize(conf: &str, port: u16, dir: &Path) -> String {
+    let d = dir.display();
+    conf.lines()
+        .filter(|l| !l.starts_with("replicaof "))
+        .map(|l| match l.split_whitespace().next() {
+            Some("bind") => "bind 127.0.0.1".to_string(),
+            Some("port") => format!("port {port}"),
+            Some("dir") => format!("dir {d}"),
+            Some("aclfile") => format!("aclfile {d}/users.acl"),
+            Some("cluster-config-file") => format!("cluster-config-file {d}/nodes.conf"),
+            _ => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
