@@ -31,7 +31,12 @@ fn docker_compose_and_the_compose_spec_accept_every_topology() {
 #[test]
 fn compose_refuses_to_start_without_the_password_variables() {
     let out = render("compose-standalone");
-    let o = Command::new(tool("docker-compose")).arg("-f").arg(out.path().join("compose.yaml")).args(["config", "-q"]).output().unwrap();
+    let o = Command::new(tool("docker-compose"))
+        .arg("-f")
+        .arg(out.path().join("compose.yaml"))
+        .args(["config", "-q"])
+        .output()
+        .unwrap();
     assert!(!o.status.success(), "compose accepted missing password variables");
 }
 
@@ -43,7 +48,8 @@ fn compose_files_follow_the_docker_checklist() {
         assert!(text.contains("image: redis:7.0.15") && !text.contains(":latest"), "{topology}: image not pinned");
         assert!(text.contains("./config:/etc/redisctl:ro"), "{topology}: config not read-only");
         assert!(text.contains("mem_limit: 384m"), "{topology}: memory limit");
-        for line in text.lines().filter(|l| l.trim_start().starts_with("- ") && l.contains(":63") || l.contains(":263")) {
+        for line in text.lines().filter(|l| l.trim_start().starts_with("- ") && l.contains(":63") || l.contains(":263"))
+        {
             assert!(line.contains("127.0.0.1:"), "{topology}: port published beyond 127.0.0.1: {line}");
         }
         let persistent = topology == "replication" || topology == "sentinel";
@@ -71,8 +77,10 @@ fn start_and_health_scripts_run_a_real_node() {
         for (rel, path) in files(&out.path().join("config")) {
             let mut text = relocate(&std::fs::read_to_string(path).unwrap());
             if rel == "node-0.conf" {
-                text = localize(&text, port, &data)
-                    .replace(&format!("aclfile {}/users.acl", data.display()), &format!("aclfile {}/users.acl", run.display()));
+                text = localize(&text, port, &data).replace(
+                    &format!("aclfile {}/users.acl", data.display()),
+                    &format!("aclfile {}/users.acl", run.display()),
+                );
             }
             std::fs::write(etc.join(&rel), text).unwrap();
         }
@@ -93,7 +101,10 @@ fn start_and_health_scripts_run_a_real_node() {
             .unwrap();
         let answer = String::from_utf8_lossy(&o.stdout).trim().to_string();
         // A cluster node serves no slot before the bootstrap, but the login has succeeded.
-        assert!(answer == "OK" || (topology == "cluster" && answer.starts_with("CLUSTERDOWN")), "compose-{topology}: {answer}");
+        assert!(
+            answer == "OK" || (topology == "cluster" && answer.starts_with("CLUSTERDOWN")),
+            "compose-{topology}: {answer}"
+        );
         if topology != "cluster" {
             // A primary passes only after a real write and read; cluster nodes wait for the bootstrap.
             let mut health = Command::new("sh");

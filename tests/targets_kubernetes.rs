@@ -12,13 +12,18 @@ fn kubernetes_validate_accepts_every_manifest_strictly() {
     let validate = tool("kubernetes-validate");
     for topology in TOPOLOGIES {
         let out = render(&format!("kubernetes-{topology}"));
-        let manifests: Vec<_> = files(out.path()).into_iter().filter(|(rel, _)| rel.ends_with(".yaml")).map(|(_, p)| p).collect();
+        let manifests: Vec<_> =
+            files(out.path()).into_iter().filter(|(rel, _)| rel.ends_with(".yaml")).map(|(_, p)| p).collect();
         assert!(manifests.len() >= 6, "kubernetes-{topology}: {} manifests", manifests.len());
         let o = Command::new(&validate).args(["--strict", "-k", "1.29.0"]).args(&manifests).output().unwrap();
         let text = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
         let bad: Vec<&str> = text.lines().filter(|l| !l.starts_with("INFO ") || l.contains("WARN")).collect();
         assert!(o.status.success() && bad.is_empty(), "kubernetes-{topology}:\n{text}");
-        assert_eq!(text.lines().filter(|l| l.contains(" passed ")).count(), manifests.len(), "kubernetes-{topology}:\n{text}");
+        assert_eq!(
+            text.lines().filter(|l| l.contains(" passed ")).count(),
+            manifests.len(),
+            "kubernetes-{topology}:\n{text}"
+        );
     }
 }
 
@@ -61,5 +66,9 @@ fn manifests_follow_the_kubernetes_checklist() {
     }
     let cluster = render("kubernetes-cluster");
     let all: String = files(cluster.path()).into_iter().map(|(_, p)| std::fs::read_to_string(p).unwrap()).collect();
-    assert!(all.contains("kind: Job") && all.contains("cluster-announce-hostname catalog-redis-0.catalog-redis-headless.catalog.svc"), "cluster");
+    assert!(
+        all.contains("kind: Job")
+            && all.contains("cluster-announce-hostname catalog-redis-0.catalog-redis-headless.catalog.svc"),
+        "cluster"
+    );
 }

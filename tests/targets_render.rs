@@ -34,7 +34,8 @@ fn snapshots_of_every_rendered_artifact() {
 
 #[test]
 fn no_rendered_file_holds_a_plaintext_password() {
-    let examples = ["compose-cache", "compose-sentinel", "systemd-sentinel", "kubernetes-cluster", "kubernetes-sentinel"];
+    let examples =
+        ["compose-cache", "compose-sentinel", "systemd-sentinel", "kubernetes-cluster", "kubernetes-sentinel"];
     let mut outputs: Vec<(String, tempfile::TempDir)> = envs().into_iter().map(|e| (e.clone(), render(&e))).collect();
     for ex in examples {
         let project = format!("examples/{ex}");
@@ -97,7 +98,9 @@ fn post_apply_commands_per_target() {
         Deployment::resolve(&loaded, &project.dir)
     };
     let dir = std::path::Path::new("deploy/x");
-    let argv = |env: &str| -> Vec<String> { post_apply_commands(&load(env).unwrap(), dir).into_iter().map(|c| c.argv.join(" ")).collect() };
+    let argv = |env: &str| -> Vec<String> {
+        post_apply_commands(&load(env).unwrap(), dir).into_iter().map(|c| c.argv.join(" ")).collect()
+    };
     assert_eq!(argv("compose-sentinel"), ["docker compose -f deploy/x/compose.yaml up -d --remove-orphans"]);
     assert_eq!(argv("kubernetes-cluster"), ["kubectl apply --server-side --field-manager=redisctl -f deploy/x"]);
     // systemd resolves passwords at load time (ACL hashes); the layout of compose-replication is

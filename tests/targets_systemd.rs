@@ -25,7 +25,9 @@ fn systemd_analyze_verify_accepts_every_unit_silently() {
         // Template units are verified through instances: the node and Sentinel names.
         let mut instances = Vec::new();
         for (rel, _) in files(out.path()) {
-            let Some(conf) = rel.strip_prefix("etc/redis/catalog/").and_then(|f| f.strip_suffix(".conf")) else { continue };
+            let Some(conf) = rel.strip_prefix("etc/redis/catalog/").and_then(|f| f.strip_suffix(".conf")) else {
+                continue;
+            };
             let template = if conf.starts_with("sentinel-") { "redis-catalog-sentinel@" } else { "redis-catalog@" };
             instances.push(format!("{template}{conf}.service"));
         }
@@ -43,7 +45,8 @@ fn redis_server_loads_every_rendered_config() {
         let out = render(&format!("systemd-{topology}"));
         let etc = out.path().join("etc/redis/catalog");
         let acl = std::fs::read_to_string(etc.join("users.acl")).unwrap();
-        let mut names: Vec<String> = files(&etc).into_iter().filter_map(|(rel, _)| rel.strip_suffix(".conf").map(String::from)).collect();
+        let mut names: Vec<String> =
+            files(&etc).into_iter().filter_map(|(rel, _)| rel.strip_suffix(".conf").map(String::from)).collect();
         names.sort();
         for name in names {
             let dir = tempfile::tempdir().unwrap();
@@ -54,11 +57,22 @@ fn redis_server_loads_every_rendered_config() {
             std::fs::write(dir.path().join("users.acl"), &acl).unwrap();
             let sentinel = name.starts_with("sentinel-");
             let bin = if sentinel { "redis-sentinel" } else { "redis-server" };
-            let child = Command::new(bin).arg(&path).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("redis-server is installed");
+            let child = Command::new(bin)
+                .arg(&path)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("redis-server is installed");
             let _guard = Running(child);
             // Nodes: the operator logs in with its plaintext against the rendered SHA-256 hash.
-            let result = if sentinel { wait_for(port, false, &["PING"], "PONG") } else { wait_for(port, true, &["PING"], "PONG") };
-            result.unwrap_or_else(|e| panic!("systemd-{topology} {name}: {e}\n{}", std::fs::read_to_string(&path).unwrap()));
+            let result = if sentinel {
+                wait_for(port, false, &["PING"], "PONG")
+            } else {
+                wait_for(port, true, &["PING"], "PONG")
+            };
+            result.unwrap_or_else(|e| {
+                panic!("systemd-{topology} {name}: {e}\n{}", std::fs::read_to_string(&path).unwrap())
+            });
             if !sentinel {
                 wait_for(port, true, &["CONFIG", "GET", "maxmemory-policy"], "maxmemory-policy\nallkeys-lru").unwrap();
             }
@@ -86,7 +100,12 @@ fn units_pass_secrets_from_the_environment_file_only() {
         assert!(unit.contains(key), "missing {key}");
     }
     let conf = std::fs::read_to_string(out.path().join("etc/redis/catalog/node-1.conf")).unwrap();
-    assert!(conf.contains("supervised systemd") && conf.contains("replicaof 10.0.1.11 6379") && conf.contains("bind 10.0.2.11 127.0.0.1"), "{conf}");
+    assert!(
+        conf.contains("supervised systemd")
+            && conf.contains("replicaof 10.0.1.11 6379")
+            && conf.contains("bind 10.0.2.11 127.0.0.1"),
+        "{conf}"
+    );
     let sysctl = std::fs::read_to_string(out.path().join("etc/sysctl.d/60-redis-catalog.conf")).unwrap();
     assert!(sysctl.contains("vm.overcommit_memory = 1"));
 }

@@ -361,12 +361,14 @@ fn users(c: &Contract, index: &SpanIndex, project_dir: &Path, diags: &mut Vec<Di
         }
         if c.target.needs_secret_values() {
             if let Err(e) = u.password.resolve(project_dir) {
-                diags.push(Diagnostic::error("RCTL050", format!("password of ACL user `{}`: {e}", u.name)).at(at("password")).hint(
-                    match &u.password.from_env {
-                        Some(var) => format!("export {var}=... before running redisctl"),
-                        None => "create the file, readable by redisctl only (chmod 600)".into(),
-                    },
-                ));
+                diags.push(
+                    Diagnostic::error("RCTL050", format!("password of ACL user `{}`: {e}", u.name))
+                        .at(at("password"))
+                        .hint(match &u.password.from_env {
+                            Some(var) => format!("export {var}=... before running redisctl"),
+                            None => "create the file, readable by redisctl only (chmod 600)".into(),
+                        }),
+                );
             }
         }
         for (field, prefix) in [("keys", "~"), ("channels", "&"), ("commands", "")] {
@@ -517,9 +519,12 @@ fn targets(c: &Contract, index: &SpanIndex, diags: &mut Vec<Diagnostic>) {
             );
         } else if hosts < nodes.len() && nodes.len() > 1 {
             diags.push(
-                Diagnostic::warning("RCTL091", format!("{} nodes share {hosts} host(s): a VM failure takes several nodes down", nodes.len()))
-                    .at(index.value("/systemd/hosts"))
-                    .hint("give one host per node so that a replica never shares a VM with its primary"),
+                Diagnostic::warning(
+                    "RCTL091",
+                    format!("{} nodes share {hosts} host(s): a VM failure takes several nodes down", nodes.len()),
+                )
+                .at(index.value("/systemd/hosts"))
+                .hint("give one host per node so that a replica never shares a VM with its primary"),
             );
         }
     }
@@ -558,8 +563,11 @@ fn targets(c: &Contract, index: &SpanIndex, diags: &mut Vec<Diagnostic>) {
     if let Some(name) = &c.kubernetes.exporter.user {
         if !c.acl.users.iter().any(|u| &u.name == name) {
             diags.push(
-                Diagnostic::error("RCTL094", format!("`kubernetes.exporter.user` names `{name}`, which is not in `acl.users`"))
-                    .at(index.value("/kubernetes/exporter/user")),
+                Diagnostic::error(
+                    "RCTL094",
+                    format!("`kubernetes.exporter.user` names `{name}`, which is not in `acl.users`"),
+                )
+                .at(index.value("/kubernetes/exporter/user")),
             );
         }
     }

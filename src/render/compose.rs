@@ -139,7 +139,10 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
 
 pub fn post_apply_commands(dir: &Path) -> Vec<PostApply> {
     let file = dir.join("compose.yaml").to_string_lossy().into_owned();
-    vec![PostApply { host: None, argv: ["docker", "compose", "-f", &file, "up", "-d", "--remove-orphans"].map(String::from).to_vec() }]
+    vec![PostApply {
+        host: None,
+        argv: ["docker", "compose", "-f", &file, "up", "-d", "--remove-orphans"].map(String::from).to_vec(),
+    }]
 }
 
 fn readme(d: &Deployment) -> String {

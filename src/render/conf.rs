@@ -80,7 +80,12 @@ impl Templates {
         let overrides: Option<PathBuf> = dir.map(Path::to_path_buf);
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
-        let syntax = SyntaxConfig::builder().trim_blocks(true).lstrip_blocks(true).keep_trailing_newline(true).build().map_err(|e| e.to_string())?;
+        let syntax = SyntaxConfig::builder()
+            .trim_blocks(true)
+            .lstrip_blocks(true)
+            .keep_trailing_newline(true)
+            .build()
+            .map_err(|e| e.to_string())?;
         env.set_syntax(syntax);
         env.add_filter("args", args_filter);
         env.add_filter("comment", comment_filter);
@@ -111,9 +116,9 @@ impl Templates {
             if let Some(dir) = &overrides {
                 let path = dir.join(name);
                 if path.is_file() {
-                    return std::fs::read_to_string(&path)
-                        .map(Some)
-                        .map_err(|e| Error::new(ErrorKind::InvalidOperation, format!("cannot read template {}: {e}", path.display())));
+                    return std::fs::read_to_string(&path).map(Some).map_err(|e| {
+                        Error::new(ErrorKind::InvalidOperation, format!("cannot read template {}: {e}", path.display()))
+                    });
                 }
             }
             Ok(EMBEDDED.iter().find(|(n, _)| *n == name).map(|(_, text)| text.to_string()))

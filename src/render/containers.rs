@@ -64,8 +64,9 @@ pub fn sh_quote(s: &str) -> String {
 
 /// The user the health checks, the cluster bootstrap and the exporter authenticate as.
 pub fn operator(d: &Deployment) -> Result<&User, String> {
-    d.user_with_role(UserRole::Operator)
-        .ok_or_else(|| format!("target `{}` needs an ACL user with `role: operator` (RCTL094)", d.contract.target.as_str()))
+    d.user_with_role(UserRole::Operator).ok_or_else(|| {
+        format!("target `{}` needs an ACL user with `role: operator` (RCTL094)", d.contract.target.as_str())
+    })
 }
 
 /// Server-file flavor of a container target: everything in `CONFIG_DIR` (one file per node or
@@ -105,7 +106,11 @@ fn header(d: &Deployment, what: &str) -> String {
 /// REDISCLI_AUTH variable of that one command, never through an argument.
 fn cli_prelude(d: &Deployment, secret: &dyn Fn(&User) -> String) -> Result<String, String> {
     let op = operator(d)?;
-    Ok(format!("cli() {{ REDISCLI_AUTH=\"{}\" redis-cli --no-auth-warning --user {} \"$@\"; }}\n", secret(op), sh_quote(&op.spec.name)))
+    Ok(format!(
+        "cli() {{ REDISCLI_AUTH=\"{}\" redis-cli --no-auth-warning --user {} \"$@\"; }}\n",
+        secret(op),
+        sh_quote(&op.spec.name)
+    ))
 }
 
 /// `start.sh redis|sentinel NAME`: writes the ACL file from the container's secrets, then
@@ -114,7 +119,9 @@ fn cli_prelude(d: &Deployment, secret: &dyn Fn(&User) -> String) -> Result<Strin
 pub fn start_script(d: &Deployment, secret: &dyn Fn(&User) -> String) -> String {
     let mut s = header(d, "start a Redis node or Sentinel with credentials from the container's secrets");
     s.push_str("# usage: start.sh redis|sentinel NAME\nkind=$1\nname=$2\numask 077\n");
-    s.push_str("case $name in node-[0-9]*|sentinel-[0-9]*) ;; *) echo \"start.sh: unknown name $name\" >&2; exit 64 ;; esac\n");
+    s.push_str(
+        "case $name in node-[0-9]*|sentinel-[0-9]*) ;; *) echo \"start.sh: unknown name $name\" >&2; exit 64 ;; esac\n",
+    );
     s.push_str("hash() { printf '%s' \"$1\" | sha256sum | cut -d ' ' -f 1; }\n");
     s.push_str("case $kind in\nredis)\n");
     if d.contract.topology.mode == TopologyMode::Cluster {
@@ -151,7 +158,9 @@ pub fn start_script(d: &Deployment, secret: &dyn Fn(&User) -> String) -> String 
     let has_replicas = d.nodes.iter().any(|n| d.primary_of(n).is_some());
     let masterauth = d.user_with_role(UserRole::Replication).filter(|_| has_replicas);
     match masterauth {
-        Some(u) => s.push_str(&format!("  exec redis-server \"{CONFIG_DIR}/$name.conf\" --masterauth \"{}\"\n", secret(u))),
+        Some(u) => {
+            s.push_str(&format!("  exec redis-server \"{CONFIG_DIR}/$name.conf\" --masterauth \"{}\"\n", secret(u)))
+        }
         None => s.push_str(&format!("  exec redis-server \"{CONFIG_DIR}/$name.conf\"\n")),
     }
     s.push_str("  ;;\nsentinel)\n");
@@ -183,7 +192,10 @@ pub fn health_script(d: &Deployment, secret: &dyn Fn(&User) -> String) -> Result
     s.push_str("# usage: health.sh redis|sentinel PORT\nkind=$1\nport=$2\n");
     s.push_str(&cli_prelude(d, secret)?);
     s.push_str("case $kind in\nsentinel)\n");
-    s.push_str(&format!("  redis-cli -p \"$port\" --raw SENTINEL CKQUORUM {} | grep -q '^OK'\n  ;;\nredis)\n", sh_quote(&d.master_name)));
+    s.push_str(&format!(
+        "  redis-cli -p \"$port\" --raw SENTINEL CKQUORUM {} | grep -q '^OK'\n  ;;\nredis)\n",
+        sh_quote(&d.master_name)
+    ));
     let follow = if cluster {
         s.push_str("  cli -p \"$port\" CLUSTER INFO | grep -q '^cluster_state:ok'\n");
         " -c"
@@ -202,7 +214,11 @@ pub fn health_script(d: &Deployment, secret: &dyn Fn(&User) -> String) -> Result
 /// `cluster-init.sh`: creates the Redis Cluster once. Waits for every node, does nothing when
 /// any node already knows other nodes (the cluster exists: idempotent), else runs
 /// `redis-cli --cluster create` with the primaries first, then waits for `cluster_state:ok`.
-pub fn cluster_init_script(d: &Deployment, host: &dyn Fn(&Node) -> String, secret: &dyn Fn(&User) -> String) -> Result<String, String> {
+pub fn cluster_init_script(
+    d: &Deployment,
+    host: &dyn Fn(&Node) -> String,
+    secret: &dyn Fn(&User) -> String,
+) -> Result<String, String> {
     let mut s = header(d, "create the Redis Cluster once (idempotent)");
     s.push_str(&cli_prelude(d, secret)?);
     let nodes: Vec<String> = d.nodes.iter().map(|n| format!("{}:{}", host(n), n.port)).collect();

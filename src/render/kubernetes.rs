@@ -39,7 +39,7 @@ fn set_name(d: &Deployment, component: &str) -> String {
 }
 
 /// Stable DNS name of `node-<i>` / `sentinel-<i>`: `<pod>.<headless service>.<namespace>.svc`.
-fn dns_name(d: &Deployment, name: &str) -> String {
+pub(crate) fn dns_name(d: &Deployment, name: &str) -> String {
     let (component, ordinal) = match name.strip_prefix("sentinel-") {
         Some(i) => ("sentinel", i),
         None => ("redis", name.trim_start_matches("node-")),
@@ -127,7 +127,8 @@ fn probes(kind: &str, port: u32, port_name: &str) -> (Value, Value) {
 }
 
 fn scheduling(d: &Deployment, component: &str) -> (Value, Value) {
-    let term = json!({ "labelSelector": { "matchLabels": selector(d, component) }, "topologyKey": "kubernetes.io/hostname" });
+    let term =
+        json!({ "labelSelector": { "matchLabels": selector(d, component) }, "topologyKey": "kubernetes.io/hostname" });
     let anti = match d.contract.kubernetes.anti_affinity {
         AntiAffinity::Soft => {
             json!({ "preferredDuringSchedulingIgnoredDuringExecution": [{ "weight": 100, "podAffinityTerm": term }] })
@@ -158,10 +159,18 @@ fn pod_spec(d: &Deployment, component: &str, containers: Vec<Value>, volumes: Ve
     })
 }
 
-fn statefulset(d: &Deployment, component: &str, replicas: usize, pod: Value, checksum: &str, claims: Option<Value>) -> Value {
+fn statefulset(
+    d: &Deployment,
+    component: &str,
+    replicas: usize,
+    pod: Value,
+    checksum: &str,
+    claims: Option<Value>,
+) -> Value {
     let name = set_name(d, component);
     let mut sts = object(d, "apps/v1", "StatefulSet", &name, component);
-    let mut template_meta = json!({ "labels": labels(d, component), "annotations": { "redisctl.io/config-sha256": checksum } });
+    let mut template_meta =
+        json!({ "labels": labels(d, component), "annotations": { "redisctl.io/config-sha256": checksum } });
     if component == "redis" {
         template_meta["annotations"]["kubectl.kubernetes.io/default-container"] = json!("redis");
     }
@@ -180,13 +189,21 @@ fn statefulset(d: &Deployment, component: &str, replicas: usize, pod: Value, che
     sts
 }
 
-fn service(d: &Deployment, component: &str, name: &str, headless: bool, ports: &[(&str, u32)], extra_selector: Option<(&str, String)>) -> Value {
+fn service(
+    d: &Deployment,
+    component: &str,
+    name: &str,
+    headless: bool,
+    ports: &[(&str, u32)],
+    extra_selector: Option<(&str, String)>,
+) -> Value {
     let mut svc = object(d, "v1", "Service", name, component);
     let mut sel = selector(d, component);
     if let Some((k, v)) = extra_selector {
         sel[k] = json!(v);
     }
-    let ports: Vec<Value> = ports.iter().map(|(n, p)| json!({ "name": n, "port": p, "targetPort": n, "protocol": "TCP" })).collect();
+    let ports: Vec<Value> =
+        ports.iter().map(|(n, p)| json!({ "name": n, "port": p, "targetPort": n, "protocol": "TCP" })).collect();
     svc["spec"] = if headless {
         json!({ "clusterIP": "None", "publishNotReadyAddresses": true, "selector": sel, "ports": ports })
     } else {
@@ -264,7 +281,11 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
     let exporter = &c.kubernetes.exporter;
     if exporter.enabled {
         let user = match &exporter.user {
-            Some(name) => d.users.iter().find(|u| &u.spec.name == name).ok_or_else(|| format!("exporter user `{name}` is not in acl.users"))?,
+            Some(name) => d
+                .users
+                .iter()
+                .find(|u| &u.spec.name == name)
+                .ok_or_else(|| format!("exporter user `{name}` is not in acl.users"))?,
             None => operator,
         };
         pod_containers.push(json!({
@@ -280,8 +301,11 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
             "securityContext": container_security(),
         }));
     }
-    let mut volumes =
-        vec![config_volume(d), secret_volume(d, d.users.iter()), json!({ "name": "run", "emptyDir": { "medium": "Memory", "sizeLimit": "1Mi" } })];
+    let mut volumes = vec![
+        config_volume(d),
+        secret_volume(d, d.users.iter()),
+        json!({ "name": "run", "emptyDir": { "medium": "Memory", "sizeLimit": "1Mi" } }),
+    ];
     // Cluster nodes keep their identity (nodes.conf) on the volume even without persistence.
     let claims = if persistent || cluster {
         let size = c.kubernetes.storage.size.as_ref().map(|q| q.text.clone()).unwrap_or_else(|| {
@@ -310,7 +334,9 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
             let primary = ("statefulset.kubernetes.io/pod-name", format!("{redis_set}-0"));
             objects.push(service(d, "redis", &redis_set, false, &[("redis", port)], Some(primary)));
         }
-        TopologyMode::Standalone | TopologyMode::Cluster => objects.push(service(d, "redis", &redis_set, false, &[("redis", port)], None)),
+        TopologyMode::Standalone | TopologyMode::Cluster => {
+            objects.push(service(d, "redis", &redis_set, false, &[("redis", port)], None))
+        }
     }
     objects.push(pdb(d, "redis"));
 
@@ -330,8 +356,11 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
             "securityContext": container_security(),
             "volumeMounts": mounts(true, false),
         });
-        let volumes =
-            vec![config_volume(d), secret_volume(d, d.user_with_role(UserRole::Sentinel).into_iter()), json!({ "name": "data", "emptyDir": {} })];
+        let volumes = vec![
+            config_volume(d),
+            secret_volume(d, d.user_with_role(UserRole::Sentinel).into_iter()),
+            json!({ "name": "data", "emptyDir": {} }),
+        ];
         let pod = pod_spec(d, "sentinel", vec![sentinel], volumes, 30);
         objects.push(statefulset(d, "sentinel", d.sentinels.len(), pod, &checksum, None));
         let set = set_name(d, "sentinel");
@@ -403,7 +432,9 @@ fn network_policy(d: &Deployment) -> Value {
         json!({ "from": [{ "podSelector": { "matchLabels": own } }] }),
     ];
     if c.kubernetes.exporter.enabled {
-        ingress.push(json!({ "from": [{ "namespaceSelector": {} }], "ports": [{ "protocol": "TCP", "port": EXPORTER_PORT }] }));
+        ingress.push(
+            json!({ "from": [{ "namespaceSelector": {} }], "ports": [{ "protocol": "TCP", "port": EXPORTER_PORT }] }),
+        );
     }
     np["spec"] = json!({ "podSelector": { "matchLabels": own }, "policyTypes": ["Ingress"], "ingress": ingress });
     np
@@ -411,7 +442,10 @@ fn network_policy(d: &Deployment) -> Value {
 
 pub fn post_apply_commands(dir: &Path) -> Vec<PostApply> {
     let dir = dir.to_string_lossy().into_owned();
-    vec![PostApply { host: None, argv: ["kubectl", "apply", "--server-side", "--field-manager=redisctl", "-f", &dir].map(String::from).to_vec() }]
+    vec![PostApply {
+        host: None,
+        argv: ["kubectl", "apply", "--server-side", "--field-manager=redisctl", "-f", &dir].map(String::from).to_vec(),
+    }]
 }
 
 fn readme(d: &Deployment) -> String {

@@ -57,11 +57,11 @@ pub struct Flavor {
 /// node; redis-server runs with that folder as its working directory and `dir`.
 pub fn process_flavor() -> Flavor {
     Flavor {
-        bind: |_, _| vec!["127.0.0.1".into()],
+        bind: |_, _| vec![crate::stack::HOST.into()],
         supervised: None,
         hostnames: false,
         announce: None,
-        host: |_, _| "127.0.0.1".into(),
+        host: |_, _| crate::stack::HOST.into(),
         paths: |_, name| {
             let is_sentinel = name.starts_with("sentinel");
             let stem = if is_sentinel { "sentinel" } else { "redis" };
@@ -79,9 +79,13 @@ pub fn process_flavor() -> Flavor {
 }
 
 /// The host clients use to reach a node or Sentinel of this deployment's target.
-pub fn client_host(d: &Deployment, _name: &str) -> String {
+/// Compose publishes ports on 127.0.0.1 of the Docker host; Kubernetes clients use the pods'
+/// stable DNS names; VMs their host addresses.
+pub fn client_host(d: &Deployment, name: &str) -> String {
     match d.contract.target {
-        _ => "127.0.0.1".into(),
+        Target::Systemd => systemd::host_of(d, name),
+        Target::Kubernetes => kubernetes::dns_name(d, name),
+        Target::Process | Target::Compose | Target::Elasticache => "127.0.0.1".into(),
     }
 }
 
@@ -92,7 +96,10 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
         Target::Systemd => systemd::render(d, templates),
         Target::Compose => compose::render(d, templates),
         Target::Kubernetes => kubernetes::render(d, templates),
-        other => Err(format!("rendering for target `{}` is not implemented yet; use `target: process` for now", other.as_str())),
+        other => Err(format!(
+            "rendering for target `{}` is not implemented yet; use `target: process` for now",
+            other.as_str()
+        )),
     }
 }
 
@@ -209,8 +216,13 @@ pub fn server_files(d: &Deployment, templates: &Templates, flavor: &Flavor) -> R
         }
     }
     if let Some(acl_path) = flavor.acl_path {
-        let users: Vec<serde_json::Value> = acl_users(d)?.into_iter().map(|(name, rules)| json!({ "name": name, "rules": rules })).collect();
-        out.push(Artifact { path: acl_path(d), content: templates.render("users.acl.j2", &json!({ "users": users }))?, mode: 0o600 });
+        let users: Vec<serde_json::Value> =
+            acl_users(d)?.into_iter().map(|(name, rules)| json!({ "name": name, "rules": rules })).collect();
+        out.push(Artifact {
+            path: acl_path(d),
+            content: templates.render("users.acl.j2", &json!({ "users": users }))?,
+            mode: 0o600,
+        });
     }
     Ok(out)
 }
@@ -270,9 +282,19 @@ pub fn acl_lines(d: &Deployment) -> Vec<AclLine<'_>> {
         Auth::Required => vec!["reset", "off"],
         Auth::Optional => vec!["reset", "on", "nopass", "~*", "&*", "+@all"],
     };
-    let mut lines = vec![AclLine { name: "default".into(), head: default.into_iter().map(String::from).collect(), user: None, rules: Vec::new() }];
+    let mut lines = vec![AclLine {
+        name: "default".into(),
+        head: default.into_iter().map(String::from).collect(),
+        user: None,
+        rules: Vec::new(),
+    }];
     for user in &d.users {
-        lines.push(AclLine { name: user.spec.name.clone(), head: vec!["reset".into(), "on".into()], user: Some(user), rules: user_rules(d, user) });
+        lines.push(AclLine {
+            name: user.spec.name.clone(),
+            head: vec!["reset".into(), "on".into()],
+            user: Some(user),
+            rules: user_rules(d, user),
+        });
     }
     lines
 }
@@ -283,7 +305,8 @@ pub fn acl_users(d: &Deployment) -> Result<Vec<(String, Vec<String>)>, String> {
     for line in acl_lines(d) {
         let mut rules = line.head;
         if let Some(user) = line.user {
-            let secret = user.secret.as_ref().ok_or_else(|| format!("the password of `{}` was not resolved", user.spec.name))?;
+            let secret =
+                user.secret.as_ref().ok_or_else(|| format!("the password of `{}` was not resolved", user.spec.name))?;
             rules.push(format!("#{}", secret.sha256_hex()));
         }
         rules.extend(line.rules);
@@ -309,8 +332,11 @@ fn user_rules(d: &Deployment, user: &User) -> Vec<String> {
         Vec::new()
     };
     rules.extend(keys.iter().map(|k| format!("~{k}")));
-    let channels: Vec<String> =
-        if spec.role == UserRole::Sentinel && spec.channels.is_empty() { vec!["__sentinel__:hello".to_string()] } else { spec.channels.clone() };
+    let channels: Vec<String> = if spec.role == UserRole::Sentinel && spec.channels.is_empty() {
+        vec!["__sentinel__:hello".to_string()]
+    } else {
+        spec.channels.clone()
+    };
     rules.extend(channels.iter().map(|c| format!("&{c}")));
     if spec.commands.is_empty() {
         rules.extend(role_defaults(spec.role).iter().map(|s| s.to_string()));

@@ -35,7 +35,7 @@ fn env_file(d: &Deployment) -> String {
 }
 
 /// The VM a node or Sentinel runs on: `hosts[i % len]` for `node-<i>` / `sentinel-<i>`.
-fn host_of(d: &Deployment, name: &str) -> String {
+pub(crate) fn host_of(d: &Deployment, name: &str) -> String {
     let hosts = &d.contract.systemd.hosts;
     let i: usize = name.rsplit('-').next().and_then(|n| n.parse().ok()).unwrap_or(0);
     hosts.get(i % hosts.len().max(1)).map(|h| h.0.clone()).unwrap_or_else(|| "127.0.0.1".into())
@@ -98,7 +98,10 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
         let mut sentinel_ctx = ctx.clone();
         sentinel_ctx["env_file"] = json!(auth_user.map(|_| env_file(d)));
         sentinel_ctx["auth_user"] = json!(auth_user.map(|u| &u.spec.name));
-        out.push(text(format!("{units}/{prefix}-sentinel@.service"), templates.render("redis-sentinel.service.j2", &sentinel_ctx)?));
+        out.push(text(
+            format!("{units}/{prefix}-sentinel@.service"),
+            templates.render("redis-sentinel.service.j2", &sentinel_ctx)?,
+        ));
     }
     out.push(text(format!("{units}/{prefix}-disable-thp.service"), templates.render("disable-thp.service.j2", &ctx)?));
     out.push(text(format!("etc/sysctl.d/60-{prefix}.conf"), templates.render("sysctl.conf.j2", &ctx)?));
@@ -130,7 +133,10 @@ pub fn post_apply_commands(d: &Deployment) -> Vec<PostApply> {
             hosts.push(h.clone());
         }
     }
-    let cmd = |host: &str, argv: &[&str]| PostApply { host: Some(host.to_string()), argv: argv.iter().map(|s| s.to_string()).collect() };
+    let cmd = |host: &str, argv: &[&str]| PostApply {
+        host: Some(host.to_string()),
+        argv: argv.iter().map(|s| s.to_string()).collect(),
+    };
     let mut out = Vec::new();
     for h in &hosts {
         out.push(cmd(h, &["systemctl", "daemon-reload"]));

@@ -142,11 +142,3 @@ impl Stack {
         first_error.map_or(Ok(()), Err)
     }
 }
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn process_stacks_bind_the_address_the_library_connects_to() {
-        assert_eq!(crate::render::process_flavor().bind, [super::HOST]);
-    }
-}

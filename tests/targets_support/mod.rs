@@ -77,7 +77,11 @@ pub fn run_silent(cmd: &mut Command) {
     let o: Output = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     let out = String::from_utf8_lossy(&o.stdout);
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(o.status.success() && out.trim().is_empty() && err.trim().is_empty(), "{cmd:?} exited {}:\n{out}{err}", o.status);
+    assert!(
+        o.status.success() && out.trim().is_empty() && err.trim().is_empty(),
+        "{cmd:?} exited {}:\n{out}{err}",
+        o.status
+    );
 }
 
 /// A free TCP port on 127.0.0.1.
