@@ -9,6 +9,7 @@ use crate::contract::{output_dir, Loaded, Project};
 use crate::error::Error;
 use crate::plan::Provider;
 use crate::providers::files::FilesProvider;
+use crate::providers::process::ProcessProvider;
 use crate::providers::redis::LiveRedis;
 use crate::render::{render, Artifact, Templates};
 use crate::resolve::Deployment;
@@ -29,15 +30,18 @@ impl Environment {
         Ok(Environment { loaded, deployment, artifacts, output_dir })
     }
 
-    /// The providers of this environment's target, in apply order.
-    pub fn providers(&self) -> Vec<Box<dyn Provider>> {
+    /// The providers of this environment's target, in apply order: files first, then (for
+    /// local stacks) the processes that run from them, then the live settings of running nodes.
+    /// `files_only` leaves servers alone (`--files-only`).
+    pub fn providers(&self, files_only: bool) -> Result<Vec<Box<dyn Provider>>, Error> {
         let mut providers: Vec<Box<dyn Provider>> =
             vec![Box::new(FilesProvider::new(self.output_dir.clone(), self.artifacts.clone()))];
-        if self.loaded.contract.target == Target::Process {
-            let live = LiveRedis::new(self.deployment.clone(), "127.0.0.1", Some(self.output_dir.clone()));
+        if self.loaded.contract.target == Target::Process && !files_only {
+            providers.push(Box::new(ProcessProvider::new(self.deployment.clone(), self.output_dir.clone())?));
+            let live = LiveRedis::new(self.deployment.clone(), crate::stack::HOST, Some(self.output_dir.clone()));
             providers.push(Box::new(live));
         }
-        providers
+        Ok(providers)
     }
 
     pub fn name(&self) -> &str {

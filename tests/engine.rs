@@ -69,7 +69,12 @@ resources:
 
     fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_redisctl"));
+        // Files only: these tests are about the engine, not about starting servers.
+        let files_only = matches!(args.first(), Some(&"plan") | Some(&"apply"));
         c.arg("--project").arg(self.path()).args(args).stdin(Stdio::null());
+        if files_only {
+            c.arg("--files-only");
+        }
         c
     }
 

@@ -145,7 +145,7 @@ fn pid(server: &Server) -> String {
 #[test]
 fn live_settings_drift_and_restart_required_changes() {
     let p = Project::new();
-    apply(&p, &[]);
+    apply(&p, &["--files-only"]);
     let server = p.start();
     assert!(plan(&p).contains("No changes."), "{}", plan(&p));
 
@@ -186,7 +186,7 @@ fn live_settings_drift_and_restart_required_changes() {
 #[test]
 fn acl_users_are_created_rotated_and_removed_live() {
     let p = Project::new();
-    apply(&p, &[]);
+    apply(&p, &["--files-only"]);
     let _server = p.start();
 
     // Add a user.

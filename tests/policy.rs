@@ -402,7 +402,7 @@ fn a_waiver_with_a_reason_silences_the_finding_and_shows_in_every_plan_format() 
     assert_eq!(policy["waivers"][0]["reason"], "writes must fail loudly while the catalog import runs");
 
     // Not blocked: apply writes the files.
-    p.redisctl(&["apply", "--env", "prod", "--auto-approve"]).assert().success();
+    p.redisctl(&["apply", "--env", "prod", "--auto-approve", "--files-only"]).assert().success();
 }
 
 #[test]
@@ -459,7 +459,7 @@ fn waivers_need_a_reason_and_a_known_rule() {
 #[test]
 fn apply_refuses_policy_errors_and_names_them() {
     let p = Project::new(&[("prod", VIOLATION)]);
-    p.redisctl(&["apply", "--env", "prod", "--auto-approve"])
+    p.redisctl(&["apply", "--env", "prod", "--auto-approve", "--files-only"])
         .assert()
         .code(1)
         .stderr(predicate::str::contains("error[RCTL105]"))
@@ -469,5 +469,5 @@ fn apply_refuses_policy_errors_and_names_them() {
 
     // Warnings do not block.
     let warned = Project::new(&[("local", "redis:\n  maxmemoryPolicy: noeviction\n")]);
-    warned.redisctl(&["apply", "--env", "local", "--auto-approve"]).assert().success();
+    warned.redisctl(&["apply", "--env", "local", "--auto-approve", "--files-only"]).assert().success();
 }

@@ -33,6 +33,9 @@ pub struct Args {
     /// Allow changes that restart servers (rolling, one node at a time).
     #[arg(long)]
     pub allow_restart: bool,
+    /// Only write the rendered files: do not start, stop or change running servers.
+    #[arg(long)]
+    pub files_only: bool,
     /// Finish password rotations: remove the old passwords that stayed valid during the rotation.
     #[arg(long)]
     pub finish_rotation: bool,
@@ -73,7 +76,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
     let environment = crate::environment::Environment::open(&ctx.project, checked.loaded, &ctx.templates()?)?;
     let _lock = Lock::acquire(&environment.output_dir, &format!("apply --env {env}"), timeout)?;
     let mut state = State::load(&environment.output_dir, &env)?;
-    let mut providers = environment.providers();
+    let mut providers = environment.providers(args.files_only)?;
     let plan = engine::build_plan(
         environment.name(),
         environment.target(),

@@ -35,10 +35,13 @@ pub struct Args {
     /// Exit 2 when there are changes, 0 when there are none.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Only the rendered files: do not look at (or, for apply, start or change) running servers.
+    #[arg(long)]
+    pub files_only: bool,
 }
 
 pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
-    let (environment, plan) = ctx.plan(&args.env)?;
+    let (environment, plan) = ctx.plan(&args.env, args.files_only)?;
     match args.format {
         PlanFormat::Text => print!("{}", output::text(&plan, ctx.color_out)),
         PlanFormat::Markdown => print!("{}", output::markdown(&plan)),

@@ -545,21 +545,6 @@ fn targets(c: &Contract, index: &SpanIndex, diags: &mut Vec<Diagnostic>) {
                 .hint("containers change IP addresses; cluster nodes must announce hostnames (`cluster-announce-hostname`, Redis 7.0+)"),
         );
     }
-    if c.security.tls.enabled {
-        diags.push(
-            Diagnostic::error("RCTL095", format!("TLS is not supported on target `{}` yet", c.target.as_str()))
-                .at(index.value("/security/tls/enabled"))
-                .hint("use `target: systemd` or `process` for TLS, or terminate TLS in front of Redis"),
-        );
-    }
-    let operator = c.acl.users.iter().find(|u| u.role == UserRole::Operator);
-    if c.security.auth == Auth::Required && operator.is_none() {
-        diags.push(
-            Diagnostic::error("RCTL094", format!("target `{}` needs an ACL user with `role: operator`", c.target.as_str()))
-                .at(index.value("/acl").or(target_span()))
-                .hint("health checks (role, replication, a write and read) and the cluster bootstrap authenticate as that user"),
-        );
-    }
     if let Some(name) = &c.kubernetes.exporter.user {
         if !c.acl.users.iter().any(|u| &u.name == name) {
             diags.push(

@@ -1,4 +1,5 @@
 //! Providers: each knows one kind of resource, how to observe it and how to change it.
 
 pub mod files;
+pub mod process;
 pub mod redis;

@@ -91,6 +91,22 @@ pub fn client_host(d: &Deployment, name: &str) -> String {
 
 /// Render the environment's artifacts for its target.
 pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, String> {
+    let containers = matches!(d.contract.target, Target::Compose | Target::Kubernetes);
+    if containers && d.contract.security.tls.enabled {
+        // The contract is valid; the container renderers cannot mount certificates yet.
+        return Err(format!(
+            "TLS is not implemented yet for target `{}`: use `target: systemd` or `process` for TLS, \
+             or terminate TLS in front of Redis",
+            d.contract.target.as_str()
+        ));
+    }
+    if containers && d.auth_required() && d.user_with_role(UserRole::Operator).is_none() {
+        return Err(format!(
+            "target `{}` needs an ACL user with `role: operator`: health checks (role, replication, a write \
+             and a read) and the cluster bootstrap authenticate as that user",
+            d.contract.target.as_str()
+        ));
+    }
     match d.contract.target {
         Target::Process => server_files(d, templates, &process_flavor()),
         Target::Systemd => systemd::render(d, templates),

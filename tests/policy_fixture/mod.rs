@@ -45,6 +45,9 @@ acl:
     - name: sentinel
       role: sentinel
       password: { fromFile: secrets/sentinel.password }
+    - name: ops
+      role: operator
+      password: { fromFile: secrets/ops.password }
 resources:
   maxmemory: 128mb
   memoryLimit: 256Mi
@@ -69,7 +72,7 @@ impl Project {
         for (name, text) in envs {
             p.write(&format!("environments/{name}.yaml"), text);
         }
-        for secret in ["app", "replicator", "sentinel"] {
+        for secret in ["app", "replicator", "sentinel", "ops"] {
             p.write(&format!("secrets/{secret}.password"), &format!("{secret}-password-for-tests\n"));
         }
         p

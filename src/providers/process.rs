@@ -1,0 +1,124 @@
+//! The process provider: the redis-server and redis-sentinel processes of a local stack.
+//!
+//! A member of the deployment that is not running is planned as `process:<name>` create;
+//! a running member the contract no longer has is planned as delete (stopped; its data stays).
+//! After the changes, `finish` bootstraps a cluster and waits until the stack is really
+//! ready (probe writes, replication links, cluster state, Sentinel quorum).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::error::Error;
+use crate::plan::state::State;
+use crate::plan::{Action, ApplyOptions, Outcome, Provider, ProviderPlan, ResourceChange, Shown};
+use crate::resolve::Deployment;
+use crate::stack::{Kind, RunDir, Stack, StopOptions};
+
+pub const NAME: &str = "process";
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub struct ProcessProvider {
+    stack: Stack,
+    started: bool,
+}
+
+impl ProcessProvider {
+    pub fn new(deployment: Deployment, run_dir: PathBuf) -> Result<Self, Error> {
+        Ok(ProcessProvider { stack: Stack::new(deployment, run_dir)?, started: false })
+    }
+
+    /// Sentinels first: a node being started asks them which role it has now.
+    fn members(&self) -> Vec<(String, u32, Kind)> {
+        let d = &self.stack.deployment;
+        let sentinels = d.sentinels.iter().map(|s| (s.name.clone(), s.port, Kind::Sentinel));
+        sentinels.chain(d.nodes.iter().map(|n| (n.name.clone(), n.port, Kind::Redis))).collect()
+    }
+
+    /// Member directories under the run dir that hold a live process but are no longer rendered.
+    fn orphans(&self) -> Vec<(String, u32)> {
+        let run = RunDir::new(self.stack.run.root());
+        let known: Vec<String> = self.members().into_iter().map(|(n, _, _)| n).collect();
+        let Ok(entries) = std::fs::read_dir(run.root()) else { return Vec::new() };
+        let mut out = Vec::new();
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if known.contains(&name) || !(name.starts_with("node-") || name.starts_with("sentinel-")) {
+                continue;
+            }
+            let kind = if name.starts_with("sentinel-") { Kind::Sentinel } else { Kind::Redis };
+            let pid =
+                std::fs::read_to_string(run.pid_file(&name, kind)).ok().and_then(|p| p.trim().parse::<u32>().ok());
+            if let Some(pid) = pid.filter(|p| std::path::Path::new(&format!("/proc/{p}")).exists()) {
+                out.push((name, pid));
+            }
+        }
+        out.sort();
+        out
+    }
+}
+
+impl Provider for ProcessProvider {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn plan(&mut self, _state: &State) -> Result<ProviderPlan, Error> {
+        let mut changes = Vec::new();
+        let mut seen = Vec::new();
+        for (name, port, kind) in self.members() {
+            let pid = self.stack.pid(&name)?;
+            seen.push(format!("{name} {}", pid.is_some()));
+            if pid.is_none() {
+                let mut c = ResourceChange::new(NAME, format!("{NAME}:{name}"), Action::Create);
+                c.after = Some(Shown::Value(json!({ "binary": kind.stem(), "address": format!("127.0.0.1:{port}") })));
+                c.reason = Some("not running".into());
+                changes.push(c);
+            }
+        }
+        for (name, pid) in self.orphans() {
+            seen.push(format!("{name} orphan {pid}"));
+            let mut c = ResourceChange::new(NAME, format!("{NAME}:{name}"), Action::Delete);
+            c.before = Some(Shown::Value(json!({ "pid": pid })));
+            c.reason = Some("no longer in the topology; stopped, its data directory is kept".into());
+            changes.push(c);
+        }
+        Ok(ProviderPlan { changes, observed: hex::encode(Sha256::digest(seen.join("\n").as_bytes())) })
+    }
+
+    fn apply(&mut self, change: &ResourceChange, _state: &mut State, _opts: &ApplyOptions) -> Result<Outcome, Error> {
+        let name = change.address.strip_prefix("process:").unwrap_or(&change.address);
+        match change.action {
+            Action::Create => {
+                self.stack.start(name)?;
+                self.started = true;
+            }
+            Action::Delete => {
+                let kind = if name.starts_with("sentinel-") { Kind::Sentinel } else { Kind::Redis };
+                let pid_file = self.stack.run.pid_file(name, kind);
+                let pid = std::fs::read_to_string(&pid_file).ok().and_then(|p| p.trim().parse::<i32>().ok());
+                if let Some(pid) = pid {
+                    // Not in the deployment any more, so the stack cannot address it: SIGTERM
+                    // makes redis-server shut down cleanly (and save, if persistence is on).
+                    unsafe { libc::kill(pid, libc::SIGTERM) };
+                }
+            }
+            _ => {}
+        }
+        Ok(Outcome::Applied)
+    }
+
+    fn finish(&mut self, _state: &mut State) -> Result<(), Error> {
+        if self.started {
+            self.stack.up(READY_TIMEOUT)?;
+        }
+        Ok(())
+    }
+}
+
+/// Stop every member of a local stack (`redisctl destroy`).
+pub fn stop_all(deployment: Deployment, run_dir: PathBuf) -> Result<(), Error> {
+    Stack::new(deployment, run_dir)?.down(StopOptions::default())
+}
