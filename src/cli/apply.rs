@@ -98,7 +98,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
         return Ok(EXIT_OK);
     }
     check_destroy(&plan, &opts, environment.loaded.contract.safety.forbid_destroy)?;
-    if saved.is_none() && !args.auto_approve && !confirm(&env)? {
+    if saved.is_none() && !args.auto_approve && !confirm(&env, std::io::stdin().is_terminal())? {
         println!("Apply cancelled.");
         return Ok(EXIT_OK);
     }
@@ -111,8 +111,9 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
     Ok(EXIT_OK)
 }
 
-fn confirm(env: &str) -> Result<bool, Error> {
-    if !std::io::stdin().is_terminal() {
+/// Ask for `yes` on the terminal; without one, refuse (scripts pass --auto-approve).
+pub(super) fn confirm(env: &str, terminal: bool) -> Result<bool, Error> {
+    if !terminal {
         return Err(Error::msg(
             "apply needs a confirmation but standard input is not a terminal: pass --auto-approve, or apply a saved plan file",
         ));

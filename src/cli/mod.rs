@@ -3,12 +3,14 @@
 
 mod apply;
 mod connect;
+mod destroy;
 mod diff;
 mod parity;
 mod plan;
 mod render;
 mod review;
 mod schema;
+mod status;
 mod validate;
 
 use std::io::IsTerminal;
@@ -70,6 +72,10 @@ pub enum Command {
     Apply(apply::Args),
     /// Compare the rendered artifacts of two environments.
     Diff(diff::Args),
+    /// Show the nodes and Sentinels of a local stack: role, address, pid, memory, replication.
+    Status(status::Args),
+    /// Stop a local stack (data kept unless --purge-data).
+    Destroy(destroy::Args),
     /// Print what an application needs to connect (endpoints, mode, user, password reference).
     Connect(connect::Args),
     /// Show what differs between all environments, and fail on locked settings that differ.
@@ -190,6 +196,8 @@ pub fn main() -> i32 {
         Command::Apply(args) => apply::run(&ctx, args),
         Command::Diff(args) => diff::run(&ctx, args),
         Command::Connect(args) => connect::run(&ctx, args),
+        Command::Status(args) => status::run(&ctx, args),
+        Command::Destroy(args) => destroy::run(&ctx, args),
         Command::Parity(args) => parity::run(&ctx, args),
         Command::Review(args) => review::run(&ctx, args),
         Command::Schema => schema::run(),

@@ -501,13 +501,6 @@ fn security(c: &Contract, index: &SpanIndex, diags: &mut Vec<Diagnostic>) {
 fn targets(c: &Contract, index: &SpanIndex, diags: &mut Vec<Diagnostic>) {
     let target_span = || index.value("/target");
     let containers = matches!(c.target, Target::Compose | Target::Kubernetes);
-    if !matches!(c.target, Target::Process | Target::Elasticache) && c.security.auth == Auth::Optional {
-        diags.push(
-            Diagnostic::error("RCTL090", format!("target `{}` needs `security.auth: required`", c.target.as_str()))
-                .at(index.value("/security/auth").or(target_span()))
-                .hint("Redis's protected mode refuses password-less connections from other hosts and containers; `optional` is for local processes only"),
-        );
-    }
     if c.target == Target::Systemd {
         let (nodes, _) = layout(c);
         let hosts = c.systemd.hosts.len();

@@ -100,6 +100,11 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
             d.contract.target.as_str()
         ));
     }
+    if !matches!(d.contract.target, Target::Process | Target::Elasticache) && !d.auth_required() {
+        // Policy rule RCTL101 reports this; a waiver cannot make it work: protected mode
+        // refuses password-less clients from other hosts and containers.
+        return Err(format!("target `{}` needs `security.auth: required`", d.contract.target.as_str()));
+    }
     if containers && d.auth_required() && d.user_with_role(UserRole::Operator).is_none() {
         return Err(format!(
             "target `{}` needs an ACL user with `role: operator`: health checks (role, replication, a write \

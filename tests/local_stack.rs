@@ -1,0 +1,144 @@
+//! `apply` of a `target: process` environment brings a real local stack up (redis-server and
+//! redis-sentinel 7.0 on 127.0.0.1), `status` reports it, `connect` output is enough for a
+//! client to find the primary and write, `destroy` stops it and keeps the data.
+//! A guard destroys the stack even when an assertion fails.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+struct Stack {
+    dir: tempfile::TempDir,
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let _ = run(self.dir.path(), &["destroy", "--env", "dev", "--auto-approve"]);
+    }
+}
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_redisctl"))
+        .arg("--project")
+        .arg(dir)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let o = run(dir, args);
+    let text = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(o.status.success(), "{args:?}: {text}");
+    text
+}
+
+/// `count` consecutive free ports (nothing listens on them now).
+fn free_ports(count: u16) -> u16 {
+    'base: for base in (21000..30000).step_by(50) {
+        for p in base..base + count {
+            if TcpListener::bind(("127.0.0.1", p)).is_err() {
+                continue 'base;
+            }
+        }
+        return base;
+    }
+    panic!("no free port range");
+}
+
+fn project(topology: &str) -> Stack {
+    let dir = tempfile::tempdir().unwrap();
+    let w = |rel: &str, text: &str| {
+        let p = dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    for s in ["app", "repl", "sentinel", "ops"] {
+        w(&format!("secrets/{s}"), &format!("{s}-Local-Stack-Test\n"));
+    }
+    w(
+        "redisctl.yaml",
+        r#"apiVersion: redisctl/v1
+service: stack
+redis: { version: "7.0", workload: state, maxmemoryPolicy: noeviction, persistence: { mode: aof },
+         config: { repl-diskless-sync-delay: 0 } }
+keyspace: { prefix: stack }
+acl:
+  users:
+    - { name: app, password: { fromFile: secrets/app }, commands: ["+@read", "+@write", "+ping", "-@dangerous"] }
+    - { name: repl, role: replication, password: { fromFile: secrets/repl } }
+    - { name: watcher, role: sentinel, password: { fromFile: secrets/sentinel } }
+    - { name: ops, role: operator, password: { fromFile: secrets/ops } }
+resources: { maxmemory: 64mb }
+"#,
+    );
+    let base = free_ports(10);
+    w("environments/dev.yaml", &format!("topology: {topology}\nports: {{ redis: {base}, sentinel: {} }}\n", base + 5));
+    Stack { dir }
+}
+
+fn connect_and_write(config: &serde_json::Value, password: &str) -> String {
+    let primary = if config["mode"] == "sentinel" {
+        // Discover the primary through a Sentinel, as a Sentinel-aware client does.
+        let sentinel = config["sentinel"]["endpoints"][0].as_str().unwrap();
+        let client = redis::Client::open(format!("redis://{sentinel}/")).unwrap();
+        let mut con = client.get_connection().unwrap();
+        let addr: Vec<String> = redis::cmd("SENTINEL")
+            .arg("GET-MASTER-ADDR-BY-NAME")
+            .arg(config["sentinel"]["masterName"].as_str().unwrap())
+            .query(&mut con)
+            .unwrap();
+        format!("{}:{}", addr[0], addr[1])
+    } else {
+        config["endpoints"][0].as_str().unwrap().to_string()
+    };
+    let client = redis::Client::open(format!("redis://{primary}/")).unwrap();
+    let mut con = client.get_connection().unwrap();
+    redis::cmd("AUTH").arg(config["username"].as_str().unwrap()).arg(password).exec(&mut con).unwrap();
+    let key = format!("{}:greeting", config["keyPrefix"].as_str().unwrap());
+    redis::cmd("SET").arg(&key).arg("hello").exec(&mut con).unwrap();
+    redis::cmd("GET").arg(&key).query(&mut con).unwrap()
+}
+
+fn exercise(topology: &str, members: usize) {
+    let stack = project(topology);
+    let dir = stack.dir.path();
+    let applied = ok(dir, &["apply", "--env", "dev", "--auto-approve", "--no-color"]);
+    assert!(applied.contains("Apply complete!"), "{applied}");
+    assert!(ok(dir, &["plan", "--env", "dev"]).contains("No changes."));
+
+    let status: serde_json::Value =
+        serde_json::from_str(&ok(dir, &["status", "--env", "dev", "--format", "json"])).unwrap();
+    let list = status["members"].as_array().unwrap();
+    assert_eq!(list.len(), members, "{status:#}");
+    assert!(list.iter().all(|m| m["up"] == true), "{status:#}");
+    assert_eq!(list.iter().filter(|m| m["role"] == "primary").count(), 1, "{status:#}");
+
+    // The connect output alone is enough to reach the primary.
+    let config: serde_json::Value =
+        serde_json::from_str(&ok(dir, &["connect", "--env", "dev", "--format", "json"])).unwrap();
+    assert_eq!(config["passwordRef"]["fromFile"], "secrets/app");
+    let password = std::fs::read_to_string(dir.join(config["passwordRef"]["fromFile"].as_str().unwrap())).unwrap();
+    assert_eq!(connect_and_write(&config, password.trim()), "hello");
+
+    // Destroy stops everything and keeps the data; apply brings it back with the data.
+    let destroyed = ok(dir, &["destroy", "--env", "dev", "--auto-approve", "--no-color"]);
+    assert!(destroyed.contains("Destroy complete!"), "{destroyed}");
+    let down: serde_json::Value =
+        serde_json::from_str(&ok(dir, &["status", "--env", "dev", "--format", "json"])).unwrap();
+    assert!(down["members"].as_array().unwrap().iter().all(|m| m["up"] == false), "{down:#}");
+    ok(dir, &["apply", "--env", "dev", "--auto-approve"]);
+    assert_eq!(connect_and_write(&config, password.trim()), "hello");
+    drop(stack);
+}
+
+#[test]
+fn a_standalone_stack_comes_up_and_keeps_its_data() {
+    exercise("{ mode: standalone }", 1);
+}
+
+#[test]
+fn a_sentinel_stack_comes_up_and_clients_find_the_primary() {
+    exercise("{ mode: sentinel, replicas: 1, sentinels: 3 }", 5);
+}
