@@ -30,8 +30,8 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
         return Ok(EXIT_OK);
     }
     println!(
-        "{:<12} {:<9} {:<17} {:>8} {:<5} {:>19} {:>12} {:>9} {:<14} {}",
-        "NAME", "ROLE", "ADDRESS", "PID", "UP", "MEMORY/MAX", "OFFSET", "LAG", "SLOTS", "PRIMARY (SENTINEL)"
+        "{:<12} {:<9} {:<17} {:>8} {:<5} {:>19} {:>12} {:>9} {:<14} PRIMARY (SENTINEL)",
+        "NAME", "ROLE", "ADDRESS", "PID", "UP", "MEMORY/MAX", "OFFSET", "LAG", "SLOTS"
     );
     for m in &status.members {
         let role = m.role.map(|r| format!("{r:?}").to_lowercase()).unwrap_or_else(|| "-".into());
