@@ -34,9 +34,10 @@ fn ok(dir: &Path, args: &[&str]) -> String {
     text
 }
 
-/// `count` consecutive free ports (nothing listens on them now).
-fn free_ports(count: u16) -> u16 {
-    'base: for base in (21000..30000).step_by(50) {
+/// `count` consecutive free ports (nothing listens on them now). Each test searches its own
+/// range, so tests running in parallel never pick the same ports.
+fn free_ports(from: u16, count: u16) -> u16 {
+    'base: for base in (from..from + 2000).step_by(50) {
         for p in base..base + count {
             if TcpListener::bind(("127.0.0.1", p)).is_err() {
                 continue 'base;
@@ -47,7 +48,7 @@ fn free_ports(count: u16) -> u16 {
     panic!("no free port range");
 }
 
-fn project(topology: &str) -> Stack {
+fn project(topology: &str, ports_from: u16) -> Stack {
     let dir = tempfile::tempdir().unwrap();
     let w = |rel: &str, text: &str| {
         let p = dir.path().join(rel);
@@ -73,7 +74,7 @@ acl:
 resources: { maxmemory: 64mb }
 "#,
     );
-    let base = free_ports(10);
+    let base = free_ports(ports_from, 10);
     w("environments/dev.yaml", &format!("topology: {topology}\nports: {{ redis: {base}, sentinel: {} }}\n", base + 5));
     Stack { dir }
 }
@@ -101,8 +102,8 @@ fn connect_and_write(config: &serde_json::Value, password: &str) -> String {
     redis::cmd("GET").arg(&key).query(&mut con).unwrap()
 }
 
-fn exercise(topology: &str, members: usize) {
-    let stack = project(topology);
+fn exercise(topology: &str, members: usize, ports_from: u16) {
+    let stack = project(topology, ports_from);
     let dir = stack.dir.path();
     let applied = ok(dir, &["apply", "--env", "dev", "--auto-approve", "--no-color"]);
     assert!(applied.contains("Apply complete!"), "{applied}");
@@ -135,10 +136,67 @@ fn exercise(topology: &str, members: usize) {
 
 #[test]
 fn a_standalone_stack_comes_up_and_keeps_its_data() {
-    exercise("{ mode: standalone }", 1);
+    exercise("{ mode: standalone }", 1, 21000);
 }
 
 #[test]
 fn a_sentinel_stack_comes_up_and_clients_find_the_primary() {
-    exercise("{ mode: sentinel, replicas: 1, sentinels: 3 }", 5);
+    exercise("{ mode: sentinel, replicas: 1, sentinels: 3 }", 5, 23000);
+}
+
+fn config_get(addr: &str, name: &str) -> String {
+    let client = redis::Client::open(format!("redis://{addr}/")).unwrap();
+    let mut con = client.get_connection().unwrap();
+    redis::cmd("AUTH").arg("ops").arg("ops-Local-Stack-Test").exec(&mut con).unwrap();
+    let v: Vec<String> = redis::cmd("CONFIG").arg("GET").arg(name).query(&mut con).unwrap();
+    v[1].clone()
+}
+
+#[test]
+fn a_restart_required_change_is_a_rolling_restart_that_keeps_the_stack_writable() {
+    let stack = project("{ mode: sentinel, replicas: 1, sentinels: 3 }", 25000);
+    let dir = stack.dir.path();
+    ok(dir, &["apply", "--env", "dev", "--auto-approve"]);
+    let base = std::fs::read_to_string(dir.join("redisctl.yaml")).unwrap();
+    std::fs::write(
+        dir.join("redisctl.yaml"),
+        base.replace("repl-diskless-sync-delay: 0", "repl-diskless-sync-delay: 0, databases: 32"),
+    )
+    .unwrap();
+    let plan = ok(dir, &["plan", "--env", "dev", "--no-color"]);
+    assert!(plan.contains("redis-config:node-0/databases") && plan.contains("needs a restart"), "{plan}");
+    let skipped = ok(dir, &["apply", "--env", "dev", "--auto-approve"]);
+    assert!(skipped.contains("--allow-restart"), "{skipped}");
+
+    // A background writer through Sentinel discovery during the rolling restart.
+    let config: serde_json::Value =
+        serde_json::from_str(&ok(dir, &["connect", "--env", "dev", "--format", "json"])).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (config, stop) = (config.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let (mut ok_writes, mut failed) = (0u32, 0u32);
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                match std::panic::catch_unwind(|| connect_and_write(&config, "app-Local-Stack-Test")) {
+                    Ok(_) => ok_writes += 1,
+                    Err(_) => failed += 1,
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            (ok_writes, failed)
+        })
+    };
+    let restarted = ok(dir, &["apply", "--env", "dev", "--auto-approve", "--allow-restart"]);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (ok_writes, failed) = writer.join().unwrap();
+    eprintln!("rolling restart: {ok_writes} writes succeeded, {failed} failed");
+    assert!(restarted.contains("SENTINEL FAILOVER"), "{restarted}");
+    assert!(ok_writes > 0 && failed <= 40, "{ok_writes} ok, {failed} failed");
+    let status: serde_json::Value =
+        serde_json::from_str(&ok(dir, &["status", "--env", "dev", "--format", "json"])).unwrap();
+    for m in status["members"].as_array().unwrap().iter().filter(|m| m["kind"] == "redis") {
+        assert_eq!(config_get(m["address"].as_str().unwrap(), "databases"), "32", "{status:#}");
+    }
+    let after = ok(dir, &["plan", "--env", "dev", "--no-color"]);
+    assert!(after.contains("No changes."), "no false changes after the failover: {after}");
 }

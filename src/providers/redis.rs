@@ -37,6 +37,10 @@ pub struct LiveRedis {
     /// For local stacks: only nodes whose pid file (`<dir>/<node>/redis.pid`) names a live
     /// process are ours to observe, so a foreign server on the same port is never touched.
     pid_dir: Option<std::path::PathBuf>,
+    /// The local stack, which redisctl may restart (`--allow-restart`); `None` elsewhere.
+    stack: Option<crate::stack::Stack>,
+    /// Nodes with restart-required changes to restart in `finish`, one at a time.
+    pending_restarts: Vec<String>,
 }
 
 /// Connect to a node as the operator user (or the open `default` user when auth is optional).
@@ -99,6 +103,12 @@ fn show(name: &str, value: &str) -> String {
     }
 }
 
+fn sorted_words<'a>(words: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut v: Vec<&str> = words.filter(|w| !w.is_empty()).collect();
+    v.sort_unstable();
+    v
+}
+
 fn rules_hash(rules: &[String]) -> String {
     hex::encode(Sha256::digest(rules.join(" ").as_bytes()))
 }
@@ -116,7 +126,13 @@ fn acl_list(con: &mut redis::Connection) -> Result<BTreeMap<String, String>, Str
 
 impl LiveRedis {
     pub fn new(deployment: Deployment, host: &str, pid_dir: Option<std::path::PathBuf>) -> Self {
-        LiveRedis { deployment, host: host.to_string(), pid_dir }
+        LiveRedis { deployment, host: host.to_string(), pid_dir, stack: None, pending_restarts: Vec::new() }
+    }
+
+    /// Let `--allow-restart` restart the nodes of this local stack.
+    pub fn with_stack(mut self, stack: crate::stack::Stack) -> Self {
+        self.stack = Some(stack);
+        self
     }
 
     fn ours(&self, node: &Node) -> bool {
@@ -194,9 +210,11 @@ impl LiveRedis {
             // with what was recorded when redisctl last set them (see `finish`).
             let rec = recorded.and_then(|r| r["acl"].get(user));
             let commands_changed = rec.is_some_and(|r| r["desired"].as_str() != Some(want.commands_hash().as_str()));
-            let commands_drifted = rec
-                .zip(have.as_ref())
-                .is_some_and(|(r, h)| r["commands"].as_str() != Some(h.commands.join(" ").as_str()));
+            // Redis prints the expanded rules in no stable order (it differs after a restart).
+            let commands_drifted = rec.zip(have.as_ref()).is_some_and(|(r, h)| {
+                sorted_words(r["commands"].as_str().unwrap_or_default().split(' '))
+                    != sorted_words(h.commands.iter().map(String::as_str))
+            });
             if have.as_ref().is_some_and(|h| h.same_apart_from_commands(&want))
                 && !commands_changed
                 && !commands_drifted
@@ -257,10 +275,21 @@ impl Provider for LiveRedis {
         let (kind, rest) = change.address.split_once(':').unwrap_or(("", ""));
         let (node_name, item) = rest.split_once('/').unwrap_or((rest, ""));
         let node = self.node(node_name)?.clone();
-        if change.flags.restart_required && !opts.allow_restart {
-            return Ok(Outcome::Skipped(format!(
-                "`{item}` only changes with a restart; re-run with --allow-restart for a rolling restart"
-            )));
+        if change.flags.restart_required {
+            if !opts.allow_restart {
+                return Ok(Outcome::Skipped(format!(
+                    "`{item}` only changes with a restart; re-run with --allow-restart for a rolling restart"
+                )));
+            }
+            if self.stack.is_none() {
+                return Ok(Outcome::Skipped(format!(
+                    "`{item}` needs a restart of {node_name}, which redisctl does only for local stacks"
+                )));
+            }
+            if !self.pending_restarts.contains(&node.name) {
+                self.pending_restarts.push(node.name.clone());
+            }
+            return Ok(Outcome::Applied);
         }
         let mut con = connect(&self.deployment, &self.host, &node).map_err(Error::msg)?;
         let key = format!("{NAME}:{node_name}");
@@ -341,6 +370,12 @@ impl Provider for LiveRedis {
     /// Record what each running node has where it matches the contract, so the next plan can
     /// tell a hand change (drift) from a contract change.
     fn finish(&mut self, state: &mut State) -> Result<(), Error> {
+        if let (Some(stack), false) = (&self.stack, self.pending_restarts.is_empty()) {
+            for step in stack.rolling_restart(&self.pending_restarts, Duration::from_secs(120))? {
+                eprintln!("rolling restart: {step}");
+            }
+            self.pending_restarts.clear();
+        }
         let d = self.deployment.clone();
         let wanted = acl_users(&d).map_err(Error::msg)?;
         for node in &d.nodes {
