@@ -59,9 +59,8 @@ resources:
 container:
   image: redis:7.2.5
 kubernetes:
-  persistentVolume: { size: 10Gi }
-  podDisruptionBudget: { maxUnavailable: 1 }
-  antiAffinity: required
+  storage: { size: 10Gi }
+  antiAffinity: hard
 operations:
   failoverTest: { lastPerformed: 2026-10-05, underLoad: true, clientsReconnected: true }
   maintenanceWindow: sun:03:00-sun:04:00 UTC
