@@ -74,8 +74,8 @@ acl:
 resources: { maxmemory: 64mb }
 "#,
     );
-    let base = free_ports(ports_from, 10);
-    w("environments/dev.yaml", &format!("topology: {topology}\nports: {{ redis: {base}, sentinel: {} }}\n", base + 5));
+    let base = free_ports(ports_from, 25);
+    w("environments/dev.yaml", &format!("topology: {topology}\nports: {{ redis: {base}, sentinel: {} }}\n", base + 20));
     Stack { dir }
 }
 
@@ -94,15 +94,26 @@ fn connect_and_write(config: &serde_json::Value, password: &str) -> String {
     } else {
         config["endpoints"][0].as_str().unwrap().to_string()
     };
-    let client = redis::Client::open(format!("redis://{primary}/")).unwrap();
-    let mut con = client.get_connection().unwrap();
-    redis::cmd("AUTH").arg(config["username"].as_str().unwrap()).arg(password).exec(&mut con).unwrap();
     let key = format!("{}:greeting", config["keyPrefix"].as_str().unwrap());
-    redis::cmd("SET").arg(&key).arg("hello").exec(&mut con).unwrap();
-    redis::cmd("GET").arg(&key).query(&mut con).unwrap()
+    let mut addr = primary;
+    // Follow a cluster's MOVED redirect, as a cluster-aware client does.
+    for _ in 0..3 {
+        let client = redis::Client::open(format!("redis://{addr}/")).unwrap();
+        let mut con = client.get_connection().unwrap();
+        redis::cmd("AUTH").arg(config["username"].as_str().unwrap()).arg(password).exec(&mut con).unwrap();
+        match redis::cmd("SET").arg(&key).arg("hello").exec(&mut con) {
+            Ok(()) => return redis::cmd("GET").arg(&key).query(&mut con).unwrap(),
+            Err(e) if e.to_string().to_ascii_uppercase().contains("MOVED") => {
+                assert_eq!(config["mode"], "cluster", "only a cluster redirects: {e}");
+                addr = e.to_string().split_whitespace().last().unwrap().to_string();
+            }
+            Err(e) => panic!("SET failed: {e}"),
+        }
+    }
+    panic!("too many redirects")
 }
 
-fn exercise(topology: &str, members: usize, ports_from: u16) {
+fn exercise(topology: &str, members: usize, primaries: usize, ports_from: u16) {
     let stack = project(topology, ports_from);
     let dir = stack.dir.path();
     let applied = ok(dir, &["apply", "--env", "dev", "--auto-approve", "--no-color"]);
@@ -114,7 +125,7 @@ fn exercise(topology: &str, members: usize, ports_from: u16) {
     let list = status["members"].as_array().unwrap();
     assert_eq!(list.len(), members, "{status:#}");
     assert!(list.iter().all(|m| m["up"] == true), "{status:#}");
-    assert_eq!(list.iter().filter(|m| m["role"] == "primary").count(), 1, "{status:#}");
+    assert_eq!(list.iter().filter(|m| m["role"] == "primary").count(), primaries, "{status:#}");
 
     // The connect output alone is enough to reach the primary.
     let config: serde_json::Value =
@@ -136,12 +147,12 @@ fn exercise(topology: &str, members: usize, ports_from: u16) {
 
 #[test]
 fn a_standalone_stack_comes_up_and_keeps_its_data() {
-    exercise("{ mode: standalone }", 1, 21000);
+    exercise("{ mode: standalone }", 1, 1, 21000);
 }
 
 #[test]
 fn a_sentinel_stack_comes_up_and_clients_find_the_primary() {
-    exercise("{ mode: sentinel, replicas: 1, sentinels: 3 }", 5, 23000);
+    exercise("{ mode: sentinel, replicas: 1, sentinels: 3 }", 5, 1, 23000);
 }
 
 fn config_get(addr: &str, name: &str) -> String {
@@ -199,4 +210,9 @@ fn a_restart_required_change_is_a_rolling_restart_that_keeps_the_stack_writable(
     }
     let after = ok(dir, &["plan", "--env", "dev", "--no-color"]);
     assert!(after.contains("No changes."), "no false changes after the failover: {after}");
+}
+
+#[test]
+fn a_cluster_stack_comes_up_and_clients_follow_redirects() {
+    exercise("{ mode: cluster, shards: 3, replicasPerShard: 1 }", 6, 3, 12000);
 }

@@ -129,7 +129,7 @@ fn every_example_validates_without_warnings() {
     for example in EXAMPLES {
         let run = Run::of(redisctl().arg("--project").arg(example_dir(example)).arg("validate"));
         run.assert_code(0);
-        assert_eq!(run.stdout, "local: valid (0 warning(s))\n", "{example}\n{}", run.show());
+        assert_eq!(run.stdout, "local [local]: valid (0 warning(s))\n", "{example}\n{}", run.show());
         assert_eq!(run.stderr, "", "{example}");
     }
     let mut cmd = redisctl();
