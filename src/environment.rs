@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use crate::contract::model::Target;
 use crate::contract::{output_dir, Loaded, Project};
 use crate::error::Error;
-use crate::plan::Provider;
+use crate::plan::engine::build_plan;
+use crate::plan::state::State;
+use crate::plan::{Plan, Provider};
 use crate::providers::files::FilesProvider;
 use crate::providers::process::ProcessProvider;
 use crate::providers::redis::LiveRedis;
@@ -44,6 +46,11 @@ impl Environment {
             providers.push(Box::new(live));
         }
         Ok(providers)
+    }
+
+    /// Plan this environment with `providers` against `state`.
+    pub fn plan(&self, providers: &mut [Box<dyn Provider>], state: &State) -> Result<Plan, Error> {
+        build_plan(self.name(), self.target(), &self.loaded.fingerprint, providers, state)
     }
 
     pub fn name(&self) -> &str {

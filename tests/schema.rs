@@ -141,7 +141,7 @@ fn every_example_validates_without_warnings() {
     run.assert_code(0);
     assert_eq!(
         run.stdout,
-        "local: valid (0 warning(s))\nproduction: valid (0 warning(s))\nstaging: valid (0 warning(s))\n",
+        "local [local]: valid (0 warning(s))\nproduction [production]: valid (0 warning(s))\nstaging [shared]: valid (0 warning(s))\n",
         "{}",
         run.show()
     );

@@ -77,13 +77,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
     let _lock = Lock::acquire(&environment.output_dir, &format!("apply --env {env}"), timeout)?;
     let mut state = State::load(&environment.output_dir, &env)?;
     let mut providers = environment.providers(args.files_only)?;
-    let plan = engine::build_plan(
-        environment.name(),
-        environment.target(),
-        &environment.loaded.fingerprint,
-        &mut providers,
-        &state,
-    )?;
+    let plan = environment.plan(&mut providers, &state)?;
     let plan = crate::plan::Plan { policy: Some(report), ..plan };
     if let Some(saved) = &saved {
         saved.check_fresh(&plan)?;

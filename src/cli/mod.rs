@@ -22,7 +22,6 @@ use crate::contract::{Loaded, Project};
 use crate::diagnostics::{Diagnostic, Sources};
 use crate::environment::Environment;
 use crate::error::Error;
-use crate::plan::engine;
 use crate::plan::state::State;
 use crate::plan::Plan;
 use crate::policy::{self, Evaluation, PolicyReport};
@@ -161,13 +160,7 @@ impl Ctx {
         let environment = Environment::open(&self.project, loaded, &self.templates()?)?;
         let state = State::load(&environment.output_dir, env)?;
         let mut providers = environment.providers(files_only)?;
-        let plan = engine::build_plan(
-            environment.name(),
-            environment.target(),
-            &environment.loaded.fingerprint,
-            &mut providers,
-            &state,
-        )?;
+        let plan = environment.plan(&mut providers, &state)?;
         Ok((environment, Plan { policy: Some(report), ..plan }))
     }
 

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::state::State;
-use super::{Action, ApplyOptions, Outcome, Plan, Provider, ResourceChange, Summary};
+use super::{ApplyOptions, Outcome, Plan, Provider, ResourceChange, Summary};
 use crate::error::Error;
 
 /// Ask every provider for its changes, in order.
@@ -151,17 +151,7 @@ pub fn apply(
             .ok_or_else(|| Error::msg(format!("no provider `{}` for {}", change.provider, change.address)))?;
         match provider.apply(change, state, opts) {
             Ok(Outcome::Applied) => {
-                let s = &mut report.summary;
-                match change.action {
-                    Action::Create => s.add += 1,
-                    Action::Update => s.change += 1,
-                    Action::Delete => s.destroy += 1,
-                    Action::Replace => {
-                        s.add += 1;
-                        s.destroy += 1;
-                    }
-                    Action::NoOp => {}
-                }
+                report.summary.count(change.action);
                 eprintln!("{}: {}", change.address, change.action.verb());
             }
             Ok(Outcome::Skipped(why)) => report.skipped.push((change.address.clone(), why)),
@@ -185,6 +175,7 @@ pub fn apply(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::Action;
 
     fn plan_with(destructive: bool) -> Plan {
         let mut c = ResourceChange::new("process", "process:node-0/data".into(), Action::Delete);

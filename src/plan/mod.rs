@@ -202,20 +202,26 @@ pub struct Summary {
     pub destroy: usize,
 }
 
+impl Summary {
+    pub fn count(&mut self, action: Action) {
+        match action {
+            Action::Create => self.add += 1,
+            Action::Update => self.change += 1,
+            Action::Delete => self.destroy += 1,
+            Action::Replace => {
+                self.add += 1;
+                self.destroy += 1;
+            }
+            Action::NoOp => {}
+        }
+    }
+}
+
 impl Plan {
     pub fn summary(&self) -> Summary {
         let mut s = Summary::default();
         for c in &self.changes {
-            match c.action {
-                Action::Create => s.add += 1,
-                Action::Update => s.change += 1,
-                Action::Delete => s.destroy += 1,
-                Action::Replace => {
-                    s.add += 1;
-                    s.destroy += 1;
-                }
-                Action::NoOp => {}
-            }
+            s.count(c.action);
         }
         s
     }
