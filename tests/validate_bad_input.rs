@@ -611,22 +611,19 @@ fn sentinel_with_two_sentinels() -> Case {
     Case::new(
         "sentinel_with_two_sentinels",
         "RCTL040",
-        "2 Sentinels cannot form a majority that survives a failure",
-        "environments/dev.yaml:8:14",
+        "quorum 3 is more than the 2 Sentinels",
+        "environments/dev.yaml:9:11",
     )
-    .dev("topology:\n  mode: sentinel\n  replicas: 1\n  sentinels: 2\n")
-    .hint("at least 3 Sentinels")
+    // Two Sentinels alone are a readiness finding (RCTL109, tests/policy.rs); a quorum no
+    // set of them can reach is a contract error.
+    .dev("topology:\n  mode: sentinel\n  replicas: 1\n  sentinels: 2\n  quorum: 3\n")
+    .hint("between 2 and 2")
 }
 
 fn quorum_not_a_majority() -> Case {
-    Case::new(
-        "quorum_not_a_majority",
-        "RCTL040",
-        "quorum 2 is not a majority of 5 Sentinels",
-        "environments/dev.yaml:5:50",
-    )
-    .dev("topology: {mode: sentinel, sentinels: 5, quorum: 2}\n")
-    .hint("between 3 and 5")
+    Case::new("quorum_not_a_majority", "RCTL040", "quorum 6 is more than the 5 Sentinels", "environments/dev.yaml:5:50")
+        .dev("topology: {mode: sentinel, sentinels: 5, quorum: 6}\n")
+        .hint("between 3 and 5")
 }
 
 fn cluster_with_two_shards() -> Case {
@@ -806,7 +803,7 @@ fn the_valid_project_is_valid() {
     let p = case.project();
     let run = case.cmd(&p, &["validate", "--all"]);
     run.assert_code(0);
-    assert_eq!(run.stdout, "dev: valid (0 warning(s))\n", "{}", run.show());
+    assert_eq!(run.stdout, "dev [local]: valid (0 warning(s))\n", "{}", run.show());
     assert_eq!(run.stderr, "");
 }
 
