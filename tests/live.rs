@@ -162,6 +162,31 @@ fn live_settings_drift_and_restart_required_changes() {
     assert!(redis(p.port, "ops", OPS_PASSWORD, &["PING"]).is_ok());
     assert!(plan(&p).contains("No changes."), "{}", plan(&p));
 
+    // Two live settings of one node go in one (atomic) CONFIG SET.
+    let config_sets = || -> u64 {
+        let info = match redis(p.port, "ops", OPS_PASSWORD, &["INFO", "commandstats"]).unwrap() {
+            redis::Value::BulkString(b) => String::from_utf8_lossy(&b).into_owned(),
+            redis::Value::VerbatimString { text, .. } => text,
+            other => panic!("{other:?}"),
+        };
+        let line = info.lines().find(|l| l.starts_with("cmdstat_config|set:")).unwrap_or("calls=0,");
+        line.split("calls=").nth(1).and_then(|r| r.split(',').next()).unwrap().parse().unwrap()
+    };
+    let before_sets = config_sets();
+    p.contract("128mb", "    maxmemory-samples: 7\n    lazyfree-lazy-eviction: \"yes\"\n", "");
+    let two = plan(&p);
+    assert!(
+        two.contains("redis-config:node-0/maxmemory-samples")
+            && two.contains("redis-config:node-0/lazyfree-lazy-eviction"),
+        "{two}"
+    );
+    apply(&p, &[]);
+    assert_eq!(config_sets(), before_sets + 1, "one CONFIG SET for both settings");
+    assert_eq!(config_get(p.port, "maxmemory-samples"), "7");
+    assert_eq!(config_get(p.port, "lazyfree-lazy-eviction"), "yes");
+    p.contract("128mb", "", "");
+    apply(&p, &[]);
+
     // A hand CONFIG SET is drift, and apply puts the contract's value back.
     redis(p.port, "ops", OPS_PASSWORD, &["CONFIG", "SET", "maxmemory", "1gb"]).unwrap();
     let drift = plan(&p);

@@ -216,3 +216,42 @@ fn a_restart_required_change_is_a_rolling_restart_that_keeps_the_stack_writable(
 fn a_cluster_stack_comes_up_and_clients_follow_redirects() {
     exercise("{ mode: cluster, shards: 3, replicasPerShard: 1 }", 6, 3, 12000);
 }
+
+#[test]
+fn after_a_primary_dies_and_sentinel_fails_over_the_plan_shows_no_false_drift() {
+    let stack = project("{ mode: sentinel, replicas: 1, sentinels: 3 }", 17000);
+    let dir = stack.dir.path();
+    ok(dir, &["apply", "--env", "dev", "--auto-approve"]);
+    let status = |dir: &Path| -> serde_json::Value {
+        serde_json::from_str(&ok(dir, &["status", "--env", "dev", "--format", "json"])).unwrap()
+    };
+    let before = status(dir);
+    let primary = before["members"].as_array().unwrap().iter().find(|m| m["role"] == "primary").unwrap().clone();
+    let pid = primary["pid"].as_u64().unwrap();
+    unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+
+    // Sentinel promotes the replica (down-after-milliseconds is 5 s).
+    let start = std::time::Instant::now();
+    loop {
+        let s = status(dir);
+        let new_primary =
+            s["members"].as_array().unwrap().iter().any(|m| m["role"] == "primary" && m["name"] != primary["name"]);
+        if new_primary {
+            break;
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(60), "no failover: {s:#}");
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    // The only change is the dead process; Sentinel's and Redis's runtime rewrites are not drift.
+    let plan = ok(dir, &["plan", "--env", "dev", "--no-color"]);
+    assert!(!plan.contains("Drift"), "{plan}");
+    assert!(plan.contains(&format!("+ process:{}", primary["name"].as_str().unwrap())), "{plan}");
+    assert!(plan.contains("Plan: 1 to add, 0 to change, 0 to destroy."), "{plan}");
+    // Apply brings the old primary back as a replica of the new one, and all is quiet.
+    ok(dir, &["apply", "--env", "dev", "--auto-approve"]);
+    let after = status(dir);
+    let old = after["members"].as_array().unwrap().iter().find(|m| m["name"] == primary["name"]).unwrap();
+    assert_eq!(old["role"], "replica", "{after:#}");
+    let quiet = ok(dir, &["plan", "--env", "dev", "--no-color"]);
+    assert!(quiet.contains("No changes."), "{quiet}");
+}

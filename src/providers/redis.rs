@@ -41,6 +41,8 @@ pub struct LiveRedis {
     stack: Option<crate::stack::Stack>,
     /// Nodes with restart-required changes to restart in `finish`, one at a time.
     pending_restarts: Vec<String>,
+    /// (node, directive, value) of live settings to set in `finish`, grouped per node.
+    pending_config: Vec<(String, String, String)>,
 }
 
 /// Connect to a node as the operator user (or the open `default` user when auth is optional).
@@ -126,7 +128,14 @@ fn acl_list(con: &mut redis::Connection) -> Result<BTreeMap<String, String>, Str
 
 impl LiveRedis {
     pub fn new(deployment: Deployment, host: &str, pid_dir: Option<std::path::PathBuf>) -> Self {
-        LiveRedis { deployment, host: host.to_string(), pid_dir, stack: None, pending_restarts: Vec::new() }
+        LiveRedis {
+            deployment,
+            host: host.to_string(),
+            pid_dir,
+            stack: None,
+            pending_restarts: Vec::new(),
+            pending_config: Vec::new(),
+        }
     }
 
     /// Let `--allow-restart` restart the nodes of this local stack.
@@ -257,6 +266,57 @@ impl LiveRedis {
     }
 }
 
+impl LiveRedis {
+    /// One CONFIG SET per node with every changed live setting: atomic since Redis 7.0. Older
+    /// servers take one pair per call, so a failure rolls back what this call already set.
+    /// Then CONFIG REWRITE, so a restart keeps the values.
+    fn set_pending_config(&mut self, state: &mut State) -> Result<(), Error> {
+        let pending = std::mem::take(&mut self.pending_config);
+        let mut nodes: Vec<&String> = pending.iter().map(|(n, _, _)| n).collect();
+        nodes.sort();
+        nodes.dedup();
+        for name in nodes {
+            let node = self.node(name)?.clone();
+            let pairs: Vec<(&String, &String)> =
+                pending.iter().filter(|(n, _, _)| n == name).map(|(_, k, v)| (k, v)).collect();
+            let mut con = connect(&self.deployment, &self.host, &node).map_err(Error::msg)?;
+            let fail = |e: redis::RedisError| Error::msg(format!("CONFIG SET on {name}: {e}"));
+            if self.deployment.version() >= crate::contract::model::RedisVersion::V7_0 {
+                let mut cmd = redis::cmd("CONFIG");
+                cmd.arg("SET");
+                for (k, v) in &pairs {
+                    cmd.arg(k.as_str()).arg(v.as_str());
+                }
+                cmd.exec(&mut con).map_err(fail)?;
+            } else {
+                let mut done: Vec<(&String, String)> = Vec::new();
+                for (k, v) in &pairs {
+                    let old: Vec<String> =
+                        redis::cmd("CONFIG").arg("GET").arg(k.as_str()).query(&mut con).map_err(fail)?;
+                    if let Err(e) = redis::cmd("CONFIG").arg("SET").arg(k.as_str()).arg(v.as_str()).exec(&mut con) {
+                        for (rk, rv) in done.iter().rev() {
+                            let _ = redis::cmd("CONFIG").arg("SET").arg(rk.as_str()).arg(rv).exec(&mut con);
+                        }
+                        return Err(fail(e));
+                    }
+                    done.push((k, old.get(1).cloned().unwrap_or_default()));
+                }
+            }
+            redis::cmd("CONFIG")
+                .arg("REWRITE")
+                .exec(&mut con)
+                .map_err(|e| Error::msg(format!("CONFIG REWRITE on {name}: {e}")))?;
+            let key = format!("{NAME}:{name}");
+            let mut record = state.get(&key).cloned().unwrap_or_else(|| json!({ "config": {}, "acl": {} }));
+            for (k, v) in pairs {
+                record["config"][k.as_str()] = json!(v);
+            }
+            state.set(&key, record);
+        }
+        Ok(())
+    }
+}
+
 impl Provider for LiveRedis {
     fn name(&self) -> &'static str {
         NAME
@@ -296,19 +356,10 @@ impl Provider for LiveRedis {
         let mut record = state.get(&key).cloned().unwrap_or_else(|| json!({ "config": {}, "acl": {} }));
         match kind {
             "redis-config" => {
+                // Collected here and set in `finish`: all of a node's settings in one CONFIG SET.
                 let want = change.expect.clone().unwrap_or_default();
-                redis::cmd("CONFIG")
-                    .arg("SET")
-                    .arg(item)
-                    .arg(&want)
-                    .exec(&mut con)
-                    .map_err(|e| Error::msg(format!("CONFIG SET {item}: {e}")))?;
-                // Persist into the node's own config file so a restart keeps it.
-                redis::cmd("CONFIG")
-                    .arg("REWRITE")
-                    .exec(&mut con)
-                    .map_err(|e| Error::msg(format!("CONFIG REWRITE: {e}")))?;
-                record["config"][item] = json!(want);
+                self.pending_config.push((node.name.clone(), item.to_string(), want));
+                return Ok(Outcome::Applied);
             }
             "acl-user" if change.action == Action::Delete => {
                 redis::cmd("ACL")
@@ -370,6 +421,7 @@ impl Provider for LiveRedis {
     /// Record what each running node has where it matches the contract, so the next plan can
     /// tell a hand change (drift) from a contract change.
     fn finish(&mut self, state: &mut State) -> Result<(), Error> {
+        self.set_pending_config(state)?;
         if let (Some(stack), false) = (&self.stack, self.pending_restarts.is_empty()) {
             for step in stack.rolling_restart(&self.pending_restarts, Duration::from_secs(120))? {
                 eprintln!("rolling restart: {step}");
