@@ -37,11 +37,11 @@ for spec in "standalone|{ mode: standalone }|31000" \
             "cluster (3x1)|{ mode: cluster, shards: 3, replicasPerShard: 1 }|31600"; do
   IFS='|' read -r name topo port <<<"$spec"
   dir=$(project "p$port" "$topo" "$port")
-  t0=$(now); "$bin" --project "$dir" apply --env bench --auto-approve >/dev/null; t1=$(now)
+  t0=$(now); "$bin" --project "$dir" apply --env bench --auto-approve >/dev/null 2>&1; t1=$(now)
   printf '%-34s %.2f\n' "$name" "$(awk "BEGIN { print $t1 - $t0 }")"
 done
 
 dir="$work/p31000"
 sed -i 's/maxmemory: 64mb/maxmemory: 96mb/' "$dir/redisctl.yaml"
-t0=$(now); "$bin" --project "$dir" apply --env bench --auto-approve >/dev/null; t1=$(now)
+t0=$(now); "$bin" --project "$dir" apply --env bench --auto-approve >/dev/null 2>&1; t1=$(now)
 printf '%-34s %.3f\n' "one-setting live apply (standalone)" "$(awk "BEGIN { print $t1 - $t0 }")"
