@@ -41,8 +41,7 @@ impl Environment {
         if self.loaded.contract.target == Target::Process && !files_only {
             providers.push(Box::new(ProcessProvider::new(self.deployment.clone(), self.output_dir.clone())?));
             let stack = crate::stack::Stack::new(self.deployment.clone(), self.output_dir.clone())?;
-            let live = LiveRedis::new(self.deployment.clone(), crate::stack::HOST, Some(self.output_dir.clone()))
-                .with_stack(stack);
+            let live = LiveRedis::new(self.deployment.clone(), crate::stack::HOST).with_stack(stack);
             providers.push(Box::new(live));
         }
         Ok(providers)

@@ -25,81 +25,89 @@ pub struct Quantity {
     pub bytes: u64,
 }
 
-/// The leading digits of `s` as a number. `Err(Some(msg))` when they overflow (the value is
-/// a number, just too large), `Err(None)` when there are no digits.
-fn whole_number(digits: &str, s: &str) -> Result<u64, Option<String>> {
-    match digits.parse::<u64>() {
-        Ok(n) => Ok(n),
-        Err(e) if *e.kind() == std::num::IntErrorKind::PosOverflow => Err(Some(format!("`{s}` is too large"))),
-        Err(_) => Err(None),
-    }
+/// One unit system: what a value is called, its units (suffix → multiplier), and the words
+/// and examples its error messages use.
+struct Units {
+    what: &'static str,
+    table: &'static [(&'static str, u64)],
+    /// "a unit ms, s, m or h (e.g. `500ms`, `2s`)": what a valid suffix looks like.
+    accepted: &'static str,
+    /// Example shown when the value does not start with digits.
+    example: &'static str,
+}
+
+const SIZE: Units = Units {
+    what: "size",
+    table: &[
+        ("", 1),
+        ("b", 1),
+        ("k", 1_000),
+        ("kb", 1 << 10),
+        ("m", 1_000_000),
+        ("mb", 1 << 20),
+        ("g", 1_000_000_000),
+        ("gb", 1 << 30),
+    ],
+    accepted: "an optional unit b, k, kb, m, mb, g or gb (e.g. `512mb`)",
+    example: "`512mb`",
+};
+
+const DURATION: Units = Units {
+    what: "duration",
+    table: &[("ms", 1), ("s", 1_000), ("m", 60_000), ("h", 3_600_000)],
+    accepted: "a unit ms, s, m or h (e.g. `500ms`, `2s`)",
+    example: "`2s`",
+};
+
+const QUANTITY: Units = Units {
+    what: "Kubernetes memory quantity",
+    table: &[
+        ("", 1),
+        ("k", 1_000),
+        ("M", 1_000_000),
+        ("G", 1_000_000_000),
+        ("T", 1_000_000_000_000),
+        ("Ki", 1 << 10),
+        ("Mi", 1 << 20),
+        ("Gi", 1 << 30),
+        ("Ti", 1 << 40),
+    ],
+    accepted: "a suffix Ki, Mi, Gi, Ti, k, M, G or T (e.g. `768Mi`)",
+    example: "`6Gi`",
+};
+
+/// Parse `text` (already case-folded where the units are case-insensitive) as digits and a
+/// unit of `units`; messages quote `original`, as the user wrote it.
+fn parse_units(text: &str, original: &str, units: &Units) -> Result<u64, String> {
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let what = units.what;
+    let Some(&(_, mult)) = units.table.iter().find(|(u, _)| *u == unit) else {
+        return Err(format!("`{original}` is not a {what}: use a whole number with {}", units.accepted));
+    };
+    let n = match digits.parse::<u64>() {
+        Ok(n) => n,
+        Err(e) if *e.kind() == std::num::IntErrorKind::PosOverflow => return Err(format!("`{original}` is too large")),
+        Err(_) => {
+            return Err(format!(
+                "`{original}` is not a {what}: it must start with a whole number (e.g. {})",
+                units.example
+            ))
+        }
+    };
+    n.checked_mul(mult).ok_or_else(|| format!("`{original}` is too large"))
 }
 
 pub fn parse_size(s: &str) -> Result<u64, String> {
-    let lower = s.to_ascii_lowercase();
-    let split = lower.find(|c: char| !c.is_ascii_digit()).unwrap_or(lower.len());
-    let (digits, unit) = lower.split_at(split);
-    let mult: u64 = match unit {
-        "" | "b" => 1,
-        "k" => 1_000,
-        "kb" => 1 << 10,
-        "m" => 1_000_000,
-        "mb" => 1 << 20,
-        "g" => 1_000_000_000,
-        "gb" => 1 << 30,
-        _ => {
-            return Err(format!(
-                "`{s}` is not a size: use a whole number with an optional unit b, k, kb, m, mb, g or gb (e.g. `512mb`)"
-            ))
-        }
-    };
-    let n = whole_number(digits, s).map_err(|e| {
-        e.unwrap_or_else(|| format!("`{s}` is not a size: it must start with a whole number (e.g. `512mb`)"))
-    })?;
-    n.checked_mul(mult).ok_or_else(|| format!("`{s}` is too large"))
+    parse_units(&s.to_ascii_lowercase(), s, &SIZE)
 }
 
 pub fn parse_duration(s: &str) -> Result<u64, String> {
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (digits, unit) = s.split_at(split);
-    let mult: u64 = match unit {
-        "ms" => 1,
-        "s" => 1_000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        _ => {
-            return Err(format!(
-                "`{s}` is not a duration: use a whole number with a unit ms, s, m or h (e.g. `500ms`, `2s`)"
-            ))
-        }
-    };
-    let n = whole_number(digits, s).map_err(|e| {
-        e.unwrap_or_else(|| format!("`{s}` is not a duration: it must start with a whole number (e.g. `2s`)"))
-    })?;
-    n.checked_mul(mult).ok_or_else(|| format!("`{s}` is too large"))
+    parse_units(s, s, &DURATION)
 }
 
 pub fn parse_quantity(s: &str) -> Result<u64, String> {
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (digits, unit) = s.split_at(split);
-    let mult: u64 = match unit {
-        "" => 1,
-        "k" => 1_000,
-        "M" => 1_000_000,
-        "G" => 1_000_000_000,
-        "T" => 1_000_000_000_000,
-        "Ki" => 1 << 10,
-        "Mi" => 1 << 20,
-        "Gi" => 1 << 30,
-        "Ti" => 1 << 40,
-        _ => return Err(format!("`{s}` is not a Kubernetes memory quantity: use a whole number with a suffix Ki, Mi, Gi, Ti, k, M, G or T (e.g. `768Mi`)")),
-    };
-    let n = whole_number(digits, s).map_err(|e| {
-        e.unwrap_or_else(|| {
-            format!("`{s}` is not a Kubernetes memory quantity: it must start with a whole number (e.g. `6Gi`)")
-        })
-    })?;
-    n.checked_mul(mult).ok_or_else(|| format!("`{s}` is too large"))
+    parse_units(s, s, &QUANTITY)
 }
 
 /// Bytes as the shortest exact redis.conf size (`536870912` → `512mb`).

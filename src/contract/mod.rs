@@ -11,7 +11,7 @@ pub mod model;
 pub mod schema;
 pub mod yaml;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
 
@@ -198,11 +198,6 @@ impl Project {
             }
         }
     }
-}
-
-/// Resolve `--project`: the given directory, or the current one.
-pub fn project_dir(arg: Option<&Path>) -> PathBuf {
-    arg.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
 }
 
 /// The directory that receives an environment's rendered files: `output.dir` from the

@@ -94,13 +94,7 @@ pub fn check(doc: &Value, index: &SpanIndex) -> Vec<Diagnostic> {
                     .as_array()
                     .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
                     .unwrap_or_default();
-                let value = error.instance().as_str().map(String::from).unwrap_or_else(|| short(error.instance()));
-                let d = Diagnostic::error("RCTL013", format!("{here}: `{value}` is not one of {}", options.join(", ")))
-                    .at(at(&pointer));
-                match did_you_mean(&value, options.iter().map(String::as_str)) {
-                    Some(s) => d.hint(format!("did you mean `{s}`?")),
-                    None => d,
-                }
+                not_one_of(&here, error.instance(), &options).at(at(&pointer))
             }
             ValidationErrorKind::Pattern { pattern } => Diagnostic::error(
                 "RCTL014",
@@ -134,13 +128,7 @@ pub fn check(doc: &Value, index: &SpanIndex) -> Vec<Diagnostic> {
                 if !const_options(&root, &error.evaluation_path().to_string()).is_empty() =>
             {
                 let options = const_options(&root, &error.evaluation_path().to_string());
-                let value = error.instance().as_str().map(String::from).unwrap_or_else(|| short(error.instance()));
-                let d = Diagnostic::error("RCTL013", format!("{here}: `{value}` is not one of {}", options.join(", ")))
-                    .at(at(&pointer));
-                match did_you_mean(&value, options.iter().map(String::as_str)) {
-                    Some(s) => d.hint(format!("did you mean `{s}`?")),
-                    None => d,
-                }
+                not_one_of(&here, error.instance(), &options).at(at(&pointer))
             }
             ValidationErrorKind::AnyOf { .. } => {
                 let what = description_at(&root, &error.evaluation_path().to_string())
@@ -154,6 +142,16 @@ pub fn check(doc: &Value, index: &SpanIndex) -> Vec<Diagnostic> {
         diags.push(diag);
     }
     diags
+}
+
+/// "`x` is not one of a, b, c", with a did-you-mean when the value is a near miss.
+fn not_one_of(here: &str, instance: &Value, options: &[String]) -> Diagnostic {
+    let value = instance.as_str().map(String::from).unwrap_or_else(|| short(instance));
+    let d = Diagnostic::error("RCTL013", format!("{here}: `{value}` is not one of {}", options.join(", ")));
+    match did_you_mean(&value, options.iter().map(String::as_str)) {
+        Some(s) => d.hint(format!("did you mean `{s}`?")),
+        None => d,
+    }
 }
 
 /// `/redis/config/maxmemory` → "`redis.config.maxmemory`"; the root is "the contract".

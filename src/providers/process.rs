@@ -15,7 +15,7 @@ use crate::error::Error;
 use crate::plan::state::State;
 use crate::plan::{Action, ApplyOptions, Outcome, Provider, ProviderPlan, ResourceChange, Shown};
 use crate::resolve::Deployment;
-use crate::stack::{Kind, RunDir, Stack, StopOptions};
+use crate::stack::{Kind, RunDir, Stack};
 
 pub const NAME: &str = "process";
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -116,9 +116,4 @@ impl Provider for ProcessProvider {
         }
         Ok(())
     }
-}
-
-/// Stop every member of a local stack (`redisctl destroy`).
-pub fn stop_all(deployment: Deployment, run_dir: PathBuf) -> Result<(), Error> {
-    Stack::new(deployment, run_dir)?.down(StopOptions::default())
 }

@@ -34,10 +34,8 @@ pub const NAME: &str = "redis";
 pub struct LiveRedis {
     deployment: Deployment,
     host: String,
-    /// For local stacks: only nodes whose pid file (`<dir>/<node>/redis.pid`) names a live
-    /// process are ours to observe, so a foreign server on the same port is never touched.
-    pid_dir: Option<std::path::PathBuf>,
-    /// The local stack, which redisctl may restart (`--allow-restart`); `None` elsewhere.
+    /// The local stack, if this is one: only its running members are observed (a foreign
+    /// server on the same port is never touched), and `--allow-restart` may restart them.
     stack: Option<crate::stack::Stack>,
     /// Nodes with restart-required changes to restart in `finish`, one at a time.
     pending_restarts: Vec<String>,
@@ -127,29 +125,24 @@ fn acl_list(con: &mut redis::Connection) -> Result<BTreeMap<String, String>, Str
 }
 
 impl LiveRedis {
-    pub fn new(deployment: Deployment, host: &str, pid_dir: Option<std::path::PathBuf>) -> Self {
+    pub fn new(deployment: Deployment, host: &str) -> Self {
         LiveRedis {
             deployment,
             host: host.to_string(),
-            pid_dir,
             stack: None,
             pending_restarts: Vec::new(),
             pending_config: Vec::new(),
         }
     }
 
-    /// Let `--allow-restart` restart the nodes of this local stack.
+    /// Manage the nodes of this local stack.
     pub fn with_stack(mut self, stack: crate::stack::Stack) -> Self {
         self.stack = Some(stack);
         self
     }
 
     fn ours(&self, node: &Node) -> bool {
-        let Some(dir) = &self.pid_dir else { return true };
-        std::fs::read_to_string(dir.join(&node.name).join("redis.pid"))
-            .ok()
-            .and_then(|p| p.trim().parse::<u32>().ok())
-            .is_some_and(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists())
+        self.stack.as_ref().is_none_or(|stack| stack.pid(&node.name).ok().flatten().is_some())
     }
 
     fn node(&self, name: &str) -> Result<&Node, Error> {
