@@ -14,6 +14,9 @@ pub struct ClientConfig {
     /// host:port of the nodes a client starts from (every node for cluster seeds; the primary
     /// for standalone/replication; empty for sentinel, which discovers the primary).
     pub endpoints: Vec<String>,
+    /// Managed replication groups without cluster mode: the endpoint that spreads reads over replicas.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reader_endpoint: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sentinel: Option<SentinelConfig>,
     pub tls: TlsConfig,
@@ -65,6 +68,7 @@ pub fn client_config(d: &Deployment, host: &dyn Fn(&str) -> String) -> ClientCon
     ClientConfig {
         mode,
         endpoints,
+        reader_endpoint: None,
         sentinel,
         tls: TlsConfig {
             enabled: c.security.tls.enabled,
@@ -85,6 +89,9 @@ impl ClientConfig {
         let mut lines = vec![format!("REDIS_MODE={}", self.mode)];
         if !self.endpoints.is_empty() {
             lines.push(format!("REDIS_ENDPOINTS={}", self.endpoints.join(",")));
+        }
+        if let Some(r) = &self.reader_endpoint {
+            lines.push(format!("REDIS_READER_ENDPOINT={r}"));
         }
         if let Some(s) = &self.sentinel {
             lines.push(format!("REDIS_SENTINEL_MASTER={}", s.master_name));

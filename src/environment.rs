@@ -22,6 +22,9 @@ pub struct Environment {
     pub artifacts: Vec<Artifact>,
     /// Where the files provider writes, and where the state and lock files live.
     pub output_dir: PathBuf,
+    pub project_dir: PathBuf,
+    /// AWS endpoint override for the managed target (`--endpoint-url`, `AWS_ENDPOINT_URL`).
+    pub endpoint_url: Option<String>,
 }
 
 impl Environment {
@@ -29,7 +32,14 @@ impl Environment {
         let deployment = Deployment::resolve(&loaded, &project.dir).map_err(Error::msg)?;
         let artifacts = render(&deployment, templates).map_err(Error::msg)?;
         let output_dir = output_dir(project, &loaded);
-        Ok(Environment { loaded, deployment, artifacts, output_dir })
+        Ok(Environment {
+            loaded,
+            deployment,
+            artifacts,
+            output_dir,
+            project_dir: project.dir.clone(),
+            endpoint_url: None,
+        })
     }
 
     /// The providers of this environment's target, in apply order: files first, then (for
@@ -44,7 +54,27 @@ impl Environment {
             let live = LiveRedis::new(self.deployment.clone(), crate::stack::HOST).with_stack(stack);
             providers.push(Box::new(live));
         }
+        if self.loaded.contract.target == Target::Elasticache && !files_only {
+            providers.push(self.elasticache()?);
+        }
         Ok(providers)
+    }
+
+    /// The managed provider of a `target: elasticache` environment.
+    #[cfg(feature = "elasticache")]
+    pub fn elasticache(&self) -> Result<Box<dyn Provider>, Error> {
+        let want = crate::elasticache::Desired::from_deployment(&self.deployment).map_err(Error::msg)?;
+        let provider = crate::providers::elasticache::ElastiCache::new(
+            want,
+            self.project_dir.clone(),
+            self.endpoint_url.as_deref(),
+        )?;
+        Ok(Box::new(provider))
+    }
+
+    #[cfg(not(feature = "elasticache"))]
+    pub fn elasticache(&self) -> Result<Box<dyn Provider>, Error> {
+        Err(Error::msg("this redisctl was built without the `elasticache` feature; rebuild with default features"))
     }
 
     /// Plan this environment with `providers` against `state`.

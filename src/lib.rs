@@ -8,6 +8,7 @@ pub mod connect;
 pub mod contract;
 pub mod diagnostics;
 pub mod directives;
+pub mod elasticache;
 pub mod environment;
 pub mod error;
 pub mod fsutil;

@@ -39,6 +39,12 @@ pub struct Args {
     /// Finish password rotations: remove the old passwords that stayed valid during the rotation.
     #[arg(long)]
     pub finish_rotation: bool,
+    /// Managed targets: take a snapshot before any change that can lose data.
+    #[arg(long)]
+    pub snapshot_first: bool,
+    /// Managed targets: how long one step (create, modify, delete) may take (e.g. `90m`).
+    #[arg(long, value_name = "DURATION")]
+    pub wait_timeout: Option<String>,
     /// How long to wait for another apply of the same environment to finish (e.g. `30s`).
     #[arg(long, value_name = "DURATION", default_value = "0s")]
     pub lock_timeout: String,
@@ -61,6 +67,13 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
         allow_destroy: args.allow_destroy,
         allow_restart: args.allow_restart,
         finish_rotation: args.finish_rotation,
+        snapshot_first: args.snapshot_first,
+        wait_timeout: args
+            .wait_timeout
+            .as_deref()
+            .map(|t| parse_duration(t).map(std::time::Duration::from_millis))
+            .transpose()
+            .map_err(|e| Error::msg(format!("--wait-timeout: {e}")))?,
     };
 
     let checked = ctx.load_checked(&env)?;
@@ -73,7 +86,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
         )));
     }
     let report = checked.report;
-    let environment = crate::environment::Environment::open(&ctx.project, checked.loaded, &ctx.templates()?)?;
+    let environment = ctx.open(checked.loaded)?;
     let _lock = Lock::acquire(&environment.output_dir, &format!("apply --env {env}"), timeout)?;
     let mut state = State::load(&environment.output_dir, &env)?;
     let mut providers = environment.providers(args.files_only)?;

@@ -29,7 +29,10 @@ pub struct Args {
 pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
     let loaded = ctx.load(&args.env)?;
     let d = ctx.deployment(&loaded)?;
-    let config = client_config(&d, &|name| client_host(&d, name));
+    let mut config = client_config(&d, &|name| client_host(&d, name));
+    if d.contract.target == crate::contract::model::Target::Elasticache {
+        managed_endpoints(ctx, &d, &mut config)?;
+    }
     match args.format {
         ConnectFormat::Yaml => print!("{}", serde_saphyr::to_string(&config).map_err(Error::msg)?),
         ConnectFormat::Json => println!("{}", serde_json::to_string_pretty(&config).map_err(Error::msg)?),
@@ -37,4 +40,38 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
         ConnectFormat::Url => println!("{}", config.to_url()),
     }
     Ok(EXIT_OK)
+}
+
+/// ElastiCache endpoints come from the account: the configuration endpoint in cluster mode,
+/// else the primary endpoint (and the reader endpoint); failover is the service's job.
+#[cfg(feature = "elasticache")]
+fn managed_endpoints(
+    ctx: &Ctx,
+    d: &crate::resolve::Deployment,
+    config: &mut crate::connect::ClientConfig,
+) -> Result<(), Error> {
+    let want = crate::elasticache::Desired::from_deployment(d).map_err(Error::msg)?;
+    let cluster = want.cluster_mode;
+    let provider =
+        crate::providers::elasticache::ElastiCache::new(want, ctx.project.dir.clone(), ctx.endpoint_url.as_deref())?;
+    let e = provider.endpoints()?;
+    config.sentinel = None;
+    if cluster {
+        config.mode = "cluster";
+        config.endpoints = e.configuration.into_iter().collect();
+    } else {
+        config.mode = "managed-single-endpoint";
+        config.endpoints = e.primary.into_iter().collect();
+        config.reader_endpoint = e.reader;
+    }
+    Ok(())
+}
+
+#[cfg(not(feature = "elasticache"))]
+fn managed_endpoints(
+    _: &Ctx,
+    _: &crate::resolve::Deployment,
+    _: &mut crate::connect::ClientConfig,
+) -> Result<(), Error> {
+    Err(Error::msg("this redisctl was built without the `elasticache` feature"))
 }

@@ -22,6 +22,12 @@ pub struct Args {
     /// Also delete the data (RDB, AOF, nodes.conf): a destructive change.
     #[arg(long)]
     pub purge_data: bool,
+    /// Managed targets: allow deleting the replication group and its data (refused without it).
+    #[arg(long)]
+    pub allow_destroy: bool,
+    /// Managed targets: take a final snapshot before deleting.
+    #[arg(long)]
+    pub snapshot_first: bool,
 }
 
 /// Files a node or Sentinel keeps its data and runtime state in.
@@ -29,6 +35,9 @@ const DATA_FILES: &[&str] = &["dump.rdb", "appendonlydir", "appendonly.aof", "no
 
 pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
     let loaded = ctx.load(&args.env)?;
+    if loaded.contract.target == crate::contract::model::Target::Elasticache {
+        return destroy_managed(ctx, args, loaded);
+    }
     let run_dir = output_dir(&ctx.project, &loaded);
     let forbid = loaded.contract.safety.forbid_destroy;
     let stack = Stack::new(ctx.deployment(&loaded)?, run_dir)?;
@@ -86,4 +95,51 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
     let s = plan.summary();
     println!("\nDestroy complete! Resources: {} destroyed ({purged} data files deleted).", s.destroy);
     Ok(EXIT_OK)
+}
+
+/// Delete an ElastiCache environment: the replication group (destructive, needs
+/// `--allow-destroy`), then its user group, users, parameter group and subnet group.
+#[cfg(feature = "elasticache")]
+fn destroy_managed(ctx: &Ctx, args: &Args, loaded: crate::contract::Loaded) -> Result<i32, Error> {
+    use crate::plan::state::State;
+    let env = args.env.clone();
+    let forbid = loaded.contract.safety.forbid_destroy;
+    let environment = ctx.open(loaded)?;
+    let _lock = crate::plan::lock::Lock::acquire(
+        &environment.output_dir,
+        &format!("destroy --env {env}"),
+        std::time::Duration::ZERO,
+    )?;
+    let mut state = State::load(&environment.output_dir, &env)?;
+    let want = crate::elasticache::Desired::from_deployment(&environment.deployment).map_err(Error::msg)?;
+    let provider = crate::providers::elasticache::ElastiCache::new(
+        want,
+        environment.project_dir.clone(),
+        environment.endpoint_url.as_deref(),
+    )?
+    .destroying();
+    let mut providers: Vec<Box<dyn crate::plan::Provider>> = vec![Box::new(provider)];
+    let plan = environment.plan(&mut providers, &state)?;
+    print!("{}", output::text(&plan, ctx.color_out));
+    if !plan.has_changes() {
+        return Ok(EXIT_OK);
+    }
+    let opts = ApplyOptions {
+        allow_destroy: args.allow_destroy,
+        snapshot_first: args.snapshot_first,
+        ..ApplyOptions::default()
+    };
+    check_destroy(&plan, &opts, forbid)?;
+    if !args.auto_approve && !super::apply::confirm(&env, std::io::stdin().is_terminal())? {
+        println!("Destroy cancelled.");
+        return Ok(EXIT_OK);
+    }
+    let report = crate::plan::engine::apply(&plan, &mut providers, &mut state, &opts)?;
+    println!("\nDestroy complete! Resources: {} destroyed.", report.summary.destroy);
+    Ok(EXIT_OK)
+}
+
+#[cfg(not(feature = "elasticache"))]
+fn destroy_managed(_: &Ctx, _: &Args, _: crate::contract::Loaded) -> Result<i32, Error> {
+    Err(Error::msg("this redisctl was built without the `elasticache` feature"))
 }

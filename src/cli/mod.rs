@@ -55,6 +55,9 @@ pub struct Cli {
     /// Never colour the output (also: the NO_COLOR environment variable).
     #[arg(long, global = true)]
     pub no_color: bool,
+    /// AWS API endpoint for `target: elasticache` (a private endpoint, or a local moto_server in tests).
+    #[arg(long, global = true, value_name = "URL", env = "AWS_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -105,6 +108,7 @@ pub struct Ctx {
     pub templates: Option<PathBuf>,
     pub color_err: bool,
     pub color_out: bool,
+    pub endpoint_url: Option<String>,
 }
 
 impl Ctx {
@@ -157,11 +161,18 @@ impl Ctx {
     /// carries the policy findings and waivers.
     pub fn plan(&self, env: &str, files_only: bool) -> Result<(Environment, Plan), Error> {
         let Checked { loaded, report, .. } = self.load_checked(env)?;
-        let environment = Environment::open(&self.project, loaded, &self.templates()?)?;
+        let environment = self.open(loaded)?;
         let state = State::load(&environment.output_dir, env)?;
         let mut providers = environment.providers(files_only)?;
         let plan = environment.plan(&mut providers, &state)?;
         Ok((environment, Plan { policy: Some(report), ..plan }))
+    }
+
+    /// Render an environment and make it ready for its providers.
+    pub fn open(&self, loaded: Loaded) -> Result<Environment, Error> {
+        let mut environment = Environment::open(&self.project, loaded, &self.templates()?)?;
+        environment.endpoint_url = self.endpoint_url.clone();
+        Ok(environment)
     }
 
     pub fn templates(&self) -> Result<Templates, Error> {
@@ -181,6 +192,7 @@ pub fn main() -> i32 {
         templates: cli.templates.clone(),
         color_err: color_enabled(std::io::stderr().is_terminal(), cli.no_color),
         color_out: color_enabled(std::io::stdout().is_terminal(), cli.no_color),
+        endpoint_url: cli.endpoint_url.clone(),
     };
     let result = match &cli.command {
         Command::Validate(args) => validate::run(&ctx, args),

@@ -439,7 +439,9 @@ fn users(c: &Contract, index: &SpanIndex, project_dir: &Path, diags: &mut Vec<Di
         let users_at = index.exact("/acl/users").or_else(|| index.value("/topology/mode"));
         let (nodes, sentinels) = layout(c);
         let has = |role| c.acl.users.iter().any(|u| u.role == role);
-        if nodes.iter().any(|n| matches!(n.role, Role::Replica(_))) && !has(UserRole::Replication) {
+        // ElastiCache runs replication and failover itself: no replication or Sentinel users.
+        let managed = c.target == Target::Elasticache;
+        if !managed && nodes.iter().any(|n| matches!(n.role, Role::Replica(_))) && !has(UserRole::Replication) {
             diags.push(
                 Diagnostic::error(
                     "RCTL051",
@@ -449,7 +451,7 @@ fn users(c: &Contract, index: &SpanIndex, project_dir: &Path, diags: &mut Vec<Di
                 .hint("add a user with `role: replication` and a password reference"),
             );
         }
-        if !sentinels.is_empty() && !has(UserRole::Sentinel) {
+        if !managed && !sentinels.is_empty() && !has(UserRole::Sentinel) {
             diags.push(
                 Diagnostic::error(
                     "RCTL051",
@@ -464,7 +466,8 @@ fn users(c: &Contract, index: &SpanIndex, project_dir: &Path, diags: &mut Vec<Di
 
 fn security(c: &Contract, index: &SpanIndex, diags: &mut Vec<Diagnostic>) {
     let tls = &c.security.tls;
-    if tls.enabled {
+    // ElastiCache brings its own certificates (in-transit encryption).
+    if tls.enabled && c.target != Target::Elasticache {
         for (field, value) in [("certFile", &tls.cert_file), ("keyFile", &tls.key_file), ("caFile", &tls.ca_file)] {
             if value.as_deref().is_none_or(str::is_empty) {
                 diags.push(
@@ -501,6 +504,13 @@ fn security(c: &Contract, index: &SpanIndex, diags: &mut Vec<Diagnostic>) {
 fn targets(c: &Contract, index: &SpanIndex, diags: &mut Vec<Diagnostic>) {
     let target_span = || index.value("/target");
     let containers = matches!(c.target, Target::Compose | Target::Kubernetes);
+    if c.target == Target::Elasticache {
+        for p in crate::elasticache::problems(c) {
+            let span = index.key(&p.pointer).or_else(|| index.value(&p.pointer)).or_else(|| index.value("/target"));
+            diags.push(Diagnostic::error("RCTL095", p.message).at(span).hint(p.hint));
+        }
+        return;
+    }
     if c.target == Target::Systemd {
         let (nodes, _) = layout(c);
         let hosts = c.systemd.hosts.len();

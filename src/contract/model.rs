@@ -68,6 +68,9 @@ pub struct Contract {
     /// Settings used only by `target: kubernetes`: namespace, Secret, scheduling, storage, metrics.
     #[serde(default)]
     pub kubernetes: KubernetesTarget,
+    /// Settings used only by `target: elasticache`: region, node type, network, snapshots, tags.
+    #[serde(default)]
+    pub aws: AwsTarget,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -964,4 +967,102 @@ pub struct Exporter {
     /// ACL user the exporter authenticates as. Default: the user with `role: operator`.
     #[serde(default)]
     pub user: Option<String>,
+}
+
+/// The AWS side of a managed (`target: elasticache`) environment. What Redis does (version,
+/// eviction, ACL users, topology) comes from the rest of the contract, like everywhere else.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AwsTarget {
+    /// AWS region. Default: `AWS_REGION`, then the profile's region.
+    #[serde(default)]
+    #[schemars(regex(pattern = r"^[a-z]{2}(-[a-z]+)+-[0-9]$"), example = &"eu-west-1")]
+    pub region: Option<String>,
+    /// Replication group id; also the prefix of the parameter group, subnet group, users and user
+    /// group redisctl creates. Default: `<service>-<env>`.
+    #[serde(default)]
+    #[schemars(regex(pattern = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"), length(max = 40))]
+    pub replication_group_id: Option<String>,
+    /// Node type, e.g. `cache.r7g.large` (one of the node types in `data/elasticache.toml`).
+    /// It sets the memory of every node: maxmemory is derived from it and `reservedMemoryPercent`.
+    #[serde(default)]
+    #[schemars(example = &"cache.r7g.large")]
+    pub node_type: Option<String>,
+    /// `redis` (Redis OSS, up to 7.1 on ElastiCache) or `valkey` (Redis 7.2 compatible).
+    #[serde(default)]
+    pub engine: AwsEngine,
+    /// Engine version, when several ElastiCache versions offer the contract's Redis version
+    /// (e.g. `7.1` for Redis 7.0, `8.0` for Valkey). Default: the first one in the table.
+    #[serde(default)]
+    #[schemars(regex(pattern = r"^[0-9]+\.[0-9x]+$"))]
+    pub engine_version: Option<String>,
+    /// Subnets of the cache subnet group redisctl manages (`<id>-subnets`), in the VPC of the clients.
+    #[serde(default)]
+    #[schemars(inner(regex(pattern = r"^subnet-[0-9a-f]{8,17}$")))]
+    pub subnet_ids: Vec<String>,
+    /// Security groups attached to the nodes.
+    #[serde(default)]
+    #[schemars(inner(regex(pattern = r"^sg-[0-9a-f]{8,17}$")))]
+    pub security_group_ids: Vec<String>,
+    /// Multi-AZ with automatic failover. Default: on when the topology has replicas.
+    #[serde(default)]
+    pub multi_az: Option<bool>,
+    /// Encryption at rest. Default: on.
+    #[serde(default = "yes")]
+    pub encryption_at_rest: bool,
+    /// Memory kept back from Redis for forks, buffers and replication (`reserved-memory-percent`).
+    #[serde(default = "default_reserved_memory_percent")]
+    #[schemars(range(min = 0, max = 100))]
+    pub reserved_memory_percent: u8,
+    /// Days ElastiCache keeps daily snapshots. Default: 7 with persistence, 0 (none) without.
+    #[serde(default)]
+    #[schemars(range(max = 35))]
+    pub snapshot_retention_days: Option<u32>,
+    /// Daily snapshot window (UTC), e.g. `03:00-04:00`.
+    #[serde(default)]
+    #[schemars(regex(pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$"))]
+    pub snapshot_window: Option<String>,
+    /// Weekly maintenance window (UTC), e.g. `sun:05:00-sun:06:00`.
+    #[serde(default)]
+    #[schemars(regex(
+        pattern = r"^(mon|tue|wed|thu|fri|sat|sun):([01][0-9]|2[0-3]):[0-5][0-9]-(mon|tue|wed|thu|fri|sat|sun):([01][0-9]|2[0-3]):[0-5][0-9]$"
+    ))]
+    pub maintenance_window: Option<String>,
+    /// Tags on every resource redisctl creates (redisctl adds `redisctl:service` and `redisctl:env`).
+    #[serde(default)]
+    pub tags: IndexMap<String, String>,
+    /// The replication group's AUTH token, for a contract without ACL users (RBAC users and a
+    /// user group are used when `acl.users` is set). Needs `security.tls.enabled`.
+    #[serde(default)]
+    pub auth_token: Option<SecretRef>,
+    /// During a password rotation of an ACL user: the password being replaced, by user name.
+    /// ElastiCache replaces a user's password list, so both must be sent to keep both valid
+    /// until `apply --finish-rotation`. Remove the entry once the rotation is finished.
+    #[serde(default)]
+    pub previous_passwords: IndexMap<String, SecretRef>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AwsEngine {
+    #[default]
+    Redis,
+    Valkey,
+}
+
+impl AwsEngine {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AwsEngine::Redis => "redis",
+            AwsEngine::Valkey => "valkey",
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_reserved_memory_percent() -> u8 {
+    25
 }

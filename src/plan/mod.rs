@@ -150,6 +150,10 @@ pub struct ApplyOptions {
     pub allow_restart: bool,
     /// Remove the old passwords of users whose password is being rotated.
     pub finish_rotation: bool,
+    /// Take a snapshot before a change that can lose data (managed targets).
+    pub snapshot_first: bool,
+    /// How long one step of a cloud change may take (managed targets; default: the provider's).
+    pub wait_timeout: Option<std::time::Duration>,
 }
 
 /// The result of applying one change.

@@ -7,6 +7,7 @@
 pub mod compose;
 pub mod conf;
 pub mod containers;
+pub mod elasticache;
 pub mod kubernetes;
 pub mod systemd;
 
@@ -117,10 +118,7 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
         Target::Systemd => systemd::render(d, templates),
         Target::Compose => compose::render(d, templates),
         Target::Kubernetes => kubernetes::render(d, templates),
-        other => Err(format!(
-            "rendering for target `{}` is not implemented yet; use `target: process` for now",
-            other.as_str()
-        )),
+        Target::Elasticache => elasticache::render(d),
     }
 }
 
@@ -337,7 +335,7 @@ pub fn acl_users(d: &Deployment) -> Result<Vec<(String, Vec<String>)>, String> {
 }
 
 /// Key, channel and command rules of a user (everything after its password).
-fn user_rules(d: &Deployment, user: &User) -> Vec<String> {
+pub(crate) fn user_rules(d: &Deployment, user: &User) -> Vec<String> {
     let spec = &user.spec;
     let mut rules = Vec::new();
     let keys: Vec<String> = if !spec.keys.is_empty() {

@@ -1,0 +1,432 @@
+//! What an ElastiCache environment is made of, derived from a contract: the replication group,
+//! its parameter group, subnet group, RBAC users and user group. Pure data, no AWS calls: the
+//! renderer (`render/elasticache.rs`) writes it as the API requests that would create it, the
+//! provider (`providers/elasticache.rs`) compares it with what the account has.
+//!
+//! ElastiCache knowledge (engine versions and parameter-group families, node-type memory,
+//! parameters a group cannot set, default-group values) lives in `data/elasticache.toml`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+
+use crate::contract::checks::config_lines;
+use crate::contract::model::{AwsEngine, Contract, PersistenceMode, SecretRef, TopologyMode, UserRole};
+use crate::resolve::Deployment;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VersionRow {
+    /// The contract's `redis.version`.
+    pub redis: String,
+    pub engine: String,
+    pub engine_version: String,
+    pub family: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Catalog {
+    pub version: Vec<VersionRow>,
+    /// Node type → GiB of memory Redis gets.
+    pub node_types: BTreeMap<String, f64>,
+    /// Directive → why a parameter group cannot set it.
+    pub restricted: HashMap<String, String>,
+    /// Parameter → value in the default parameter groups.
+    pub defaults: BTreeMap<String, String>,
+}
+
+impl Catalog {
+    pub fn get() -> &'static Catalog {
+        static CATALOG: OnceLock<Catalog> = OnceLock::new();
+        CATALOG.get_or_init(|| {
+            toml::from_str(include_str!("../data/elasticache.toml"))
+                .expect("data/elasticache.toml is valid (unit test)")
+        })
+    }
+
+    /// The engine version row for a contract, or why there is none.
+    pub fn version_for(&self, c: &Contract) -> Result<&VersionRow, String> {
+        let redis = c.redis.version.as_str();
+        let engine = c.aws.engine.as_str();
+        let rows: Vec<&VersionRow> = self.version.iter().filter(|r| r.redis == redis && r.engine == engine).collect();
+        if rows.is_empty() {
+            let offered: Vec<String> = self
+                .version
+                .iter()
+                .filter(|r| r.redis == redis)
+                .map(|r| format!("{} {}", r.engine, r.engine_version))
+                .collect();
+            return Err(if offered.is_empty() {
+                format!("ElastiCache offers no engine with Redis {redis} semantics")
+            } else {
+                format!("ElastiCache offers Redis {redis} semantics only as {}", offered.join(", "))
+            });
+        }
+        match &c.aws.engine_version {
+            None => Ok(rows[0]),
+            Some(v) => rows.iter().copied().find(|r| &r.engine_version == v).ok_or_else(|| {
+                let known: Vec<&str> = rows.iter().map(|r| r.engine_version.as_str()).collect();
+                format!("{engine} {v} is not an ElastiCache version for Redis {redis}; one of: {}", known.join(", "))
+            }),
+        }
+    }
+
+    /// Bytes of memory Redis may use on a node type: the node's memory less the reserved part.
+    pub fn maxmemory(&self, node_type: &str, reserved_percent: u8) -> Option<u64> {
+        let gib = self.node_types.get(node_type)?;
+        let bytes = gib * 1024.0 * 1024.0 * 1024.0;
+        Some((bytes * f64::from(100 - reserved_percent.min(100)) / 100.0) as u64)
+    }
+}
+
+/// A contract problem that only exists on ElastiCache: a JSON pointer into the contract, the
+/// message and a hint. Validation turns these into located diagnostics; the renderer refuses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub pointer: String,
+    pub message: String,
+    pub hint: String,
+}
+
+fn problem(pointer: impl Into<String>, message: impl Into<String>, hint: impl Into<String>) -> Problem {
+    Problem { pointer: pointer.into(), message: message.into(), hint: hint.into() }
+}
+
+/// Everything in a `target: elasticache` contract that ElastiCache cannot do.
+pub fn problems(c: &Contract) -> Vec<Problem> {
+    let cat = Catalog::get();
+    let aws = &c.aws;
+    let mut out = Vec::new();
+    if let Err(e) = cat.version_for(c) {
+        out.push(problem(
+            "/redis/version",
+            e,
+            "Redis 7.4 and 8.x are not offered by ElastiCache; Valkey implements the Redis 7.2 command set",
+        ));
+    }
+    match &aws.node_type {
+        None => out.push(problem(
+            "/target",
+            "target `elasticache` needs `aws.nodeType`",
+            "e.g. `aws: { nodeType: cache.r7g.large }`; it sets each node's memory",
+        )),
+        Some(t) if !cat.node_types.contains_key(t) => {
+            let known: Vec<&str> = cat.node_types.keys().map(String::as_str).collect();
+            let hint = match crate::suggest::did_you_mean(t, known.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`? (node types: data/elasticache.toml)"),
+                None => format!("one of: {}", known.join(", ")),
+            };
+            out.push(problem("/aws/nodeType", format!("unknown ElastiCache node type `{t}`"), hint));
+        }
+        Some(_) => {}
+    }
+    if c.resources.maxmemory.is_some() {
+        out.push(problem(
+            "/resources/maxmemory",
+            "ElastiCache derives maxmemory from `aws.nodeType` and `aws.reservedMemoryPercent`; it cannot be set",
+            "remove it for this environment (`resources: { maxmemory: null }` in the overlay) and choose the node type",
+        ));
+    }
+    if c.resources.memory_limit.is_some() {
+        out.push(problem(
+            "/resources/memoryLimit",
+            "ElastiCache has no container memory limit",
+            "remove it for this environment (`resources: { memoryLimit: null }`)",
+        ));
+    }
+    if c.redis.persistence.mode.aof() {
+        out.push(problem(
+            "/redis/persistence/mode",
+            "ElastiCache offers no AOF on current engines",
+            "durability on ElastiCache comes from Multi-AZ replication and daily snapshots: use `persistence: { mode: rdb }` \
+             with `aws.snapshotRetentionDays`, or a self-managed target for AOF",
+        ));
+    }
+    if !c.redis.modules.is_empty() {
+        out.push(problem(
+            "/redis/modules",
+            format!("ElastiCache does not load modules ({})", c.redis.modules.join(", ")),
+            "use a self-managed target for modules",
+        ));
+    }
+    for name in c.redis.config.keys() {
+        let lower = name.to_ascii_lowercase();
+        if let Some(why) = cat.restricted.get(&lower) {
+            out.push(problem(
+                format!("/redis/config/{}", name.replace('~', "~0").replace('/', "~1")),
+                format!("`{name}` cannot be set on ElastiCache: {why}"),
+                "remove it for this environment (set it to null in the overlay)",
+            ));
+        }
+    }
+    if let Some((name, _)) = c
+        .redis
+        .config
+        .iter()
+        .find(|(n, v)| !cat.restricted.contains_key(&n.to_ascii_lowercase()) && config_lines(v).len() > 1)
+    {
+        out.push(problem(
+            format!("/redis/config/{name}"),
+            format!("`{name}` has several lines; an ElastiCache parameter holds one value"),
+            "give one value",
+        ));
+    }
+    if c.topology.mode == TopologyMode::Sentinel && c.topology.replicas == 0 {
+        out.push(problem(
+            "/topology/replicas",
+            "Sentinel HA on ElastiCache is automatic failover, which needs at least one replica",
+            "set `topology.replicas` to 1 or more",
+        ));
+    }
+    let replicas = match c.topology.mode {
+        TopologyMode::Cluster => c.topology.replicas_per_shard,
+        _ => c.topology.replicas,
+    };
+    if replicas > 5 {
+        out.push(problem("/topology", "ElastiCache allows at most 5 replicas per shard", "use 5 replicas or fewer"));
+    }
+    if c.topology.mode == TopologyMode::Cluster && c.topology.shards > 500 {
+        out.push(problem("/topology/shards", "ElastiCache allows at most 500 shards", "use fewer shards"));
+    }
+    let auth = c.security.auth == crate::contract::model::Auth::Required;
+    if auth && c.acl.users.is_empty() && aws.auth_token.is_none() {
+        out.push(problem(
+            "/security/auth",
+            "auth is required but there are neither ACL users nor `aws.authToken`",
+            "add `acl.users` (RBAC users and a user group) or `aws: { authToken: { fromEnv: VAR } }`",
+        ));
+    }
+    if !c.acl.users.is_empty() && aws.auth_token.is_some() {
+        out.push(problem(
+            "/aws/authToken",
+            "`aws.authToken` and `acl.users` exclude each other on ElastiCache",
+            "use RBAC users (`acl.users`) or one AUTH token, not both",
+        ));
+    }
+    for name in aws.previous_passwords.keys() {
+        if !c.acl.users.iter().any(|u| &u.name == name) {
+            out.push(problem(
+                format!("/aws/previousPasswords/{name}"),
+                format!("`aws.previousPasswords` names `{name}`, which is not in `acl.users`"),
+                "keys are ACL user names",
+            ));
+        }
+    }
+    if (auth || aws.auth_token.is_some()) && !c.security.tls.enabled {
+        out.push(problem(
+            "/security/tls",
+            "ElastiCache accepts AUTH tokens and RBAC users only with in-transit encryption",
+            "set `security: { tls: { enabled: true } }` (certificate files are ElastiCache's own)",
+        ));
+    }
+    out
+}
+
+/// A parameter group: the default one of the family when the contract asks for nothing else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParameterGroup {
+    pub name: String,
+    pub family: String,
+    /// redisctl creates and manages it (otherwise it is `default.<family>...`).
+    pub managed: bool,
+    pub parameters: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManagedUser {
+    pub user_id: String,
+    pub user_name: String,
+    pub access_string: String,
+    /// `None` for the disabled `default` user every user group must contain.
+    pub password: Option<SecretRef>,
+}
+
+/// Everything one ElastiCache environment consists of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Desired {
+    pub region: Option<String>,
+    pub group_id: String,
+    pub description: String,
+    pub engine: AwsEngine,
+    pub engine_version: String,
+    pub node_type: String,
+    /// Redis' maxmemory on each node, derived from the node type (for `connect` and reviews).
+    pub maxmemory: u64,
+    pub cluster_mode: bool,
+    /// Shards (1 when cluster mode is off).
+    pub shards: u32,
+    pub replicas_per_shard: u32,
+    pub automatic_failover: bool,
+    pub multi_az: bool,
+    pub transit_encryption: bool,
+    pub at_rest_encryption: bool,
+    pub port: u32,
+    pub snapshot_retention_days: u32,
+    pub snapshot_window: Option<String>,
+    pub maintenance_window: Option<String>,
+    pub tags: Vec<(String, String)>,
+    /// `(name, subnet ids)` of the subnet group, when the contract names subnets.
+    pub subnet_group: Option<(String, Vec<String>)>,
+    pub security_group_ids: Vec<String>,
+    pub parameter_group: ParameterGroup,
+    pub users: Vec<ManagedUser>,
+    pub user_group: Option<String>,
+    pub auth_token: Option<SecretRef>,
+    /// User name → the password being rotated away from.
+    pub previous_passwords: BTreeMap<String, SecretRef>,
+}
+
+/// ElastiCache ids: lower case letters, digits and single hyphens, starting with a letter.
+fn aws_id(s: &str) -> String {
+    let mut out = String::new();
+    for ch in s.chars() {
+        let ch = ch.to_ascii_lowercase();
+        let ch = if ch.is_ascii_alphanumeric() { ch } else { '-' };
+        if !(ch == '-' && out.ends_with('-')) {
+            out.push(ch);
+        }
+    }
+    out.trim_matches('-').to_string()
+}
+
+impl Desired {
+    pub fn from_deployment(d: &Deployment) -> Result<Desired, String> {
+        let c = &d.contract;
+        if let Some(p) = problems(c).into_iter().next() {
+            return Err(format!("{} ({})", p.message, p.hint));
+        }
+        let cat = Catalog::get();
+        let aws = &c.aws;
+        let row = cat.version_for(c)?;
+        let node_type = aws.node_type.clone().ok_or("target `elasticache` needs `aws.nodeType`")?;
+        let maxmemory = cat.maxmemory(&node_type, aws.reserved_memory_percent).ok_or("unknown node type")?;
+        let group_id = aws.replication_group_id.clone().unwrap_or_else(|| aws_id(&format!("{}-{}", c.service, d.env)));
+        let cluster_mode = c.topology.mode == TopologyMode::Cluster;
+        let (shards, replicas_per_shard) = match c.topology.mode {
+            TopologyMode::Cluster => (c.topology.shards.max(1), c.topology.replicas_per_shard),
+            TopologyMode::Standalone => (1, 0),
+            TopologyMode::Replication | TopologyMode::Sentinel => (1, c.topology.replicas),
+        };
+        let automatic_failover = cluster_mode || replicas_per_shard > 0;
+        let mut parameters = BTreeMap::new();
+        parameters.insert("maxmemory-policy".to_string(), c.redis.maxmemory_policy.as_str().to_string());
+        parameters.insert("reserved-memory-percent".to_string(), aws.reserved_memory_percent.to_string());
+        for (name, value) in &c.redis.config {
+            let canonical = crate::directives::Directives::get()
+                .find(name)
+                .map(|d| d.name.clone())
+                .unwrap_or_else(|| name.to_ascii_lowercase());
+            parameters.insert(canonical, config_lines(value).join(" "));
+        }
+        let on_defaults = parameters.iter().all(|(k, v)| cat.defaults.get(k) == Some(v));
+        let parameter_group = if on_defaults {
+            let suffix = if cluster_mode { ".cluster.on" } else { "" };
+            ParameterGroup {
+                name: format!("default.{}{suffix}", row.family),
+                family: row.family.clone(),
+                managed: false,
+                parameters: BTreeMap::new(),
+            }
+        } else {
+            if cluster_mode {
+                parameters.insert("cluster-enabled".to_string(), "yes".to_string());
+            }
+            ParameterGroup { name: format!("{group_id}-params"), family: row.family.clone(), managed: true, parameters }
+        };
+        let mut users = Vec::new();
+        let mut user_group = None;
+        if !c.acl.users.is_empty() {
+            // Every ElastiCache user group must hold a user named `default`; this one is off.
+            users.push(ManagedUser {
+                user_id: format!("{group_id}-default"),
+                user_name: "default".into(),
+                access_string: "off -@all".into(),
+                password: None,
+            });
+            for u in d.users.iter().filter(|u| matches!(u.spec.role, UserRole::Application | UserRole::Operator)) {
+                let mut rules = vec!["on".to_string()];
+                rules.extend(crate::render::user_rules(d, u));
+                users.push(ManagedUser {
+                    user_id: aws_id(&format!("{group_id}-{}", u.spec.name)),
+                    user_name: u.spec.name.clone(),
+                    access_string: rules.join(" "),
+                    password: Some(u.spec.password.clone()),
+                });
+            }
+            user_group = Some(format!("{group_id}-users"));
+        }
+        let mut tags: Vec<(String, String)> = aws.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        tags.push(("redisctl:service".into(), c.service.clone()));
+        tags.push(("redisctl:env".into(), d.env.clone()));
+        let persistent = c.redis.persistence.mode != PersistenceMode::None;
+        Ok(Desired {
+            region: aws.region.clone(),
+            description: format!("{} {} (managed by redisctl)", c.service, d.env),
+            engine: aws.engine,
+            engine_version: row.engine_version.clone(),
+            node_type,
+            maxmemory,
+            cluster_mode,
+            shards,
+            replicas_per_shard,
+            automatic_failover,
+            multi_az: aws.multi_az.unwrap_or(automatic_failover) && automatic_failover,
+            transit_encryption: c.security.tls.enabled,
+            at_rest_encryption: aws.encryption_at_rest,
+            port: c.ports.redis,
+            snapshot_retention_days: aws.snapshot_retention_days.unwrap_or(if persistent { 7 } else { 0 }),
+            snapshot_window: aws.snapshot_window.clone(),
+            maintenance_window: aws.maintenance_window.clone(),
+            tags,
+            subnet_group: (!aws.subnet_ids.is_empty()).then(|| (format!("{group_id}-subnets"), aws.subnet_ids.clone())),
+            security_group_ids: aws.security_group_ids.clone(),
+            parameter_group,
+            users,
+            user_group,
+            auth_token: aws.auth_token.clone(),
+            previous_passwords: aws.previous_passwords.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            group_id,
+        })
+    }
+
+    /// Nodes in the replication group.
+    pub fn node_count(&self) -> u32 {
+        self.shards * (1 + self.replicas_per_shard)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalog_loads_and_is_consistent() {
+        let cat = Catalog::get();
+        assert!(!cat.version.is_empty());
+        for row in &cat.version {
+            assert!(["redis", "valkey"].contains(&row.engine.as_str()), "{row:?}");
+            assert!(crate::contract::model::RedisVersion::ALL.iter().any(|v| v.as_str() == row.redis), "{row:?}");
+        }
+        for name in cat.restricted.keys().chain(cat.defaults.keys()) {
+            assert_eq!(name, &name.to_ascii_lowercase());
+        }
+    }
+
+    #[test]
+    fn maxmemory_leaves_the_reserved_part() {
+        let cat = Catalog::get();
+        let full = cat.maxmemory("cache.r7g.large", 0).unwrap();
+        let three_quarters = cat.maxmemory("cache.r7g.large", 25).unwrap();
+        assert_eq!(full, (13.07 * 1024.0 * 1024.0 * 1024.0) as u64);
+        assert!(three_quarters < full && three_quarters > full / 4 * 3 - 2);
+        assert_eq!(cat.maxmemory("cache.x9.huge", 25), None);
+    }
+
+    #[test]
+    fn ids_are_aws_shaped() {
+        assert_eq!(aws_id("Catalog_prod--App"), "catalog-prod-app");
+        assert_eq!(aws_id("-a.b-"), "a-b");
+    }
+}
