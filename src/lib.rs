@@ -10,6 +10,7 @@ pub mod diagnostics;
 pub mod directives;
 pub mod environment;
 pub mod error;
+pub mod exec;
 pub mod fsutil;
 pub mod output;
 pub mod plan;

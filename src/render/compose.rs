@@ -13,8 +13,9 @@ use std::path::Path;
 use serde_json::{json, Map, Value};
 
 use super::containers::{self, CONFIG_DIR, DATA_DIR, REDIS_UID, RUN_DIR, SENTINEL_MEMORY_MIB};
-use super::{server_files, yaml_artifact, Artifact, PostApply, Templates};
+use super::{server_files, yaml_artifact, Artifact, Changed, PostApply, Templates};
 use crate::contract::model::{TopologyMode, UserRole};
+use crate::plan::Action;
 use crate::resolve::{Deployment, User};
 
 /// Environment variable that carries a user's password into the containers.
@@ -137,12 +138,39 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
     Ok(out)
 }
 
-pub fn post_apply_commands(dir: &Path) -> Vec<PostApply> {
+/// `docker compose up -d` when anything but the README changed (it creates and recreates the
+/// services whose definition changed), then a restart of the services whose mounted config
+/// changed: compose does not see a change inside a bind-mounted file.
+pub fn post_apply_commands(d: &Deployment, dir: &Path, changed: &[Changed]) -> Vec<PostApply> {
+    let relevant: Vec<&Changed> = changed.iter().filter(|c| c.path != "README.md").collect();
+    if relevant.is_empty() {
+        return Vec::new();
+    }
     let file = dir.join("compose.yaml").to_string_lossy().into_owned();
-    vec![PostApply {
-        host: None,
-        argv: ["docker", "compose", "-f", &file, "up", "-d", "--remove-orphans"].map(String::from).to_vec(),
-    }]
+    let compose = |args: &[&str], why: String| {
+        let mut argv: Vec<String> = ["docker", "compose", "-f", &file].map(String::from).to_vec();
+        argv.extend(args.iter().map(|a| a.to_string()));
+        PostApply { host: None, argv, why }
+    };
+    let names: Vec<&str> = relevant.iter().map(|c| c.path.as_str()).collect();
+    let mut out = vec![compose(&["up", "-d", "--remove-orphans"], format!("changed: {}", names.join(", ")))];
+    let updated = |path: &str| relevant.iter().any(|c| c.path == path && c.action == Action::Update);
+    let start_changed = updated("config/start.sh");
+    let restart: Vec<&str> = d
+        .nodes
+        .iter()
+        .map(|n| n.name.as_str())
+        .chain(d.sentinels.iter().map(|s| s.name.as_str()))
+        .filter(|name| start_changed || updated(&format!("config/{name}.conf")))
+        .collect();
+    if !restart.is_empty() {
+        let mut args = vec!["restart"];
+        args.extend(&restart);
+        let why =
+            if start_changed { "config/start.sh changed".to_string() } else { "their config changed".to_string() };
+        out.push(compose(&args, why));
+    }
+    out
 }
 
 fn readme(d: &Deployment) -> String {

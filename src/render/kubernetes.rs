@@ -15,8 +15,9 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::containers::{self, sh_quote, CONFIG_DIR, DATA_DIR, REDIS_UID, RUN_DIR, SENTINEL_MEMORY_MIB};
-use super::{server_files, yaml_artifact, Artifact, PostApply, Templates};
+use super::{server_files, yaml_artifact, Artifact, Changed, PostApply, Templates};
 use crate::contract::model::{AntiAffinity, PersistenceMode, TopologyMode, UserRole};
+use crate::plan::Action;
 use crate::resolve::{Deployment, Node, Role, User, CLUSTER_BUS_OFFSET};
 
 /// Where the Secret's keys (one per ACL user) are mounted.
@@ -440,12 +441,32 @@ fn network_policy(d: &Deployment) -> Value {
     np
 }
 
-pub fn post_apply_commands(dir: &Path) -> Vec<PostApply> {
-    let dir = dir.to_string_lossy().into_owned();
-    vec![PostApply {
-        host: None,
-        argv: ["kubectl", "apply", "--server-side", "--field-manager=redisctl", "-f", &dir].map(String::from).to_vec(),
-    }]
+/// Server-side apply of the created and changed manifests (ConfigMap first, so that pods
+/// rolled by a new checksum find the new config), then deletion of the objects whose manifest
+/// is gone. Files are named one by one, not `-f DIR`: the output directory also holds
+/// `.redisctl-state.json`, which kubectl would read as a manifest.
+pub fn post_apply_commands(d: &Deployment, dir: &Path, changed: &[Changed]) -> Vec<PostApply> {
+    let manifests = || changed.iter().filter(|c| c.path.ends_with(".yaml"));
+    let mut applied: Vec<&Changed> = manifests().filter(|c| c.action != Action::Delete).collect();
+    applied.sort_by_key(|c| (!c.path.starts_with("configmap-"), c.path.clone()));
+    let mut out = Vec::new();
+    if !applied.is_empty() {
+        let mut argv: Vec<String> =
+            ["kubectl", "apply", "--server-side", "--field-manager=redisctl"].map(String::from).to_vec();
+        for c in &applied {
+            argv.push("-f".into());
+            argv.push(dir.join(&c.path).to_string_lossy().into_owned());
+        }
+        let names: Vec<&str> = applied.iter().map(|c| c.path.as_str()).collect();
+        out.push(PostApply { host: None, argv, why: format!("changed: {}", names.join(", ")) });
+    }
+    for c in manifests().filter(|c| c.action == Action::Delete) {
+        // Manifests are named `<kind>-<name>.yaml` (kind in lower case, without dashes).
+        let Some((kind, name)) = c.path.trim_end_matches(".yaml").split_once('-') else { continue };
+        let argv = ["kubectl", "delete", "--ignore-not-found", "-n", &namespace(d), kind, name].map(String::from);
+        out.push(PostApply { host: None, argv: argv.to_vec(), why: format!("{} is no longer rendered", c.path) });
+    }
+    out
 }
 
 fn readme(d: &Deployment) -> String {

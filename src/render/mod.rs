@@ -130,14 +130,25 @@ pub struct PostApply {
     /// Host the command runs on (systemd: the VM of the node), `None` for where redisctl runs.
     pub host: Option<String>,
     pub argv: Vec<String>,
+    /// What changed that needs the command (shown in the plan).
+    pub why: String,
 }
 
-/// What to run once the target's files are in `dir` (the environment's output directory).
-pub fn post_apply_commands(d: &Deployment, dir: &std::path::Path) -> Vec<PostApply> {
+/// A rendered file a plan creates, updates or deletes: what decides the commands to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Changed {
+    /// `/`-separated path inside the output directory.
+    pub path: String,
+    pub action: crate::plan::Action,
+}
+
+/// What to run once the changed files of the target are in `dir` (the environment's output
+/// directory): only what the changes need, nothing when nothing changed.
+pub fn post_apply_commands(d: &Deployment, dir: &std::path::Path, changed: &[Changed]) -> Vec<PostApply> {
     match d.contract.target {
-        Target::Systemd => systemd::post_apply_commands(d),
-        Target::Compose => compose::post_apply_commands(dir),
-        Target::Kubernetes => kubernetes::post_apply_commands(dir),
+        Target::Systemd => systemd::post_apply_commands(d, changed),
+        Target::Compose => compose::post_apply_commands(d, dir, changed),
+        Target::Kubernetes => kubernetes::post_apply_commands(d, dir, changed),
         Target::Process | Target::Elasticache => Vec::new(),
     }
 }
