@@ -11,7 +11,12 @@ use targets_support::*;
 const TARGETS: [&str; 3] = ["systemd", "compose", "kubernetes"];
 
 fn envs() -> Vec<String> {
-    TARGETS.iter().flat_map(|t| TOPOLOGIES.iter().map(move |topology| format!("{t}-{topology}"))).collect()
+    let mut envs: Vec<String> =
+        TARGETS.iter().flat_map(|t| TOPOLOGIES.iter().map(move |topology| format!("{t}-{topology}"))).collect();
+    for t in ["compose", "kubernetes"] {
+        envs.extend(TLS_TOPOLOGIES.iter().map(|topology| format!("{t}-{topology}")));
+    }
+    envs
 }
 
 /// Every rendered file of an output directory, with its path and mode, in one text.

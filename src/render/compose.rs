@@ -58,14 +58,16 @@ fn healthcheck(kind: &str, port: u32) -> Value {
     })
 }
 
-/// Settings every Redis-image service shares.
-fn base(d: &Deployment, entrypoint: &str, env: Value) -> Value {
+/// Settings every Redis-image service shares (`tls`: the read-only bind mount of the TLS files).
+fn base(d: &Deployment, entrypoint: &str, env: Value, tls: Option<&str>) -> Value {
+    let mut volumes = vec![format!("./config:{CONFIG_DIR}:ro")];
+    volumes.extend(tls.map(String::from));
     json!({
         "image": containers::image(d.version()),
         "user": format!("{REDIS_UID}:{REDIS_UID}"),
         "entrypoint": ["/bin/sh", format!("{CONFIG_DIR}/{entrypoint}")],
         "environment": env,
-        "volumes": [format!("./config:{CONFIG_DIR}:ro")],
+        "volumes": volumes,
         "security_opt": ["no-new-privileges:true"],
         "cap_drop": ["ALL"],
     })
@@ -84,11 +86,22 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
     out.push(script("health.sh", containers::health_script(d, &secret)?));
 
     let limit = containers::memory_limit(d).ok_or("target `compose` needs `resources.maxmemory` (RCTL092)")?;
+    let tls = match containers::tls_files(d)? {
+        None => None,
+        Some(t) => {
+            let host = d.contract.container.tls_dir.as_deref().ok_or(
+                "TLS on target `compose` needs `container.tlsDir`: the directory on the Docker host that holds the \
+                 certificate, key and CA (mounted read-only)",
+            )?;
+            Some(format!("{host}:{}:ro", t.dir))
+        }
+    };
+    let tls = tls.as_deref();
     let persistent = d.contract.redis.persistence.mode != crate::contract::model::PersistenceMode::None;
     let mut services = Map::new();
     let mut volumes = Map::new();
     for n in &d.nodes {
-        let mut svc = base(d, "start.sh", environment(d, d.users.iter()));
+        let mut svc = base(d, "start.sh", environment(d, d.users.iter()), tls);
         svc["hostname"] = json!(n.name);
         svc["command"] = json!(["redis", n.name]);
         svc["tmpfs"] = json!([RUN_DIR]);
@@ -110,7 +123,7 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
         services.insert(n.name.clone(), svc);
     }
     for s in &d.sentinels {
-        let mut svc = base(d, "start.sh", environment(d, d.user_with_role(UserRole::Sentinel).into_iter()));
+        let mut svc = base(d, "start.sh", environment(d, d.user_with_role(UserRole::Sentinel).into_iter()), tls);
         svc["hostname"] = json!(s.name);
         svc["command"] = json!(["sentinel", s.name]);
         svc["ports"] = json!([format!("127.0.0.1:{0}:{0}", s.port)]);
@@ -124,7 +137,7 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
     if d.contract.topology.mode == TopologyMode::Cluster {
         let host = |n: &crate::resolve::Node| n.name.clone();
         out.push(script("cluster-init.sh", containers::cluster_init_script(d, &host, &secret)?));
-        let mut svc = base(d, "cluster-init.sh", environment(d, containers::operator(d).into_iter()));
+        let mut svc = base(d, "cluster-init.sh", environment(d, containers::operator(d).into_iter()), tls);
         svc["depends_on"] = json!(d.nodes.iter().map(|n| &n.name).collect::<Vec<_>>());
         svc["restart"] = json!("no");
         services.insert("cluster-init".into(), svc);

@@ -92,14 +92,6 @@ pub fn client_host(d: &Deployment, name: &str) -> String {
 /// Render the environment's artifacts for its target.
 pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, String> {
     let containers = matches!(d.contract.target, Target::Compose | Target::Kubernetes);
-    if containers && d.contract.security.tls.enabled {
-        // The contract is valid; the container renderers cannot mount certificates yet.
-        return Err(format!(
-            "TLS is not implemented yet for target `{}`: use `target: systemd` or `process` for TLS, \
-             or terminate TLS in front of Redis",
-            d.contract.target.as_str()
-        ));
-    }
     if !matches!(d.contract.target, Target::Process | Target::Elasticache) && !d.auth_required() {
         // Policy rule RCTL101 reports this; a waiver cannot make it work: protected mode
         // refuses password-less clients from other hosts and containers.
