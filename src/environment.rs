@@ -9,12 +9,14 @@ use crate::contract::{output_dir, Loaded, Project};
 use crate::error::Error;
 use crate::plan::engine::build_plan;
 use crate::plan::state::State;
-use crate::plan::{Plan, Provider};
+use crate::plan::{ExecPlan, Plan, Provider};
+use crate::providers::cluster::ClusterShape;
 use crate::providers::files::FilesProvider;
 use crate::providers::process::ProcessProvider;
 use crate::providers::redis::LiveRedis;
 use crate::render::{render, Artifact, Templates};
 use crate::resolve::Deployment;
+use crate::secrets::Secret;
 
 pub struct Environment {
     pub loaded: Loaded,
@@ -42,12 +44,17 @@ impl Environment {
         })
     }
 
-    /// The providers of this environment's target, in apply order: files first, then (for
+    /// The providers of this environment's target, in apply order: files first, then the cluster
+    /// shape of file targets (recorded after the files it describes were written), then (for
     /// local stacks) the processes that run from them, then the live settings of running nodes.
     /// `files_only` leaves servers alone (`--files-only`).
     pub fn providers(&self, files_only: bool) -> Result<Vec<Box<dyn Provider>>, Error> {
         let mut providers: Vec<Box<dyn Provider>> =
             vec![Box::new(FilesProvider::new(self.output_dir.clone(), self.artifacts.clone()))];
+        if matches!(self.loaded.contract.target, Target::Systemd | Target::Compose | Target::Kubernetes) {
+            // Cluster members live in these files: removing a shard must not look like a file edit.
+            providers.push(Box::new(ClusterShape::new(&self.deployment)));
+        }
         if self.loaded.contract.target == Target::Process && !files_only {
             providers.push(Box::new(ProcessProvider::new(self.deployment.clone(), self.output_dir.clone())?));
             let stack = crate::stack::Stack::new(self.deployment.clone(), self.output_dir.clone())?;
@@ -80,6 +87,27 @@ impl Environment {
     /// Plan this environment with `providers` against `state`.
     pub fn plan(&self, providers: &mut [Box<dyn Provider>], state: &State) -> Result<Plan, Error> {
         build_plan(self.name(), self.target(), &self.loaded.fingerprint, providers, state)
+    }
+
+    /// The commands `apply --exec` runs after writing this plan's files (`plan/apply --exec`).
+    pub fn exec_plan(&self, plan: &Plan, state: &State) -> Result<ExecPlan, Error> {
+        if matches!(self.loaded.contract.target, Target::Process | Target::Elasticache) {
+            return Err(Error::msg(format!(
+                "--exec runs the commands of the systemd, compose and kubernetes targets; target `{}` starts or \
+                 changes what it manages during apply itself",
+                self.target()
+            )));
+        }
+        Ok(crate::exec::plan_exec(&self.deployment, &self.output_dir, plan, state))
+    }
+
+    /// The password values of this environment's users, as far as they resolve here, to hide
+    /// them in the output of `--exec` commands (container targets pass references only, but the
+    /// commands run with the variables that hold them).
+    pub fn secret_values(&self, project: &Project) -> Vec<Secret> {
+        let resolve =
+            |u: &crate::resolve::User| u.secret.clone().or_else(|| u.spec.password.resolve(&project.dir).ok());
+        self.deployment.users.iter().filter_map(resolve).collect()
     }
 
     pub fn name(&self) -> &str {

@@ -11,6 +11,7 @@ pub mod directives;
 pub mod elasticache;
 pub mod environment;
 pub mod error;
+pub mod exec;
 pub mod fsutil;
 pub mod output;
 pub mod plan;

@@ -88,7 +88,33 @@ pub fn summary_line(plan: &Plan) -> String {
         return "No changes. The environment matches the contract.".into();
     }
     let s = plan.summary();
-    format!("Plan: {} to add, {} to change, {} to destroy.", s.add, s.change, s.destroy)
+    let mut line = format!("Plan: {} to add, {} to change, {} to destroy.", s.add, s.change, s.destroy);
+    let commands = plan.exec_commands().count();
+    if commands > 0 {
+        line.push_str(&format!(" {commands} command(s) to run (--exec)."));
+    }
+    line
+}
+
+/// The `--exec` section: what runs after writing, in order, and what must run elsewhere.
+fn exec_lines(plan: &Plan) -> Vec<String> {
+    let Some(exec) = &plan.exec else {
+        return Vec::new();
+    };
+    let mut lines = Vec::new();
+    if exec.commands.is_empty() {
+        lines.push("apply --exec runs no command: nothing that needs one changed.".to_string());
+    } else {
+        lines.push("apply --exec runs, in order, after writing the files:".to_string());
+        for (i, c) in exec.commands.iter().enumerate() {
+            lines.push(format!("  {}. {}  # {}", i + 1, c.display(), c.why));
+        }
+    }
+    if !exec.elsewhere.is_empty() {
+        lines.push("Not run from here (other machines; run them there):".to_string());
+        lines.extend(exec.elsewhere.iter().map(|e| format!("  {e}")));
+    }
+    lines
 }
 
 pub fn text(plan: &Plan, color: bool) -> String {
@@ -130,6 +156,14 @@ pub fn text(plan: &Plan, color: bool) -> String {
             }
             out.push('\n');
         }
+    }
+    let exec = exec_lines(plan);
+    if !exec.is_empty() {
+        let _ = writeln!(out, "{}", p.code("1", &exec[0]));
+        for line in &exec[1..] {
+            let _ = writeln!(out, "{line}");
+        }
+        out.push('\n');
     }
     if let Some(policy) = &plan.policy {
         policy_text(&mut out, policy, &p);
@@ -258,6 +292,13 @@ pub fn markdown(plan: &Plan) -> String {
         }
         head.push('\n');
     }
+    let exec = exec_lines(plan);
+    if let Some((first, rest)) = exec.split_first() {
+        let _ = writeln!(head, "**{first}**\n");
+        if !rest.is_empty() {
+            let _ = writeln!(head, "```\n{}\n```\n", rest.join("\n").replace("```", "`‵`"));
+        }
+    }
     if let Some(policy) = &plan.policy {
         policy_markdown(&mut head, policy);
     }
@@ -308,6 +349,7 @@ pub fn json(plan: &Plan) -> serde_json::Value {
         "summary": { "add": s.add, "change": s.change, "destroy": s.destroy },
         "redacted_values": plan.redacted(),
         "drift": plan.drift().map(|c| c.address.clone()).collect::<Vec<_>>(),
+        "exec": plan.exec,
         "policy": plan.policy.as_ref().map(|p| json!({
             "class": p.class,
             "errors": p.count(Severity::Error),

@@ -13,7 +13,7 @@ use targets_support::*;
 fn docker_compose_and_the_compose_spec_accept_every_topology() {
     let compose = tool("docker-compose");
     let schema = tool("check-jsonschema");
-    for topology in TOPOLOGIES {
+    for topology in container_topologies() {
         let out = render(&format!("compose-{topology}"));
         let file = out.path().join("compose.yaml");
         let mut cmd = Command::new(&compose);
@@ -116,4 +116,127 @@ fn start_and_health_scripts_run_a_real_node() {
             assert!(o.status.success(), "compose-{topology} health: {}", String::from_utf8_lossy(&o.stderr));
         }
     }
+}
+
+#[test]
+fn tls_mounts_the_certificate_directory_read_only() {
+    let out = render("compose-sentinel-tls");
+    let text = std::fs::read_to_string(out.path().join("compose.yaml")).unwrap();
+    let services = text.matches("image: redis:").count();
+    assert_eq!(text.matches("- ./tls:/tls:ro").count(), services, "every service mounts the certificates:\n{text}");
+    let health = std::fs::read_to_string(out.path().join("config/health.sh")).unwrap();
+    assert!(health.contains("--tls --cacert /tls/ca.crt --cert /tls/redis.crt --key /tls/redis.key"), "{health}");
+    let sentinel = std::fs::read_to_string(out.path().join("config/sentinel-0.conf")).unwrap();
+    assert!(sentinel.contains("port 0\ntls-port 26379") && sentinel.contains("tls-replication yes"), "{sentinel}");
+    let cluster = render("compose-cluster-tls");
+    let text = std::fs::read_to_string(cluster.path().join("compose.yaml")).unwrap();
+    assert!(text.contains("- /etc/ssl/catalog-redis:/tls:ro"), "{text}");
+    let node = std::fs::read_to_string(cluster.path().join("config/node-0.conf")).unwrap();
+    assert!(node.contains("tls-cluster yes") && node.contains("port 0\n"), "{node}");
+}
+
+/// A real redis-server loads the rendered TLS config (certificates made with openssl here),
+/// serves only the TLS port, and the rendered health check passes over TLS.
+#[test]
+fn a_real_node_serves_tls_with_the_rendered_config() {
+    let out = render("compose-sentinel-tls");
+    let dir = tempfile::tempdir().unwrap();
+    let (etc, run, data, tls) =
+        (dir.path().join("etc"), dir.path().join("run"), dir.path().join("data"), dir.path().join("tls"));
+    for d in [&etc, &run, &data, &tls] {
+        std::fs::create_dir(d).unwrap();
+    }
+    let openssl = |args: &[&str]| {
+        let o = Command::new("openssl").args(args).current_dir(&tls).output().expect("openssl is installed");
+        assert!(o.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=test-ca",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=node-0",
+        "-keyout",
+        "redis.key",
+        "-out",
+        "redis.csr",
+    ]);
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "redis.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-out",
+        "redis.crt",
+    ]);
+    let port = free_port();
+    let relocate = |text: &str| {
+        text.replace("/etc/redisctl", &etc.display().to_string())
+            .replace("/run/redisctl", &run.display().to_string())
+            .replace("/data", &data.display().to_string())
+            .replace("/tls/", &format!("{}/", tls.display()))
+    };
+    for (rel, path) in files(&out.path().join("config")) {
+        let mut text = relocate(&std::fs::read_to_string(path).unwrap());
+        if rel == "node-0.conf" {
+            text = localize(&text, port, &data)
+                .replace(
+                    &format!("aclfile {}/users.acl", data.display()),
+                    &format!("aclfile {}/users.acl", run.display()),
+                )
+                .replace(&format!("\nport {port}\n"), "\nport 0\n")
+                .replace("tls-port 6379", &format!("tls-port {port}"));
+            assert!(text.contains("\nport 0\n") && text.contains(&format!("tls-port {port}")), "{text}");
+        }
+        std::fs::write(etc.join(&rel), text).unwrap();
+    }
+    let mut start = Command::new("sh");
+    start.arg(etc.join("start.sh")).args(["redis", "node-0"]).stdout(Stdio::null()).stderr(Stdio::null());
+    for (k, v) in PASSWORDS {
+        start.env(k, v);
+    }
+    let _node = Running(start.spawn().unwrap());
+    let mut health_ok = false;
+    let mut last = String::new();
+    for _ in 0..100 {
+        let mut health = Command::new("sh");
+        health.arg(etc.join("health.sh")).args(["redis", &port.to_string()]).env("HOSTNAME", "node-0");
+        for (k, v) in PASSWORDS {
+            health.env(k, v);
+        }
+        let o = health.output().unwrap();
+        if o.status.success() {
+            health_ok = true;
+            break;
+        }
+        last = String::from_utf8_lossy(&o.stderr).to_string();
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(health_ok, "the TLS health check never passed: {last}");
+    // The port speaks TLS only: a plaintext client gets no answer.
+    let o = Command::new("redis-cli").args(["-p", &port.to_string(), "PING"]).output().unwrap();
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("PONG"), "plaintext PING answered on the TLS port");
 }

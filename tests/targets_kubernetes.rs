@@ -10,7 +10,7 @@ use targets_support::*;
 #[test]
 fn kubernetes_validate_accepts_every_manifest_strictly() {
     let validate = tool("kubernetes-validate");
-    for topology in TOPOLOGIES {
+    for topology in container_topologies() {
         let out = render(&format!("kubernetes-{topology}"));
         let manifests: Vec<_> =
             files(out.path()).into_iter().filter(|(rel, _)| rel.ends_with(".yaml")).map(|(_, p)| p).collect();
@@ -29,7 +29,7 @@ fn kubernetes_validate_accepts_every_manifest_strictly() {
 
 #[test]
 fn manifests_follow_the_kubernetes_checklist() {
-    for topology in TOPOLOGIES {
+    for topology in container_topologies() {
         let out = render(&format!("kubernetes-{topology}"));
         let all: String = files(out.path()).into_iter().map(|(_, p)| std::fs::read_to_string(p).unwrap()).collect();
         assert!(!all.contains("kind: Secret"), "{topology}: a Secret was rendered");
@@ -71,4 +71,35 @@ fn manifests_follow_the_kubernetes_checklist() {
             && all.contains("cluster-announce-hostname catalog-redis-0.catalog-redis-headless.catalog.svc"),
         "cluster"
     );
+}
+
+#[test]
+fn tls_uses_an_existing_tls_secret_and_the_tls_port_only() {
+    for topology in TLS_TOPOLOGIES {
+        let out = render(&format!("kubernetes-{topology}"));
+        let all: String = files(out.path()).into_iter().map(|(_, p)| std::fs::read_to_string(p).unwrap()).collect();
+        for needle in [
+            "port 0\n",
+            "tls-port 6379",
+            "tls-cert-file /tls/redis.crt",
+            "tls-ca-cert-file /tls/ca.crt",
+            "tls-replication yes",
+            "secretName: catalog-redis-tls",
+            "key: tls.crt",
+            "path: redis.crt",
+            "mountPath: /tls",
+            "redis-cli --no-auth-warning --tls --cacert /tls/ca.crt --cert /tls/redis.crt --key /tls/redis.key",
+        ] {
+            assert!(all.contains(needle), "kubernetes-{topology}: missing {needle:?}");
+        }
+        assert!(!all.contains("kind: Secret"), "{topology}: a Secret was rendered");
+        assert!(!all.contains("\nport 6379"), "{topology}: a plaintext port");
+    }
+    let cluster = render("kubernetes-cluster-tls");
+    let all: String = files(cluster.path()).into_iter().map(|(_, p)| std::fs::read_to_string(p).unwrap()).collect();
+    assert!(all.contains("tls-cluster yes"), "cluster bus over TLS");
+    let sentinel = render("kubernetes-sentinel-tls");
+    let all: String = files(sentinel.path()).into_iter().map(|(_, p)| std::fs::read_to_string(p).unwrap()).collect();
+    assert!(all.contains("tls-port 26379") && all.contains("redis-cli --tls --cacert"), "Sentinel over TLS");
+    assert!(all.contains("rediss://$(POD_NAME).catalog-redis-headless.catalog.svc:6379"), "exporter over TLS");
 }

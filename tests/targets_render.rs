@@ -11,7 +11,12 @@ use targets_support::*;
 const TARGETS: [&str; 3] = ["systemd", "compose", "kubernetes"];
 
 fn envs() -> Vec<String> {
-    TARGETS.iter().flat_map(|t| TOPOLOGIES.iter().map(move |topology| format!("{t}-{topology}"))).collect()
+    let mut envs: Vec<String> =
+        TARGETS.iter().flat_map(|t| TOPOLOGIES.iter().map(move |topology| format!("{t}-{topology}"))).collect();
+    for t in ["compose", "kubernetes"] {
+        envs.extend(TLS_TOPOLOGIES.iter().map(|topology| format!("{t}-{topology}")));
+    }
+    envs
 }
 
 /// Every rendered file of an output directory, with its path and mode, in one text.
@@ -84,12 +89,14 @@ fn rendering_is_deterministic() {
     }
 }
 
-/// The commands the engine runs after writing (`--exec`), exposed as data per target.
+/// The commands the engine runs after writing (`--exec`), exposed as data per target: only
+/// what the changed files need.
 #[test]
 fn post_apply_commands_per_target() {
     use redisctl::contract::Project;
     use redisctl::diagnostics::Sources;
-    use redisctl::render::post_apply_commands;
+    use redisctl::plan::Action;
+    use redisctl::render::{post_apply_commands, Changed};
     use redisctl::resolve::Deployment;
 
     let project = Project::new(root().join(PROJECT));
@@ -98,16 +105,38 @@ fn post_apply_commands_per_target() {
         Deployment::resolve(&loaded, &project.dir)
     };
     let dir = std::path::Path::new("deploy/x");
-    let argv = |env: &str| -> Vec<String> {
-        post_apply_commands(&load(env).unwrap(), dir).into_iter().map(|c| c.argv.join(" ")).collect()
+    let changed = |paths: &[&str]| -> Vec<Changed> {
+        paths.iter().map(|p| Changed { path: p.to_string(), action: Action::Update }).collect()
     };
-    assert_eq!(argv("compose-sentinel"), ["docker compose -f deploy/x/compose.yaml up -d --remove-orphans"]);
-    assert_eq!(argv("kubernetes-cluster"), ["kubectl apply --server-side --field-manager=redisctl -f deploy/x"]);
+    let argv = |env: &str, paths: &[&str]| -> Vec<String> {
+        post_apply_commands(&load(env).unwrap(), dir, &changed(paths)).into_iter().map(|c| c.argv.join(" ")).collect()
+    };
+    assert!(argv("compose-sentinel", &[]).is_empty(), "nothing changed, nothing runs");
+    assert!(argv("compose-sentinel", &["README.md"]).is_empty());
+    assert_eq!(
+        argv("compose-sentinel", &["config/sentinel-1.conf"]),
+        [
+            "docker compose -f deploy/x/compose.yaml up -d --remove-orphans",
+            "docker compose -f deploy/x/compose.yaml restart sentinel-1"
+        ]
+    );
+    assert_eq!(
+        argv(
+            "kubernetes-cluster",
+            &["statefulset-catalog-redis.yaml", "configmap-catalog-redis-config.yaml", "README.md"]
+        ),
+        ["kubectl apply --server-side --field-manager=redisctl -f deploy/x/configmap-catalog-redis-config.yaml \
+          -f deploy/x/statefulset-catalog-redis.yaml"]
+    );
     // systemd resolves passwords at load time (ACL hashes); the layout of compose-replication is
     // the same, and its contract carries the systemd hosts of the fixture.
-    let cmds = redisctl::render::systemd::post_apply_commands(&load("compose-replication").unwrap());
+    let cmds = redisctl::render::systemd::post_apply_commands(
+        &load("compose-replication").unwrap(),
+        &changed(&["etc/systemd/system/redis-catalog@.service"]),
+    );
     let first_restart = cmds.iter().position(|c| c.argv[1] == "restart").unwrap();
     assert_eq!(cmds[first_restart].argv[2], "redis-catalog@node-1.service", "replicas restart before their primary");
-    assert_eq!(cmds[0].host.as_deref(), Some("10.0.2.11"), "node-1 runs on hosts[1]");
+    assert_eq!(cmds[0].host.as_deref(), Some("10.0.1.11"), "node-0 runs on hosts[0]");
     assert_eq!(cmds[0].argv, ["systemctl", "daemon-reload"]);
+    assert!(!cmds.iter().any(|c| c.argv[0] == "sysctl"), "the sysctl file did not change");
 }

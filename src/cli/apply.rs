@@ -45,6 +45,11 @@ pub struct Args {
     /// Managed targets: how long one step (create, modify, delete) may take (e.g. `90m`).
     #[arg(long, value_name = "DURATION")]
     pub wait_timeout: Option<String>,
+    /// After writing the files, run the commands the plan lists for them (systemctl daemon-reload
+    /// and restarts, docker compose up, kubectl apply), in order, stopping at the first failure.
+    /// Without it, apply only writes files.
+    #[arg(long)]
+    pub exec: bool,
     /// How long to wait for another apply of the same environment to finish (e.g. `30s`).
     #[arg(long, value_name = "DURATION", default_value = "0s")]
     pub lock_timeout: String,
@@ -76,6 +81,22 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
             .map_err(|e| Error::msg(format!("--wait-timeout: {e}")))?,
     };
 
+    if let Some(s) = &saved {
+        match (s.plan.exec.is_some(), args.exec) {
+            (true, false) => {
+                return Err(Error::msg(
+                    "the saved plan runs commands after writing (it was made with --exec): pass --exec to apply it",
+                ))
+            }
+            (false, true) => {
+                return Err(Error::msg(
+                    "the saved plan was made without --exec: make it again with `redisctl plan --exec --out FILE`",
+                ))
+            }
+            _ => {}
+        }
+    }
+
     let checked = ctx.load_checked(&env)?;
     let errors = checked.policy.errors();
     if errors > 0 {
@@ -90,7 +111,10 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
     let _lock = Lock::acquire(&environment.output_dir, &format!("apply --env {env}"), timeout)?;
     let mut state = State::load(&environment.output_dir, &env)?;
     let mut providers = environment.providers(args.files_only)?;
-    let plan = environment.plan(&mut providers, &state)?;
+    let mut plan = environment.plan(&mut providers, &state)?;
+    if args.exec {
+        plan.exec = Some(environment.exec_plan(&plan, &state)?);
+    }
     let plan = crate::plan::Plan { policy: Some(report), ..plan };
     if let Some(saved) = &saved {
         saved.check_fresh(&plan)?;
@@ -115,6 +139,10 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
     }
     let s = report.summary;
     println!("\nApply complete! Resources: {} added, {} changed, {} destroyed.", s.add, s.change, s.destroy);
+    if let Some(exec) = &plan.exec {
+        let secrets = environment.secret_values(&ctx.project);
+        crate::exec::run(exec, &mut state, &secrets.iter().map(|s| s.expose()).collect::<Vec<_>>())?;
+    }
     Ok(EXIT_OK)
 }
 

@@ -69,6 +69,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
         observed_fingerprint: String::new(),
         changes,
         policy: None,
+        exec: None,
     };
     print!("{}", output::text(&plan, ctx.color_out));
     if !plan.has_changes() {

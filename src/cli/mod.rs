@@ -159,12 +159,15 @@ impl Ctx {
 
     /// Load, render and plan one environment (no lock: planning only reads). The plan
     /// carries the policy findings and waivers.
-    pub fn plan(&self, env: &str, files_only: bool) -> Result<(Environment, Plan), Error> {
+    pub fn plan(&self, env: &str, files_only: bool, exec: bool) -> Result<(Environment, Plan), Error> {
         let Checked { loaded, report, .. } = self.load_checked(env)?;
         let environment = self.open(loaded)?;
         let state = State::load(&environment.output_dir, env)?;
         let mut providers = environment.providers(files_only)?;
-        let plan = environment.plan(&mut providers, &state)?;
+        let mut plan = environment.plan(&mut providers, &state)?;
+        if exec {
+            plan.exec = Some(environment.exec_plan(&plan, &state)?);
+        }
         Ok((environment, Plan { policy: Some(report), ..plan }))
     }
 

@@ -38,10 +38,14 @@ pub struct Args {
     /// Only the rendered files: do not look at (or, for apply, start or change) running servers.
     #[arg(long)]
     pub files_only: bool,
+    /// Also show the commands `apply --exec` will run after writing (systemctl, docker compose,
+    /// kubectl); a plan saved with --exec carries them.
+    #[arg(long)]
+    pub exec: bool,
 }
 
 pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
-    let (environment, plan) = ctx.plan(&args.env, args.files_only)?;
+    let (environment, plan) = ctx.plan(&args.env, args.files_only, args.exec)?;
     match args.format {
         PlanFormat::Text => print!("{}", output::text(&plan, ctx.color_out)),
         PlanFormat::Markdown => print!("{}", output::markdown(&plan)),

@@ -664,6 +664,13 @@ pub struct Container {
     #[serde(default)]
     #[schemars(example = &"redis:7.2.5-alpine", length(min = 1, max = 255))]
     pub image: Option<String>,
+    /// `compose` with TLS: directory on the Docker host (absolute, or relative to compose.yaml)
+    /// holding the certificate, key and CA, bind-mounted read-only into every container at the
+    /// directory of `security.tls.certFile` (which, like `keyFile` and `caFile`, is then a
+    /// path inside the container, with the same file name as on the host).
+    #[serde(default)]
+    #[schemars(example = &"/etc/ssl/redis-catalog", regex(pattern = r"^[A-Za-z0-9._/-]+$"))]
+    pub tls_dir: Option<String>,
 }
 
 /// Where the nodes of a `systemd` environment run.
@@ -707,6 +714,12 @@ pub struct KubernetesTarget {
     /// (pods stay Pending when there are not enough nodes).
     #[serde(default)]
     pub anti_affinity: AntiAffinity,
+    /// With TLS: name of an existing Secret of type `kubernetes.io/tls` (keys `tls.crt`,
+    /// `tls.key` and `ca.crt`, as cert-manager writes them), mounted read-only at the directory of
+    /// `security.tls.certFile`, its keys under the file names of `certFile`, `keyFile`, `caFile`.
+    #[serde(default)]
+    #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"))]
+    pub tls_secret_name: Option<String>,
     /// Labels a pod must carry for the NetworkPolicy to let it connect.
     /// Default: `client.redisctl.io/<service>: "true"`.
     #[serde(default)]

@@ -32,6 +32,7 @@ pub fn build_plan(
         observed_fingerprint: hex::encode(observed.finalize()),
         changes,
         policy: None,
+        exec: None,
     })
 }
 
@@ -96,6 +97,9 @@ impl SavedPlan {
         let key = |c: &ResourceChange| (c.address.clone(), c.action, c.expect.clone());
         if saved.changes.iter().map(key).ne(current.changes.iter().map(key)) {
             return Err(stale("the planned changes differ"));
+        }
+        if saved.exec != current.exec {
+            return Err(stale("the commands to run after writing (--exec) differ"));
         }
         Ok(())
     }
@@ -187,6 +191,7 @@ mod tests {
             observed_fingerprint: String::new(),
             changes: vec![c],
             policy: None,
+            exec: None,
         }
     }
 

@@ -197,6 +197,34 @@ pub struct Plan {
     /// knows nothing about policy).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<PolicyReport>,
+    /// What `apply --exec` runs after writing; `None` when the plan was made without `--exec`
+    /// (then nothing runs). Saved with the plan, and compared when a saved plan is applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exec: Option<ExecPlan>,
+}
+
+/// The commands of `apply --exec`, in the order they run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecPlan {
+    /// Run on this machine, one after the other, stopping at the first failure.
+    pub commands: Vec<ExecCommand>,
+    /// Commands for other machines (systemd hosts that are not this one): shown, never run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub elsewhere: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecCommand {
+    pub argv: Vec<String>,
+    /// What changed that needs this command.
+    pub why: String,
+}
+
+impl ExecCommand {
+    /// The command as a shell would show it (for plans and messages; it is run from `argv`).
+    pub fn display(&self) -> String {
+        self.argv.iter().map(|a| crate::render::containers::sh_quote(a)).collect::<Vec<_>>().join(" ")
+    }
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -230,8 +258,13 @@ impl Plan {
         s
     }
 
+    /// Resource changes, or commands still to run (`--exec`, e.g. left over from a failed run).
     pub fn has_changes(&self) -> bool {
-        self.changes.iter().any(ResourceChange::is_change)
+        self.changes.iter().any(ResourceChange::is_change) || self.exec_commands().next().is_some()
+    }
+
+    pub fn exec_commands(&self) -> impl Iterator<Item = &ExecCommand> {
+        self.exec.iter().flat_map(|e| e.commands.iter())
     }
 
     pub fn drift(&self) -> impl Iterator<Item = &ResourceChange> {

@@ -13,8 +13,9 @@ use std::path::Path;
 use serde_json::{json, Map, Value};
 
 use super::containers::{self, CONFIG_DIR, DATA_DIR, REDIS_UID, RUN_DIR, SENTINEL_MEMORY_MIB};
-use super::{server_files, yaml_artifact, Artifact, PostApply, Templates};
+use super::{server_files, yaml_artifact, Artifact, Changed, PostApply, Templates};
 use crate::contract::model::{TopologyMode, UserRole};
+use crate::plan::Action;
 use crate::resolve::{Deployment, User};
 
 /// Environment variable that carries a user's password into the containers.
@@ -57,14 +58,16 @@ fn healthcheck(kind: &str, port: u32) -> Value {
     })
 }
 
-/// Settings every Redis-image service shares.
-fn base(d: &Deployment, entrypoint: &str, env: Value) -> Value {
+/// Settings every Redis-image service shares (`tls`: the read-only bind mount of the TLS files).
+fn base(d: &Deployment, entrypoint: &str, env: Value, tls: Option<&str>) -> Value {
+    let mut volumes = vec![format!("./config:{CONFIG_DIR}:ro")];
+    volumes.extend(tls.map(String::from));
     json!({
         "image": containers::image(d.version()),
         "user": format!("{REDIS_UID}:{REDIS_UID}"),
         "entrypoint": ["/bin/sh", format!("{CONFIG_DIR}/{entrypoint}")],
         "environment": env,
-        "volumes": [format!("./config:{CONFIG_DIR}:ro")],
+        "volumes": volumes,
         "security_opt": ["no-new-privileges:true"],
         "cap_drop": ["ALL"],
     })
@@ -83,11 +86,22 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
     out.push(script("health.sh", containers::health_script(d, &secret)?));
 
     let limit = containers::memory_limit(d).ok_or("target `compose` needs `resources.maxmemory` (RCTL092)")?;
+    let tls = match containers::tls_files(d)? {
+        None => None,
+        Some(t) => {
+            let host = d.contract.container.tls_dir.as_deref().ok_or(
+                "TLS on target `compose` needs `container.tlsDir`: the directory on the Docker host that holds the \
+                 certificate, key and CA (mounted read-only)",
+            )?;
+            Some(format!("{host}:{}:ro", t.dir))
+        }
+    };
+    let tls = tls.as_deref();
     let persistent = d.contract.redis.persistence.mode != crate::contract::model::PersistenceMode::None;
     let mut services = Map::new();
     let mut volumes = Map::new();
     for n in &d.nodes {
-        let mut svc = base(d, "start.sh", environment(d, d.users.iter()));
+        let mut svc = base(d, "start.sh", environment(d, d.users.iter()), tls);
         svc["hostname"] = json!(n.name);
         svc["command"] = json!(["redis", n.name]);
         svc["tmpfs"] = json!([RUN_DIR]);
@@ -109,7 +123,7 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
         services.insert(n.name.clone(), svc);
     }
     for s in &d.sentinels {
-        let mut svc = base(d, "start.sh", environment(d, d.user_with_role(UserRole::Sentinel).into_iter()));
+        let mut svc = base(d, "start.sh", environment(d, d.user_with_role(UserRole::Sentinel).into_iter()), tls);
         svc["hostname"] = json!(s.name);
         svc["command"] = json!(["sentinel", s.name]);
         svc["ports"] = json!([format!("127.0.0.1:{0}:{0}", s.port)]);
@@ -123,7 +137,7 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
     if d.contract.topology.mode == TopologyMode::Cluster {
         let host = |n: &crate::resolve::Node| n.name.clone();
         out.push(script("cluster-init.sh", containers::cluster_init_script(d, &host, &secret)?));
-        let mut svc = base(d, "cluster-init.sh", environment(d, containers::operator(d).into_iter()));
+        let mut svc = base(d, "cluster-init.sh", environment(d, containers::operator(d).into_iter()), tls);
         svc["depends_on"] = json!(d.nodes.iter().map(|n| &n.name).collect::<Vec<_>>());
         svc["restart"] = json!("no");
         services.insert("cluster-init".into(), svc);
@@ -137,12 +151,39 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
     Ok(out)
 }
 
-pub fn post_apply_commands(dir: &Path) -> Vec<PostApply> {
+/// `docker compose up -d` when anything but the README changed (it creates and recreates the
+/// services whose definition changed), then a restart of the services whose mounted config
+/// changed: compose does not see a change inside a bind-mounted file.
+pub fn post_apply_commands(d: &Deployment, dir: &Path, changed: &[Changed]) -> Vec<PostApply> {
+    let relevant: Vec<&Changed> = changed.iter().filter(|c| c.path != "README.md").collect();
+    if relevant.is_empty() {
+        return Vec::new();
+    }
     let file = dir.join("compose.yaml").to_string_lossy().into_owned();
-    vec![PostApply {
-        host: None,
-        argv: ["docker", "compose", "-f", &file, "up", "-d", "--remove-orphans"].map(String::from).to_vec(),
-    }]
+    let compose = |args: &[&str], why: String| {
+        let mut argv: Vec<String> = ["docker", "compose", "-f", &file].map(String::from).to_vec();
+        argv.extend(args.iter().map(|a| a.to_string()));
+        PostApply { host: None, argv, why }
+    };
+    let names: Vec<&str> = relevant.iter().map(|c| c.path.as_str()).collect();
+    let mut out = vec![compose(&["up", "-d", "--remove-orphans"], format!("changed: {}", names.join(", ")))];
+    let updated = |path: &str| relevant.iter().any(|c| c.path == path && c.action == Action::Update);
+    let start_changed = updated("config/start.sh");
+    let restart: Vec<&str> = d
+        .nodes
+        .iter()
+        .map(|n| n.name.as_str())
+        .chain(d.sentinels.iter().map(|s| s.name.as_str()))
+        .filter(|name| start_changed || updated(&format!("config/{name}.conf")))
+        .collect();
+    if !restart.is_empty() {
+        let mut args = vec!["restart"];
+        args.extend(&restart);
+        let why =
+            if start_changed { "config/start.sh changed".to_string() } else { "their config changed".to_string() };
+        out.push(compose(&args, why));
+    }
+    out
 }
 
 fn readme(d: &Deployment) -> String {

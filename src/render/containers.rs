@@ -54,6 +54,68 @@ pub fn memory_limit(d: &Deployment) -> Option<u64> {
     Some(limit.div_ceil(MIB) * MIB)
 }
 
+/// Where the TLS files are inside the containers: their directory (the mount point) and file
+/// names, from `security.tls` (certFile, keyFile and caFile are paths inside the container).
+pub struct TlsFiles {
+    pub dir: String,
+    pub cert: String,
+    pub key: String,
+    pub ca: String,
+}
+
+/// The TLS files of a container target (`None` without TLS). They are mounted from one
+/// directory (a bind mount, a Secret volume), so they must share one, and it must not be one
+/// that redisctl mounts itself.
+pub fn tls_files(d: &Deployment) -> Result<Option<TlsFiles>, String> {
+    let tls = &d.contract.security.tls;
+    if !tls.enabled {
+        return Ok(None);
+    }
+    let target = d.contract.target.as_str();
+    let split = |field: &str, value: &Option<String>| -> Result<(String, String), String> {
+        let v = value.as_deref().ok_or_else(|| format!("TLS is enabled but `security.tls.{field}` is not set"))?;
+        match v.rsplit_once('/') {
+            Some((dir, name)) if dir.starts_with('/') && !name.is_empty() => Ok((dir.to_string(), name.to_string())),
+            _ => Err(format!(
+                "`security.tls.{field}` ({v}) must be an absolute path inside the container on target `{target}`, \
+                 e.g. /tls/tls.crt"
+            )),
+        }
+    };
+    let (dir, cert) = split("certFile", &tls.cert_file)?;
+    let (key_dir, key) = split("keyFile", &tls.key_file)?;
+    let (ca_dir, ca) = split("caFile", &tls.ca_file)?;
+    if key_dir != dir || ca_dir != dir {
+        return Err(format!(
+            "on target `{target}` the TLS files are mounted from one directory: `security.tls.certFile`, `keyFile` \
+             and `caFile` must be in the same directory (they are in {dir}, {key_dir} and {ca_dir})"
+        ));
+    }
+    for taken in [CONFIG_DIR, RUN_DIR, DATA_DIR, "/run/secrets/redisctl"] {
+        if dir == taken || dir.starts_with(&format!("{taken}/")) || taken.starts_with(&format!("{dir}/")) {
+            return Err(format!(
+                "the TLS directory {dir} overlaps {taken}, where redisctl mounts its own files: use e.g. /tls"
+            ));
+        }
+    }
+    Ok(Some(TlsFiles { dir, cert, key, ca }))
+}
+
+/// redis-cli arguments for the TLS port: the CA, and the server's own certificate as client
+/// certificate (Redis asks clients for one by default, `tls-auth-clients yes`, and uses the same
+/// pair for replication and the cluster bus).
+fn cli_tls(d: &Deployment) -> Result<String, String> {
+    Ok(match tls_files(d)? {
+        None => String::new(),
+        Some(t) => format!(
+            " --tls --cacert {} --cert {} --key {}",
+            sh_quote(&format!("{}/{}", t.dir, t.ca)),
+            sh_quote(&format!("{}/{}", t.dir, t.cert)),
+            sh_quote(&format!("{}/{}", t.dir, t.key))
+        ),
+    })
+}
+
 /// Quote one word for a POSIX shell: single quotes, with `'` written as `'\''`.
 pub fn sh_quote(s: &str) -> String {
     if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c)) {
@@ -107,8 +169,9 @@ fn header(d: &Deployment, what: &str) -> String {
 fn cli_prelude(d: &Deployment, secret: &dyn Fn(&User) -> String) -> Result<String, String> {
     let op = operator(d)?;
     Ok(format!(
-        "cli() {{ REDISCLI_AUTH=\"{}\" redis-cli --no-auth-warning --user {} \"$@\"; }}\n",
+        "cli() {{ REDISCLI_AUTH=\"{}\" redis-cli --no-auth-warning{} --user {} \"$@\"; }}\n",
         secret(op),
+        cli_tls(d)?,
         sh_quote(&op.spec.name)
     ))
 }
@@ -193,7 +256,8 @@ pub fn health_script(d: &Deployment, secret: &dyn Fn(&User) -> String) -> Result
     s.push_str(&cli_prelude(d, secret)?);
     s.push_str("case $kind in\nsentinel)\n");
     s.push_str(&format!(
-        "  redis-cli -p \"$port\" --raw SENTINEL CKQUORUM {} | grep -q '^OK'\n  ;;\nredis)\n",
+        "  redis-cli{} -p \"$port\" --raw SENTINEL CKQUORUM {} | grep -q '^OK'\n  ;;\nredis)\n",
+        cli_tls(d)?,
         sh_quote(&d.master_name)
     ));
     let follow = if cluster {

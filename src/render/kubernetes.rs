@@ -14,9 +14,10 @@ use std::path::Path;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::containers::{self, sh_quote, CONFIG_DIR, DATA_DIR, REDIS_UID, RUN_DIR, SENTINEL_MEMORY_MIB};
-use super::{server_files, yaml_artifact, Artifact, PostApply, Templates};
+use super::containers::{self, sh_quote, TlsFiles, CONFIG_DIR, DATA_DIR, REDIS_UID, RUN_DIR, SENTINEL_MEMORY_MIB};
+use super::{server_files, yaml_artifact, Artifact, Changed, PostApply, Templates};
 use crate::contract::model::{AntiAffinity, PersistenceMode, TopologyMode, UserRole};
+use crate::plan::Action;
 use crate::resolve::{Deployment, Node, Role, User, CLUSTER_BUS_OFFSET};
 
 /// Where the Secret's keys (one per ACL user) are mounted.
@@ -95,11 +96,14 @@ fn secret_volume<'a>(d: &Deployment, users: impl Iterator<Item = &'a User>) -> V
     json!({ "name": "passwords", "secret": { "secretName": secret_name(d), "defaultMode": 0o440, "items": items } })
 }
 
-fn mounts(data: bool, run: bool) -> Value {
+fn mounts(data: bool, run: bool, tls: Option<&TlsFiles>) -> Value {
     let mut m = vec![
         json!({ "name": "config", "mountPath": CONFIG_DIR, "readOnly": true }),
         json!({ "name": "passwords", "mountPath": SECRETS_DIR, "readOnly": true }),
     ];
+    if let Some(t) = tls {
+        m.push(json!({ "name": "tls", "mountPath": t.dir, "readOnly": true }));
+    }
     if data {
         m.push(json!({ "name": "data", "mountPath": DATA_DIR }));
     }
@@ -107,6 +111,20 @@ fn mounts(data: bool, run: bool) -> Value {
         m.push(json!({ "name": "run", "mountPath": RUN_DIR }));
     }
     Value::Array(m)
+}
+
+/// The `kubernetes.io/tls` Secret, its keys under the file names the configs use.
+fn tls_volume(d: &Deployment, t: &TlsFiles) -> Result<Value, String> {
+    let name = d.contract.kubernetes.tls_secret_name.as_deref().ok_or(
+        "TLS on target `kubernetes` needs `kubernetes.tlsSecretName`: an existing Secret of type kubernetes.io/tls \
+         with the keys tls.crt, tls.key and ca.crt (cert-manager writes them)",
+    )?;
+    let items = json!([
+        { "key": "tls.crt", "path": t.cert },
+        { "key": "tls.key", "path": t.key },
+        { "key": "ca.crt", "path": t.ca },
+    ]);
+    Ok(json!({ "name": "tls", "secret": { "secretName": name, "defaultMode": 0o440, "items": items } }))
 }
 
 fn config_volume(d: &Deployment) -> Value {
@@ -237,6 +255,8 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
     let cluster = c.topology.mode == TopologyMode::Cluster;
     let secret = |u: &User| format!("$(cat {})", sh_quote(&format!("{SECRETS_DIR}/{}", u.spec.name)));
     let operator = containers::operator(d)?;
+    let tls = containers::tls_files(d)?;
+    let tls_volume = tls.as_ref().map(|t| tls_volume(d, t)).transpose()?;
 
     // ConfigMap: node and Sentinel configs plus the scripts.
     let flavor = containers::flavor(dns_name, |d, n: &Node| dns_name(d, &n.name));
@@ -276,7 +296,7 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
         "readinessProbe": readiness,
         "livenessProbe": liveness,
         "securityContext": container_security(),
-        "volumeMounts": mounts(true, true),
+        "volumeMounts": mounts(true, true, tls.as_ref()),
     })];
     let exporter = &c.kubernetes.exporter;
     if exporter.enabled {
@@ -288,24 +308,44 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
                 .ok_or_else(|| format!("exporter user `{name}` is not in acl.users"))?,
             None => operator,
         };
-        pod_containers.push(json!({
+        let mut env = vec![
+            json!({ "name": "REDIS_ADDR", "value": format!("redis://localhost:{port}") }),
+            json!({ "name": "REDIS_USER", "value": user.spec.name }),
+            json!({ "name": "REDIS_PASSWORD", "valueFrom": { "secretKeyRef": { "name": secret_name(d), "key": user.spec.name } } }),
+        ];
+        if let Some(t) = &tls {
+            // The exporter verifies the server's name: it connects by the pod's stable DNS name,
+            // which the certificate names, not by localhost.
+            let set = set_name(d, "redis");
+            env = vec![
+                json!({ "name": "POD_NAME", "valueFrom": { "fieldRef": { "fieldPath": "metadata.name" } } }),
+                json!({ "name": "REDIS_ADDR", "value": format!("rediss://$(POD_NAME).{set}-headless.{}.svc:{port}", namespace(d)) }),
+                env[1].clone(),
+                env[2].clone(),
+                json!({ "name": "REDIS_EXPORTER_TLS_CA_CERT_FILE", "value": format!("{}/{}", t.dir, t.ca) }),
+                json!({ "name": "REDIS_EXPORTER_TLS_CLIENT_CERT_FILE", "value": format!("{}/{}", t.dir, t.cert) }),
+                json!({ "name": "REDIS_EXPORTER_TLS_CLIENT_KEY_FILE", "value": format!("{}/{}", t.dir, t.key) }),
+            ];
+        }
+        let mut exporter_container = json!({
             "name": "exporter",
             "image": EXPORTER_IMAGE,
             "ports": [{ "name": "metrics", "containerPort": EXPORTER_PORT, "protocol": "TCP" }],
-            "env": [
-                { "name": "REDIS_ADDR", "value": format!("redis://localhost:{port}") },
-                { "name": "REDIS_USER", "value": user.spec.name },
-                { "name": "REDIS_PASSWORD", "valueFrom": { "secretKeyRef": { "name": secret_name(d), "key": user.spec.name } } },
-            ],
+            "env": env,
             "resources": { "requests": { "cpu": "10m", "memory": "32Mi" }, "limits": { "memory": "64Mi" } },
             "securityContext": container_security(),
-        }));
+        });
+        if let Some(t) = &tls {
+            exporter_container["volumeMounts"] = json!([{ "name": "tls", "mountPath": t.dir, "readOnly": true }]);
+        }
+        pod_containers.push(exporter_container);
     }
     let mut volumes = vec![
         config_volume(d),
         secret_volume(d, d.users.iter()),
         json!({ "name": "run", "emptyDir": { "medium": "Memory", "sizeLimit": "1Mi" } }),
     ];
+    volumes.extend(tls_volume.clone());
     // Cluster nodes keep their identity (nodes.conf) on the volume even without persistence.
     let claims = if persistent || cluster {
         let size = c.kubernetes.storage.size.as_ref().map(|q| q.text.clone()).unwrap_or_else(|| {
@@ -354,13 +394,14 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
             "readinessProbe": readiness,
             "livenessProbe": liveness,
             "securityContext": container_security(),
-            "volumeMounts": mounts(true, false),
+            "volumeMounts": mounts(true, false, tls.as_ref()),
         });
-        let volumes = vec![
+        let mut volumes = vec![
             config_volume(d),
             secret_volume(d, d.user_with_role(UserRole::Sentinel).into_iter()),
             json!({ "name": "data", "emptyDir": {} }),
         ];
+        volumes.extend(tls_volume.clone());
         let pod = pod_spec(d, "sentinel", vec![sentinel], volumes, 30);
         objects.push(statefulset(d, "sentinel", d.sentinels.len(), pod, &checksum, None));
         let set = set_name(d, "sentinel");
@@ -379,7 +420,7 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
             "command": ["/bin/sh", format!("{CONFIG_DIR}/cluster-init.sh")],
             "resources": { "requests": { "cpu": "10m", "memory": "32Mi" }, "limits": { "memory": "64Mi" } },
             "securityContext": container_security(),
-            "volumeMounts": mounts(false, false),
+            "volumeMounts": mounts(false, false, tls.as_ref()),
         });
         let mut pod = json!({
             "automountServiceAccountToken": false,
@@ -389,6 +430,9 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
             "containers": [init],
             "volumes": [config_volume(d), secret_volume(d, std::iter::once(operator))],
         });
+        if let (Some(v), Some(volumes)) = (&tls_volume, pod["volumes"].as_array_mut()) {
+            volumes.push(v.clone());
+        }
         pod["securityContext"]["fsGroup"] = json!(REDIS_UID);
         job["spec"] = json!({
             "backoffLimit": 30,
@@ -440,12 +484,32 @@ fn network_policy(d: &Deployment) -> Value {
     np
 }
 
-pub fn post_apply_commands(dir: &Path) -> Vec<PostApply> {
-    let dir = dir.to_string_lossy().into_owned();
-    vec![PostApply {
-        host: None,
-        argv: ["kubectl", "apply", "--server-side", "--field-manager=redisctl", "-f", &dir].map(String::from).to_vec(),
-    }]
+/// Server-side apply of the created and changed manifests (ConfigMap first, so that pods
+/// rolled by a new checksum find the new config), then deletion of the objects whose manifest
+/// is gone. Files are named one by one, not `-f DIR`: the output directory also holds
+/// `.redisctl-state.json`, which kubectl would read as a manifest.
+pub fn post_apply_commands(d: &Deployment, dir: &Path, changed: &[Changed]) -> Vec<PostApply> {
+    let manifests = || changed.iter().filter(|c| c.path.ends_with(".yaml"));
+    let mut applied: Vec<&Changed> = manifests().filter(|c| c.action != Action::Delete).collect();
+    applied.sort_by_key(|c| (!c.path.starts_with("configmap-"), c.path.clone()));
+    let mut out = Vec::new();
+    if !applied.is_empty() {
+        let mut argv: Vec<String> =
+            ["kubectl", "apply", "--server-side", "--field-manager=redisctl"].map(String::from).to_vec();
+        for c in &applied {
+            argv.push("-f".into());
+            argv.push(dir.join(&c.path).to_string_lossy().into_owned());
+        }
+        let names: Vec<&str> = applied.iter().map(|c| c.path.as_str()).collect();
+        out.push(PostApply { host: None, argv, why: format!("changed: {}", names.join(", ")) });
+    }
+    for c in manifests().filter(|c| c.action == Action::Delete) {
+        // Manifests are named `<kind>-<name>.yaml` (kind in lower case, without dashes).
+        let Some((kind, name)) = c.path.trim_end_matches(".yaml").split_once('-') else { continue };
+        let argv = ["kubectl", "delete", "--ignore-not-found", "-n", &namespace(d), kind, name].map(String::from);
+        out.push(PostApply { host: None, argv: argv.to_vec(), why: format!("{} is no longer rendered", c.path) });
+    }
+    out
 }
 
 fn readme(d: &Deployment) -> String {

@@ -93,14 +93,6 @@ pub fn client_host(d: &Deployment, name: &str) -> String {
 /// Render the environment's artifacts for its target.
 pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, String> {
     let containers = matches!(d.contract.target, Target::Compose | Target::Kubernetes);
-    if containers && d.contract.security.tls.enabled {
-        // The contract is valid; the container renderers cannot mount certificates yet.
-        return Err(format!(
-            "TLS is not implemented yet for target `{}`: use `target: systemd` or `process` for TLS, \
-             or terminate TLS in front of Redis",
-            d.contract.target.as_str()
-        ));
-    }
     if !matches!(d.contract.target, Target::Process | Target::Elasticache) && !d.auth_required() {
         // Policy rule RCTL101 reports this; a waiver cannot make it work: protected mode
         // refuses password-less clients from other hosts and containers.
@@ -128,14 +120,25 @@ pub struct PostApply {
     /// Host the command runs on (systemd: the VM of the node), `None` for where redisctl runs.
     pub host: Option<String>,
     pub argv: Vec<String>,
+    /// What changed that needs the command (shown in the plan).
+    pub why: String,
 }
 
-/// What to run once the target's files are in `dir` (the environment's output directory).
-pub fn post_apply_commands(d: &Deployment, dir: &std::path::Path) -> Vec<PostApply> {
+/// A rendered file a plan creates, updates or deletes: what decides the commands to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Changed {
+    /// `/`-separated path inside the output directory.
+    pub path: String,
+    pub action: crate::plan::Action,
+}
+
+/// What to run once the changed files of the target are in `dir` (the environment's output
+/// directory): only what the changes need, nothing when nothing changed.
+pub fn post_apply_commands(d: &Deployment, dir: &std::path::Path, changed: &[Changed]) -> Vec<PostApply> {
     match d.contract.target {
-        Target::Systemd => systemd::post_apply_commands(d),
-        Target::Compose => compose::post_apply_commands(dir),
-        Target::Kubernetes => kubernetes::post_apply_commands(dir),
+        Target::Systemd => systemd::post_apply_commands(d, changed),
+        Target::Compose => compose::post_apply_commands(d, dir, changed),
+        Target::Kubernetes => kubernetes::post_apply_commands(d, dir, changed),
         Target::Process | Target::Elasticache => Vec::new(),
     }
 }

@@ -13,8 +13,9 @@ use std::net::IpAddr;
 
 use serde_json::json;
 
-use super::{server_files, Artifact, Flavor, PostApply, Templates};
+use super::{server_files, Artifact, Changed, Flavor, PostApply, Templates};
 use crate::contract::model::UserRole;
+use crate::plan::Action;
 use crate::resolve::{Deployment, Role};
 
 fn config_dir(d: &Deployment) -> String {
@@ -113,40 +114,98 @@ fn text(path: String, content: String) -> Artifact {
     Artifact { path, content, mode: 0o644 }
 }
 
-/// Per host, in order: reload units, apply the sysctl, disable THP, hand the config directory
-/// to `redis`, then start (or restart) replicas before primaries and Sentinels last, so that a
-/// restart never takes a primary down before its replicas are back.
-pub fn post_apply_commands(d: &Deployment) -> Vec<PostApply> {
+/// Per host, in order: reload units, apply the sysctl, re-run the THP unit, hand the config
+/// directory to `redis` (each only when its files changed), then restart the units whose
+/// config, unit file or ACL file changed, replicas before primaries and Sentinels last, so that
+/// a restart never takes a primary down before its replicas are back; units of removed nodes
+/// are stopped last.
+pub fn post_apply_commands(d: &Deployment, changed: &[Changed]) -> Vec<PostApply> {
     let prefix = unit_prefix(d);
-    let mut units: Vec<(String, String)> = Vec::new();
+    let conf_dir = config_dir(d);
+    let units_dir = "etc/systemd/system";
+    let find = |path: &str| changed.iter().find(|c| c.path == path).map(|c| c.action);
+    let node_unit = find(&format!("{units_dir}/{prefix}@.service")).is_some();
+    let sentinel_unit = find(&format!("{units_dir}/{prefix}-sentinel@.service")).is_some();
+    let acl = find(&format!("{}/users.acl", &conf_dir[1..])).is_some();
+    let sysctl = format!("etc/sysctl.d/60-{prefix}.conf");
+    let thp = format!("{prefix}-disable-thp.service");
+    let conf_of = |name: &str| find(&format!("{}/{name}.conf", &conf_dir[1..]));
+
+    // (host, unit, why) of the units to restart, in restart order.
+    let mut restarts: Vec<(String, String, String)> = Vec::new();
     let replicas = d.nodes.iter().filter(|n| matches!(n.role, Role::Replica(_)));
     let primaries = d.nodes.iter().filter(|n| n.role == Role::Primary);
     for n in replicas.chain(primaries) {
-        units.push((host_of(d, &n.name), format!("{prefix}@{}.service", n.name)));
+        let why = match conf_of(&n.name) {
+            Some(Action::Create) => format!("{}.conf is new", n.name),
+            Some(_) => format!("{}.conf changed", n.name),
+            None if node_unit => "the node unit changed".into(),
+            None if acl => "users.acl changed".into(),
+            None => continue,
+        };
+        restarts.push((host_of(d, &n.name), format!("{prefix}@{}.service", n.name), why));
     }
     for s in &d.sentinels {
-        units.push((host_of(d, &s.name), format!("{prefix}-sentinel@{}.service", s.name)));
+        let why = match conf_of(&s.name) {
+            Some(Action::Create) => format!("{}.conf is new", s.name),
+            Some(_) => format!("{}.conf changed", s.name),
+            None if sentinel_unit => "the Sentinel unit changed".into(),
+            None => continue,
+        };
+        restarts.push((host_of(d, &s.name), format!("{prefix}-sentinel@{}.service", s.name), why));
     }
-    let mut hosts: Vec<String> = Vec::new();
-    for (h, _) in &units {
-        if !hosts.contains(h) {
-            hosts.push(h.clone());
-        }
+    // Nodes and Sentinels whose config is deleted are no longer in the contract.
+    let mut stops: Vec<(String, String)> = Vec::new();
+    for c in changed.iter().filter(|c| c.action == Action::Delete) {
+        let Some(name) = c.path.strip_prefix(&conf_dir[1..]).and_then(|p| p.strip_prefix('/')?.strip_suffix(".conf"))
+        else {
+            continue;
+        };
+        let unit = if name.starts_with("sentinel-") {
+            format!("{prefix}-sentinel@{name}.service")
+        } else {
+            format!("{prefix}@{name}.service")
+        };
+        stops.push((host_of(d, name), unit));
     }
-    let cmd = |host: &str, argv: &[&str]| PostApply {
+
+    let cmd = |host: &str, argv: &[&str], why: &str| PostApply {
         host: Some(host.to_string()),
         argv: argv.iter().map(|s| s.to_string()).collect(),
+        why: why.to_string(),
     };
     let mut out = Vec::new();
-    for h in &hosts {
-        out.push(cmd(h, &["systemctl", "daemon-reload"]));
-        out.push(cmd(h, &["sysctl", "-p", &format!("/etc/sysctl.d/60-{prefix}.conf")]));
-        out.push(cmd(h, &["systemctl", "enable", "--now", &format!("{prefix}-disable-thp.service")]));
-        out.push(cmd(h, &["chown", "-R", "redis:redis", &config_dir(d)]));
+    // Every host gets the whole tree, so host-wide steps run on every host of the deployment.
+    let mut hosts: Vec<String> = Vec::new();
+    for name in d.nodes.iter().map(|n| &n.name).chain(d.sentinels.iter().map(|s| &s.name)) {
+        let h = host_of(d, name);
+        if !hosts.contains(&h) {
+            hosts.push(h);
+        }
     }
-    for (h, unit) in &units {
-        out.push(cmd(h, &["systemctl", "enable", unit]));
-        out.push(cmd(h, &["systemctl", "restart", unit]));
+    let units_changed = changed.iter().any(|c| c.path.starts_with(units_dir));
+    let conf_changed = changed.iter().any(|c| c.path.starts_with(&conf_dir[1..]) && c.action != Action::Delete);
+    for h in &hosts {
+        if units_changed {
+            out.push(cmd(h, &["systemctl", "daemon-reload"], "unit files changed"));
+        }
+        if find(&sysctl).is_some_and(|a| a != Action::Delete) {
+            out.push(cmd(h, &["sysctl", "-p", &format!("/{sysctl}")], "the sysctl file changed"));
+        }
+        if find(&format!("{units_dir}/{thp}")).is_some_and(|a| a != Action::Delete) {
+            out.push(cmd(h, &["systemctl", "enable", &thp], "the THP unit changed"));
+            out.push(cmd(h, &["systemctl", "restart", &thp], "the THP unit changed"));
+        }
+        if conf_changed {
+            out.push(cmd(h, &["chown", "-R", "redis:redis", &conf_dir], "configs changed"));
+        }
+    }
+    for (h, unit, why) in &restarts {
+        out.push(cmd(h, &["systemctl", "enable", unit], why));
+        out.push(cmd(h, &["systemctl", "restart", unit], why));
+    }
+    for (h, unit) in &stops {
+        out.push(cmd(h, &["systemctl", "disable", "--now", unit], "no longer in the contract"));
     }
     out
 }

@@ -7,6 +7,13 @@ use std::process::{Command, Output};
 
 pub const PROJECT: &str = "tests/fixtures/targets";
 pub const TOPOLOGIES: [&str; 4] = ["standalone", "replication", "sentinel", "cluster"];
+/// Container topologies also rendered with TLS (`<target>-<topology>-tls` environments).
+pub const TLS_TOPOLOGIES: [&str; 2] = ["sentinel-tls", "cluster-tls"];
+
+/// Every topology of a container target, with and without TLS.
+pub fn container_topologies() -> impl Iterator<Item = &'static str> {
+    TOPOLOGIES.into_iter().chain(TLS_TOPOLOGIES)
+}
 
 /// The fixture's password variables and the plaintext the tests give them.
 pub const PASSWORDS: [(&str, &str); 4] = [
