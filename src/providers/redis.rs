@@ -18,13 +18,14 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::contract::checks::config_lines;
+use crate::contract::model::Target;
 use crate::contract::model::UserRole;
 use crate::directives::{Apply, Directives, Kind};
 use crate::error::Error;
 use crate::plan::state::State;
 use crate::plan::{Action, ApplyOptions, Outcome, Provider, ProviderPlan, ResourceChange, Shown};
 use crate::redact::redact_text;
-use crate::render::acl_users;
+use crate::render::{acl_users, client_host};
 use crate::resolve::{Deployment, Node};
 use crate::secrets::Secret;
 use crate::units::{format_size, parse_size};
@@ -33,7 +34,6 @@ pub const NAME: &str = "redis";
 
 pub struct LiveRedis {
     deployment: Deployment,
-    host: String,
     /// The local stack, if this is one: only its running members are observed (a foreign
     /// server on the same port is never touched), and `--allow-restart` may restart them.
     stack: Option<crate::stack::Stack>,
@@ -43,8 +43,10 @@ pub struct LiveRedis {
     pending_config: Vec<(String, String, String)>,
 }
 
-/// Connect to a node as the operator user (or the open `default` user when auth is optional).
-pub fn connect(d: &Deployment, host: &str, node: &Node) -> Result<redis::Connection, String> {
+/// Connect to a node, at the address clients of its target use, as the operator user (or the
+/// open `default` user when auth is optional).
+pub fn connect(d: &Deployment, node: &Node) -> Result<redis::Connection, String> {
+    let host = client_host(d, &node.name);
     let client = redis::Client::open(format!("redis://{host}:{}/", node.port)).map_err(|e| e.to_string())?;
     let mut con = client.get_connection_with_timeout(Duration::from_secs(1)).map_err(|e| e.to_string())?;
     con.set_read_timeout(Some(Duration::from_secs(5))).map_err(|e| e.to_string())?;
@@ -125,20 +127,32 @@ fn acl_list(con: &mut redis::Connection) -> Result<BTreeMap<String, String>, Str
 }
 
 impl LiveRedis {
-    pub fn new(deployment: Deployment, host: &str) -> Self {
-        LiveRedis {
-            deployment,
-            host: host.to_string(),
-            stack: None,
-            pending_restarts: Vec::new(),
-            pending_config: Vec::new(),
-        }
+    pub fn new(deployment: Deployment) -> Self {
+        LiveRedis { deployment, stack: None, pending_restarts: Vec::new(), pending_config: Vec::new() }
     }
 
     /// Manage the nodes of this local stack.
     pub fn with_stack(mut self, stack: crate::stack::Stack) -> Self {
         self.stack = Some(stack);
         self
+    }
+
+    /// What to do about a restart-required change of a node redisctl does not run itself: the
+    /// rendered file already has the new value, so restarting the service applies it.
+    fn restart_hint(&self, node: &Node) -> String {
+        let d = &self.deployment;
+        let how = match d.contract.target {
+            Target::Systemd => format!(
+                "`systemctl restart {}` on {}",
+                crate::render::systemd::unit_of(d, &node.name),
+                client_host(d, &node.name)
+            ),
+            _ => format!("restart {}", node.name),
+        };
+        format!(
+            "redisctl restarts only local stacks; once the rendered files are deployed, {how} \
+             (replicas first, fail over before a primary)"
+        )
     }
 
     fn ours(&self, node: &Node) -> bool {
@@ -165,9 +179,13 @@ impl LiveRedis {
             seen.push(format!("{} not running", node.name));
             return Ok(());
         }
-        let mut con = match connect(d, &self.host, node) {
+        let mut con = match connect(d, node) {
             Ok(c) => c,
             Err(e) if e.contains("Connection refused") || e.contains("timed out") => {
+                if self.stack.is_none() {
+                    // Not ours to start: say so, or a plan of an unreachable fleet looks clean.
+                    eprintln!("warning: {} is not reachable ({e}): its live settings were not read", node.name);
+                }
                 seen.push(format!("{} down", node.name));
                 return Ok(()); // not running: it starts from the rendered file
             }
@@ -189,7 +207,12 @@ impl LiveRedis {
             c.expect = Some(want.clone());
             match table.find(&name).map(|x| x.apply) {
                 Some(Apply::Live) | None => c.flags.live = true,
-                Some(Apply::Restart) | Some(Apply::Protected) => c.flags.restart_required = true,
+                Some(Apply::Restart) | Some(Apply::Protected) => {
+                    c.flags.restart_required = true;
+                    if self.stack.is_none() {
+                        c.reason = Some(self.restart_hint(node));
+                    }
+                }
             }
             let last = recorded.and_then(|r| r["config"].get(&name)).and_then(|v| v.as_str());
             if last.is_some_and(|l| same_value(&name, l, &want)) {
@@ -272,7 +295,7 @@ impl LiveRedis {
             let node = self.node(name)?.clone();
             let pairs: Vec<(&String, &String)> =
                 pending.iter().filter(|(n, _, _)| n == name).map(|(_, k, v)| (k, v)).collect();
-            let mut con = connect(&self.deployment, &self.host, &node).map_err(Error::msg)?;
+            let mut con = connect(&self.deployment, &node).map_err(Error::msg)?;
             let fail = |e: redis::RedisError| Error::msg(format!("CONFIG SET on {name}: {e}"));
             if self.deployment.version() >= crate::contract::model::RedisVersion::V7_0 {
                 let mut cmd = redis::cmd("CONFIG");
@@ -329,14 +352,12 @@ impl Provider for LiveRedis {
         let (node_name, item) = rest.split_once('/').unwrap_or((rest, ""));
         let node = self.node(node_name)?.clone();
         if change.flags.restart_required {
+            if self.stack.is_none() {
+                return Ok(Outcome::Skipped(format!("`{item}` needs a restart: {}", self.restart_hint(&node))));
+            }
             if !opts.allow_restart {
                 return Ok(Outcome::Skipped(format!(
                     "`{item}` only changes with a restart; re-run with --allow-restart for a rolling restart"
-                )));
-            }
-            if self.stack.is_none() {
-                return Ok(Outcome::Skipped(format!(
-                    "`{item}` needs a restart of {node_name}, which redisctl does only for local stacks"
                 )));
             }
             if !self.pending_restarts.contains(&node.name) {
@@ -344,7 +365,7 @@ impl Provider for LiveRedis {
             }
             return Ok(Outcome::Applied);
         }
-        let mut con = connect(&self.deployment, &self.host, &node).map_err(Error::msg)?;
+        let mut con = connect(&self.deployment, &node).map_err(Error::msg)?;
         let key = format!("{NAME}:{node_name}");
         let mut record = state.get(&key).cloned().unwrap_or_else(|| json!({ "config": {}, "acl": {} }));
         match kind {
@@ -427,7 +448,7 @@ impl Provider for LiveRedis {
             if !self.ours(node) {
                 continue;
             }
-            let Ok(mut con) = connect(&d, &self.host, node) else { continue };
+            let Ok(mut con) = connect(&d, node) else { continue };
             let key = format!("{NAME}:{}", node.name);
             let mut record = state.get(&key).cloned().unwrap_or_else(|| json!({ "config": {}, "acl": {} }));
             let live: BTreeMap<String, String> =
