@@ -214,6 +214,37 @@ fn live_settings_drift_and_restart_required_changes() {
 }
 
 #[test]
+fn a_directive_removed_from_the_contract_goes_back_to_the_redis_default_live() {
+    let p = Project::new();
+    p.contract("64mb", "    maxmemory-samples: 7\n    lazyfree-lazy-eviction: \"yes\"\n", "");
+    apply(&p, &["--files-only"]);
+    let server = p.start();
+    apply(&p, &[]); // records what redisctl manages on the node
+    assert_eq!(config_get(p.port, "maxmemory-samples"), "7");
+
+    // Both lines leave the contract: each goes back to the default of the directive table.
+    p.contract("64mb", "", "");
+    let planned = plan(&p);
+    assert!(planned.contains("~ redis-config:node-0/maxmemory-samples"), "{planned}");
+    assert!(planned.contains("7 → 5") && planned.contains("yes → no"), "{planned}");
+    assert!(planned.contains("removed from the contract: back to the Redis default"), "{planned}");
+    assert!(planned.contains("applied live"), "{planned}");
+    let before = pid(&server);
+    apply(&p, &[]);
+    assert_eq!(config_get(p.port, "maxmemory-samples"), "5");
+    assert_eq!(config_get(p.port, "lazyfree-lazy-eviction"), "no");
+    assert_eq!(pid(&server), before, "no restart");
+    let runtime = std::fs::read_to_string(p.node_dir().join("runtime.conf")).unwrap();
+    // CONFIG REWRITE keeps a line it finds, with the new value: a restart keeps the default.
+    assert!(runtime.contains("\nmaxmemory-samples 5\n"), "{runtime}");
+    assert!(plan(&p).contains("No changes."), "{}", plan(&p));
+
+    // Once back to its default, the directive is no longer redisctl's: a hand value stays.
+    redis(p.port, "ops", OPS_PASSWORD, &["CONFIG", "SET", "maxmemory-samples", "9"]).unwrap();
+    assert!(plan(&p).contains("No changes."), "{}", plan(&p));
+}
+
+#[test]
 fn acl_users_are_created_rotated_and_removed_live() {
     let p = Project::new();
     apply(&p, &["--files-only"]);

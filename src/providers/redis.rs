@@ -195,7 +195,8 @@ impl LiveRedis {
             redis::cmd("CONFIG").arg("GET").arg("*").query(&mut con).map_err(|e| e.to_string())?;
         let recorded = Self::node_state(state, &node.name);
         let table = Directives::get();
-        for (name, want) in desired_config(d) {
+        let desired = desired_config(d);
+        for (name, want) in desired.clone() {
             let Some(have) = live.get(&name) else { continue };
             seen.push(format!("{}/{name}={have}", node.name));
             if same_value(&name, &want, have) {
@@ -219,6 +220,24 @@ impl LiveRedis {
                 c.flags.drift = true;
                 c.reason = Some("changed outside redisctl".into());
             }
+            changes.push(c);
+        }
+        // A directive redisctl set that has left the contract goes back to Redis's default: the
+        // rendered file no longer names it, so that is also what the next restart gives.
+        let set_before = recorded.and_then(|r| r["config"].as_object()).into_iter().flat_map(|c| c.keys());
+        for name in set_before.filter(|n| !desired.contains_key(*n)) {
+            let default = table.find(name).and_then(|x| x.default_in(d.version()));
+            let (Some(have), Some(default)) = (live.get(name), default) else { continue };
+            seen.push(format!("{}/{name}={have}", node.name));
+            if same_value(name, default, have) {
+                continue;
+            }
+            let mut c = ResourceChange::new(NAME, format!("redis-config:{}/{name}", node.name), Action::Update);
+            c.before = Some(Shown::Text(show(name, have)));
+            c.after = Some(Shown::Text(show(name, default)));
+            c.expect = Some(default.to_string());
+            c.flags.live = true; // only live directives carry a default in the table
+            c.reason = Some("removed from the contract: back to the Redis default".into());
             changes.push(c);
         }
         // ACL users: compared by meaning (flags, password hashes, key and channel patterns,
@@ -453,10 +472,21 @@ impl Provider for LiveRedis {
             let mut record = state.get(&key).cloned().unwrap_or_else(|| json!({ "config": {}, "acl": {} }));
             let live: BTreeMap<String, String> =
                 redis::cmd("CONFIG").arg("GET").arg("*").query(&mut con).map_err(|e| Error::msg(e.to_string()))?;
-            for (name, want) in desired_config(&d) {
-                if live.get(&name).is_some_and(|have| same_value(&name, &want, have)) {
-                    record["config"][&name] = json!(want);
+            let desired = desired_config(&d);
+            for (name, want) in &desired {
+                if live.get(name).is_some_and(|have| same_value(name, want, have)) {
+                    record["config"][name] = json!(want);
                 }
+            }
+            // A directive that left the contract stops being managed once it is back to its
+            // default (or has no known default to go back to).
+            if let Some(config) = record["config"].as_object_mut() {
+                let table = Directives::get();
+                config.retain(|name, _| {
+                    let default = table.find(name).and_then(|x| x.default_in(d.version()));
+                    desired.contains_key(name)
+                        || default.zip(live.get(name)).is_some_and(|(def, have)| !same_value(name, def, have))
+                });
             }
             let users = acl_list(&mut con).map_err(Error::msg)?;
             for (user, rules) in &wanted {
