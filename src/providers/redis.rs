@@ -26,7 +26,7 @@ use crate::plan::state::State;
 use crate::plan::{Action, ApplyOptions, Outcome, Provider, ProviderPlan, ResourceChange, Shown};
 use crate::redact::redact_text;
 use crate::render::{acl_users, client_host};
-use crate::resolve::{Deployment, Node};
+use crate::resolve::{Deployment, Node, Sentinel};
 use crate::secrets::Secret;
 use crate::units::{format_size, parse_size};
 
@@ -46,10 +46,7 @@ pub struct LiveRedis {
 /// Connect to a node, at the address clients of its target use, as the operator user (or the
 /// open `default` user when auth is optional).
 pub fn connect(d: &Deployment, node: &Node) -> Result<redis::Connection, String> {
-    let host = client_host(d, &node.name);
-    let client = redis::Client::open(format!("redis://{host}:{}/", node.port)).map_err(|e| e.to_string())?;
-    let mut con = client.get_connection_with_timeout(Duration::from_secs(1)).map_err(|e| e.to_string())?;
-    con.set_read_timeout(Some(Duration::from_secs(5))).map_err(|e| e.to_string())?;
+    let mut con = open(d, &node.name, node.port)?;
     if d.auth_required() {
         let (user, secret): (&str, &Secret) = d
             .user_with_role(UserRole::Operator)
@@ -58,6 +55,41 @@ pub fn connect(d: &Deployment, node: &Node) -> Result<redis::Connection, String>
         redis::cmd("AUTH").arg(user).arg(secret.expose()).exec(&mut con).map_err(|e| format!("AUTH as {user}: {e}"))?;
     }
     Ok(con)
+}
+
+/// A connection to the node or Sentinel `name`, at the address clients of its target use.
+fn open(d: &Deployment, name: &str, port: u32) -> Result<redis::Connection, String> {
+    let host = client_host(d, name);
+    let client = redis::Client::open(format!("redis://{host}:{port}/")).map_err(|e| e.to_string())?;
+    let con = client.get_connection_with_timeout(Duration::from_secs(1)).map_err(|e| e.to_string())?;
+    con.set_read_timeout(Some(Duration::from_secs(5))).map_err(|e| e.to_string())?;
+    Ok(con)
+}
+
+/// The Sentinel settings of the contract, by the names `SENTINEL MASTER` and `SENTINEL SET`
+/// use. Everything else Sentinel reports (current primary, known replicas and Sentinels,
+/// epochs) is runtime state it keeps itself, never drift.
+pub fn desired_sentinel_config(d: &Deployment) -> BTreeMap<&'static str, String> {
+    let t = &d.contract.topology;
+    BTreeMap::from([
+        ("quorum", d.quorum.to_string()),
+        ("down-after-milliseconds", t.down_after.0.to_string()),
+        ("failover-timeout", t.failover_timeout.0.to_string()),
+        ("parallel-syncs", t.parallel_syncs.to_string()),
+    ])
+}
+
+/// `SENTINEL MASTER <name>` as field → value.
+fn sentinel_master(d: &Deployment, con: &mut redis::Connection) -> Result<BTreeMap<String, String>, String> {
+    redis::cmd("SENTINEL")
+        .arg("MASTER")
+        .arg(&d.master_name)
+        .query(con)
+        .map_err(|e| format!("SENTINEL MASTER {}: {e}", d.master_name))
+}
+
+fn unreachable(e: &str) -> bool {
+    e.contains("Connection refused") || e.contains("timed out")
 }
 
 /// The directives a node should run with, as (name, value) in redis.conf spelling, for the
@@ -155,8 +187,10 @@ impl LiveRedis {
         )
     }
 
-    fn ours(&self, node: &Node) -> bool {
-        self.stack.as_ref().is_none_or(|stack| stack.pid(&node.name).ok().flatten().is_some())
+    /// Whether to look at a node or Sentinel: on a local stack only its own running members
+    /// (a foreign server on the same port is never touched); elsewhere every one.
+    fn ours(&self, name: &str) -> bool {
+        self.stack.as_ref().is_none_or(|stack| stack.pid(name).ok().flatten().is_some())
     }
 
     fn node(&self, name: &str) -> Result<&Node, Error> {
@@ -175,22 +209,7 @@ impl LiveRedis {
         seen: &mut Vec<String>,
     ) -> Result<(), String> {
         let d = &self.deployment;
-        if !self.ours(node) {
-            seen.push(format!("{} not running", node.name));
-            return Ok(());
-        }
-        let mut con = match connect(d, node) {
-            Ok(c) => c,
-            Err(e) if e.contains("Connection refused") || e.contains("timed out") => {
-                if self.stack.is_none() {
-                    // Not ours to start: say so, or a plan of an unreachable fleet looks clean.
-                    eprintln!("warning: {} is not reachable ({e}): its live settings were not read", node.name);
-                }
-                seen.push(format!("{} down", node.name));
-                return Ok(()); // not running: it starts from the rendered file
-            }
-            Err(e) => return Err(format!("{}: {e}", node.name)),
-        };
+        let Some(mut con) = self.reach(&node.name, connect(d, node), seen)? else { return Ok(()) };
         let live: BTreeMap<String, String> =
             redis::cmd("CONFIG").arg("GET").arg("*").query(&mut con).map_err(|e| e.to_string())?;
         let recorded = Self::node_state(state, &node.name);
@@ -302,6 +321,67 @@ impl LiveRedis {
 }
 
 impl LiveRedis {
+    /// A connection to a member that runs, `None` (noted in `seen`) for one that does not: it
+    /// starts from the rendered file.
+    fn reach(
+        &self,
+        name: &str,
+        con: Result<redis::Connection, String>,
+        seen: &mut Vec<String>,
+    ) -> Result<Option<redis::Connection>, String> {
+        if !self.ours(name) {
+            seen.push(format!("{name} not running"));
+            return Ok(None);
+        }
+        match con {
+            Ok(c) => Ok(Some(c)),
+            Err(e) if unreachable(&e) => {
+                if self.stack.is_none() {
+                    // Not ours to start: say so, or a plan of an unreachable fleet looks clean.
+                    eprintln!("warning: {name} is not reachable ({e}): its live settings were not read");
+                }
+                seen.push(format!("{name} down"));
+                Ok(None)
+            }
+            Err(e) => Err(format!("{name}: {e}")),
+        }
+    }
+
+    /// The contract's Sentinel settings against what a running Sentinel monitors with; a
+    /// difference is a live `SENTINEL SET`.
+    fn plan_sentinel(
+        &self,
+        s: &Sentinel,
+        state: &State,
+        changes: &mut Vec<ResourceChange>,
+        seen: &mut Vec<String>,
+    ) -> Result<(), String> {
+        let d = &self.deployment;
+        let Some(mut con) = self.reach(&s.name, open(d, &s.name, s.port), seen)? else { return Ok(()) };
+        let live = sentinel_master(d, &mut con).map_err(|e| format!("{}: {e}", s.name))?;
+        let recorded = Self::node_state(state, &s.name);
+        for (name, want) in desired_sentinel_config(d) {
+            let have = live.get(name).cloned().unwrap_or_default();
+            seen.push(format!("{}/{name}={have}", s.name));
+            if have == want {
+                continue;
+            }
+            let mut c = ResourceChange::new(NAME, format!("sentinel-config:{}/{name}", s.name), Action::Update);
+            c.before = Some(Shown::Text(have));
+            c.after = Some(Shown::Text(want.clone()));
+            c.flags.live = true;
+            if recorded.and_then(|r| r["config"].get(name)).and_then(|v| v.as_str()) == Some(want.as_str()) {
+                c.flags.drift = true;
+                c.reason = Some("changed outside redisctl".into());
+            }
+            c.expect = Some(want);
+            changes.push(c);
+        }
+        Ok(())
+    }
+}
+
+impl LiveRedis {
     /// One CONFIG SET per node with every changed live setting: atomic since Redis 7.0. Older
     /// servers take one pair per call, so a failure rolls back what this call already set.
     /// Then CONFIG REWRITE, so a restart keeps the values.
@@ -352,6 +432,37 @@ impl LiveRedis {
     }
 }
 
+impl LiveRedis {
+    /// `SENTINEL SET`: Sentinel applies it at once and rewrites its own config file.
+    fn set_sentinel(
+        &mut self,
+        name: &str,
+        item: &str,
+        change: &ResourceChange,
+        state: &mut State,
+    ) -> Result<Outcome, Error> {
+        let d = &self.deployment;
+        let s = d.sentinels.iter().find(|s| s.name == name).ok_or_else(|| Error::msg(format!("no Sentinel {name}")))?;
+        let want = change.expect.clone().unwrap_or_default();
+        if desired_sentinel_config(d).get(item) != Some(&want) {
+            return Err(Error::msg("the contract's Sentinel settings differ from the plan; plan again"));
+        }
+        let mut con = open(d, name, s.port).map_err(Error::msg)?;
+        redis::cmd("SENTINEL")
+            .arg("SET")
+            .arg(&d.master_name)
+            .arg(item)
+            .arg(&want)
+            .exec(&mut con)
+            .map_err(|e| Error::msg(format!("SENTINEL SET {} {item} on {name}: {e}", d.master_name)))?;
+        let key = format!("{NAME}:{name}");
+        let mut record = state.get(&key).cloned().unwrap_or_else(|| json!({ "config": {} }));
+        record["config"][item] = json!(want);
+        state.set(&key, record);
+        Ok(Outcome::Applied)
+    }
+}
+
 impl Provider for LiveRedis {
     fn name(&self) -> &'static str {
         NAME
@@ -363,12 +474,18 @@ impl Provider for LiveRedis {
         for node in &self.deployment.nodes {
             self.plan_node(node, state, &mut changes, &mut seen).map_err(Error::msg)?;
         }
+        for s in &self.deployment.sentinels {
+            self.plan_sentinel(s, state, &mut changes, &mut seen).map_err(Error::msg)?;
+        }
         Ok(ProviderPlan { changes, observed: hex::encode(Sha256::digest(seen.join("\n").as_bytes())) })
     }
 
     fn apply(&mut self, change: &ResourceChange, state: &mut State, opts: &ApplyOptions) -> Result<Outcome, Error> {
         let (kind, rest) = change.address.split_once(':').unwrap_or(("", ""));
         let (node_name, item) = rest.split_once('/').unwrap_or((rest, ""));
+        if kind == "sentinel-config" {
+            return self.set_sentinel(node_name, item, change, state);
+        }
         let node = self.node(node_name)?.clone();
         if change.flags.restart_required {
             if self.stack.is_none() {
@@ -463,8 +580,20 @@ impl Provider for LiveRedis {
         }
         let d = self.deployment.clone();
         let wanted = acl_users(&d).map_err(Error::msg)?;
+        for s in &d.sentinels {
+            let Some(mut con) = open(&d, &s.name, s.port).ok().filter(|_| self.ours(&s.name)) else { continue };
+            let Ok(live) = sentinel_master(&d, &mut con) else { continue };
+            let key = format!("{NAME}:{}", s.name);
+            let mut record = state.get(&key).cloned().unwrap_or_else(|| json!({ "config": {} }));
+            for (name, want) in desired_sentinel_config(&d) {
+                if live.get(name) == Some(&want) {
+                    record["config"][name] = json!(want);
+                }
+            }
+            state.set(&key, record);
+        }
         for node in &d.nodes {
-            if !self.ours(node) {
+            if !self.ours(&node.name) {
                 continue;
             }
             let Ok(mut con) = connect(&d, node) else { continue };
