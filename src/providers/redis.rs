@@ -59,6 +59,9 @@ pub fn connect(d: &Deployment, node: &Node) -> Result<redis::Connection, String>
 
 /// A connection to the node or Sentinel `name`, at the address clients of its target use.
 fn open(d: &Deployment, name: &str, port: u32) -> Result<redis::Connection, String> {
+    if d.contract.security.tls.enabled {
+        return Err(format!("{name} serves TLS, which live planning does not speak yet: plan with --files-only"));
+    }
     let host = client_host(d, name);
     let client = redis::Client::open(format!("redis://{host}:{port}/")).map_err(|e| e.to_string())?;
     let con = client.get_connection_with_timeout(Duration::from_secs(1)).map_err(|e| e.to_string())?;
