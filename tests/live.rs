@@ -477,3 +477,117 @@ fn a_systemd_environment_is_planned_and_applied_live_with_the_live_flag() {
     let (success, refused) = f.run(&["plan", "--env", "box", "--live"]);
     assert!(!success && refused.contains("--live works for targets `process` and `systemd`"), "{refused}");
 }
+
+/// A redis-server started by a test, killed on drop (also when the test panics).
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let o = Command::new("openssl").args(args).current_dir(dir).output().expect("openssl is installed");
+    assert!(o.status.success(), "openssl {args:?}: {}", out(&o));
+}
+
+#[test]
+fn a_systemd_node_serving_tls_is_planned_and_applied_live() {
+    let f = Fleet::new();
+    let certs = f.dir.path().join("tls");
+    std::fs::create_dir_all(&certs).unwrap();
+    openssl(
+        &certs,
+        &["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt"]
+            .iter()
+            .copied()
+            .chain(["-days", "2", "-subj", "/CN=redisctl-test-ca"])
+            .collect::<Vec<_>>(),
+    );
+    openssl(
+        &certs,
+        &["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "node.key", "-out", "node.csr", "-subj", "/CN=node"],
+    );
+    std::fs::write(certs.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    openssl(
+        &certs,
+        &["x509", "-req", "-in", "node.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2"]
+            .iter()
+            .copied()
+            .chain(["-extfile", "san.ext", "-out", "node.crt"])
+            .collect::<Vec<_>>(),
+    );
+    let file = |name: &str| certs.join(name).to_string_lossy().into_owned();
+    let tls = format!(
+        "security:\n  tls: {{ enabled: true, certFile: \"{}\", keyFile: \"{}\", caFile: \"{}\" }}\n",
+        file("node.crt"),
+        file("node.key"),
+        file("ca.crt")
+    );
+    let base = std::fs::read_to_string(f.dir.path().join("redisctl.yaml")).unwrap();
+    let standalone = base.replace("{ mode: replication, replicas: 1 }", "{ mode: standalone }");
+    f.write("redisctl.yaml", &format!("{standalone}{tls}"));
+    f.ok(&["apply", "--env", "vm", "--auto-approve"]);
+
+    let work = tempfile::tempdir().unwrap();
+    let etc = f.dir.path().join("deploy/vm/etc/redis/fleet");
+    let rendered = std::fs::read_to_string(etc.join("node-0.conf")).unwrap();
+    assert!(rendered.contains(&format!("tls-port {}", f.base)) && rendered.contains("port 0"), "{rendered}");
+    let local: String = rendered
+        .lines()
+        .map(|l| match l.split_once(' ').map(|(k, _)| k) {
+            Some("dir") => "dir .".to_string(),
+            Some("aclfile") => "aclfile users.acl".to_string(),
+            Some("supervised") => "supervised no".to_string(),
+            Some("logfile") => "logfile redis.log".to_string(),
+            _ => l.to_string(),
+        })
+        .map(|l| l + "\n")
+        .collect();
+    std::fs::write(work.path().join("runtime.conf"), local).unwrap();
+    std::fs::copy(etc.join("users.acl"), work.path().join("users.acl")).unwrap();
+    let _server = Killed(
+        Command::new("redis-server")
+            .arg("runtime.conf")
+            .current_dir(work.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed"),
+    );
+    // The test's own TLS client, with the same CA and certificate.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let tls_con = || -> Result<redis::Connection, String> {
+        let certs = redis::TlsCertificates {
+            client_tls: Some(redis::ClientTlsConfig {
+                client_cert: std::fs::read(file("node.crt")).unwrap(),
+                client_key: std::fs::read(file("node.key")).unwrap(),
+            }),
+            root_cert: Some(std::fs::read(file("ca.crt")).unwrap()),
+        };
+        let client = redis::Client::build_with_tls(format!("rediss://127.0.0.1:{}/", f.base), certs)
+            .map_err(|e| e.to_string())?;
+        let mut con = client.get_connection_with_timeout(Duration::from_secs(1)).map_err(|e| e.to_string())?;
+        redis::cmd("AUTH").arg("ops").arg(FLEET_PASSWORDS[0].1).exec(&mut con).map_err(|e| e.to_string())?;
+        Ok(con)
+    };
+    let start = Instant::now();
+    while tls_con().is_err() {
+        assert!(start.elapsed() < Duration::from_secs(10), "no TLS answer: {}", log(work.path()));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let maxmemory = || -> String {
+        let v: Vec<String> = redis::cmd("CONFIG").arg("GET").arg("maxmemory").query(&mut tls_con().unwrap()).unwrap();
+        v[1].clone()
+    };
+
+    assert!(f.ok(&["plan", "--env", "vm", "--live"]).contains("No changes."));
+    f.write("redisctl.yaml", &format!("{}{tls}", standalone.replace("maxmemory: 64mb", "maxmemory: 128mb")));
+    let planned = f.ok(&["plan", "--env", "vm", "--live"]);
+    assert!(planned.contains("~ redis-config:node-0/maxmemory") && planned.contains("64mb → 128mb"), "{planned}");
+    f.ok(&["apply", "--env", "vm", "--live", "--auto-approve"]);
+    assert_eq!(maxmemory(), (128u64 << 20).to_string());
+    assert!(f.ok(&["plan", "--env", "vm", "--live"]).contains("No changes."));
+}

@@ -57,13 +57,34 @@ pub fn connect(d: &Deployment, node: &Node) -> Result<redis::Connection, String>
     Ok(con)
 }
 
-/// A connection to the node or Sentinel `name`, at the address clients of its target use.
+/// A connection to the node or Sentinel `name`, at the address clients of its target use;
+/// over TLS when the contract turns it on, verified against the contract's CA and presenting
+/// its certificate (Redis asks clients for one by default: `tls-auth-clients yes`).
 fn open(d: &Deployment, name: &str, port: u32) -> Result<redis::Connection, String> {
-    if d.contract.security.tls.enabled {
-        return Err(format!("{name} serves TLS, which live planning does not speak yet: plan with --files-only"));
-    }
     let host = client_host(d, name);
-    let client = redis::Client::open(format!("redis://{host}:{port}/")).map_err(|e| e.to_string())?;
+    let tls = &d.contract.security.tls;
+    // Rendered sentinel.conf files listen without TLS.
+    let sentinel = d.sentinels.iter().any(|s| s.name == name);
+    let client = if tls.enabled && !sentinel {
+        // The files are read where redisctl runs: the same paths as on the node, or copies.
+        let read = |file: &Option<String>, what: &str| -> Result<Vec<u8>, String> {
+            let path = file.as_deref().ok_or_else(|| format!("security.tls.{what} is not set"))?;
+            std::fs::read(path).map_err(|e| format!("cannot read security.tls.{what} {path}: {e}"))
+        };
+        let certs = redis::TlsCertificates {
+            client_tls: Some(redis::ClientTlsConfig {
+                client_cert: read(&tls.cert_file, "certFile")?,
+                client_key: read(&tls.key_file, "keyFile")?,
+            }),
+            root_cert: Some(read(&tls.ca_file, "caFile")?),
+        };
+        // rustls needs one process-wide crypto provider; an error means one is installed already.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        redis::Client::build_with_tls(format!("rediss://{host}:{port}/"), certs)
+    } else {
+        redis::Client::open(format!("redis://{host}:{port}/"))
+    }
+    .map_err(|e| e.to_string())?;
     let con = client.get_connection_with_timeout(Duration::from_secs(1)).map_err(|e| e.to_string())?;
     con.set_read_timeout(Some(Duration::from_secs(5))).map_err(|e| e.to_string())?;
     Ok(con)
