@@ -17,7 +17,7 @@ fn plan_env(project: &Project, env: &str, templates: &Templates) -> usize {
     let loaded = project.load(env, &mut sources).expect("valid environment");
     let environment = Environment::open(project, loaded, templates).expect("renders");
     let state = State::load(&environment.output_dir, env).expect("state");
-    let mut providers = environment.providers(false).unwrap();
+    let mut providers = environment.providers(redisctl::plan::Scope::Target).unwrap();
     let plan = build_plan(env, environment.target(), &environment.loaded.fingerprint, &mut providers, &state).unwrap();
     plan.changes.len()
 }

@@ -61,6 +61,11 @@ pub struct Directive {
     /// Set when redisctl renders this directive from a contract field; the text says which.
     #[serde(default)]
     pub reserved: Option<String>,
+    /// The compiled-in value (as CONFIG GET prints it) of a live directive, from `default_since`.
+    #[serde(default)]
+    pub default: Option<String>,
+    #[serde(default)]
+    pub default_since: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -91,6 +96,12 @@ impl Directive {
     pub fn available_in(&self, version: RedisVersion) -> bool {
         let v = version.pair();
         parse_version(&self.since) <= v && self.until.as_deref().is_none_or(|u| v < parse_version(u))
+    }
+
+    /// What a server of `version` uses when its config file does not set this directive, if known.
+    pub fn default_in(&self, version: RedisVersion) -> Option<&str> {
+        let known = self.default_since.as_deref().is_none_or(|s| parse_version(s) <= version.pair());
+        self.default.as_deref().filter(|_| known)
     }
 
     /// Check one value (one line's arguments, as written) against the directive's type.

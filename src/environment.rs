@@ -9,7 +9,7 @@ use crate::contract::{output_dir, Loaded, Project};
 use crate::error::Error;
 use crate::plan::engine::build_plan;
 use crate::plan::state::State;
-use crate::plan::{ExecPlan, Plan, Provider};
+use crate::plan::{ExecPlan, Plan, Provider, Scope};
 use crate::providers::cluster::ClusterShape;
 use crate::providers::files::FilesProvider;
 use crate::providers::process::ProcessProvider;
@@ -47,22 +47,34 @@ impl Environment {
     /// The providers of this environment's target, in apply order: files first, then the cluster
     /// shape of file targets (recorded after the files it describes were written), then (for
     /// local stacks) the processes that run from them, then the live settings of running nodes.
-    /// `files_only` leaves servers alone (`--files-only`).
-    pub fn providers(&self, files_only: bool) -> Result<Vec<Box<dyn Provider>>, Error> {
+    /// A local stack is managed whole; other targets' nodes are started by their own tooling
+    /// (systemd, ...), so redisctl only reaches their live settings, and only when asked.
+    pub fn providers(&self, scope: Scope) -> Result<Vec<Box<dyn Provider>>, Error> {
         let mut providers: Vec<Box<dyn Provider>> =
             vec![Box::new(FilesProvider::new(self.output_dir.clone(), self.artifacts.clone()))];
         if matches!(self.loaded.contract.target, Target::Systemd | Target::Compose | Target::Kubernetes) {
             // Cluster members live in these files: removing a shard must not look like a file edit.
             providers.push(Box::new(ClusterShape::new(&self.deployment)));
         }
-        if self.loaded.contract.target == Target::Process && !files_only {
-            providers.push(Box::new(ProcessProvider::new(self.deployment.clone(), self.output_dir.clone())?));
-            let stack = crate::stack::Stack::new(self.deployment.clone(), self.output_dir.clone())?;
-            let live = LiveRedis::new(self.deployment.clone(), crate::stack::HOST).with_stack(stack);
-            providers.push(Box::new(live));
-        }
-        if self.loaded.contract.target == Target::Elasticache && !files_only {
-            providers.push(self.elasticache()?);
+        match (self.loaded.contract.target, scope) {
+            (_, Scope::FilesOnly) => {}
+            (Target::Process, _) => {
+                providers.push(Box::new(ProcessProvider::new(self.deployment.clone(), self.output_dir.clone())?));
+                let stack = crate::stack::Stack::new(self.deployment.clone(), self.output_dir.clone())?;
+                providers.push(Box::new(LiveRedis::new(self.deployment.clone()).with_stack(stack)));
+            }
+            (Target::Systemd, Scope::Live) => providers.push(Box::new(LiveRedis::new(self.deployment.clone()))),
+            (target, Scope::Live) => {
+                // Compose and Kubernetes mount configs read-only (CONFIG REWRITE cannot keep a
+                // live change) and replace containers on change: their files are the whole truth.
+                return Err(Error::msg(format!(
+                    "--live works for targets `process` and `systemd`, not `{}`: apply the rendered files with \
+                     the target's own tooling",
+                    target.as_str()
+                )));
+            }
+            (Target::Elasticache, Scope::Target) => providers.push(self.elasticache()?),
+            (_, Scope::Target) => {}
         }
         Ok(providers)
     }

@@ -5,6 +5,11 @@
 //! The test starts the node itself from the files redisctl rendered (as the local-stack
 //! runtime does: from a `runtime.conf` copy, since CONFIG REWRITE rewrites the file a server
 //! runs from), and always stops it.
+//!
+//! `--live` on a `systemd` environment: nodes redisctl does not run (here started by the test
+//! from the rendered files, at the `systemd.hosts` address) are planned and applied live.
+
+mod common;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -209,6 +214,37 @@ fn live_settings_drift_and_restart_required_changes() {
 }
 
 #[test]
+fn a_directive_removed_from_the_contract_goes_back_to_the_redis_default_live() {
+    let p = Project::new();
+    p.contract("64mb", "    maxmemory-samples: 7\n    lazyfree-lazy-eviction: \"yes\"\n", "");
+    apply(&p, &["--files-only"]);
+    let server = p.start();
+    apply(&p, &[]); // records what redisctl manages on the node
+    assert_eq!(config_get(p.port, "maxmemory-samples"), "7");
+
+    // Both lines leave the contract: each goes back to the default of the directive table.
+    p.contract("64mb", "", "");
+    let planned = plan(&p);
+    assert!(planned.contains("~ redis-config:node-0/maxmemory-samples"), "{planned}");
+    assert!(planned.contains("7 → 5") && planned.contains("yes → no"), "{planned}");
+    assert!(planned.contains("removed from the contract: back to the Redis default"), "{planned}");
+    assert!(planned.contains("applied live"), "{planned}");
+    let before = pid(&server);
+    apply(&p, &[]);
+    assert_eq!(config_get(p.port, "maxmemory-samples"), "5");
+    assert_eq!(config_get(p.port, "lazyfree-lazy-eviction"), "no");
+    assert_eq!(pid(&server), before, "no restart");
+    let runtime = std::fs::read_to_string(p.node_dir().join("runtime.conf")).unwrap();
+    // CONFIG REWRITE keeps a line it finds, with the new value: a restart keeps the default.
+    assert!(runtime.contains("\nmaxmemory-samples 5\n"), "{runtime}");
+    assert!(plan(&p).contains("No changes."), "{}", plan(&p));
+
+    // Once back to its default, the directive is no longer redisctl's: a hand value stays.
+    redis(p.port, "ops", OPS_PASSWORD, &["CONFIG", "SET", "maxmemory-samples", "9"]).unwrap();
+    assert!(plan(&p).contains("No changes."), "{}", plan(&p));
+}
+
+#[test]
 fn acl_users_are_created_rotated_and_removed_live() {
     let p = Project::new();
     apply(&p, &["--files-only"]);
@@ -252,4 +288,306 @@ fn acl_users_are_created_rotated_and_removed_live() {
             assert!(!o.contains(secret), "leaked {secret}: {o}");
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// `--live` on a systemd environment
+
+const FLEET_PASSWORDS: [(&str, &str); 3] =
+    [("ops", "Fleet-Ops-Password-71"), ("repl", "Fleet-Repl-Password-72"), ("app", "Fleet-App-Password-73")];
+
+/// A `target: systemd` project whose one host is 127.0.0.1: a primary and a replica on free ports.
+struct Fleet {
+    dir: tempfile::TempDir,
+    base: u16,
+}
+
+impl Fleet {
+    fn new() -> Fleet {
+        let f = Fleet { dir: tempfile::tempdir().unwrap(), base: common::free_port_block(2, false) };
+        for (user, pass) in FLEET_PASSWORDS {
+            f.write(&format!("secrets/{user}"), &format!("{pass}\n"));
+        }
+        f.contract("64mb", "");
+        f.write(
+            "environments/vm.yaml",
+            &format!("target: systemd\nsystemd: {{ hosts: [\"127.0.0.1\"] }}\nports: {{ redis: {} }}\n", f.base),
+        );
+        f
+    }
+
+    fn contract(&self, maxmemory: &str, extra_config: &str) {
+        self.write(
+            "redisctl.yaml",
+            &format!(
+                "apiVersion: redisctl/v1\nservice: fleet\nredis:\n  version: \"7.0\"\n  workload: cache\n  \
+                 maxmemoryPolicy: allkeys-lru\n  config:\n    timeout: 300\n    tcp-keepalive: 60\n{extra_config}\
+                 resources: {{ maxmemory: {maxmemory} }}\ntopology: {{ mode: replication, replicas: 1 }}\nacl:\n  users:\n    \
+                 - {{ name: ops, role: operator, password: {{ fromFile: secrets/ops }} }}\n    \
+                 - {{ name: repl, role: replication, password: {{ fromFile: secrets/repl }} }}\n    \
+                 - {{ name: app, password: {{ fromFile: secrets/app }}, keys: [\"fleet:*\"] }}\n"
+            ),
+        );
+    }
+
+    fn write(&self, rel: &str, text: &str) {
+        let path = self.dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    /// Run the binary; every output is checked for the plaintext passwords.
+    fn run(&self, args: &[&str]) -> (bool, String) {
+        let o = Command::new(env!("CARGO_BIN_EXE_redisctl"))
+            .arg("--project")
+            .arg(self.dir.path())
+            .args(args)
+            .arg("--no-color")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let text = out(&o);
+        for (_, pass) in FLEET_PASSWORDS {
+            assert!(!text.contains(pass), "{args:?} printed a password: {text}");
+        }
+        (o.status.success(), text)
+    }
+
+    #[track_caller]
+    fn ok(&self, args: &[&str]) -> String {
+        let (success, text) = self.run(args);
+        assert!(success, "{args:?}: {text}");
+        text
+    }
+
+    /// Start node-`i` as its systemd unit would, from a copy of the rendered file (CONFIG REWRITE
+    /// rewrites the file a server runs from), with the VM paths moved into a temporary directory.
+    fn start(&self, i: u16, workdir: &Path) -> common::RedisServer {
+        let etc = self.dir.path().join("deploy/vm/etc/redis/fleet");
+        let rendered = std::fs::read_to_string(etc.join(format!("node-{i}.conf"))).unwrap();
+        // The VM paths, moved into `workdir` (Redis reads `dir` while parsing, before arguments).
+        let local: String = rendered
+            .lines()
+            .map(|l| match l.split_once(' ').map(|(k, _)| k) {
+                Some("dir") => "dir .".to_string(),
+                Some("aclfile") => "aclfile users.acl".to_string(),
+                Some("supervised") => "supervised no".to_string(),
+                Some("logfile") => "logfile redis.log".to_string(),
+                _ => l.to_string(),
+            })
+            .map(|l| l + "\n")
+            .collect();
+        std::fs::write(workdir.join("runtime.conf"), local).unwrap();
+        std::fs::copy(etc.join("users.acl"), workdir.join("users.acl")).unwrap();
+        let args = vec!["--masterauth".to_string(), FLEET_PASSWORDS[1].1.to_string()];
+        let mut server = common::RedisServer::start(
+            common::Kind::Server,
+            &workdir.join("runtime.conf"),
+            workdir,
+            self.base + i,
+            &args,
+        );
+        server.set_shutdown_auth("ops", FLEET_PASSWORDS[0].1);
+        server
+    }
+}
+
+fn ops(server: &common::RedisServer) -> common::Conn {
+    server.connect_as("ops", FLEET_PASSWORDS[0].1)
+}
+
+fn fleet_config(server: &common::RedisServer, name: &str) -> String {
+    ops(server).must(&["CONFIG", "GET", name]).pairs().remove(name).unwrap_or_default()
+}
+
+fn run_id(server: &common::RedisServer) -> String {
+    common::info_fields(&ops(server).must(&["INFO", "server"]).text())["run_id"].clone()
+}
+
+#[test]
+fn a_systemd_environment_is_planned_and_applied_live_with_the_live_flag() {
+    common::require_redis();
+    let f = Fleet::new();
+    f.ok(&["apply", "--env", "vm", "--auto-approve"]);
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let nodes = [f.start(0, dirs[0].path()), f.start(1, dirs[1].path())];
+    let quiet = f.ok(&["plan", "--env", "vm", "--live"]);
+    assert!(quiet.contains("No changes."), "{quiet}");
+
+    // A live setting changed in the contract: one live change per node, next to the files.
+    f.contract("128mb", "");
+    let without = f.ok(&["plan", "--env", "vm"]);
+    assert!(!without.contains("redis-config:"), "servers are looked at only with --live: {without}");
+    let live_plan = f.dir.path().join("live.plan").to_string_lossy().into_owned();
+    let planned = f.ok(&["plan", "--env", "vm", "--live", "--out", &live_plan]);
+    for node in ["node-0", "node-1"] {
+        assert!(planned.contains(&format!("~ redis-config:{node}/maxmemory")), "{planned}");
+    }
+    assert!(planned.contains("applied live") && planned.contains("64mb → 128mb"), "{planned}");
+    assert!(planned.contains("Plan: 0 to add, 4 to change, 0 to destroy."), "{planned}");
+    let ids: Vec<String> = nodes.iter().map(run_id).collect();
+    // The saved plan remembers --live: applying the file looks at the servers again.
+    let applied = f.ok(&["apply", &live_plan]);
+    assert!(applied.contains("Apply complete! Resources: 0 added, 4 changed, 0 destroyed."), "{applied}");
+    for (node, id) in nodes.iter().zip(&ids) {
+        assert_eq!(fleet_config(node, "maxmemory"), (128u64 << 20).to_string());
+        assert_eq!(&run_id(node), id, "no restart");
+    }
+    assert!(f.ok(&["plan", "--env", "vm", "--live"]).contains("No changes."));
+
+    // A saved live plan is stale once a server changed: the observation is in its fingerprint.
+    f.contract("96mb", "");
+    let stale_plan = f.dir.path().join("stale.plan").to_string_lossy().into_owned();
+    f.ok(&["plan", "--env", "vm", "--live", "--out", &stale_plan]);
+    ops(&nodes[1]).must(&["CONFIG", "SET", "timeout", "301"]);
+    let (success, stale) = f.run(&["apply", &stale_plan]);
+    assert!(!success && stale.contains("the saved plan is stale"), "{stale}");
+    assert_eq!(fleet_config(&nodes[0], "maxmemory"), (128u64 << 20).to_string(), "nothing applied");
+
+    // Hand drift on a managed setting is shown and put back by apply --live.
+    ops(&nodes[0]).must(&["CONFIG", "SET", "maxmemory", "1gb"]);
+    let drift = f.ok(&["plan", "--env", "vm", "--live"]);
+    assert!(drift.contains("Drift") && drift.contains("redis-config:node-0/maxmemory"), "{drift}");
+    f.ok(&["apply", "--env", "vm", "--live", "--auto-approve"]);
+    for node in &nodes {
+        assert_eq!(fleet_config(node, "maxmemory"), (96u64 << 20).to_string());
+    }
+
+    // A restart-required change: planned per node with the systemctl command that applies it,
+    // and skipped even with --allow-restart (redisctl restarts only local stacks).
+    f.contract("96mb", "    databases: 32\n");
+    let restart = f.ok(&["plan", "--env", "vm", "--live"]);
+    assert!(restart.contains("redis-config:node-1/databases") && restart.contains("needs a restart"), "{restart}");
+    assert!(restart.contains("systemctl restart redis-fleet@node-1.service"), "{restart}");
+    let skipped = f.ok(&["apply", "--env", "vm", "--live", "--allow-restart", "--auto-approve"]);
+    assert!(
+        skipped.contains("Skipped redis-config:node-0/databases")
+            && skipped.contains("systemctl restart redis-fleet@node-0.service"),
+        "{skipped}"
+    );
+    for (node, id) in nodes.iter().zip(&ids) {
+        assert_eq!(fleet_config(node, "databases"), "16");
+        assert_eq!(&run_id(node), id, "never restarted");
+    }
+    let rendered = std::fs::read_to_string(f.dir.path().join("deploy/vm/etc/redis/fleet/node-0.conf")).unwrap();
+    assert!(rendered.contains("databases 32"), "the file a restart reads has it: {rendered}");
+
+    // Other file-rendering targets refuse --live.
+    f.write("environments/box.yaml", "target: compose\n");
+    let (success, refused) = f.run(&["plan", "--env", "box", "--live"]);
+    assert!(!success && refused.contains("--live works for targets `process` and `systemd`"), "{refused}");
+}
+
+/// A redis-server started by a test, killed on drop (also when the test panics).
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let o = Command::new("openssl").args(args).current_dir(dir).output().expect("openssl is installed");
+    assert!(o.status.success(), "openssl {args:?}: {}", out(&o));
+}
+
+#[test]
+fn a_systemd_node_serving_tls_is_planned_and_applied_live() {
+    let f = Fleet::new();
+    let certs = f.dir.path().join("tls");
+    std::fs::create_dir_all(&certs).unwrap();
+    openssl(
+        &certs,
+        &["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt"]
+            .iter()
+            .copied()
+            .chain(["-days", "2", "-subj", "/CN=redisctl-test-ca"])
+            .collect::<Vec<_>>(),
+    );
+    openssl(
+        &certs,
+        &["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "node.key", "-out", "node.csr", "-subj", "/CN=node"],
+    );
+    std::fs::write(certs.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    openssl(
+        &certs,
+        &["x509", "-req", "-in", "node.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2"]
+            .iter()
+            .copied()
+            .chain(["-extfile", "san.ext", "-out", "node.crt"])
+            .collect::<Vec<_>>(),
+    );
+    let file = |name: &str| certs.join(name).to_string_lossy().into_owned();
+    let tls = format!(
+        "security:\n  tls: {{ enabled: true, certFile: \"{}\", keyFile: \"{}\", caFile: \"{}\" }}\n",
+        file("node.crt"),
+        file("node.key"),
+        file("ca.crt")
+    );
+    let base = std::fs::read_to_string(f.dir.path().join("redisctl.yaml")).unwrap();
+    let standalone = base.replace("{ mode: replication, replicas: 1 }", "{ mode: standalone }");
+    f.write("redisctl.yaml", &format!("{standalone}{tls}"));
+    f.ok(&["apply", "--env", "vm", "--auto-approve"]);
+
+    let work = tempfile::tempdir().unwrap();
+    let etc = f.dir.path().join("deploy/vm/etc/redis/fleet");
+    let rendered = std::fs::read_to_string(etc.join("node-0.conf")).unwrap();
+    assert!(rendered.contains(&format!("tls-port {}", f.base)) && rendered.contains("port 0"), "{rendered}");
+    let local: String = rendered
+        .lines()
+        .map(|l| match l.split_once(' ').map(|(k, _)| k) {
+            Some("dir") => "dir .".to_string(),
+            Some("aclfile") => "aclfile users.acl".to_string(),
+            Some("supervised") => "supervised no".to_string(),
+            Some("logfile") => "logfile redis.log".to_string(),
+            _ => l.to_string(),
+        })
+        .map(|l| l + "\n")
+        .collect();
+    std::fs::write(work.path().join("runtime.conf"), local).unwrap();
+    std::fs::copy(etc.join("users.acl"), work.path().join("users.acl")).unwrap();
+    let _server = Killed(
+        Command::new("redis-server")
+            .arg("runtime.conf")
+            .current_dir(work.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed"),
+    );
+    // The test's own TLS client, with the same CA and certificate.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let tls_con = || -> Result<redis::Connection, String> {
+        let certs = redis::TlsCertificates {
+            client_tls: Some(redis::ClientTlsConfig {
+                client_cert: std::fs::read(file("node.crt")).unwrap(),
+                client_key: std::fs::read(file("node.key")).unwrap(),
+            }),
+            root_cert: Some(std::fs::read(file("ca.crt")).unwrap()),
+        };
+        let client = redis::Client::build_with_tls(format!("rediss://127.0.0.1:{}/", f.base), certs)
+            .map_err(|e| e.to_string())?;
+        let mut con = client.get_connection_with_timeout(Duration::from_secs(1)).map_err(|e| e.to_string())?;
+        redis::cmd("AUTH").arg("ops").arg(FLEET_PASSWORDS[0].1).exec(&mut con).map_err(|e| e.to_string())?;
+        Ok(con)
+    };
+    let start = Instant::now();
+    while tls_con().is_err() {
+        assert!(start.elapsed() < Duration::from_secs(10), "no TLS answer: {}", log(work.path()));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let maxmemory = || -> String {
+        let v: Vec<String> = redis::cmd("CONFIG").arg("GET").arg("maxmemory").query(&mut tls_con().unwrap()).unwrap();
+        v[1].clone()
+    };
+
+    assert!(f.ok(&["plan", "--env", "vm", "--live"]).contains("No changes."));
+    f.write("redisctl.yaml", &format!("{}{tls}", standalone.replace("maxmemory: 64mb", "maxmemory: 128mb")));
+    let planned = f.ok(&["plan", "--env", "vm", "--live"]);
+    assert!(planned.contains("~ redis-config:node-0/maxmemory") && planned.contains("64mb → 128mb"), "{planned}");
+    f.ok(&["apply", "--env", "vm", "--live", "--auto-approve"]);
+    assert_eq!(maxmemory(), (128u64 << 20).to_string());
+    assert!(f.ok(&["plan", "--env", "vm", "--live"]).contains("No changes."));
 }

@@ -6,6 +6,7 @@
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 struct Stack {
     dir: tempfile::TempDir,
@@ -67,7 +68,7 @@ redis: { version: "7.0", workload: state, maxmemoryPolicy: noeviction, persisten
 keyspace: { prefix: stack }
 acl:
   users:
-    - { name: app, password: { fromFile: secrets/app }, commands: ["+@read", "+@write", "+ping", "-@dangerous"] }
+    - { name: app, password: { fromFile: secrets/app }, commands: ["+@read", "+@write", "+ping", "+wait", "-@dangerous"] }
     - { name: repl, role: replication, password: { fromFile: secrets/repl } }
     - { name: watcher, role: sentinel, password: { fromFile: secrets/sentinel } }
     - { name: ops, role: operator, password: { fromFile: secrets/ops } }
@@ -79,18 +80,40 @@ resources: { maxmemory: 64mb }
     Stack { dir }
 }
 
+/// The primary a Sentinel reports, asked as a Sentinel-aware client does.
+fn sentinel_primary(config: &serde_json::Value) -> Result<String, String> {
+    let sentinel = config["sentinel"]["endpoints"][0].as_str().unwrap();
+    let client = redis::Client::open(format!("redis://{sentinel}/")).unwrap();
+    let mut con = client.get_connection_with_timeout(Duration::from_secs(1)).map_err(|e| e.to_string())?;
+    let addr: Vec<String> = redis::cmd("SENTINEL")
+        .arg("GET-MASTER-ADDR-BY-NAME")
+        .arg(config["sentinel"]["masterName"].as_str().unwrap())
+        .query(&mut con)
+        .map_err(|e| e.to_string())?;
+    Ok(format!("{}:{}", addr[0], addr[1]))
+}
+
+/// A connection to `addr` as `user`.
+fn app_connection(addr: &str, user: &str, password: &str) -> Result<redis::Connection, String> {
+    let client = redis::Client::open(format!("redis://{addr}/")).map_err(|e| e.to_string())?;
+    let mut con = client.get_connection_with_timeout(Duration::from_secs(1)).map_err(|e| e.to_string())?;
+    con.set_read_timeout(Some(Duration::from_secs(3))).map_err(|e| e.to_string())?;
+    redis::cmd("AUTH").arg(user).arg(password).exec(&mut con).map_err(|e| e.to_string())?;
+    Ok(con)
+}
+
+/// Write `key` on the primary Sentinel reports and `WAIT` for one replica: `Ok(true)` when the
+/// write is acknowledged by a replica, `Ok(false)` when it was written but not replicated in time.
+fn acknowledged_write(config: &serde_json::Value, password: &str, key: &str) -> Result<bool, String> {
+    let mut con = app_connection(&sentinel_primary(config)?, config["username"].as_str().unwrap(), password)?;
+    redis::cmd("SET").arg(key).arg(key).exec(&mut con).map_err(|e| e.to_string())?;
+    let replicas: u32 = redis::cmd("WAIT").arg(1).arg(1000).query(&mut con).map_err(|e| e.to_string())?;
+    Ok(replicas >= 1)
+}
+
 fn connect_and_write(config: &serde_json::Value, password: &str) -> String {
     let primary = if config["mode"] == "sentinel" {
-        // Discover the primary through a Sentinel, as a Sentinel-aware client does.
-        let sentinel = config["sentinel"]["endpoints"][0].as_str().unwrap();
-        let client = redis::Client::open(format!("redis://{sentinel}/")).unwrap();
-        let mut con = client.get_connection().unwrap();
-        let addr: Vec<String> = redis::cmd("SENTINEL")
-            .arg("GET-MASTER-ADDR-BY-NAME")
-            .arg(config["sentinel"]["masterName"].as_str().unwrap())
-            .query(&mut con)
-            .unwrap();
-        format!("{}:{}", addr[0], addr[1])
+        sentinel_primary(config).unwrap()
     } else {
         config["endpoints"][0].as_str().unwrap().to_string()
     };
@@ -179,30 +202,50 @@ fn a_restart_required_change_is_a_rolling_restart_that_keeps_the_stack_writable(
     let skipped = ok(dir, &["apply", "--env", "dev", "--auto-approve"]);
     assert!(skipped.contains("--allow-restart"), "{skipped}");
 
-    // A background writer through Sentinel discovery during the rolling restart.
+    // A background writer through Sentinel discovery during the rolling restart: each write is
+    // followed by `WAIT 1 1000`; a write a replica acknowledged must survive the failover.
     let config: serde_json::Value =
         serde_json::from_str(&ok(dir, &["connect", "--env", "dev", "--format", "json"])).unwrap();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let writer = {
         let (config, stop) = (config.clone(), stop.clone());
         std::thread::spawn(move || {
-            let (mut ok_writes, mut failed) = (0u32, 0u32);
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                match std::panic::catch_unwind(|| connect_and_write(&config, "app-Local-Stack-Test")) {
-                    Ok(_) => ok_writes += 1,
+            let (mut acknowledged, mut unacknowledged, mut failed) = (Vec::new(), 0u32, 0u32);
+            for i in 0u32.. {
+                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    break;
+                }
+                let key = format!("stack:acked:{i}");
+                match acknowledged_write(&config, "app-Local-Stack-Test", &key) {
+                    Ok(true) => acknowledged.push(key),
+                    Ok(false) => unacknowledged += 1,
                     Err(_) => failed += 1,
                 }
-                std::thread::sleep(std::time::Duration::from_millis(50));
+                std::thread::sleep(Duration::from_millis(50));
             }
-            (ok_writes, failed)
+            (acknowledged, unacknowledged, failed)
         })
     };
     let restarted = ok(dir, &["apply", "--env", "dev", "--auto-approve", "--allow-restart"]);
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let (ok_writes, failed) = writer.join().unwrap();
-    eprintln!("rolling restart: {ok_writes} writes succeeded, {failed} failed");
+    let (acknowledged, unacknowledged, failed) = writer.join().unwrap();
     assert!(restarted.contains("SENTINEL FAILOVER"), "{restarted}");
-    assert!(ok_writes > 0 && failed <= 40, "{ok_writes} ok, {failed} failed");
+
+    // Every acknowledged key is on the primary after the restart.
+    let primary = sentinel_primary(&config).unwrap();
+    let mut con = app_connection(&primary, "app", "app-Local-Stack-Test").unwrap();
+    let lost: Vec<&String> = acknowledged
+        .iter()
+        .filter(|k| redis::cmd("GET").arg(k.as_str()).query::<Option<String>>(&mut con).unwrap().is_none())
+        .collect();
+    eprintln!(
+        "rolling restart: {} writes acknowledged by a replica (WAIT 1), {unacknowledged} written but not \
+         acknowledged, {failed} failed; {} acknowledged writes lost",
+        acknowledged.len(),
+        lost.len()
+    );
+    assert!(acknowledged.len() > 10 && failed <= 40, "{} acknowledged, {failed} failed", acknowledged.len());
+    assert!(lost.is_empty(), "acknowledged writes lost after the failover: {lost:?}");
     let status: serde_json::Value =
         serde_json::from_str(&ok(dir, &["status", "--env", "dev", "--format", "json"])).unwrap();
     for m in status["members"].as_array().unwrap().iter().filter(|m| m["kind"] == "redis") {
@@ -254,4 +297,63 @@ fn after_a_primary_dies_and_sentinel_fails_over_the_plan_shows_no_false_drift() 
     assert_eq!(old["role"], "replica", "{after:#}");
     let quiet = ok(dir, &["plan", "--env", "dev", "--no-color"]);
     assert!(quiet.contains("No changes."), "{quiet}");
+}
+
+#[test]
+fn sentinel_settings_changed_in_the_contract_are_set_live_on_every_sentinel() {
+    let stack = project("{ mode: sentinel, replicas: 1, sentinels: 3 }", 14000);
+    let dir = stack.dir.path();
+    ok(dir, &["apply", "--env", "dev", "--auto-approve"]);
+    let status = || -> serde_json::Value {
+        serde_json::from_str(&ok(dir, &["status", "--env", "dev", "--format", "json"])).unwrap()
+    };
+    let sentinels: Vec<(String, String, u64)> = status()["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["kind"] == "sentinel")
+        .map(|m| {
+            (m["name"].as_str().unwrap().into(), m["address"].as_str().unwrap().into(), m["pid"].as_u64().unwrap())
+        })
+        .collect();
+    assert_eq!(sentinels.len(), 3);
+    let master = |addr: &str| -> std::collections::HashMap<String, String> {
+        let client = redis::Client::open(format!("redis://{addr}/")).unwrap();
+        redis::cmd("SENTINEL").arg("MASTER").arg("stack").query(&mut client.get_connection().unwrap()).unwrap()
+    };
+
+    let env = std::fs::read_to_string(dir.join("environments/dev.yaml")).unwrap();
+    let changed = env
+        .replace("sentinels: 3 }", "sentinels: 3, quorum: 3, downAfter: 3s, failoverTimeout: 30s, parallelSyncs: 2 }");
+    std::fs::write(dir.join("environments/dev.yaml"), changed).unwrap();
+    let plan = ok(dir, &["plan", "--env", "dev", "--no-color"]);
+    for (name, _, _) in &sentinels {
+        for setting in ["quorum", "down-after-milliseconds", "failover-timeout", "parallel-syncs"] {
+            assert!(plan.contains(&format!("~ sentinel-config:{name}/{setting}")), "{plan}");
+        }
+    }
+    assert!(plan.contains("5000 → 3000") && plan.contains("applied live"), "{plan}");
+    ok(dir, &["apply", "--env", "dev", "--auto-approve"]);
+    for (name, addr, pid) in &sentinels {
+        let m = master(addr);
+        let got = ["quorum", "down-after-milliseconds", "failover-timeout", "parallel-syncs"].map(|k| m[k].clone());
+        assert_eq!(got, ["3", "3000", "30000", "2"], "{name}");
+        assert!(Path::new(&format!("/proc/{pid}")).exists(), "{name} was not restarted");
+    }
+    let quiet = ok(dir, &["plan", "--env", "dev", "--no-color"]);
+    assert!(quiet.contains("No changes."), "{quiet}");
+
+    // A hand SENTINEL SET is drift, put back by apply; Sentinel's runtime state never is.
+    let client = redis::Client::open(format!("redis://{}/", sentinels[1].1)).unwrap();
+    redis::cmd("SENTINEL")
+        .arg(&["SET", "stack", "down-after-milliseconds", "9999"])
+        .exec(&mut client.get_connection().unwrap())
+        .unwrap();
+    let drift = ok(dir, &["plan", "--env", "dev", "--no-color"]);
+    let name = &sentinels[1].0;
+    assert!(drift.contains("Drift") && drift.contains(&format!("sentinel-config:{name}/down-after-milliseconds")));
+    assert!(drift.contains("Plan: 0 to add, 1 to change, 0 to destroy."), "{drift}");
+    ok(dir, &["apply", "--env", "dev", "--auto-approve"]);
+    assert_eq!(master(&sentinels[1].1)["down-after-milliseconds"], "3000");
+    assert!(ok(dir, &["plan", "--env", "dev", "--no-color"]).contains("No changes."));
 }

@@ -9,14 +9,15 @@ use crate::output;
 use crate::plan::engine::{self, check_destroy, SavedPlan};
 use crate::plan::lock::Lock;
 use crate::plan::state::State;
-use crate::plan::ApplyOptions;
+use crate::plan::{ApplyOptions, Scope};
 use crate::units::parse_duration;
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Without PLAN_FILE, apply plans first, shows the plan and asks for confirmation \
                         (type `yes`); --auto-approve skips the question (CI). With PLAN_FILE (from `plan --out`), \
                         it applies exactly the saved changes and refuses if anything changed since.\n\
-                        Examples:\n  redisctl apply --env local\n  redisctl apply --env staging --auto-approve\n  redisctl apply staging.plan")]
+                        Examples:\n  redisctl apply --env local\n  redisctl apply --env staging --auto-approve\n  redisctl apply staging.plan\n  \
+                        redisctl apply --env production --live")]
 pub struct Args {
     /// A plan saved with `redisctl plan --out FILE`.
     #[arg(value_name = "PLAN_FILE")]
@@ -34,8 +35,12 @@ pub struct Args {
     #[arg(long)]
     pub allow_restart: bool,
     /// Only write the rendered files: do not start, stop or change running servers.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "live")]
     pub files_only: bool,
+    /// Also change the live settings of the running nodes of a file-rendering target (systemd);
+    /// changes that need a restart are left to the service manager (the plan says how).
+    #[arg(long)]
+    pub live: bool,
     /// Finish password rotations: remove the old passwords that stayed valid during the rotation.
     #[arg(long)]
     pub finish_rotation: bool,
@@ -110,7 +115,18 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
     let environment = ctx.open(checked.loaded)?;
     let _lock = Lock::acquire(&environment.output_dir, &format!("apply --env {env}"), timeout)?;
     let mut state = State::load(&environment.output_dir, &env)?;
-    let mut providers = environment.providers(args.files_only)?;
+    let scope = match &saved {
+        // A saved plan is checked against the same observations it was made from.
+        Some(s) if (args.files_only || args.live) && Scope::from_flags(args.files_only, args.live) != s.scope => {
+            return Err(Error::msg(format!(
+                "the plan file was made with scope `{}`; apply it without --files-only/--live",
+                serde_json::to_value(s.scope).map_err(Error::msg)?.as_str().unwrap_or_default()
+            )))
+        }
+        Some(s) => s.scope,
+        None => Scope::from_flags(args.files_only, args.live),
+    };
+    let mut providers = environment.providers(scope)?;
     let mut plan = environment.plan(&mut providers, &state)?;
     if args.exec {
         plan.exec = Some(environment.exec_plan(&plan, &state)?);

@@ -23,7 +23,7 @@ use crate::diagnostics::{Diagnostic, Sources};
 use crate::environment::Environment;
 use crate::error::Error;
 use crate::plan::state::State;
-use crate::plan::Plan;
+use crate::plan::{Plan, Scope};
 use crate::policy::{self, Evaluation, PolicyReport};
 use crate::render::Templates;
 use crate::resolve::Deployment;
@@ -159,11 +159,11 @@ impl Ctx {
 
     /// Load, render and plan one environment (no lock: planning only reads). The plan
     /// carries the policy findings and waivers.
-    pub fn plan(&self, env: &str, files_only: bool, exec: bool) -> Result<(Environment, Plan), Error> {
+    pub fn plan(&self, env: &str, scope: Scope, exec: bool) -> Result<(Environment, Plan), Error> {
         let Checked { loaded, report, .. } = self.load_checked(env)?;
         let environment = self.open(loaded)?;
         let state = State::load(&environment.output_dir, env)?;
-        let mut providers = environment.providers(files_only)?;
+        let mut providers = environment.providers(scope)?;
         let mut plan = environment.plan(&mut providers, &state)?;
         if exec {
             plan.exec = Some(environment.exec_plan(&plan, &state)?);

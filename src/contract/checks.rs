@@ -225,14 +225,26 @@ fn directives(c: &Contract, index: &SpanIndex, diags: &mut Vec<Diagnostic>) {
 }
 
 /// `topology` fields that only some modes use.
-pub const MODE_FIELDS: [&str; 6] = ["replicas", "sentinels", "quorum", "masterName", "shards", "replicasPerShard"];
+pub const MODE_FIELDS: [&str; 9] = [
+    "replicas",
+    "sentinels",
+    "quorum",
+    "masterName",
+    "downAfter",
+    "failoverTimeout",
+    "parallelSyncs",
+    "shards",
+    "replicasPerShard",
+];
 
 /// The `MODE_FIELDS` a topology mode uses.
 pub fn mode_fields(mode: TopologyMode) -> &'static [&'static str] {
     match mode {
         TopologyMode::Standalone => &[],
         TopologyMode::Replication => &["replicas"],
-        TopologyMode::Sentinel => &["replicas", "sentinels", "quorum", "masterName"],
+        TopologyMode::Sentinel => {
+            &["replicas", "sentinels", "quorum", "masterName", "downAfter", "failoverTimeout", "parallelSyncs"]
+        }
         TopologyMode::Cluster => &["shards", "replicasPerShard"],
     }
 }

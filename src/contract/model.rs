@@ -335,6 +335,21 @@ pub struct Topology {
     #[serde(default)]
     #[schemars(regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"))]
     pub master_name: Option<String>,
+    /// How long the primary must be unreachable before a Sentinel thinks it down (`sentinel`,
+    /// Sentinel's `down-after-milliseconds`).
+    #[serde(default = "default_down_after")]
+    #[schemars(example = &"5s")]
+    pub down_after: Duration,
+    /// Sentinel's `failover-timeout` (`sentinel`): how long a failover may take, and how long
+    /// before the same primary is failed over again.
+    #[serde(default = "default_failover_timeout")]
+    #[schemars(example = &"60s")]
+    pub failover_timeout: Duration,
+    /// Replicas that resynchronise with a new primary at the same time after a failover
+    /// (`sentinel`, Sentinel's `parallel-syncs`).
+    #[serde(default = "one")]
+    #[schemars(range(min = 1, max = 64))]
+    pub parallel_syncs: u32,
     /// Number of primaries (`cluster`); at least 3.
     #[serde(default = "three")]
     #[schemars(range(max = 500))]
@@ -353,6 +368,12 @@ pub struct Topology {
 fn one() -> u32 {
     1
 }
+fn default_down_after() -> Duration {
+    Duration(5000)
+}
+fn default_failover_timeout() -> Duration {
+    Duration(60_000)
+}
 fn three() -> u32 {
     3
 }
@@ -365,6 +386,9 @@ impl Default for Topology {
             sentinels: 3,
             quorum: None,
             master_name: None,
+            down_after: default_down_after(),
+            failover_timeout: default_failover_timeout(),
+            parallel_syncs: 1,
             shards: 3,
             replicas_per_shard: 1,
             failure_domains: Vec::new(),

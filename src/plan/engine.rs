@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::state::State;
-use super::{ApplyOptions, Outcome, Plan, Provider, ResourceChange, Summary};
+use super::{ApplyOptions, Outcome, Plan, Provider, ResourceChange, Scope, Summary};
 use crate::error::Error;
 
 /// Ask every provider for its changes, in order.
@@ -43,17 +43,21 @@ pub struct SavedPlan {
     pub format_version: String,
     pub kind: String,
     pub redisctl_version: String,
+    /// What the plan looked at (`--files-only`, `--live`): applying it looks at the same.
+    #[serde(default)]
+    pub scope: Scope,
     pub plan: Plan,
 }
 
 const SAVED_KIND: &str = "redisctl-plan";
 
 impl SavedPlan {
-    pub fn new(plan: Plan) -> Self {
+    pub fn new(plan: Plan, scope: Scope) -> Self {
         SavedPlan {
             format_version: "1".into(),
             kind: SAVED_KIND.into(),
             redisctl_version: env!("CARGO_PKG_VERSION").into(),
+            scope,
             plan,
         }
     }

@@ -143,6 +143,30 @@ pub struct ProviderPlan {
     pub observed: String,
 }
 
+/// What a plan or apply looks at besides the rendered files.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scope {
+    /// Only the rendered files (`--files-only`).
+    FilesOnly,
+    /// What the target manages: for `process`, the local stack and its live settings.
+    #[default]
+    Target,
+    /// The target's files plus the live settings of its running nodes (`--live`), for
+    /// file-rendering targets whose nodes redisctl can reach (systemd).
+    Live,
+}
+
+impl Scope {
+    pub fn from_flags(files_only: bool, live: bool) -> Scope {
+        match (files_only, live) {
+            (true, _) => Scope::FilesOnly,
+            (false, true) => Scope::Live,
+            (false, false) => Scope::Target,
+        }
+    }
+}
+
 /// Options that decide what `apply` may do.
 #[derive(Debug, Clone, Default)]
 pub struct ApplyOptions {

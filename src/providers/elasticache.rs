@@ -108,9 +108,9 @@ pub struct ElastiCache {
     wait_timeout: Duration,
 }
 
-fn sdk_err<E: std::fmt::Debug>(what: &str, e: aws_sdk_elasticache::error::SdkError<E>) -> Error
+fn sdk_err<E>(what: &str, e: aws_sdk_elasticache::error::SdkError<E>) -> Error
 where
-    E: aws_sdk_elasticache::error::ProvideErrorMetadata,
+    E: std::fmt::Debug + aws_sdk_elasticache::error::ProvideErrorMetadata,
 {
     let detail = match e.as_service_error() {
         Some(s) => format!("{}: {}", s.code().unwrap_or("error"), s.message().unwrap_or("")),

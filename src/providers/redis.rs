@@ -18,14 +18,15 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::contract::checks::config_lines;
+use crate::contract::model::Target;
 use crate::contract::model::UserRole;
 use crate::directives::{Apply, Directives, Kind};
 use crate::error::Error;
 use crate::plan::state::State;
 use crate::plan::{Action, ApplyOptions, Outcome, Provider, ProviderPlan, ResourceChange, Shown};
 use crate::redact::redact_text;
-use crate::render::acl_users;
-use crate::resolve::{Deployment, Node};
+use crate::render::{acl_users, client_host};
+use crate::resolve::{Deployment, Node, Sentinel};
 use crate::secrets::Secret;
 use crate::units::{format_size, parse_size};
 
@@ -33,7 +34,6 @@ pub const NAME: &str = "redis";
 
 pub struct LiveRedis {
     deployment: Deployment,
-    host: String,
     /// The local stack, if this is one: only its running members are observed (a foreign
     /// server on the same port is never touched), and `--allow-restart` may restart them.
     stack: Option<crate::stack::Stack>,
@@ -43,11 +43,10 @@ pub struct LiveRedis {
     pending_config: Vec<(String, String, String)>,
 }
 
-/// Connect to a node as the operator user (or the open `default` user when auth is optional).
-pub fn connect(d: &Deployment, host: &str, node: &Node) -> Result<redis::Connection, String> {
-    let client = redis::Client::open(format!("redis://{host}:{}/", node.port)).map_err(|e| e.to_string())?;
-    let mut con = client.get_connection_with_timeout(Duration::from_secs(1)).map_err(|e| e.to_string())?;
-    con.set_read_timeout(Some(Duration::from_secs(5))).map_err(|e| e.to_string())?;
+/// Connect to a node, at the address clients of its target use, as the operator user (or the
+/// open `default` user when auth is optional).
+pub fn connect(d: &Deployment, node: &Node) -> Result<redis::Connection, String> {
+    let mut con = open(d, &node.name, node.port)?;
     if d.auth_required() {
         let (user, secret): (&str, &Secret) = d
             .user_with_role(UserRole::Operator)
@@ -56,6 +55,65 @@ pub fn connect(d: &Deployment, host: &str, node: &Node) -> Result<redis::Connect
         redis::cmd("AUTH").arg(user).arg(secret.expose()).exec(&mut con).map_err(|e| format!("AUTH as {user}: {e}"))?;
     }
     Ok(con)
+}
+
+/// A connection to the node or Sentinel `name`, at the address clients of its target use;
+/// over TLS when the contract turns it on, verified against the contract's CA and presenting
+/// its certificate (Redis asks clients for one by default: `tls-auth-clients yes`).
+fn open(d: &Deployment, name: &str, port: u32) -> Result<redis::Connection, String> {
+    let host = client_host(d, name);
+    let tls = &d.contract.security.tls;
+    // Rendered sentinel.conf files listen without TLS.
+    let sentinel = d.sentinels.iter().any(|s| s.name == name);
+    let client = if tls.enabled && !sentinel {
+        // The files are read where redisctl runs: the same paths as on the node, or copies.
+        let read = |file: &Option<String>, what: &str| -> Result<Vec<u8>, String> {
+            let path = file.as_deref().ok_or_else(|| format!("security.tls.{what} is not set"))?;
+            std::fs::read(path).map_err(|e| format!("cannot read security.tls.{what} {path}: {e}"))
+        };
+        let certs = redis::TlsCertificates {
+            client_tls: Some(redis::ClientTlsConfig {
+                client_cert: read(&tls.cert_file, "certFile")?,
+                client_key: read(&tls.key_file, "keyFile")?,
+            }),
+            root_cert: Some(read(&tls.ca_file, "caFile")?),
+        };
+        // rustls needs one process-wide crypto provider; an error means one is installed already.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        redis::Client::build_with_tls(format!("rediss://{host}:{port}/"), certs)
+    } else {
+        redis::Client::open(format!("redis://{host}:{port}/"))
+    }
+    .map_err(|e| e.to_string())?;
+    let con = client.get_connection_with_timeout(Duration::from_secs(1)).map_err(|e| e.to_string())?;
+    con.set_read_timeout(Some(Duration::from_secs(5))).map_err(|e| e.to_string())?;
+    Ok(con)
+}
+
+/// The Sentinel settings of the contract, by the names `SENTINEL MASTER` and `SENTINEL SET`
+/// use. Everything else Sentinel reports (current primary, known replicas and Sentinels,
+/// epochs) is runtime state it keeps itself, never drift.
+pub fn desired_sentinel_config(d: &Deployment) -> BTreeMap<&'static str, String> {
+    let t = &d.contract.topology;
+    BTreeMap::from([
+        ("quorum", d.quorum.to_string()),
+        ("down-after-milliseconds", t.down_after.0.to_string()),
+        ("failover-timeout", t.failover_timeout.0.to_string()),
+        ("parallel-syncs", t.parallel_syncs.to_string()),
+    ])
+}
+
+/// `SENTINEL MASTER <name>` as field → value.
+fn sentinel_master(d: &Deployment, con: &mut redis::Connection) -> Result<BTreeMap<String, String>, String> {
+    redis::cmd("SENTINEL")
+        .arg("MASTER")
+        .arg(&d.master_name)
+        .query(con)
+        .map_err(|e| format!("SENTINEL MASTER {}: {e}", d.master_name))
+}
+
+fn unreachable(e: &str) -> bool {
+    e.contains("Connection refused") || e.contains("timed out")
 }
 
 /// The directives a node should run with, as (name, value) in redis.conf spelling, for the
@@ -125,14 +183,8 @@ fn acl_list(con: &mut redis::Connection) -> Result<BTreeMap<String, String>, Str
 }
 
 impl LiveRedis {
-    pub fn new(deployment: Deployment, host: &str) -> Self {
-        LiveRedis {
-            deployment,
-            host: host.to_string(),
-            stack: None,
-            pending_restarts: Vec::new(),
-            pending_config: Vec::new(),
-        }
+    pub fn new(deployment: Deployment) -> Self {
+        LiveRedis { deployment, stack: None, pending_restarts: Vec::new(), pending_config: Vec::new() }
     }
 
     /// Manage the nodes of this local stack.
@@ -141,8 +193,28 @@ impl LiveRedis {
         self
     }
 
-    fn ours(&self, node: &Node) -> bool {
-        self.stack.as_ref().is_none_or(|stack| stack.pid(&node.name).ok().flatten().is_some())
+    /// What to do about a restart-required change of a node redisctl does not run itself: the
+    /// rendered file already has the new value, so restarting the service applies it.
+    fn restart_hint(&self, node: &Node) -> String {
+        let d = &self.deployment;
+        let how = match d.contract.target {
+            Target::Systemd => format!(
+                "`systemctl restart {}` on {}",
+                crate::render::systemd::unit_of(d, &node.name),
+                client_host(d, &node.name)
+            ),
+            _ => format!("restart {}", node.name),
+        };
+        format!(
+            "redisctl restarts only local stacks; once the rendered files are deployed, {how} \
+             (replicas first, fail over before a primary)"
+        )
+    }
+
+    /// Whether to look at a node or Sentinel: on a local stack only its own running members
+    /// (a foreign server on the same port is never touched); elsewhere every one.
+    fn ours(&self, name: &str) -> bool {
+        self.stack.as_ref().is_none_or(|stack| stack.pid(name).ok().flatten().is_some())
     }
 
     fn node(&self, name: &str) -> Result<&Node, Error> {
@@ -161,23 +233,13 @@ impl LiveRedis {
         seen: &mut Vec<String>,
     ) -> Result<(), String> {
         let d = &self.deployment;
-        if !self.ours(node) {
-            seen.push(format!("{} not running", node.name));
-            return Ok(());
-        }
-        let mut con = match connect(d, &self.host, node) {
-            Ok(c) => c,
-            Err(e) if e.contains("Connection refused") || e.contains("timed out") => {
-                seen.push(format!("{} down", node.name));
-                return Ok(()); // not running: it starts from the rendered file
-            }
-            Err(e) => return Err(format!("{}: {e}", node.name)),
-        };
+        let Some(mut con) = self.reach(&node.name, connect(d, node), seen)? else { return Ok(()) };
         let live: BTreeMap<String, String> =
             redis::cmd("CONFIG").arg("GET").arg("*").query(&mut con).map_err(|e| e.to_string())?;
         let recorded = Self::node_state(state, &node.name);
         let table = Directives::get();
-        for (name, want) in desired_config(d) {
+        let desired = desired_config(d);
+        for (name, want) in desired.clone() {
             let Some(have) = live.get(&name) else { continue };
             seen.push(format!("{}/{name}={have}", node.name));
             if same_value(&name, &want, have) {
@@ -189,13 +251,36 @@ impl LiveRedis {
             c.expect = Some(want.clone());
             match table.find(&name).map(|x| x.apply) {
                 Some(Apply::Live) | None => c.flags.live = true,
-                Some(Apply::Restart) | Some(Apply::Protected) => c.flags.restart_required = true,
+                Some(Apply::Restart) | Some(Apply::Protected) => {
+                    c.flags.restart_required = true;
+                    if self.stack.is_none() {
+                        c.reason = Some(self.restart_hint(node));
+                    }
+                }
             }
             let last = recorded.and_then(|r| r["config"].get(&name)).and_then(|v| v.as_str());
             if last.is_some_and(|l| same_value(&name, l, &want)) {
                 c.flags.drift = true;
                 c.reason = Some("changed outside redisctl".into());
             }
+            changes.push(c);
+        }
+        // A directive redisctl set that has left the contract goes back to Redis's default: the
+        // rendered file no longer names it, so that is also what the next restart gives.
+        let set_before = recorded.and_then(|r| r["config"].as_object()).into_iter().flat_map(|c| c.keys());
+        for name in set_before.filter(|n| !desired.contains_key(*n)) {
+            let default = table.find(name).and_then(|x| x.default_in(d.version()));
+            let (Some(have), Some(default)) = (live.get(name), default) else { continue };
+            seen.push(format!("{}/{name}={have}", node.name));
+            if same_value(name, default, have) {
+                continue;
+            }
+            let mut c = ResourceChange::new(NAME, format!("redis-config:{}/{name}", node.name), Action::Update);
+            c.before = Some(Shown::Text(show(name, have)));
+            c.after = Some(Shown::Text(show(name, default)));
+            c.expect = Some(default.to_string());
+            c.flags.live = true; // only live directives carry a default in the table
+            c.reason = Some("removed from the contract: back to the Redis default".into());
             changes.push(c);
         }
         // ACL users: compared by meaning (flags, password hashes, key and channel patterns,
@@ -260,6 +345,67 @@ impl LiveRedis {
 }
 
 impl LiveRedis {
+    /// A connection to a member that runs, `None` (noted in `seen`) for one that does not: it
+    /// starts from the rendered file.
+    fn reach(
+        &self,
+        name: &str,
+        con: Result<redis::Connection, String>,
+        seen: &mut Vec<String>,
+    ) -> Result<Option<redis::Connection>, String> {
+        if !self.ours(name) {
+            seen.push(format!("{name} not running"));
+            return Ok(None);
+        }
+        match con {
+            Ok(c) => Ok(Some(c)),
+            Err(e) if unreachable(&e) => {
+                if self.stack.is_none() {
+                    // Not ours to start: say so, or a plan of an unreachable fleet looks clean.
+                    eprintln!("warning: {name} is not reachable ({e}): its live settings were not read");
+                }
+                seen.push(format!("{name} down"));
+                Ok(None)
+            }
+            Err(e) => Err(format!("{name}: {e}")),
+        }
+    }
+
+    /// The contract's Sentinel settings against what a running Sentinel monitors with; a
+    /// difference is a live `SENTINEL SET`.
+    fn plan_sentinel(
+        &self,
+        s: &Sentinel,
+        state: &State,
+        changes: &mut Vec<ResourceChange>,
+        seen: &mut Vec<String>,
+    ) -> Result<(), String> {
+        let d = &self.deployment;
+        let Some(mut con) = self.reach(&s.name, open(d, &s.name, s.port), seen)? else { return Ok(()) };
+        let live = sentinel_master(d, &mut con).map_err(|e| format!("{}: {e}", s.name))?;
+        let recorded = Self::node_state(state, &s.name);
+        for (name, want) in desired_sentinel_config(d) {
+            let have = live.get(name).cloned().unwrap_or_default();
+            seen.push(format!("{}/{name}={have}", s.name));
+            if have == want {
+                continue;
+            }
+            let mut c = ResourceChange::new(NAME, format!("sentinel-config:{}/{name}", s.name), Action::Update);
+            c.before = Some(Shown::Text(have));
+            c.after = Some(Shown::Text(want.clone()));
+            c.flags.live = true;
+            if recorded.and_then(|r| r["config"].get(name)).and_then(|v| v.as_str()) == Some(want.as_str()) {
+                c.flags.drift = true;
+                c.reason = Some("changed outside redisctl".into());
+            }
+            c.expect = Some(want);
+            changes.push(c);
+        }
+        Ok(())
+    }
+}
+
+impl LiveRedis {
     /// One CONFIG SET per node with every changed live setting: atomic since Redis 7.0. Older
     /// servers take one pair per call, so a failure rolls back what this call already set.
     /// Then CONFIG REWRITE, so a restart keeps the values.
@@ -272,7 +418,7 @@ impl LiveRedis {
             let node = self.node(name)?.clone();
             let pairs: Vec<(&String, &String)> =
                 pending.iter().filter(|(n, _, _)| n == name).map(|(_, k, v)| (k, v)).collect();
-            let mut con = connect(&self.deployment, &self.host, &node).map_err(Error::msg)?;
+            let mut con = connect(&self.deployment, &node).map_err(Error::msg)?;
             let fail = |e: redis::RedisError| Error::msg(format!("CONFIG SET on {name}: {e}"));
             if self.deployment.version() >= crate::contract::model::RedisVersion::V7_0 {
                 let mut cmd = redis::cmd("CONFIG");
@@ -310,6 +456,37 @@ impl LiveRedis {
     }
 }
 
+impl LiveRedis {
+    /// `SENTINEL SET`: Sentinel applies it at once and rewrites its own config file.
+    fn set_sentinel(
+        &mut self,
+        name: &str,
+        item: &str,
+        change: &ResourceChange,
+        state: &mut State,
+    ) -> Result<Outcome, Error> {
+        let d = &self.deployment;
+        let s = d.sentinels.iter().find(|s| s.name == name).ok_or_else(|| Error::msg(format!("no Sentinel {name}")))?;
+        let want = change.expect.clone().unwrap_or_default();
+        if desired_sentinel_config(d).get(item) != Some(&want) {
+            return Err(Error::msg("the contract's Sentinel settings differ from the plan; plan again"));
+        }
+        let mut con = open(d, name, s.port).map_err(Error::msg)?;
+        redis::cmd("SENTINEL")
+            .arg("SET")
+            .arg(&d.master_name)
+            .arg(item)
+            .arg(&want)
+            .exec(&mut con)
+            .map_err(|e| Error::msg(format!("SENTINEL SET {} {item} on {name}: {e}", d.master_name)))?;
+        let key = format!("{NAME}:{name}");
+        let mut record = state.get(&key).cloned().unwrap_or_else(|| json!({ "config": {} }));
+        record["config"][item] = json!(want);
+        state.set(&key, record);
+        Ok(Outcome::Applied)
+    }
+}
+
 impl Provider for LiveRedis {
     fn name(&self) -> &'static str {
         NAME
@@ -321,22 +498,26 @@ impl Provider for LiveRedis {
         for node in &self.deployment.nodes {
             self.plan_node(node, state, &mut changes, &mut seen).map_err(Error::msg)?;
         }
+        for s in &self.deployment.sentinels {
+            self.plan_sentinel(s, state, &mut changes, &mut seen).map_err(Error::msg)?;
+        }
         Ok(ProviderPlan { changes, observed: hex::encode(Sha256::digest(seen.join("\n").as_bytes())) })
     }
 
     fn apply(&mut self, change: &ResourceChange, state: &mut State, opts: &ApplyOptions) -> Result<Outcome, Error> {
         let (kind, rest) = change.address.split_once(':').unwrap_or(("", ""));
         let (node_name, item) = rest.split_once('/').unwrap_or((rest, ""));
+        if kind == "sentinel-config" {
+            return self.set_sentinel(node_name, item, change, state);
+        }
         let node = self.node(node_name)?.clone();
         if change.flags.restart_required {
+            if self.stack.is_none() {
+                return Ok(Outcome::Skipped(format!("`{item}` needs a restart: {}", self.restart_hint(&node))));
+            }
             if !opts.allow_restart {
                 return Ok(Outcome::Skipped(format!(
                     "`{item}` only changes with a restart; re-run with --allow-restart for a rolling restart"
-                )));
-            }
-            if self.stack.is_none() {
-                return Ok(Outcome::Skipped(format!(
-                    "`{item}` needs a restart of {node_name}, which redisctl does only for local stacks"
                 )));
             }
             if !self.pending_restarts.contains(&node.name) {
@@ -344,7 +525,7 @@ impl Provider for LiveRedis {
             }
             return Ok(Outcome::Applied);
         }
-        let mut con = connect(&self.deployment, &self.host, &node).map_err(Error::msg)?;
+        let mut con = connect(&self.deployment, &node).map_err(Error::msg)?;
         let key = format!("{NAME}:{node_name}");
         let mut record = state.get(&key).cloned().unwrap_or_else(|| json!({ "config": {}, "acl": {} }));
         match kind {
@@ -423,19 +604,42 @@ impl Provider for LiveRedis {
         }
         let d = self.deployment.clone();
         let wanted = acl_users(&d).map_err(Error::msg)?;
+        for s in &d.sentinels {
+            let Some(mut con) = open(&d, &s.name, s.port).ok().filter(|_| self.ours(&s.name)) else { continue };
+            let Ok(live) = sentinel_master(&d, &mut con) else { continue };
+            let key = format!("{NAME}:{}", s.name);
+            let mut record = state.get(&key).cloned().unwrap_or_else(|| json!({ "config": {} }));
+            for (name, want) in desired_sentinel_config(&d) {
+                if live.get(name) == Some(&want) {
+                    record["config"][name] = json!(want);
+                }
+            }
+            state.set(&key, record);
+        }
         for node in &d.nodes {
-            if !self.ours(node) {
+            if !self.ours(&node.name) {
                 continue;
             }
-            let Ok(mut con) = connect(&d, &self.host, node) else { continue };
+            let Ok(mut con) = connect(&d, node) else { continue };
             let key = format!("{NAME}:{}", node.name);
             let mut record = state.get(&key).cloned().unwrap_or_else(|| json!({ "config": {}, "acl": {} }));
             let live: BTreeMap<String, String> =
                 redis::cmd("CONFIG").arg("GET").arg("*").query(&mut con).map_err(|e| Error::msg(e.to_string()))?;
-            for (name, want) in desired_config(&d) {
-                if live.get(&name).is_some_and(|have| same_value(&name, &want, have)) {
-                    record["config"][&name] = json!(want);
+            let desired = desired_config(&d);
+            for (name, want) in &desired {
+                if live.get(name).is_some_and(|have| same_value(name, want, have)) {
+                    record["config"][name] = json!(want);
                 }
+            }
+            // A directive that left the contract stops being managed once it is back to its
+            // default (or has no known default to go back to).
+            if let Some(config) = record["config"].as_object_mut() {
+                let table = Directives::get();
+                config.retain(|name, _| {
+                    let default = table.find(name).and_then(|x| x.default_in(d.version()));
+                    desired.contains_key(name)
+                        || default.zip(live.get(name)).is_some_and(|(def, have)| !same_value(name, def, have))
+                });
             }
             let users = acl_list(&mut con).map_err(Error::msg)?;
             for (user, rules) in &wanted {

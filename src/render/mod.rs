@@ -227,8 +227,9 @@ pub fn server_files(d: &Deployment, templates: &Templates, flavor: &Flavor) -> R
             ctx["master_name"] = json!(d.master_name);
             ctx["primary"] = json!({ "host": (flavor.host)(d, primary), "port": primary.port });
             ctx["quorum"] = json!(d.quorum);
-            ctx["down_after_ms"] = json!(5000);
-            ctx["failover_timeout_ms"] = json!(60000);
+            ctx["down_after_ms"] = json!(c.topology.down_after.0);
+            ctx["failover_timeout_ms"] = json!(c.topology.failover_timeout.0);
+            ctx["parallel_syncs"] = json!(c.topology.parallel_syncs);
             ctx["auth_user"] = json!(auth_user);
             out.push(Artifact {
                 path: (flavor.config_path)(d, &s.name, "sentinel.conf"),

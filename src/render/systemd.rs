@@ -31,6 +31,12 @@ fn unit_prefix(d: &Deployment) -> String {
     format!("redis-{}", d.contract.service)
 }
 
+/// The unit a node or Sentinel runs as, e.g. `redis-catalog@node-0.service`.
+pub(crate) fn unit_of(d: &Deployment, name: &str) -> String {
+    let kind = if d.sentinels.iter().any(|s| s.name == name) { "-sentinel" } else { "" };
+    format!("{}{kind}@{name}.service", unit_prefix(d))
+}
+
 fn env_file(d: &Deployment) -> String {
     d.contract.systemd.environment_file.clone().unwrap_or_else(|| format!("/etc/redis/{}.env", d.contract.service))
 }
