@@ -5,6 +5,7 @@
 #   docker-compose (Debian, v1, no engine)  compose.yaml (`config -q`)
 #   check-jsonschema (PyPI)                 compose.yaml against the compose-spec schema
 #   kubernetes-validate (PyPI)              Kubernetes manifests (--strict -k 1.29.0)
+#   moto_server (PyPI moto[server])         the AWS ElastiCache API for `target: elasticache`
 # Python tools go into .venv-peers/ at the repository root (gitignored). Idempotent: runs
 # apt-get only for what is missing and pip only when a tool is missing or the pins changed.
 set -euo pipefail
@@ -24,11 +25,11 @@ if ((${#need_apt[@]})); then
 fi
 
 # Pinned so that a new schema bundle cannot change test results unnoticed.
-pins="check-jsonschema==0.39.0 kubernetes-validate==1.37.0"
+pins="check-jsonschema==0.39.0 kubernetes-validate==1.37.0 moto[server]==5.2.5"
 venv=.venv-peers
-if [ ! -x "$venv/bin/check-jsonschema" ] || [ ! -x "$venv/bin/kubernetes-validate" ] || [ "$(cat "$venv/.pins" 2>/dev/null)" != "$pins" ]; then
+if [ ! -x "$venv/bin/check-jsonschema" ] || [ ! -x "$venv/bin/kubernetes-validate" ] || [ ! -x "$venv/bin/moto_server" ] || [ "$(cat "$venv/.pins" 2>/dev/null)" != "$pins" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check $pins
   echo "$pins" > "$venv/.pins"
 fi
-echo "test peers ready: $(command -v docker-compose), $venv/bin/check-jsonschema, $venv/bin/kubernetes-validate"
+echo "test peers ready: $(command -v docker-compose), $venv/bin/check-jsonschema, $venv/bin/kubernetes-validate, $venv/bin/moto_server"

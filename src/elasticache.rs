@@ -86,12 +86,14 @@ impl Catalog {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     pub pointer: String,
+    /// Point at the key (a setting that must go) rather than at its value (a value that is wrong).
+    pub key: bool,
     pub message: String,
     pub hint: String,
 }
 
 fn problem(pointer: impl Into<String>, message: impl Into<String>, hint: impl Into<String>) -> Problem {
-    Problem { pointer: pointer.into(), message: message.into(), hint: hint.into() }
+    Problem { pointer: pointer.into(), key: false, message: message.into(), hint: hint.into() }
 }
 
 /// Everything in a `target: elasticache` contract that ElastiCache cannot do.
@@ -123,11 +125,11 @@ pub fn problems(c: &Contract) -> Vec<Problem> {
         Some(_) => {}
     }
     if c.resources.maxmemory.is_some() {
-        out.push(problem(
+        out.push(Problem { key: true, ..problem(
             "/resources/maxmemory",
             "ElastiCache derives maxmemory from `aws.nodeType` and `aws.reservedMemoryPercent`; it cannot be set",
             "remove it for this environment (`resources: { maxmemory: null }` in the overlay) and choose the node type",
-        ));
+        )});
     }
     if c.resources.memory_limit.is_some() {
         out.push(problem(
@@ -154,11 +156,14 @@ pub fn problems(c: &Contract) -> Vec<Problem> {
     for name in c.redis.config.keys() {
         let lower = name.to_ascii_lowercase();
         if let Some(why) = cat.restricted.get(&lower) {
-            out.push(problem(
-                format!("/redis/config/{}", name.replace('~', "~0").replace('/', "~1")),
-                format!("`{name}` cannot be set on ElastiCache: {why}"),
-                "remove it for this environment (set it to null in the overlay)",
-            ));
+            out.push(Problem {
+                key: true,
+                ..problem(
+                    format!("/redis/config/{}", name.replace('~', "~0").replace('/', "~1")),
+                    format!("`{name}` cannot be set on ElastiCache: {why}"),
+                    "remove it for this environment (set it to null in the overlay)",
+                )
+            });
         }
     }
     if let Some((name, _)) = c

@@ -724,6 +724,62 @@ impl Case {
     }
 }
 
+/// A managed environment; cases append to it.
+const AWS: &str = "target: elasticache\nsecurity: { tls: { enabled: true } }\naws: { nodeType: cache.r7g.large }\nresources: { maxmemory: null }\n";
+
+fn elasticache_sets_maxmemory() -> Case {
+    Case::new(
+        "elasticache_sets_maxmemory",
+        "RCTL095",
+        "ElastiCache derives maxmemory from `aws.nodeType`",
+        "redisctl.yaml:28:3",
+    )
+    .file("environments/aws.yaml", AWS.replace("resources: { maxmemory: null }\n", ""))
+    .env("aws")
+    .hint("maxmemory: null")
+}
+
+fn elasticache_restricted_directive() -> Case {
+    Case::new(
+        "elasticache_restricted_directive",
+        "RCTL095",
+        "`save` cannot be set on ElastiCache",
+        "environments/aws.yaml:5:20",
+    )
+    .file("environments/aws.yaml", format!("{AWS}redis: {{ config: {{ save: \"900 1\" }} }}\n"))
+    .env("aws")
+}
+
+fn elasticache_aof() -> Case {
+    Case::new("elasticache_aof", "RCTL095", "ElastiCache offers no AOF", "environments/aws.yaml:5:31")
+        .file("environments/aws.yaml", format!("{AWS}redis: {{ persistence: {{ mode: aof }} }}\n"))
+        .env("aws")
+        .hint("Multi-AZ replication and daily snapshots")
+}
+
+fn elasticache_node_type_typo() -> Case {
+    Case::new(
+        "elasticache_node_type_typo",
+        "RCTL095",
+        "unknown ElastiCache node type `cache.r7g.larg`",
+        "environments/aws.yaml:3:18",
+    )
+    .file("environments/aws.yaml", AWS.replace("cache.r7g.large", "cache.r7g.larg"))
+    .env("aws")
+    .hint("did you mean `cache.r7g.large`?")
+}
+
+fn elasticache_redis_7_4() -> Case {
+    Case::new(
+        "elasticache_redis_7_4",
+        "RCTL095",
+        "ElastiCache offers no engine with Redis 7.4",
+        "environments/aws.yaml:5:19",
+    )
+    .file("environments/aws.yaml", format!("{AWS}redis: {{ version: \"7.4\" }}\n"))
+    .env("aws")
+}
+
 macro_rules! cases {
     ($($name:ident),* $(,)?) => {
         /// One test per case, so each fails on its own.
@@ -794,6 +850,11 @@ cases!(
     tls_without_certs,
     memory_limit_below_maxmemory,
     unknown_environment,
+    elasticache_sets_maxmemory,
+    elasticache_restricted_directive,
+    elasticache_aof,
+    elasticache_node_type_typo,
+    elasticache_redis_7_4,
 );
 
 #[test]

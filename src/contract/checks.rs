@@ -518,7 +518,12 @@ fn targets(c: &Contract, index: &SpanIndex, diags: &mut Vec<Diagnostic>) {
     let containers = matches!(c.target, Target::Compose | Target::Kubernetes);
     if c.target == Target::Elasticache {
         for p in crate::elasticache::problems(c) {
-            let span = index.key(&p.pointer).or_else(|| index.value(&p.pointer)).or_else(|| index.value("/target"));
+            let (first, second) = if p.key {
+                (index.key(&p.pointer), index.value(&p.pointer))
+            } else {
+                (index.value(&p.pointer), index.key(&p.pointer))
+            };
+            let span = first.or(second).or_else(|| index.value("/target"));
             diags.push(Diagnostic::error("RCTL095", p.message).at(span).hint(p.hint));
         }
         return;

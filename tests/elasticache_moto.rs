@@ -1,0 +1,227 @@
+//! `target: elasticache` end to end: the real binary against a local `moto_server` (PyPI
+//! `moto[server]`, installed into .venv-peers by scripts/install-test-peers.sh), bound to
+//! 127.0.0.1 on a free port and always stopped.
+//!
+//! moto serves replication groups, users, subnet groups and snapshots, but no parameter groups
+//! or user groups: this project keeps to the default parameter group (waiving the eviction
+//! rule) and one AUTH token (waiving the ACL-user rule). Parameter groups, user groups, RBAC
+//! rotation and resharding are tested with the SDK's mock client in tests/elasticache_mocks.rs.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Child, Command as Std, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{free_port, repo_root, Run, TempProject};
+
+const TOKEN: &str = "moto-auth-Token-0123456789abcdef";
+const NEW_TOKEN: &str = "moto-auth-Token-rotated-fedcba98";
+
+struct Moto {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn moto_server() -> PathBuf {
+    let path = repo_root().join(".venv-peers/bin/moto_server");
+    assert!(path.exists(), "{} is missing: run scripts/install-test-peers.sh", path.display());
+    path
+}
+
+fn start_moto() -> Moto {
+    let port = free_port();
+    let child = Std::new(moto_server())
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start moto_server");
+    let moto = Moto { child, url: format!("http://127.0.0.1:{port}") };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "moto_server did not listen on {port}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    moto
+}
+
+const BASE: &str = "apiVersion: redisctl/v1
+service: catalog
+redis: { version: \"7.0\", workload: cache, maxmemoryPolicy: volatile-lru }
+";
+
+fn prod(node_type: &str) -> String {
+    format!(
+        "target: elasticache
+topology: {{ mode: replication, replicas: 1 }}
+security: {{ tls: {{ enabled: true }} }}
+aws: {{ region: us-east-1, nodeType: {node_type}, authToken: {{ fromEnv: CATALOG_AUTH_TOKEN }} }}
+policy:
+  waivers:
+    - {{ rule: RCTL105, reason: \"moto_server has no parameter groups: the default group keeps volatile-lru\" }}
+    - {{ rule: RCTL112, reason: \"moto_server has no user groups: one AUTH token instead of RBAC users\" }}
+    - {{ rule: RCTL116, reason: \"default parameter group\" }}
+"
+    )
+}
+
+struct Env {
+    project: TempProject,
+    moto: Moto,
+    token: String,
+    outputs: Vec<String>,
+}
+
+impl Env {
+    fn run(&mut self, args: &[&str]) -> Run {
+        let mut cmd = self.project.cmd();
+        cmd.args(["--endpoint-url", &self.moto.url])
+            .args(args)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", "/nonexistent")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+            .env("CATALOG_AUTH_TOKEN", &self.token)
+            .env("REDISCTL_AWS_POLL_MS", "50");
+        let run = Run::of(&mut cmd);
+        self.outputs.push(run.stdout.clone());
+        self.outputs.push(run.stderr.clone());
+        run
+    }
+
+    fn plan_json(&mut self) -> serde_json::Value {
+        let run = self.run(&["plan", "--env", "prod", "--format", "json"]);
+        run.assert_code(0);
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("plan JSON: {e}\n{}", run.show()))
+    }
+}
+
+fn elasticache_changes(plan: &serde_json::Value) -> Vec<(String, String)> {
+    plan["resource_changes"]
+        .as_array()
+        .or_else(|| plan["changes"].as_array())
+        .expect("changes in the plan JSON")
+        .iter()
+        .filter(|c| c["address"].as_str().unwrap_or("").starts_with("elasticache:"))
+        .map(|c| (c["address"].as_str().unwrap().to_string(), c["change"]["actions"].to_string()))
+        .collect()
+}
+
+#[test]
+fn an_environment_is_created_changed_rotated_and_deleted_through_the_aws_api() {
+    let project = TempProject::new(&[("redisctl.yaml", BASE), ("environments/prod.yaml", &prod("cache.t4g.small"))]);
+    let mut env = Env { project, moto: start_moto(), token: TOKEN.into(), outputs: Vec::new() };
+
+    // From nothing: changes present (exit 2), a replication group to create.
+    let run = env.run(&["plan", "--env", "prod", "--detailed-exitcode"]);
+    run.assert_code(2);
+    assert!(run.stdout.contains("+ elasticache:replication-group/catalog-prod"), "{}", run.show());
+    let plan = env.plan_json();
+    assert_eq!(
+        elasticache_changes(&plan),
+        vec![("elasticache:replication-group/catalog-prod".to_string(), "[\"create\"]".to_string())],
+        "{plan:#}"
+    );
+
+    env.run(&["apply", "--env", "prod", "--auto-approve"]).assert_code(0);
+    // Applied: nothing left to do.
+    let run = env.run(&["plan", "--env", "prod", "--detailed-exitcode"]);
+    run.assert_code(0);
+    assert!(run.stdout.contains("No changes"), "{}", run.show());
+
+    // Change the node type: exactly one ModifyReplicationGroup of that field.
+    env.project.write("environments/prod.yaml", prod("cache.m7g.large"));
+    let plan = env.plan_json();
+    assert_eq!(
+        elasticache_changes(&plan),
+        vec![("elasticache:replication-group/catalog-prod".to_string(), "[\"update\"]".to_string())],
+        "{plan:#}"
+    );
+    let text = env.run(&["plan", "--env", "prod"]).stdout;
+    assert!(text.contains(r#"{"CacheNodeType":"cache.t4g.small"} → {"CacheNodeType":"cache.m7g.large"}"#), "{text}");
+    env.run(&["apply", "--env", "prod", "--auto-approve"]).assert_code(0);
+    env.run(&["plan", "--env", "prod", "--detailed-exitcode"]).assert_code(0);
+
+    // Connect gives the primary endpoint the account reports, with TLS.
+    let run = env.run(&["connect", "--env", "prod", "--format", "json"]);
+    run.assert_code(0);
+    let connect: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(connect["mode"], "managed-single-endpoint", "{connect:#}");
+    assert!(connect["endpoints"][0].as_str().unwrap().starts_with("master.catalog-prod."), "{connect:#}");
+    assert_eq!(connect["tls"]["enabled"], true);
+
+    // Token rotation: ROTATE (both valid), then SET with --finish-rotation.
+    env.token = NEW_TOKEN.into();
+    let run = env.run(&["plan", "--env", "prod"]);
+    assert!(run.stdout.contains("rotation, step 1 (ROTATE)"), "{}", run.show());
+    env.run(&["apply", "--env", "prod", "--auto-approve"]).assert_code(0);
+    let run = env.run(&["plan", "--env", "prod"]);
+    assert!(run.stdout.contains("rotation, step 2"), "{}", run.show());
+    let run = env.run(&["apply", "--env", "prod", "--auto-approve"]);
+    assert!(run.stdout.contains("Skipped elasticache:auth-token/catalog-prod"), "{}", run.show());
+    env.run(&["apply", "--env", "prod", "--auto-approve", "--finish-rotation"]).assert_code(0);
+    env.run(&["plan", "--env", "prod", "--detailed-exitcode"]).assert_code(0);
+
+    // Deleting the environment deletes data: refused without --allow-destroy.
+    let run = env.run(&["destroy", "--env", "prod", "--auto-approve"]);
+    run.assert_code(1);
+    assert!(run.stderr.contains("--allow-destroy"), "{}", run.show());
+    env.run(&["plan", "--env", "prod", "--detailed-exitcode"]).assert_code(0);
+    let run = env.run(&["destroy", "--env", "prod", "--auto-approve", "--allow-destroy", "--snapshot-first"]);
+    run.assert_code(0);
+    assert!(run.stderr.contains("snapshot catalog-prod-redisctl-"), "{}", run.show());
+    let run = env.run(&["plan", "--env", "prod"]);
+    assert!(run.stderr.contains("being deleted"), "{}", run.show());
+
+    // No token in any output, the state file or the rendered request document.
+    let state = env.project.read("deploy/prod/.redisctl-state.json");
+    let document = env.project.read("deploy/prod/elasticache/requests.yaml");
+    assert!(document.contains("(sensitive: environment variable CATALOG_AUTH_TOKEN)"), "{document}");
+    for secret in [TOKEN, NEW_TOKEN] {
+        for text in env.outputs.iter().chain([&state, &document]) {
+            assert!(!text.contains(secret), "the token leaked:\n{text}");
+        }
+    }
+}
+
+#[test]
+fn missing_region_or_credentials_fail_before_any_call() {
+    let project = TempProject::new(&[
+        ("redisctl.yaml", BASE),
+        ("environments/prod.yaml", &prod("cache.t4g.small").replace("region: us-east-1, ", "")),
+    ]);
+    let clean = |cmd: &mut common::Command| {
+        for var in ["AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"] {
+            cmd.env_remove(var);
+        }
+        cmd.env("AWS_CONFIG_FILE", "/nonexistent")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("CATALOG_AUTH_TOKEN", TOKEN)
+            // Nothing listens here: an error that needed a call would be a connection error.
+            .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{}", free_port()));
+    };
+    let mut cmd = project.cmd();
+    cmd.args(["plan", "--env", "prod"]);
+    clean(&mut cmd);
+    let run = Run::of(&mut cmd);
+    run.assert_code(1);
+    assert!(run.stderr.contains("no AWS region"), "{}", run.show());
+
+    let mut cmd = project.cmd();
+    cmd.args(["plan", "--env", "prod"]);
+    clean(&mut cmd);
+    cmd.env("AWS_REGION", "eu-west-1");
+    let run = Run::of(&mut cmd);
+    run.assert_code(1);
+    assert!(run.stderr.contains("no AWS credentials"), "{}", run.show());
+}
