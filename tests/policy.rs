@@ -43,11 +43,22 @@ fn rctl102_tls_required_in_production_and_managed() {
         "productionLike: true\n",
         &[finding("RCTL102", "error", &format!("{PROD}:4:14"), "TLS is off in production-like environment `prod`")],
     );
+    // On ElastiCache, AUTH without TLS is a contract error (RCTL095: the API refuses it), so
+    // TLS can only be off with auth off, which RCTL101 reports as well.
+    const MANAGED: &str = "target: elasticache\naws: { nodeType: cache.r7g.large, engine: valkey }\nresources: null\n";
     check(
         "shared",
-        "target: elasticache\nsecurity:\n  tls: null\n",
-        "target: elasticache\n",
-        &[finding("RCTL102", "error", &format!("{SHARED}:1:9"), "TLS is off in managed target `elasticache`")],
+        &format!("{MANAGED}security:\n  auth: optional\n  tls: null\n"),
+        MANAGED,
+        &[
+            finding(
+                "RCTL101",
+                "error",
+                &format!("{SHARED}:5:9"),
+                "`security.auth` is `optional` in `shared`, a shared environment (target `elasticache`)",
+            ),
+            finding("RCTL102", "error", &format!("{SHARED}:1:9"), "TLS is off in managed target `elasticache`"),
+        ],
     );
 }
 

@@ -412,6 +412,11 @@ fn example_cluster_3_shards() {
     check_environment(&example_dir("cluster-3-shards"), "local", &[]);
 }
 
+#[test]
+fn example_elasticache_session_local() {
+    check_environment(&example_dir("elasticache-session"), "local", &[]);
+}
+
 /// The tests above cover every environment there is: a new environment or example must get
 /// its own test here.
 #[test]
@@ -423,7 +428,10 @@ fn every_environment_is_covered() {
         .filter_map(|e| e.ok())
         .filter(|e| e.path().join("redisctl.yaml").is_file())
         .filter(|e| {
-            !["compose-", "kubernetes-", "systemd-"].iter().any(|t| e.file_name().to_string_lossy().starts_with(t))
+            // elasticache-*: its local environment is checked below, its managed one in tests/elasticache_moto.rs.
+            !["compose-", "kubernetes-", "systemd-", "elasticache-"]
+                .iter()
+                .any(|t| e.file_name().to_string_lossy().starts_with(t))
         })
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();

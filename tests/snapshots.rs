@@ -52,3 +52,12 @@ fn example_sentinel_state() {
 fn example_cluster_3_shards() {
     insta::assert_snapshot!("cluster_3_shards_local", rendered(&example_dir("cluster-3-shards"), "local"));
 }
+
+/// The API request document of a managed environment (passwords only as references).
+#[test]
+fn example_elasticache_session_production() {
+    insta::assert_snapshot!(
+        "elasticache_session_production",
+        rendered(&example_dir("elasticache-session"), "production")
+    );
+}
