@@ -171,6 +171,16 @@ fn an_environment_is_created_changed_rotated_and_deleted_through_the_aws_api() {
     env.run(&["apply", "--env", "prod", "--auto-approve", "--finish-rotation"]).assert_code(0);
     env.run(&["plan", "--env", "prod", "--detailed-exitcode"]).assert_code(0);
 
+    // A saved plan and every format keep the token out (a pending rotation is in the plan).
+    env.token = format!("{NEW_TOKEN}-2");
+    let plan_file = env.project.path().join("rotate.plan");
+    env.run(&["plan", "--env", "prod", "--out", plan_file.to_str().unwrap()]).assert_code(0);
+    env.run(&["plan", "--env", "prod", "--format", "markdown"]).assert_code(0);
+    env.run(&["plan", "--env", "prod", "--format", "json"]).assert_code(0);
+    env.outputs.push(std::fs::read_to_string(&plan_file).unwrap());
+    env.run(&["apply", plan_file.to_str().unwrap()]).assert_code(0);
+    env.run(&["apply", "--env", "prod", "--auto-approve", "--finish-rotation"]).assert_code(0);
+
     // Deleting the environment deletes data: refused without --allow-destroy.
     let run = env.run(&["destroy", "--env", "prod", "--auto-approve"]);
     run.assert_code(1);
@@ -186,9 +196,9 @@ fn an_environment_is_created_changed_rotated_and_deleted_through_the_aws_api() {
     let state = env.project.read("deploy/prod/.redisctl-state.json");
     let document = env.project.read("deploy/prod/elasticache/requests.yaml");
     assert!(document.contains("(sensitive: environment variable CATALOG_AUTH_TOKEN)"), "{document}");
-    for secret in [TOKEN, NEW_TOKEN] {
+    for secret in [TOKEN.to_string(), NEW_TOKEN.to_string(), format!("{NEW_TOKEN}-2")] {
         for text in env.outputs.iter().chain([&state, &document]) {
-            assert!(!text.contains(secret), "the token leaked:\n{text}");
+            assert!(!text.contains(&secret), "the token leaked:\n{text}");
         }
     }
 }
@@ -224,4 +234,46 @@ fn missing_region_or_credentials_fail_before_any_call() {
     let run = Run::of(&mut cmd);
     run.assert_code(1);
     assert!(run.stderr.contains("no AWS credentials"), "{}", run.show());
+}
+
+#[test]
+fn a_cluster_mode_group_is_created_with_its_shards_and_connects_through_the_configuration_endpoint() {
+    let overlay = prod("cache.r7g.large").replace(
+        "topology: { mode: replication, replicas: 1 }",
+        "topology: { mode: cluster, shards: 3, replicasPerShard: 1 }\nkeyspace: { clusterSafe: true }",
+    );
+    let project = TempProject::new(&[("redisctl.yaml", BASE), ("environments/prod.yaml", &overlay)]);
+    let mut env = Env { project, moto: start_moto(), token: TOKEN.into(), outputs: Vec::new() };
+    let document = {
+        let run = env.run(&["plan", "--env", "prod"]);
+        run.assert_code(0);
+        run.stdout
+    };
+    assert!(document.contains("ClusterMode: enabled") && document.contains("NumNodeGroups: 3"), "{document}");
+    assert!(document.contains("default.redis7.cluster.on"), "{document}");
+    env.run(&["apply", "--env", "prod", "--auto-approve"]).assert_code(0);
+    env.run(&["plan", "--env", "prod", "--detailed-exitcode"]).assert_code(0);
+    let run = env.run(&["connect", "--env", "prod", "--format", "url"]);
+    run.assert_code(0);
+    assert!(run.stdout.starts_with("rediss://clustercfg.catalog-prod."), "{}", run.show());
+
+    // Cluster mode cannot be switched off in place: a destructive replacement.
+    env.project.write("environments/prod.yaml", prod("cache.r7g.large"));
+    let run = env.run(&["plan", "--env", "prod"]);
+    assert!(run.stdout.contains("-/+ elasticache:replication-group/catalog-prod"), "{}", run.show());
+    assert!(run.stdout.contains("cluster mode enabled → disabled"), "{}", run.show());
+    let run = env.run(&["apply", "--env", "prod", "--auto-approve"]);
+    run.assert_code(1);
+    assert!(run.stderr.contains("--allow-destroy"), "{}", run.show());
+}
+
+/// The example's ElastiCache production and process local differ only in the envelope.
+#[test]
+fn the_managed_example_is_in_parity_with_its_local_stack() {
+    let mut cmd = common::redisctl();
+    cmd.args(["parity", "--project", repo_root().join("examples/elasticache-session").to_str().unwrap()]);
+    let run = Run::of(&mut cmd);
+    run.assert_code(0);
+    assert!(run.stdout.contains("Parity: in parity"), "{}", run.show());
+    assert!(run.stdout.contains("target                     envelope  process        elasticache"), "{}", run.show());
 }
