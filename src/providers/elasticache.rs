@@ -195,6 +195,18 @@ impl ElastiCache {
         }
     }
 
+    /// Run one SDK call to completion; `what` names the operation in the error.
+    fn call<T, E>(
+        &self,
+        what: &str,
+        request: impl std::future::Future<Output = Result<T, aws_sdk_elasticache::error::SdkError<E>>>,
+    ) -> Result<T, Error>
+    where
+        E: std::fmt::Debug + aws_sdk_elasticache::error::ProvideErrorMetadata,
+    {
+        self.rt.block_on(request).map_err(|e| sdk_err(what, e))
+    }
+
     pub fn new_runtime() -> Result<tokio::runtime::Runtime, Error> {
         runtime()
     }
@@ -662,9 +674,10 @@ impl ElastiCache {
             "elasticache: snapshot {name} of replication-group/{} before a change that can lose data",
             w.group_id
         );
-        self.rt
-            .block_on(self.client.create_snapshot().replication_group_id(&w.group_id).snapshot_name(&name).send())
-            .map_err(|e| sdk_err("CreateSnapshot", e))?;
+        self.call(
+            "CreateSnapshot",
+            self.client.create_snapshot().replication_group_id(&w.group_id).snapshot_name(&name).send(),
+        )?;
         Ok(())
     }
 
@@ -699,7 +712,7 @@ impl ElastiCache {
         if let Some(token) = &token {
             req = req.auth_token(token.expose());
         }
-        self.rt.block_on(req.send()).map_err(|e| sdk_err("CreateReplicationGroup", e))?;
+        self.call("CreateReplicationGroup", req.send())?;
         if let Some(token) = &token {
             state.set(
                 &format!("{NAME}:auth-token/{}", w.group_id),
@@ -731,13 +744,16 @@ impl ElastiCache {
                 "UserGroupIds" => {
                     let want: BTreeSet<String> = w.user_group.iter().cloned().collect();
                     let have: BTreeSet<String> = have.user_group_ids.iter().cloned().collect();
-                    req.set_user_group_ids_to_add(Some(want.difference(&have).cloned().collect()))
-                        .set_user_group_ids_to_remove(Some(have.difference(&want).cloned().collect()))
+                    // Lists only when non-empty, like ModifyUserGroup below.
+                    let add: Vec<String> = want.difference(&have).cloned().collect();
+                    let remove: Vec<String> = have.difference(&want).cloned().collect();
+                    req.set_user_group_ids_to_add((!add.is_empty()).then_some(add))
+                        .set_user_group_ids_to_remove((!remove.is_empty()).then_some(remove))
                 }
                 other => return Err(Error::msg(format!("internal: no modify field for {other} ({value})"))),
             };
         }
-        self.rt.block_on(req.send()).map_err(|e| sdk_err("ModifyReplicationGroup", e))?;
+        self.call("ModifyReplicationGroup", req.send())?;
         self.wait_group(false)
     }
 
@@ -746,9 +762,7 @@ impl ElastiCache {
     /// deletion is committed once the status is `deleting` (moto keeps it in that state).
     fn delete_group(&self, until_gone: bool) -> Result<(), Error> {
         let id = &self.want.group_id;
-        self.rt
-            .block_on(self.client.delete_replication_group().replication_group_id(id).send())
-            .map_err(|e| sdk_err("DeleteReplicationGroup", e))?;
+        self.call("DeleteReplicationGroup", self.client.delete_replication_group().replication_group_id(id).send())?;
         if until_gone {
             self.wait_group(true)
         } else {
@@ -770,15 +784,14 @@ impl ElastiCache {
             .collect();
         // ModifyCacheParameterGroup takes at most 20 parameters per call.
         for chunk in all.chunks(20) {
-            self.rt
-                .block_on(
-                    self.client
-                        .modify_cache_parameter_group()
-                        .cache_parameter_group_name(name)
-                        .set_parameter_name_values(Some(chunk.to_vec()))
-                        .send(),
-                )
-                .map_err(|e| sdk_err("ModifyCacheParameterGroup", e))?;
+            self.call(
+                "ModifyCacheParameterGroup",
+                self.client
+                    .modify_cache_parameter_group()
+                    .cache_parameter_group_name(name)
+                    .set_parameter_name_values(Some(chunk.to_vec()))
+                    .send(),
+            )?;
         }
         Ok(())
     }
@@ -811,18 +824,17 @@ impl ElastiCache {
         let new: Vec<String> = password.iter().map(|p| p.expose().to_string()).collect();
         let mut rotating = false;
         if change.action == Action::Create {
-            self.rt
-                .block_on(
-                    c.create_user()
-                        .user_id(&id)
-                        .user_name(&u.user_name)
-                        .engine(self.want.engine.as_str())
-                        .access_string(&u.access_string)
-                        .authentication_mode(auth(new))
-                        .set_tags(Some(tags(&self.want)))
-                        .send(),
-                )
-                .map_err(|e| sdk_err("CreateUser", e))?;
+            self.call(
+                "CreateUser",
+                c.create_user()
+                    .user_id(&id)
+                    .user_name(&u.user_name)
+                    .engine(self.want.engine.as_str())
+                    .access_string(&u.access_string)
+                    .authentication_mode(auth(new))
+                    .set_tags(Some(tags(&self.want)))
+                    .send(),
+            )?;
         } else {
             let recorded = state.get(&change.address).cloned().unwrap_or(Value::Null);
             let changed = hash.is_some() && recorded["password_sha256"].as_str() != hash.as_deref();
@@ -846,7 +858,7 @@ impl ElastiCache {
                 }
                 req = req.authentication_mode(auth(new));
             }
-            self.rt.block_on(req.send()).map_err(|e| sdk_err("ModifyUser", e))?;
+            self.call("ModifyUser", req.send())?;
         }
         state.set(&change.address, json!({ "password_sha256": hash, "rotating": rotating }));
         Ok(Outcome::Applied)
@@ -875,17 +887,16 @@ impl ElastiCache {
             AuthTokenUpdateStrategyType::Rotate
         };
         let rotating = strategy == AuthTokenUpdateStrategyType::Rotate;
-        self.rt
-            .block_on(
-                self.client
-                    .modify_replication_group()
-                    .replication_group_id(&w.group_id)
-                    .auth_token(secret.expose())
-                    .auth_token_update_strategy(strategy)
-                    .apply_immediately(true)
-                    .send(),
-            )
-            .map_err(|e| sdk_err("ModifyReplicationGroup (AuthToken)", e))?;
+        self.call(
+            "ModifyReplicationGroup (AuthToken)",
+            self.client
+                .modify_replication_group()
+                .replication_group_id(&w.group_id)
+                .auth_token(secret.expose())
+                .auth_token_update_strategy(strategy)
+                .apply_immediately(true)
+                .send(),
+        )?;
         self.wait_group(false)?;
         state.set(&change.address, json!({ "sha256": hash, "rotating": rotating }));
         Ok(Outcome::Applied)
@@ -1113,52 +1124,51 @@ impl Provider for ElastiCache {
         }
         match (kind, change.action) {
             ("subnet-group", Action::Delete) => {
-                self.rt
-                    .block_on(c.delete_cache_subnet_group().cache_subnet_group_name(rest).send())
-                    .map_err(|e| sdk_err("DeleteCacheSubnetGroup", e))?;
+                self.call(
+                    "DeleteCacheSubnetGroup",
+                    c.delete_cache_subnet_group().cache_subnet_group_name(rest).send(),
+                )?;
             }
             ("subnet-group", action) => {
                 let (name, subnets) = w.subnet_group.clone().unwrap_or_default();
                 if action == Action::Create {
-                    self.rt
-                        .block_on(
-                            c.create_cache_subnet_group()
-                                .cache_subnet_group_name(&name)
-                                .cache_subnet_group_description(&w.description)
-                                .set_subnet_ids(Some(subnets))
-                                .set_tags(Some(tags(&w)))
-                                .send(),
-                        )
-                        .map_err(|e| sdk_err("CreateCacheSubnetGroup", e))?;
+                    self.call(
+                        "CreateCacheSubnetGroup",
+                        c.create_cache_subnet_group()
+                            .cache_subnet_group_name(&name)
+                            .cache_subnet_group_description(&w.description)
+                            .set_subnet_ids(Some(subnets))
+                            .set_tags(Some(tags(&w)))
+                            .send(),
+                    )?;
                 } else {
-                    self.rt
-                        .block_on(
-                            c.modify_cache_subnet_group()
-                                .cache_subnet_group_name(&name)
-                                .set_subnet_ids(Some(subnets))
-                                .send(),
-                        )
-                        .map_err(|e| sdk_err("ModifyCacheSubnetGroup", e))?;
+                    self.call(
+                        "ModifyCacheSubnetGroup",
+                        c.modify_cache_subnet_group()
+                            .cache_subnet_group_name(&name)
+                            .set_subnet_ids(Some(subnets))
+                            .send(),
+                    )?;
                 }
             }
             ("parameter-group", Action::Create) => {
                 let pg = &w.parameter_group;
-                self.rt
-                    .block_on(
-                        c.create_cache_parameter_group()
-                            .cache_parameter_group_name(&pg.name)
-                            .cache_parameter_group_family(&pg.family)
-                            .description(&w.description)
-                            .set_tags(Some(tags(&w)))
-                            .send(),
-                    )
-                    .map_err(|e| sdk_err("CreateCacheParameterGroup", e))?;
+                self.call(
+                    "CreateCacheParameterGroup",
+                    c.create_cache_parameter_group()
+                        .cache_parameter_group_name(&pg.name)
+                        .cache_parameter_group_family(&pg.family)
+                        .description(&w.description)
+                        .set_tags(Some(tags(&w)))
+                        .send(),
+                )?;
                 self.set_parameters(&pg.parameters)?;
             }
             ("parameter-group", Action::Delete) => {
-                self.rt
-                    .block_on(c.delete_cache_parameter_group().cache_parameter_group_name(rest).send())
-                    .map_err(|e| sdk_err("DeleteCacheParameterGroup", e))?;
+                self.call(
+                    "DeleteCacheParameterGroup",
+                    c.delete_cache_parameter_group().cache_parameter_group_name(rest).send(),
+                )?;
             }
             ("parameter", _) => {
                 if change.flags.restart_required && !opts.allow_restart {
@@ -1176,16 +1186,15 @@ impl Provider for ElastiCache {
             ("user", _) => return self.apply_user(change, state, opts),
             ("user-group", Action::Create) => {
                 let ids: Vec<String> = w.users.iter().map(|u| u.user_id.clone()).collect();
-                self.rt
-                    .block_on(
-                        c.create_user_group()
-                            .user_group_id(rest)
-                            .engine(w.engine.as_str())
-                            .set_user_ids(Some(ids))
-                            .set_tags(Some(tags(&w)))
-                            .send(),
-                    )
-                    .map_err(|e| sdk_err("CreateUserGroup", e))?;
+                self.call(
+                    "CreateUserGroup",
+                    c.create_user_group()
+                        .user_group_id(rest)
+                        .engine(w.engine.as_str())
+                        .set_user_ids(Some(ids))
+                        .set_tags(Some(tags(&w)))
+                        .send(),
+                )?;
                 self.wait_user_group(rest)?;
             }
             ("user-group", Action::Update) => {
@@ -1194,21 +1203,18 @@ impl Provider for ElastiCache {
                     self.observed.user_group.as_ref().map(|(ids, _)| ids.iter().cloned().collect()).unwrap_or_default();
                 let add: Vec<String> = want.difference(&have).cloned().collect();
                 let remove: Vec<String> = have.difference(&want).cloned().collect();
-                self.rt
-                    .block_on(
-                        c.modify_user_group()
-                            .user_group_id(rest)
-                            .set_user_ids_to_add((!add.is_empty()).then_some(add))
-                            .set_user_ids_to_remove((!remove.is_empty()).then_some(remove))
-                            .send(),
-                    )
-                    .map_err(|e| sdk_err("ModifyUserGroup", e))?;
+                self.call(
+                    "ModifyUserGroup",
+                    c.modify_user_group()
+                        .user_group_id(rest)
+                        .set_user_ids_to_add((!add.is_empty()).then_some(add))
+                        .set_user_ids_to_remove((!remove.is_empty()).then_some(remove))
+                        .send(),
+                )?;
                 self.wait_user_group(rest)?;
             }
             ("user-group", _) => {
-                self.rt
-                    .block_on(c.delete_user_group().user_group_id(rest).send())
-                    .map_err(|e| sdk_err("DeleteUserGroup", e))?;
+                self.call("DeleteUserGroup", c.delete_user_group().user_group_id(rest).send())?;
                 state.remove(&change.address);
                 return Ok(Outcome::Applied);
             }
@@ -1236,9 +1242,14 @@ impl Provider for ElastiCache {
                 return Err(Error::msg(format!("internal: no elasticache operation for {other} {action:?}")))
             }
         }
-        if !matches!(change.action, Action::Delete) {
-            let record = state.get(&change.address).cloned().unwrap_or(json!({}));
-            state.set(&change.address, record);
+        // Ownership: what redisctl created is recorded, so that it is deleted when the contract
+        // no longer has it; parameters and the replication group keep their own records.
+        if change.action == Action::Delete {
+            state.remove(&change.address);
+        } else if matches!(kind, "subnet-group" | "parameter-group" | "user-group")
+            && state.get(&change.address).is_none()
+        {
+            state.set(&change.address, json!({}));
         }
         Ok(Outcome::Applied)
     }
@@ -1253,15 +1264,10 @@ impl Provider for ElastiCache {
         order.reverse();
         for member in order {
             eprintln!("elasticache: rebooting {member} for parameters that need a reboot");
-            self.rt
-                .block_on(
-                    self.client
-                        .reboot_cache_cluster()
-                        .cache_cluster_id(&member)
-                        .cache_node_ids_to_reboot("0001")
-                        .send(),
-                )
-                .map_err(|e| sdk_err("RebootCacheCluster", e))?;
+            self.call(
+                "RebootCacheCluster",
+                self.client.reboot_cache_cluster().cache_cluster_id(&member).cache_node_ids_to_reboot("0001").send(),
+            )?;
             self.wait_group(false)?;
         }
         Ok(())
@@ -1288,25 +1294,23 @@ impl ElastiCache {
         if what == "replicas" {
             let count = w.replicas_per_shard as i32;
             if w.replicas_per_shard > have.replicas_per_shard {
-                self.rt
-                    .block_on(
-                        c.increase_replica_count()
-                            .replication_group_id(&w.group_id)
-                            .new_replica_count(count)
-                            .apply_immediately(true)
-                            .send(),
-                    )
-                    .map_err(|e| sdk_err("IncreaseReplicaCount", e))?;
+                self.call(
+                    "IncreaseReplicaCount",
+                    c.increase_replica_count()
+                        .replication_group_id(&w.group_id)
+                        .new_replica_count(count)
+                        .apply_immediately(true)
+                        .send(),
+                )?;
             } else {
-                self.rt
-                    .block_on(
-                        c.decrease_replica_count()
-                            .replication_group_id(&w.group_id)
-                            .new_replica_count(count)
-                            .apply_immediately(true)
-                            .send(),
-                    )
-                    .map_err(|e| sdk_err("DecreaseReplicaCount", e))?;
+                self.call(
+                    "DecreaseReplicaCount",
+                    c.decrease_replica_count()
+                        .replication_group_id(&w.group_id)
+                        .new_replica_count(count)
+                        .apply_immediately(true)
+                        .send(),
+                )?;
             }
         } else if what == "shards" {
             let mut req = c
@@ -1321,7 +1325,7 @@ impl ElastiCache {
                 let remove: Vec<String> = ids.split_off(w.shards as usize);
                 req = req.set_node_groups_to_remove(Some(remove));
             }
-            self.rt.block_on(req.send()).map_err(|e| sdk_err("ModifyReplicationGroupShardConfiguration", e))?;
+            self.call("ModifyReplicationGroupShardConfiguration", req.send())?;
         }
         self.wait_group(false)
     }
