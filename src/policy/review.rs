@@ -356,7 +356,16 @@ fn sections(l: &Loaded, today: Date) -> Vec<Section> {
                     }),
                     "operations.failoverTest",
                 ),
-                item("Maintenance window", prose(&ops.maintenance_window), "operations.maintenanceWindow"),
+                // On ElastiCache the window is an API setting (`aws.maintenanceWindow`, UTC).
+                item(
+                    "Maintenance window",
+                    prose(&ops.maintenance_window).or_else(|| {
+                        (c.target == Target::Elasticache)
+                            .then(|| prose(&c.aws.maintenance_window).map(|w| format!("{w} UTC (ElastiCache)")))
+                            .flatten()
+                    }),
+                    "operations.maintenanceWindow",
+                ),
             ],
         },
         Section {
