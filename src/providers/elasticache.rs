@@ -329,7 +329,14 @@ impl ElastiCache {
         requests(&self.want)
             .into_iter()
             .find(|r| {
-                r["operation"] == operation && r["input"].as_object().is_some_and(|i| i.values().any(|v| v == id))
+                // The field that names what the request creates.
+                let key = match operation {
+                    "CreateCacheSubnetGroup" => "CacheSubnetGroupName",
+                    "CreateUser" => "UserId",
+                    "CreateUserGroup" => "UserGroupId",
+                    _ => "ReplicationGroupId",
+                };
+                r["operation"] == operation && r["input"][key] == id
             })
             .map(|r| Shown::Value(r["input"].clone()))
     }
