@@ -35,12 +35,14 @@ fn ok(dir: &Path, args: &[&str]) -> String {
     text
 }
 
-/// `count` consecutive free ports (nothing listens on them now). Each test searches its own
-/// range, so tests running in parallel never pick the same ports.
-fn free_ports(from: u16, count: u16) -> u16 {
+/// `count` consecutive free ports (nothing listens on them now), and their cluster bus ports
+/// (+10000) when `bus`. Each test searches its own range, so tests running in parallel never
+/// pick the same ports.
+fn free_ports(from: u16, count: u16, bus: bool) -> u16 {
+    let taken = |p: u16| TcpListener::bind(("127.0.0.1", p)).is_err();
     'base: for base in (from..from + 2000).step_by(50) {
         for p in base..base + count {
-            if TcpListener::bind(("127.0.0.1", p)).is_err() {
+            if taken(p) || (bus && p.checked_add(10000).is_none_or(taken)) {
                 continue 'base;
             }
         }
@@ -75,7 +77,7 @@ acl:
 resources: { maxmemory: 64mb }
 "#,
     );
-    let base = free_ports(ports_from, 25);
+    let base = free_ports(ports_from, 25, topology.contains("cluster"));
     w("environments/dev.yaml", &format!("topology: {topology}\nports: {{ redis: {base}, sentinel: {} }}\n", base + 20));
     Stack { dir }
 }
@@ -356,4 +358,275 @@ fn sentinel_settings_changed_in_the_contract_are_set_live_on_every_sentinel() {
     ok(dir, &["apply", "--env", "dev", "--auto-approve"]);
     assert_eq!(master(&sentinels[1].1)["down-after-milliseconds"], "3000");
     assert!(ok(dir, &["plan", "--env", "dev", "--no-color"]).contains("No changes."));
+}
+
+/// One line of `CLUSTER NODES`.
+#[derive(Debug)]
+struct ClusterNode {
+    addr: String,
+    primary: bool,
+    /// A primary's own id, a replica's primary's id.
+    shard: String,
+    /// Inclusive slot ranges served.
+    slots: Vec<(u16, u16)>,
+}
+
+/// `CLUSTER NODES` of the node at `addr`, asked as the operator user.
+fn cluster_nodes(addr: &str) -> Result<Vec<ClusterNode>, String> {
+    let mut con = app_connection(addr, "ops", "ops-Local-Stack-Test")?;
+    let text: String = redis::cmd("CLUSTER").arg("NODES").query(&mut con).map_err(|e| e.to_string())?;
+    Ok(text
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let primary = f[2].contains("master");
+            let shard = if primary { f[0] } else { f[3] };
+            let addr = f[1].split('@').next().unwrap().to_string();
+            let slots = f[8..]
+                .iter()
+                .filter_map(|r| {
+                    let (a, b) = r.split_once('-').unwrap_or((r, r));
+                    Some((a.parse().ok()?, b.parse().ok()?))
+                })
+                .collect();
+            ClusterNode { addr, primary, shard: shard.to_string(), slots }
+        })
+        .collect())
+}
+
+/// A cluster-aware client as applications use one: a slot map (asked of any node that
+/// answers, again after every MOVED redirect or connection error), one connection per node,
+/// MOVED and ASK redirects followed. The map is read as the operator user: the test project's
+/// application user may not run CLUSTER NODES/SLOTS.
+struct ClusterClient {
+    nodes: Vec<String>,
+    /// (first slot, last slot, primary address).
+    slots: Vec<(u16, u16, String)>,
+    cons: std::collections::HashMap<String, redis::Connection>,
+    password: String,
+    /// MOVED/ASK redirects followed, and attempts retried after an error (connection refused or
+    /// dropped, CLUSTERDOWN, TRYAGAIN).
+    redirects: u32,
+    retries: u32,
+}
+
+impl ClusterClient {
+    fn new(nodes: Vec<String>, password: &str) -> ClusterClient {
+        let mut client = ClusterClient {
+            nodes,
+            slots: Vec::new(),
+            cons: Default::default(),
+            password: password.into(),
+            redirects: 0,
+            retries: 0,
+        };
+        client.refresh();
+        client
+    }
+
+    fn refresh(&mut self) {
+        if let Some(view) = self.nodes.iter().find_map(|n| cluster_nodes(n).ok()) {
+            self.slots =
+                view.into_iter().flat_map(|n| n.slots.into_iter().map(move |(x, y)| (x, y, n.addr.clone()))).collect();
+        }
+    }
+
+    /// Run `f` on the connection of the node serving `key`'s slot, following redirects and
+    /// retrying (for about a second) through errors. `f` is told when to send ASKING first.
+    fn on_owner<T>(
+        &mut self,
+        key: &str,
+        mut f: impl FnMut(&mut redis::Connection, bool) -> redis::RedisResult<T>,
+    ) -> Result<T, String> {
+        let slot = redisctl::stack::key_slot(key.as_bytes());
+        let owner = self.slots.iter().find(|(a, b, _)| (*a..=*b).contains(&slot)).map(|(_, _, n)| n.clone());
+        let mut addr = owner.unwrap_or_else(|| self.nodes[0].clone());
+        let (mut asking, mut last) = (false, String::new());
+        for _ in 0..10 {
+            if !self.cons.contains_key(&addr) {
+                match app_connection(&addr, "app", &self.password) {
+                    Ok(con) => {
+                        self.cons.insert(addr.clone(), con);
+                    }
+                    Err(e) => {
+                        // That node is down (restarting): the cluster has moved its slots or
+                        // will soon; ask again for the map.
+                        last = format!("{addr}: {e}");
+                        self.retries += 1;
+                        std::thread::sleep(Duration::from_millis(100));
+                        self.refresh();
+                        let owner = self.slots.iter().find(|(a, b, _)| (*a..=*b).contains(&slot));
+                        addr = owner.map_or_else(|| self.nodes[0].clone(), |(_, _, n)| n.clone());
+                        continue;
+                    }
+                }
+            }
+            let con = self.cons.get_mut(&addr).unwrap();
+            match f(con, std::mem::take(&mut asking)) {
+                Ok(v) => return Ok(v),
+                Err(e) => {
+                    last = format!("{addr}: {e}");
+                    if let Some((to, _)) = e.redirect_node() {
+                        self.redirects += 1;
+                        asking = e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::Ask);
+                        if !asking {
+                            self.refresh();
+                        }
+                        addr = to.to_string();
+                        continue;
+                    }
+                    self.retries += 1;
+                    if e.is_io_error() || e.is_connection_dropped() || e.is_timeout() {
+                        self.cons.remove(&addr);
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        }
+        Err(last)
+    }
+
+    /// SET `key` then `WAIT 1 1000` on the same connection: `Ok(true)` when a replica
+    /// acknowledged it, `Ok(false)` when written but not replicated in time.
+    fn acknowledged_write(&mut self, key: &str) -> Result<bool, String> {
+        self.on_owner(key, |con, asking| {
+            if asking {
+                redis::cmd("ASKING").exec(con)?;
+            }
+            redis::cmd("SET").arg(key).arg(key).exec(con)?;
+            let replicas: u32 = redis::cmd("WAIT").arg(1).arg(1000).query(con)?;
+            Ok(replicas >= 1)
+        })
+    }
+
+    fn get(&mut self, key: &str) -> Result<Option<String>, String> {
+        self.on_owner(key, |con, asking| {
+            if asking {
+                redis::cmd("ASKING").exec(con)?;
+            }
+            redis::cmd("GET").arg(key).query(con)
+        })
+    }
+}
+
+#[test]
+fn a_restart_required_change_is_a_rolling_restart_that_keeps_a_cluster_writable() {
+    let stack = project("{ mode: cluster, shards: 3, replicasPerShard: 1 }", 16000);
+    let dir = stack.dir.path();
+    ok(dir, &["apply", "--env", "dev", "--auto-approve"]);
+    let status = || -> serde_json::Value {
+        serde_json::from_str(&ok(dir, &["status", "--env", "dev", "--format", "json"])).unwrap()
+    };
+    let before = status();
+    let pids: Vec<(String, String, u64)> = before["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (m["name"].as_str().unwrap().into(), m["address"].as_str().unwrap().into(), m["pid"].as_u64().unwrap())
+        })
+        .collect();
+    assert_eq!(pids.len(), 6, "{before:#}");
+
+    // `rdbchecksum` is startup-only (`apply = "restart"` in data/directives.toml) and valid in
+    // cluster mode.
+    let base = std::fs::read_to_string(dir.join("redisctl.yaml")).unwrap();
+    std::fs::write(
+        dir.join("redisctl.yaml"),
+        base.replace("repl-diskless-sync-delay: 0", "repl-diskless-sync-delay: 0, rdbchecksum: \"no\""),
+    )
+    .unwrap();
+    let plan = ok(dir, &["plan", "--env", "dev", "--no-color"]);
+    for (name, _, _) in &pids {
+        assert!(plan.contains(&format!("redis-config:{name}/rdbchecksum")), "{plan}");
+    }
+    assert!(plan.contains("needs a restart"), "{plan}");
+
+    // A background cluster-aware writer over keys spread across all slots; each write is
+    // followed by `WAIT 1 1000` on the same connection. A write a replica acknowledged must
+    // survive the failovers and restarts.
+    let nodes: Vec<String> = pids.iter().map(|(_, a, _)| a.clone()).collect();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let attempts = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let writer = {
+        let (nodes, stop, attempts) = (nodes.clone(), stop.clone(), attempts.clone());
+        std::thread::spawn(move || {
+            let mut client = ClusterClient::new(nodes, "app-Local-Stack-Test");
+            let (mut acknowledged, mut unacknowledged, mut failed) = (Vec::new(), 0u32, Vec::new());
+            for i in 0u32.. {
+                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    break;
+                }
+                attempts.store(i + 1, std::sync::atomic::Ordering::Relaxed);
+                let key = format!("stack:acked:{i}");
+                match client.acknowledged_write(&key) {
+                    Ok(true) => acknowledged.push(key),
+                    Ok(false) => unacknowledged += 1,
+                    Err(e) => failed.push(e),
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            (acknowledged, unacknowledged, failed, client.redirects, client.retries)
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let (started, first) = (std::time::Instant::now(), attempts.load(std::sync::atomic::Ordering::Relaxed));
+    let restarted = ok(dir, &["apply", "--env", "dev", "--auto-approve", "--allow-restart", "--no-color"]);
+    let took = started.elapsed();
+    let during = attempts.load(std::sync::atomic::Ordering::Relaxed) - first;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (acknowledged, unacknowledged, failed, redirects, retries) = writer.join().unwrap();
+
+    // Replicas first, then each primary only after CLUSTER FAILOVER to its replica.
+    let steps: Vec<&str> = restarted.lines().filter_map(|l| l.strip_prefix("rolling restart: ")).collect();
+    assert_eq!(steps.iter().filter(|s| s.contains("(CLUSTER FAILOVER)")).count(), 3, "{restarted}");
+    assert_eq!(steps.iter().filter(|s| s.starts_with("restarted")).count(), 6, "{restarted}");
+    let first_failover = steps.iter().position(|s| s.contains("CLUSTER FAILOVER")).unwrap();
+    assert!(steps[..first_failover].iter().all(|s| s.starts_with("restarted replica")), "{restarted}");
+    for (name, _, _) in
+        pids.iter().filter(|(n, _, _)| !steps[..first_failover].contains(&&*format!("restarted replica {n}")))
+    {
+        let failover = steps.iter().position(|s| s.starts_with(&format!("failed {name} over to "))).unwrap();
+        let restart = steps.iter().position(|s| *s == format!("restarted {name}")).unwrap();
+        assert!(failover < restart, "{name} restarted before its failover: {restarted}");
+    }
+
+    // Every node was restarted, the cluster is whole and each shard has a primary and a replica.
+    let after = status();
+    for (name, addr, pid) in &pids {
+        let m = after["members"].as_array().unwrap().iter().find(|m| m["name"] == name.as_str()).unwrap();
+        assert!(m["up"] == true && m["pid"].as_u64() != Some(*pid), "{name} was not restarted: {after:#}");
+        assert_eq!(config_get(addr, "rdbchecksum"), "no", "{name}");
+        let mut con = app_connection(addr, "ops", "ops-Local-Stack-Test").unwrap();
+        let info: String = redis::cmd("CLUSTER").arg("INFO").query(&mut con).unwrap();
+        assert!(info.contains("cluster_state:ok") && info.contains("cluster_slots_ok:16384"), "{name}: {info}");
+    }
+    let view = cluster_nodes(&nodes[0]).unwrap();
+    let primaries: Vec<&ClusterNode> = view.iter().filter(|n| n.primary).collect();
+    assert_eq!(primaries.len(), 3, "{view:?}");
+    for p in &primaries {
+        assert!(!p.slots.is_empty(), "primary {} serves no slots: {view:?}", p.addr);
+        assert_eq!(view.iter().filter(|n| !n.primary && n.shard == p.shard).count(), 1, "{}: {view:?}", p.addr);
+    }
+
+    // Every acknowledged key is readable.
+    let mut reader = ClusterClient::new(nodes, "app-Local-Stack-Test");
+    let lost: Vec<&String> =
+        acknowledged.iter().filter(|k| reader.get(k).unwrap_or_else(|e| panic!("GET {k}: {e}")).is_none()).collect();
+    let slots: std::collections::BTreeSet<u16> =
+        acknowledged.iter().map(|k| redisctl::stack::key_slot(k.as_bytes())).collect();
+    eprintln!(
+        "cluster rolling restart ({took:.1?}, {during} writes started meanwhile): {} writes acknowledged by a replica (WAIT 1) over {} slots, \
+         {unacknowledged} written but not acknowledged, {} failed ({redirects} redirects followed, {retries} \
+         retries); {} acknowledged writes lost; failures: {failed:?}; steps: {steps:#?}",
+        acknowledged.len(),
+        slots.len(),
+        failed.len(),
+        lost.len()
+    );
+    assert!(during >= 20, "the writer must run throughout the restart: {during} writes during {took:?}");
+    assert!(acknowledged.len() > 50 && failed.len() <= 5, "{} acknowledged, {failed:?} failed", acknowledged.len());
+    assert!(lost.is_empty(), "acknowledged writes lost in the cluster rolling restart: {lost:?}");
+    let quiet = ok(dir, &["plan", "--env", "dev", "--no-color"]);
+    assert!(quiet.contains("No changes."), "no false changes after the failovers: {quiet}");
 }

@@ -174,6 +174,8 @@ fn cluster_three_shards_one_replica_each() {
 
     // A manual failover swaps shard 0's roles, and a restart keeps them.
     t.cluster_failover("node-3", WAIT).unwrap();
+    // It returns once the old primary has turned into a replica, so it can be restarted at once.
+    assert_eq!(role_of(&t, "node-0"), ("Some(Replica)".into(), Some(member(&t.status(), "node-3").address.clone())));
     t.wait_ready(WAIT).unwrap();
     stop_keeps_data(&t);
     up_timed(&t, "cluster 3x1 (restart after failover)");

@@ -193,10 +193,26 @@ impl Stack {
         })
     }
 
-    /// `CLUSTER FAILOVER` on a replica, then wait until it reports itself primary.
+    /// `CLUSTER FAILOVER` on a replica, then wait until the failover is complete on both sides:
+    /// the replica reports itself primary and its old primary reports itself a replica of it.
+    ///
+    /// Waiting for the promotion alone is not enough before the old primary is restarted (as the
+    /// rolling restart does right after this): until the new configuration reaches the old
+    /// primary it still believes it serves the shard, and stopped at that moment it saves that
+    /// role in nodes.conf and comes back claiming the slots, accepting writes that are thrown
+    /// away once the cluster corrects it.
     pub fn cluster_failover(&self, replica: &str, timeout: Duration) -> Result<()> {
         let m = self.member(replica)?;
         let mut con = self.conn(m)?;
+        let fields = info(&mut con, replica)?;
+        let old = fields.get("master_port").and_then(|p| p.parse().ok()).and_then(|port| self.node_at(port));
+        let old = old.ok_or_else(|| {
+            Error::msg(format!(
+                "{replica} is not a replica of a node of this stack (role {}, master_port {})",
+                fields.get("role").map_or("unknown", String::as_str),
+                fields.get("master_port").map_or("none", String::as_str)
+            ))
+        })?;
         run::<()>(&mut con, replica, &["CLUSTER", "FAILOVER"])?;
         poll(timeout, || match info(&mut con, replica)?.get("role").map(String::as_str) {
             Some("master") => Ok(()),
@@ -204,6 +220,20 @@ impl Stack {
                 "{replica} is still {} after CLUSTER FAILOVER ({timeout:?})",
                 role.unwrap_or("unknown")
             ))),
+        })?;
+        let mut old_con = self.conn(Member::Node(old))?;
+        let port = m.port().to_string();
+        poll(timeout, || {
+            let f = info(&mut old_con, &old.name)?;
+            let (role, following) = (f.get("role").map(String::as_str), f.get("master_port"));
+            if role == Some("slave") && following == Some(&port) {
+                return Ok(());
+            }
+            Err(Error::msg(format!(
+                "{} has not become a replica of {replica} after CLUSTER FAILOVER ({timeout:?}): role {}",
+                old.name,
+                role.unwrap_or("unknown")
+            )))
         })
     }
 }

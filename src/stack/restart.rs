@@ -30,9 +30,15 @@ impl Stack {
                 TopologyMode::Cluster => {
                     let address = status.members.iter().find(|m| &m.name == name).map(|m| m.address.clone());
                     let replica = status.members.iter().find(|m| m.primary.is_some() && m.primary == address);
-                    if let Some(r) = replica {
-                        self.cluster_failover(&r.name, timeout)?;
-                        steps.push(format!("failed {name} over to {} (CLUSTER FAILOVER)", r.name));
+                    match replica {
+                        Some(r) => {
+                            self.cluster_failover(&r.name, timeout)?;
+                            steps.push(format!("failed {name} over to {} (CLUSTER FAILOVER)", r.name));
+                        }
+                        // No replica to take over: its slots cannot be served while it restarts.
+                        None => steps.push(format!(
+                            "{name} is a primary without a replica: its slots are unavailable while it restarts"
+                        )),
                     }
                 }
                 // Without a failover mechanism the primary is briefly unavailable: say so.
