@@ -348,6 +348,31 @@ fn rctl117_cluster_needs_cluster_safe_keys() {
 }
 
 #[test]
+fn rctl118_cluster_application_users_can_read_the_slot_map() {
+    let overlay = |commands: &str| {
+        format!(
+            "target: kubernetes\ntopology:\n  mode: cluster\n  failureDomains: [a, b, c]\nkeyspace:\n  clusterSafe: true\n\
+             acl:\n  users:\n    - name: shop-app\n      password: {{ fromFile: secrets/app.password }}\n      \
+             commands: [{commands}]\n    - name: replicator\n      role: replication\n      password: {{ fromFile: secrets/replicator.password }}\n"
+        )
+    };
+    check(
+        "shared",
+        &overlay("\"+@read\", \"+@write\", \"-@dangerous\""),
+        &overlay("\"+@read\", \"+@write\", \"-@dangerous\", \"+cluster|slots\", \"+cluster|nodes\""),
+        &[finding(
+            "RCTL118",
+            "error",
+            &format!("{SHARED}:11:7"),
+            "application user `shop-app` may not run CLUSTER SLOTS/NODES/SHARDS in a Redis Cluster",
+        )],
+    );
+    // Without `commands`, the application defaults allow the queries.
+    let defaults = overlay("").replace("      commands: []\n", "");
+    assert_eq!(Project::new(&[("shared", &defaults)]).findings("shared"), vec![]);
+}
+
+#[test]
 fn findings_show_in_validate_text_with_reason_and_fix() {
     let p = Project::new(&[("prod", "productionLike: true\nredis:\n  maxmemoryPolicy: noeviction\n")]);
     p.redisctl(&["validate", "--env", "prod"])

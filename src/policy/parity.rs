@@ -98,7 +98,7 @@ fn flatten(loaded: &Loaded, sources: &Sources) -> BTreeMap<String, Setting> {
             let mut users = serde_json::Map::new();
             for (i, u) in c.acl.users.iter().enumerate() {
                 let commands = if u.commands.is_empty() {
-                    role_defaults(u.role).iter().map(|s| s.to_string()).collect()
+                    role_defaults(u.role, c.redis.version).iter().map(|s| s.to_string()).collect()
                 } else {
                     u.commands.clone()
                 };

@@ -189,6 +189,17 @@ pub static RULES: &[Rule] = &[
         levels: levels(WARN, ERR, ERR),
         check: cluster_safe,
     },
+    Rule {
+        id: "RCTL118",
+        title: "cluster clients can read the slot map",
+        reason: "a cluster client starts by asking a node for the slot map (CLUSTER SLOTS, NODES or SHARDS); an \
+                 application user that may not ask cannot route a single command (seed: clients need topology \
+                 behavior aligned with cluster mode)",
+        hint: "add `+cluster|slots`, `+cluster|nodes` (and `+cluster|shards` on 7.0+) to the user's `commands`, or \
+               leave `commands` out to get the application defaults, which have them",
+        levels: levels(WARN, ERR, ERR),
+        check: cluster_topology_readable,
+    },
 ];
 
 fn hit(at: &[&str], message: impl Into<String>) -> Hit {
@@ -545,6 +556,22 @@ fn cluster_safe(i: &Input) -> Vec<Hit> {
         return vec![];
     }
     vec![hit(&["/keyspace/clusterSafe", "/topology/mode"], "Redis Cluster while `keyspace.clusterSafe` is not true")]
+}
+
+fn cluster_topology_readable(i: &Input) -> Vec<Hit> {
+    if i.contract.topology.mode != TopologyMode::Cluster {
+        return vec![];
+    }
+    // Users without `commands` get the role defaults, which allow the CLUSTER queries.
+    app_users(i)
+        .filter(|(_, u)| !u.commands.is_empty() && acl::allows(&u.commands, "cluster", &["slow"]).is_none())
+        .map(|(n, u)| {
+            hit(
+                &[&format!("/acl/users/{n}/commands")],
+                format!("application user `{}` may not run CLUSTER SLOTS/NODES/SHARDS in a Redis Cluster", u.name),
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::contract::checks::config_lines;
-use crate::contract::model::{Auth, Target, UserRole};
+use crate::contract::model::{Auth, RedisVersion, Target, UserRole};
 use crate::directives::Directives;
 use crate::resolve::{Deployment, Node, Role, User};
 use crate::units::format_size;
@@ -267,9 +267,17 @@ fn config_directives(d: &Deployment) -> Vec<serde_json::Value> {
 }
 
 /// Default command rules of the internal roles (from the Redis replication and Sentinel docs).
-pub fn role_defaults(role: UserRole) -> &'static [&'static str] {
+pub fn role_defaults(role: UserRole, version: RedisVersion) -> &'static [&'static str] {
     match role {
-        UserRole::Application => &["+@read", "+@write", "-@dangerous"],
+        // Cluster clients discover the slot map with CLUSTER SLOTS / NODES (SHARDS from 7.0);
+        // allowed in every topology so that an application's rules are the same everywhere
+        // (parity), answered with an error where cluster mode is off.
+        UserRole::Application if version < RedisVersion::V7_0 => {
+            &["+@read", "+@write", "-@dangerous", "+ping", "+cluster|slots", "+cluster|nodes"]
+        }
+        UserRole::Application => {
+            &["+@read", "+@write", "-@dangerous", "+ping", "+cluster|slots", "+cluster|nodes", "+cluster|shards"]
+        }
         UserRole::Replication => &["+psync", "+replconf", "+ping"],
         UserRole::Sentinel => &[
             "+multi",
@@ -362,7 +370,7 @@ pub(crate) fn user_rules(d: &Deployment, user: &User) -> Vec<String> {
     };
     rules.extend(channels.iter().map(|c| format!("&{c}")));
     if spec.commands.is_empty() {
-        rules.extend(role_defaults(spec.role).iter().map(|s| s.to_string()));
+        rules.extend(role_defaults(spec.role, d.version()).iter().map(|s| s.to_string()));
     } else {
         rules.extend(spec.commands.iter().cloned());
     }

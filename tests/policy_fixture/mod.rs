@@ -38,7 +38,7 @@ acl:
     - name: shop-app
       password: { fromFile: secrets/app.password }
       keys: ["shop:*"]
-      commands: ["+@read", "+@write", "-@dangerous"]
+      commands: ["+@read", "+@write", "-@dangerous", "+cluster|slots"]
     - name: replicator
       role: replication
       password: { fromFile: secrets/replicator.password }
