@@ -37,6 +37,13 @@ pub struct ClientConfig {
 pub struct SentinelConfig {
     pub master_name: String,
     pub endpoints: Vec<String>,
+    /// The user a client logs in to the Sentinels as (they require auth with `security.auth:
+    /// required`): the application user, which the Sentinels' ACL allows discovery only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// Where that user's password comes from; never the password itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_ref: Option<SecretRef>,
 }
 
 #[derive(Debug, Serialize)]
@@ -52,6 +59,9 @@ pub fn client_config(d: &Deployment, host: &dyn Fn(&str) -> String) -> ClientCon
     let c = &d.contract;
     let addr = |name: &str, port: u32| format!("{}:{port}", host(name));
     let primaries = d.nodes.iter().filter(|n| n.role == Role::Primary);
+    let app = d.users.iter().find(|u| u.spec.role == UserRole::Application);
+    // `render::sentinel_acl_lines` gives application users a discovery-only login on Sentinels.
+    let sentinel_login = app.filter(|_| crate::render::sentinel_auth_required(d));
     let (mode, endpoints, sentinel) = match c.topology.mode {
         TopologyMode::Sentinel => (
             "sentinel",
@@ -59,12 +69,13 @@ pub fn client_config(d: &Deployment, host: &dyn Fn(&str) -> String) -> ClientCon
             Some(SentinelConfig {
                 master_name: d.master_name.clone(),
                 endpoints: d.sentinels.iter().map(|s| addr(&s.name, s.port)).collect(),
+                username: sentinel_login.map(|u| u.spec.name.clone()),
+                password_ref: sentinel_login.map(|u| u.spec.password.clone()),
             }),
         ),
         TopologyMode::Cluster => ("cluster", d.nodes.iter().map(|n| addr(&n.name, n.port)).collect(), None),
         _ => ("standalone", primaries.map(|n| addr(&n.name, n.port)).collect(), None),
     };
-    let app = d.users.iter().find(|u| u.spec.role == UserRole::Application);
     ClientConfig {
         mode,
         endpoints,
@@ -96,6 +107,14 @@ impl ClientConfig {
         if let Some(s) = &self.sentinel {
             lines.push(format!("REDIS_SENTINEL_MASTER={}", s.master_name));
             lines.push(format!("REDIS_SENTINEL_ENDPOINTS={}", s.endpoints.join(",")));
+            if let Some(u) = &s.username {
+                lines.push(format!("REDIS_SENTINEL_USERNAME={u}"));
+            }
+            match s.password_ref.as_ref().map(|r| (&r.from_env, &r.from_file)) {
+                Some((Some(var), _)) => lines.push(format!("REDIS_SENTINEL_PASSWORD_ENV={var}")),
+                Some((None, Some(file))) => lines.push(format!("REDIS_SENTINEL_PASSWORD_FILE={file}")),
+                _ => {}
+            }
         }
         lines.push(format!("REDIS_TLS={}", self.tls.enabled));
         if let Some(ca) = &self.tls.ca_file {

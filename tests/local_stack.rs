@@ -82,11 +82,22 @@ resources: { maxmemory: 64mb }
     Stack { dir }
 }
 
-/// The primary a Sentinel reports, asked as a Sentinel-aware client does.
+/// `connect --format json`, plus where the project is (password references are relative to it).
+fn connect_config(dir: &Path) -> serde_json::Value {
+    let mut config: serde_json::Value =
+        serde_json::from_str(&ok(dir, &["connect", "--env", "dev", "--format", "json"])).unwrap();
+    config["projectDir"] = serde_json::json!(dir.display().to_string());
+    config
+}
+
+/// The primary a Sentinel reports, asked as a Sentinel-aware client does: logged in with the
+/// user and password reference the connect output gives for the Sentinels.
 fn sentinel_primary(config: &serde_json::Value) -> Result<String, String> {
     let sentinel = config["sentinel"]["endpoints"][0].as_str().unwrap();
-    let client = redis::Client::open(format!("redis://{sentinel}/")).unwrap();
-    let mut con = client.get_connection_with_timeout(Duration::from_secs(1)).map_err(|e| e.to_string())?;
+    let user = config["sentinel"]["username"].as_str().expect("connect names the Sentinel user");
+    let file = config["sentinel"]["passwordRef"]["fromFile"].as_str().expect("and its password reference");
+    let password = std::fs::read_to_string(Path::new(config["projectDir"].as_str().unwrap()).join(file)).unwrap();
+    let mut con = app_connection(sentinel, user, password.trim())?;
     let addr: Vec<String> = redis::cmd("SENTINEL")
         .arg("GET-MASTER-ADDR-BY-NAME")
         .arg(config["sentinel"]["masterName"].as_str().unwrap())
@@ -153,8 +164,7 @@ fn exercise(topology: &str, members: usize, primaries: usize, ports_from: u16) {
     assert_eq!(list.iter().filter(|m| m["role"] == "primary").count(), primaries, "{status:#}");
 
     // The connect output alone is enough to reach the primary.
-    let config: serde_json::Value =
-        serde_json::from_str(&ok(dir, &["connect", "--env", "dev", "--format", "json"])).unwrap();
+    let config: serde_json::Value = connect_config(dir);
     assert_eq!(config["passwordRef"]["fromFile"], "secrets/app");
     let password = std::fs::read_to_string(dir.join(config["passwordRef"]["fromFile"].as_str().unwrap())).unwrap();
     assert_eq!(connect_and_write(&config, password.trim()), "hello");
@@ -178,6 +188,107 @@ fn a_standalone_stack_comes_up_and_keeps_its_data() {
 #[test]
 fn a_sentinel_stack_comes_up_and_clients_find_the_primary() {
     exercise("{ mode: sentinel, replicas: 1, sentinels: 3 }", 5, 1, 23000);
+}
+
+/// A Sentinel connection as the `role: sentinel` user, the one its ACL allows SENTINEL SET.
+fn sentinel_admin(addr: &str) -> redis::Connection {
+    app_connection(addr, "watcher", "sentinel-Local-Stack-Test").unwrap()
+}
+
+#[test]
+fn sentinels_refuse_anonymous_clients_and_let_applications_only_discover() {
+    let stack = project("{ mode: sentinel, replicas: 1, sentinels: 3 }", 27000);
+    let dir = stack.dir.path();
+    let mut outputs = vec![ok(dir, &["apply", "--env", "dev", "--auto-approve", "--no-color"])];
+    let config = connect_config(dir);
+    assert_eq!(config["sentinel"]["username"], "app", "{config:#}");
+    assert_eq!(config["sentinel"]["passwordRef"]["fromFile"], "secrets/app", "{config:#}");
+    let env = ok(dir, &["connect", "--env", "dev", "--format", "env"]);
+    assert!(env.contains("REDIS_SENTINEL_USERNAME=app\nREDIS_SENTINEL_PASSWORD_FILE=secrets/app\n"), "{env}");
+    outputs.push(env);
+    let sentinels: Vec<String> =
+        config["sentinel"]["endpoints"].as_array().unwrap().iter().map(|e| e.as_str().unwrap().into()).collect();
+    assert_eq!(sentinels.len(), 3);
+
+    for addr in &sentinels {
+        // Without a login, a Sentinel answers nothing, not even where the primary is.
+        let client = redis::Client::open(format!("redis://{addr}/")).unwrap();
+        let mut anonymous = client.get_connection_with_timeout(Duration::from_secs(1)).unwrap();
+        let refused = redis::cmd("SENTINEL")
+            .arg(&["GET-MASTER-ADDR-BY-NAME", "stack"])
+            .query::<Vec<String>>(&mut anonymous)
+            .unwrap_err();
+        assert_eq!(refused.code(), Some("NOAUTH"), "{addr}: {refused}");
+
+        // The application logs in with its own password and discovers the primary ...
+        let mut app = app_connection(addr, "app", "app-Local-Stack-Test").unwrap();
+        let primary: Vec<String> =
+            redis::cmd("SENTINEL").arg(&["GET-MASTER-ADDR-BY-NAME", "stack"]).query(&mut app).unwrap();
+        assert_eq!(primary[0], "127.0.0.1", "{addr}: {primary:?}");
+        let replicas: Vec<redis::Value> = redis::cmd("SENTINEL").arg(&["REPLICAS", "stack"]).query(&mut app).unwrap();
+        assert_eq!(replicas.len(), 1, "{addr}");
+        // ... but cannot reconfigure, fail over or stop the Sentinels.
+        for words in
+            [&["SENTINEL", "SET", "stack", "quorum", "1"][..], &["SENTINEL", "FAILOVER", "stack"], &["SHUTDOWN"]]
+        {
+            let e = redis::cmd(words[0]).arg(&words[1..]).query::<redis::Value>(&mut app).unwrap_err();
+            assert_eq!(e.code(), Some("NOPERM"), "{addr} {words:?}: {e}");
+        }
+    }
+
+    // The Sentinels log in to each other (sentinel-user/sentinel-pass): past down-after-milliseconds
+    // (5 s), a Sentinel whose PINGs were refused with NOAUTH would be subjectively down and not
+    // usable. Every Sentinel sees the other two up, and all three count for the quorum.
+    std::thread::sleep(Duration::from_secs(6));
+    for addr in &sentinels {
+        let mut admin = sentinel_admin(addr);
+        let others: Vec<std::collections::HashMap<String, String>> =
+            redis::cmd("SENTINEL").arg(&["SENTINELS", "stack"]).query(&mut admin).unwrap();
+        assert_eq!(others.len(), 2, "{addr}: {others:?}");
+        assert!(others.iter().all(|o| o["flags"] == "sentinel"), "{addr}: {others:?}");
+        let quorum: String = redis::cmd("SENTINEL").arg(&["CKQUORUM", "stack"]).query(&mut admin).unwrap();
+        assert!(quorum.starts_with("OK 3 usable Sentinels"), "{addr}: {quorum}");
+    }
+
+    // redisctl itself logs in: status reads every Sentinel, and plan reads their settings.
+    let status = ok(dir, &["status", "--env", "dev", "--format", "json"]);
+    let parsed: serde_json::Value = serde_json::from_str(&status).unwrap();
+    for m in parsed["members"].as_array().unwrap().iter().filter(|m| m["kind"] == "sentinel") {
+        assert!(m["error"].is_null() && m["master_addr"].is_string(), "{m:#}");
+    }
+    outputs.push(status);
+    let plan = ok(dir, &["plan", "--env", "dev", "--no-color"]);
+    assert!(plan.contains("No changes.") && !plan.contains("not reachable"), "{plan}");
+    outputs.push(plan);
+
+    // No password in any output or rendered file (Sentinel's own runtime.conf, which it
+    // rewrites with the auth-pass and sentinel-pass it was started with, is mode 0600).
+    let passwords = ["app", "repl", "sentinel", "ops"].map(|s| format!("{s}-Local-Stack-Test"));
+    let mut rendered = Vec::new();
+    let mut stack_dirs = vec![dir.join(".redisctl/dev/run")];
+    while let Some(d) = stack_dirs.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack_dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "conf" || e == "acl") && !path.ends_with("runtime.conf") {
+                rendered.push(path);
+            }
+        }
+    }
+    assert!(rendered.iter().any(|p| p.ends_with("sentinel-users.acl")), "{rendered:?}");
+    for path in &rendered {
+        let text = std::fs::read_to_string(path).unwrap();
+        for p in &passwords {
+            assert!(!text.contains(p.as_str()), "{} holds a password", path.display());
+        }
+    }
+    for out in &outputs {
+        for p in &passwords {
+            assert!(!out.contains(p.as_str()), "an output holds a password: {out}");
+        }
+    }
+    drop(stack);
 }
 
 fn config_get(addr: &str, name: &str) -> String {
@@ -206,8 +317,7 @@ fn a_restart_required_change_is_a_rolling_restart_that_keeps_the_stack_writable(
 
     // A background writer through Sentinel discovery during the rolling restart: each write is
     // followed by `WAIT 1 1000`; a write a replica acknowledged must survive the failover.
-    let config: serde_json::Value =
-        serde_json::from_str(&ok(dir, &["connect", "--env", "dev", "--format", "json"])).unwrap();
+    let config: serde_json::Value = connect_config(dir);
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let writer = {
         let (config, stop) = (config.clone(), stop.clone());
@@ -320,8 +430,7 @@ fn sentinel_settings_changed_in_the_contract_are_set_live_on_every_sentinel() {
         .collect();
     assert_eq!(sentinels.len(), 3);
     let master = |addr: &str| -> std::collections::HashMap<String, String> {
-        let client = redis::Client::open(format!("redis://{addr}/")).unwrap();
-        redis::cmd("SENTINEL").arg("MASTER").arg("stack").query(&mut client.get_connection().unwrap()).unwrap()
+        redis::cmd("SENTINEL").arg("MASTER").arg("stack").query(&mut sentinel_admin(addr)).unwrap()
     };
 
     let env = std::fs::read_to_string(dir.join("environments/dev.yaml")).unwrap();
@@ -346,10 +455,9 @@ fn sentinel_settings_changed_in_the_contract_are_set_live_on_every_sentinel() {
     assert!(quiet.contains("No changes."), "{quiet}");
 
     // A hand SENTINEL SET is drift, put back by apply; Sentinel's runtime state never is.
-    let client = redis::Client::open(format!("redis://{}/", sentinels[1].1)).unwrap();
     redis::cmd("SENTINEL")
         .arg(&["SET", "stack", "down-after-milliseconds", "9999"])
-        .exec(&mut client.get_connection().unwrap())
+        .exec(&mut sentinel_admin(&sentinels[1].1))
         .unwrap();
     let drift = ok(dir, &["plan", "--env", "dev", "--no-color"]);
     let name = &sentinels[1].0;

@@ -5,6 +5,7 @@
 
 mod targets_support;
 
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use targets_support::*;
@@ -54,7 +55,39 @@ fn compose_files_follow_the_docker_checklist() {
         }
         let persistent = topology == "replication" || topology == "sentinel";
         assert_eq!(text.contains("-data:/data"), persistent, "{topology}: named volume iff persistence");
+        // Read-only root filesystem everywhere; writable only: /data (a volume) and the tmpfs
+        // for the ACL files start.sh writes; the one-shot cluster-init writes nothing.
+        let services = services(&text);
+        assert!(!services.is_empty(), "{topology}: {text}");
+        for (name, svc) in services {
+            assert!(svc.contains("\n    read_only: true\n"), "{topology}/{name}: root filesystem not read-only");
+            let list = |key: &str| -> Vec<String> {
+                let from = svc.find(&format!("\n    {key}:\n")).map(|i| i + key.len() + 7);
+                let items = from.map(|i| &svc[i..]).unwrap_or_default().lines();
+                items.take_while(|l| l.starts_with("    - ")).map(|l| l[6..].to_string()).collect()
+            };
+            let writable: Vec<String> = list("volumes").into_iter().filter(|v| !v.ends_with(":ro")).collect();
+            if name == "cluster-init" {
+                assert!(writable.is_empty() && list("tmpfs").is_empty(), "{topology}/{name}: {svc}");
+            } else {
+                assert_eq!(list("tmpfs"), ["/run/redisctl"], "{topology}/{name}");
+                assert!(writable.len() == 1 && writable[0].ends_with("/data"), "{topology}/{name}: {writable:?}");
+            }
+        }
     }
+}
+
+/// compose.yaml's services as (name, text of its block, with the leading newline).
+fn services(text: &str) -> Vec<(String, String)> {
+    let body = &text[text.find("\nservices:\n").expect("services") + 11..];
+    let mut out: Vec<(String, String)> = Vec::new();
+    for line in body.lines().take_while(|l| l.is_empty() || l.starts_with(' ')) {
+        match line.strip_prefix("  ").and_then(|l| l.strip_suffix(':')).filter(|n| !n.starts_with(' ')) {
+            Some(name) => out.push((name.to_string(), "\n".into())),
+            None => out.last_mut().expect("a service").1.push_str(&format!("{line}\n")),
+        }
+    }
+    out
 }
 
 /// Run the rendered start.sh and health.sh outside a container: paths moved into a temporary
@@ -115,7 +148,62 @@ fn start_and_health_scripts_run_a_real_node() {
             let o = health.output().unwrap();
             assert!(o.status.success(), "compose-{topology} health: {}", String::from_utf8_lossy(&o.stderr));
         }
+        if topology == "sentinel" {
+            sentinel_start_and_health(&etc, &run, &data, port);
+        }
     }
+}
+
+/// start.sh runs a real redis-sentinel next to the node: it writes the Sentinels' ACL file
+/// (hashes only), Sentinel refuses anonymous clients, the application logs in with its own
+/// password for discovery only, and health.sh logs in as the Sentinel user for CKQUORUM.
+fn sentinel_start_and_health(etc: &Path, run: &Path, data: &Path, node_port: u16) {
+    let sport = free_port();
+    let conf = std::fs::read_to_string(etc.join("sentinel-0.conf")).unwrap();
+    // One Sentinel outside a container: its own port, the node by address, a quorum of one.
+    let local: String = conf
+        .lines()
+        .map(|l| match l.split_whitespace().collect::<Vec<_>>()[..] {
+            ["bind", ..] => "bind 127.0.0.1".to_string(),
+            ["port", _] => format!("port {sport}"),
+            ["sentinel", "monitor", name, _, _, _] => format!("sentinel monitor {name} 127.0.0.1 {node_port} 1"),
+            _ => l.to_string(),
+        })
+        .map(|l| l + "\n")
+        .collect();
+    assert!(local.contains(&format!("aclfile {}/sentinel-users.acl", run.display())), "{local}");
+    std::fs::write(etc.join("sentinel-0.conf"), local).unwrap();
+    let mut start = Command::new("sh");
+    start.arg(etc.join("start.sh")).args(["sentinel", "sentinel-0"]).stdout(Stdio::null()).stderr(Stdio::null());
+    for (k, v) in PASSWORDS {
+        start.env(k, v);
+    }
+    let _sentinel = Running(start.spawn().unwrap());
+    let anonymous = ["SENTINEL", "GET-MASTER-ADDR-BY-NAME", "catalog"];
+    wait_for(sport, false, &anonymous, "NOAUTH Authentication required.").unwrap();
+    let acl = std::fs::read_to_string(run.join("sentinel-users.acl")).unwrap();
+    assert!(acl.starts_with("user default reset off\n") && !acl.contains("Plaintext"), "{acl}");
+    let cli = |user: &str, password: &str, args: &[&str]| {
+        let o = Command::new("redis-cli")
+            .args(["--no-auth-warning", "-p", &sport.to_string(), "--user", user])
+            .args(args)
+            .env("REDISCLI_AUTH", password)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    let app = PASSWORDS[0].1;
+    assert_eq!(cli("catalog-app", app, &anonymous), format!("127.0.0.1\n{node_port}"));
+    assert!(cli("catalog-app", app, &["SENTINEL", "SET", "catalog", "quorum", "2"]).starts_with("NOPERM"));
+    let mut health = Command::new("sh");
+    health.arg(etc.join("health.sh")).args(["sentinel", &sport.to_string()]);
+    for (k, v) in PASSWORDS {
+        health.env(k, v);
+    }
+    let o = health.output().unwrap();
+    assert!(o.status.success(), "sentinel health: {}", String::from_utf8_lossy(&o.stderr));
+    // Sentinel keeps its state in the copy start.sh made on the data directory.
+    assert!(data.join("sentinel.conf").exists());
 }
 
 #[test]

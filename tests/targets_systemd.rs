@@ -54,8 +54,11 @@ fn redis_server_loads_every_rendered_config() {
             let conf = std::fs::read_to_string(etc.join(format!("{name}.conf"))).unwrap();
             let path = dir.path().join("test.conf");
             std::fs::write(&path, localize(&conf, port, dir.path())).unwrap();
-            std::fs::write(dir.path().join("users.acl"), &acl).unwrap();
             let sentinel = name.starts_with("sentinel-");
+            // Sentinels load their own ACL (the nodes' rules name commands Sentinel lacks).
+            let acl =
+                if sentinel { std::fs::read_to_string(etc.join("sentinel-users.acl")).unwrap() } else { acl.clone() };
+            std::fs::write(dir.path().join("users.acl"), &acl).unwrap();
             let bin = if sentinel { "redis-sentinel" } else { "redis-server" };
             let child = Command::new(bin)
                 .arg(&path)
@@ -65,8 +68,21 @@ fn redis_server_loads_every_rendered_config() {
                 .expect("redis-server is installed");
             let _guard = Running(child);
             // Nodes: the operator logs in with its plaintext against the rendered SHA-256 hash.
+            // Sentinels refuse anonymous clients; the Sentinel user logs in against its hash.
             let result = if sentinel {
-                wait_for(port, false, &["PING"], "PONG")
+                wait_for(port, false, &["PING"], "NOAUTH Authentication required.").and_then(|()| {
+                    let o = Command::new("redis-cli")
+                        .args(["--no-auth-warning", "-p", &port.to_string(), "--user", "sentinel", "PING"])
+                        .env("REDISCLI_AUTH", PASSWORDS[2].1)
+                        .output()
+                        .unwrap();
+                    let answer = String::from_utf8_lossy(&o.stdout).trim().to_string();
+                    if answer == "PONG" {
+                        Ok(())
+                    } else {
+                        Err(format!("the Sentinel user's login: {answer}"))
+                    }
+                })
             } else {
                 wait_for(port, true, &["PING"], "PONG")
             };

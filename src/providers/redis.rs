@@ -57,6 +57,20 @@ pub fn connect(d: &Deployment, node: &Node) -> Result<redis::Connection, String>
     Ok(con)
 }
 
+/// Connect to a Sentinel, at the address clients of its target use, as the `role: sentinel`
+/// user when Sentinels require auth: the one user their ACL allows SENTINEL SET.
+pub fn connect_sentinel(d: &Deployment, s: &Sentinel) -> Result<redis::Connection, String> {
+    let mut con = open(d, &s.name, s.port)?;
+    if crate::render::sentinel_auth_required(d) {
+        let (user, secret): (&str, &Secret) = d
+            .user_with_role(UserRole::Sentinel)
+            .and_then(|u| u.secret.as_ref().map(|s| (u.spec.name.as_str(), s)))
+            .ok_or("managing live Sentinels needs the password of the `role: sentinel` user")?;
+        redis::cmd("AUTH").arg(user).arg(secret.expose()).exec(&mut con).map_err(|e| format!("AUTH as {user}: {e}"))?;
+    }
+    Ok(con)
+}
+
 /// A connection to the node or Sentinel `name`, at the address clients of its target use;
 /// over TLS when the contract turns it on, verified against the contract's CA and presenting
 /// its certificate (Redis asks clients for one by default: `tls-auth-clients yes`).
@@ -381,7 +395,7 @@ impl LiveRedis {
         seen: &mut Vec<String>,
     ) -> Result<(), String> {
         let d = &self.deployment;
-        let Some(mut con) = self.reach(&s.name, open(d, &s.name, s.port), seen)? else { return Ok(()) };
+        let Some(mut con) = self.reach(&s.name, connect_sentinel(d, s), seen)? else { return Ok(()) };
         let live = sentinel_master(d, &mut con).map_err(|e| format!("{}: {e}", s.name))?;
         let recorded = Self::node_state(state, &s.name);
         for (name, want) in desired_sentinel_config(d) {
@@ -471,7 +485,7 @@ impl LiveRedis {
         if desired_sentinel_config(d).get(item) != Some(&want) {
             return Err(Error::msg("the contract's Sentinel settings differ from the plan; plan again"));
         }
-        let mut con = open(d, name, s.port).map_err(Error::msg)?;
+        let mut con = connect_sentinel(d, s).map_err(Error::msg)?;
         redis::cmd("SENTINEL")
             .arg("SET")
             .arg(&d.master_name)
@@ -605,7 +619,7 @@ impl Provider for LiveRedis {
         let d = self.deployment.clone();
         let wanted = acl_users(&d).map_err(Error::msg)?;
         for s in &d.sentinels {
-            let Some(mut con) = open(&d, &s.name, s.port).ok().filter(|_| self.ours(&s.name)) else { continue };
+            let Some(mut con) = connect_sentinel(&d, s).ok().filter(|_| self.ours(&s.name)) else { continue };
             let Ok(live) = sentinel_master(&d, &mut con) else { continue };
             let key = format!("{NAME}:{}", s.name);
             let mut record = state.get(&key).cloned().unwrap_or_else(|| json!({ "config": {} }));

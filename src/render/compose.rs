@@ -13,7 +13,7 @@ use std::path::Path;
 use serde_json::{json, Map, Value};
 
 use super::containers::{self, CONFIG_DIR, DATA_DIR, REDIS_UID, RUN_DIR, SENTINEL_MEMORY_MIB};
-use super::{server_files, yaml_artifact, Artifact, Changed, PostApply, Templates};
+use super::{sentinel_auth_required, server_files, yaml_artifact, Artifact, Changed, PostApply, Templates};
 use crate::contract::model::{TopologyMode, UserRole};
 use crate::plan::Action;
 use crate::resolve::{Deployment, User};
@@ -70,6 +70,10 @@ fn base(d: &Deployment, entrypoint: &str, env: Value, tls: Option<&str>) -> Valu
         "volumes": volumes,
         "security_opt": ["no-new-privileges:true"],
         "cap_drop": ["ALL"],
+        // Nothing writes outside the mounts each service adds: /data (Redis' `dir`, Sentinel's
+        // config copy) and the RUN_DIR tmpfs (the ACL files start.sh writes). Redis and the
+        // scripts need no /tmp; pid and log files are off (logs go to stdout).
+        "read_only": true,
     })
 }
 
@@ -105,12 +109,18 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
         svc["hostname"] = json!(n.name);
         svc["command"] = json!(["redis", n.name]);
         svc["tmpfs"] = json!([RUN_DIR]);
-        if persistent {
-            let volume = format!("{}-data", n.name);
-            if let Some(v) = svc["volumes"].as_array_mut() {
+        if let Some(v) = svc["volumes"].as_array_mut() {
+            if persistent {
+                let volume = format!("{}-data", n.name);
                 v.push(json!(format!("{volume}:{DATA_DIR}")));
+                volumes.insert(volume, json!({}));
+            } else {
+                // Even without persistence Redis writes to its `dir`: the RDB a replica loads
+                // and a primary sends in a disk-based full sync, a cluster node's nodes.conf.
+                // An anonymous volume (the image declares VOLUME /data anyway), not a tmpfs:
+                // a tmpfs would count that RDB against the container's memory limit.
+                v.push(json!(DATA_DIR));
             }
-            volumes.insert(volume, json!({}));
         }
         svc["ports"] = json!([format!("127.0.0.1:{0}:{0}", n.port)]);
         svc["mem_limit"] = json!(mem(limit));
@@ -123,9 +133,21 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
         services.insert(n.name.clone(), svc);
     }
     for s in &d.sentinels {
-        let mut svc = base(d, "start.sh", environment(d, d.user_with_role(UserRole::Sentinel).into_iter()), tls);
+        // The Sentinel user logs in to the nodes and the other Sentinels; the application users'
+        // passwords are hashed into the Sentinels' own ACL (see `render::sentinel_acl_lines`).
+        let users = d.users.iter().filter(|u| match u.spec.role {
+            UserRole::Sentinel => true,
+            UserRole::Application => sentinel_auth_required(d),
+            _ => false,
+        });
+        let mut svc = base(d, "start.sh", environment(d, users), tls);
         svc["hostname"] = json!(s.name);
         svc["command"] = json!(["sentinel", s.name]);
+        // Sentinel rewrites its config: the copy lives on /data (below); the ACL file on a tmpfs.
+        svc["tmpfs"] = json!([RUN_DIR]);
+        if let Some(v) = svc["volumes"].as_array_mut() {
+            v.push(json!(DATA_DIR));
+        }
         svc["ports"] = json!([format!("127.0.0.1:{0}:{0}", s.port)]);
         svc["mem_limit"] = json!(mem(SENTINEL_MEMORY_MIB << 20));
         svc["memswap_limit"] = json!(mem(SENTINEL_MEMORY_MIB << 20));

@@ -10,7 +10,7 @@
 use serde_json::json;
 
 use super::conf::quote;
-use super::{acl_lines, Flavor};
+use super::{acl_lines, sentinel_acl_lines, sentinel_auth_required, AclLine, Flavor};
 use crate::contract::model::{RedisVersion, TopologyMode, UserRole};
 use crate::resolve::{Deployment, Node, User};
 
@@ -18,6 +18,8 @@ use crate::resolve::{Deployment, Node, User};
 pub const CONFIG_DIR: &str = "/etc/redisctl";
 /// Private, writable directory (tmpfs / emptyDir) for the generated ACL file.
 pub const RUN_DIR: &str = "/run/redisctl";
+/// The Sentinels' ACL file in `RUN_DIR`, written by `start.sh` like the nodes' one.
+const SENTINEL_ACL: &str = "sentinel-users.acl";
 /// Data directory of the official image (owned by its `redis` user, uid 999).
 pub const DATA_DIR: &str = "/data";
 /// uid/gid of the `redis` user in the official images.
@@ -140,17 +142,19 @@ pub fn flavor(announce: fn(&Deployment, &str) -> String, host: fn(&Deployment, &
         hostnames: true,
         announce: Some(announce),
         host,
-        paths: |_, _| {
+        paths: |_, name| {
+            let acl = if name.starts_with("sentinel") { SENTINEL_ACL } else { "users.acl" };
             json!({
                 "dir": DATA_DIR,
                 "pidfile": "",
                 "logfile": "",
-                "aclfile": format!("{RUN_DIR}/users.acl"),
+                "aclfile": format!("{RUN_DIR}/{acl}"),
                 "cluster_config_file": format!("{DATA_DIR}/nodes.conf"),
             })
         },
         config_path: |_, name, _| format!("{name}.conf"),
         acl_path: None,
+        sentinel_acl_path: None,
     }
 }
 
@@ -202,22 +206,8 @@ pub fn start_script(d: &Deployment, secret: &dyn Fn(&User) -> String) -> String 
             data = DATA_DIR
         ));
     }
-    s.push_str("  # the ACL file holds SHA-256 hashes only, on a private tmpfs\n  {\n");
-    for line in acl_lines(d) {
-        let mut head = vec![quote(&line.name)];
-        head.extend(line.head.iter().map(|r| quote(r)));
-        let rules: Vec<String> = line.rules.iter().map(|r| quote(r)).collect();
-        match line.user {
-            None => s.push_str(&format!("    printf 'user %s\\n' {}\n", sh_quote(&head.join(" ")))),
-            Some(user) => s.push_str(&format!(
-                "    printf 'user %s #%s %s\\n' {} \"$(hash \"{}\")\" {}\n",
-                sh_quote(&head.join(" ")),
-                secret(user),
-                sh_quote(&rules.join(" "))
-            )),
-        }
-    }
-    s.push_str(&format!("  }} > {RUN_DIR}/users.acl\n"));
+    s.push_str("  # the ACL file holds SHA-256 hashes only, on a private tmpfs\n");
+    s.push_str(&write_acl(acl_lines(d), secret, "users.acl"));
     let has_replicas = d.nodes.iter().any(|n| d.primary_of(n).is_some());
     let masterauth = d.user_with_role(UserRole::Replication).filter(|_| has_replicas);
     match masterauth {
@@ -234,7 +224,19 @@ pub fn start_script(d: &Deployment, secret: &dyn Fn(&User) -> String) -> String 
          primary=$(sed -n 's/^sentinel monitor [^ ]* \\([^ ]*\\) .*/\\1/p' {DATA_DIR}/sentinel.conf)\n  \
          until getent hosts \"$primary\" >/dev/null; do echo \"waiting for $primary to resolve\"; sleep 1; done\n"
     ));
+    let sentinel_acl = sentinel_acl_lines(d);
+    if !sentinel_acl.is_empty() {
+        s.push_str("  # Sentinel's own ACL (clients and the other Sentinels log in), hashes only, on the tmpfs\n");
+        s.push_str(&write_acl(sentinel_acl, secret, SENTINEL_ACL));
+    }
     match d.user_with_role(UserRole::Sentinel) {
+        // The same password logs in to the nodes (auth-pass) and to the other Sentinels
+        // (sentinel-pass, as the rendered `sentinel sentinel-user`).
+        Some(u) if sentinel_auth_required(d) => s.push_str(&format!(
+            "  exec redis-sentinel {DATA_DIR}/sentinel.conf --sentinel auth-pass {} \"{pass}\" --sentinel sentinel-pass \"{pass}\"\n",
+            sh_quote(&d.master_name),
+            pass = secret(u)
+        )),
         Some(u) => s.push_str(&format!(
             "  exec redis-sentinel {DATA_DIR}/sentinel.conf --sentinel auth-pass {} \"{}\"\n",
             sh_quote(&d.master_name),
@@ -246,6 +248,27 @@ pub fn start_script(d: &Deployment, secret: &dyn Fn(&User) -> String) -> String 
     s
 }
 
+/// `{ printf 'user ...' ... } > RUN_DIR/<file>`: an ACL file with each password hashed at start.
+fn write_acl(lines: Vec<AclLine<'_>>, secret: &dyn Fn(&User) -> String, file: &str) -> String {
+    let mut s = String::from("  {\n");
+    for line in lines {
+        let mut head = vec![quote(&line.name)];
+        head.extend(line.head.iter().map(|r| quote(r)));
+        let rules: Vec<String> = line.rules.iter().map(|r| quote(r)).collect();
+        match line.user {
+            None => s.push_str(&format!("    printf 'user %s\\n' {}\n", sh_quote(&head.join(" ")))),
+            Some(user) => s.push_str(&format!(
+                "    printf 'user %s #%s %s\\n' {} \"$(hash \"{}\")\" {}\n",
+                sh_quote(&head.join(" ")),
+                secret(user),
+                sh_quote(&rules.join(" "))
+            )),
+        }
+    }
+    s.push_str(&format!("  }} > {RUN_DIR}/{file}\n"));
+    s
+}
+
 /// `health.sh redis|sentinel PORT`: PING alone only proves that the process answers. A primary
 /// must take a write with a TTL and read it back, a replica must have its link to the primary
 /// up, a cluster node must see the cluster `ok`, and a Sentinel must see a usable quorum.
@@ -254,9 +277,19 @@ pub fn health_script(d: &Deployment, secret: &dyn Fn(&User) -> String) -> Result
     let mut s = header(d, "health of a Redis node (role, replication, a real write and read) or Sentinel (quorum)");
     s.push_str("# usage: health.sh redis|sentinel PORT\nkind=$1\nport=$2\n");
     s.push_str(&cli_prelude(d, secret)?);
+    // Sentinels require a login too: the check logs in as the Sentinel user, the only
+    // credential a Sentinel container gets besides the applications'.
+    let sentinel_login = match d.user_with_role(UserRole::Sentinel).filter(|_| sentinel_auth_required(d)) {
+        Some(u) => format!("REDISCLI_AUTH=\"{}\" ", secret(u)),
+        None => String::new(),
+    };
+    let sentinel_user = match d.user_with_role(UserRole::Sentinel).filter(|_| sentinel_auth_required(d)) {
+        Some(u) => format!(" --no-auth-warning --user {}", sh_quote(&u.spec.name)),
+        None => String::new(),
+    };
     s.push_str("case $kind in\nsentinel)\n");
     s.push_str(&format!(
-        "  redis-cli{} -p \"$port\" --raw SENTINEL CKQUORUM {} | grep -q '^OK'\n  ;;\nredis)\n",
+        "  {sentinel_login}redis-cli{}{sentinel_user} -p \"$port\" --raw SENTINEL CKQUORUM {} | grep -q '^OK'\n  ;;\nredis)\n",
         cli_tls(d)?,
         sh_quote(&d.master_name)
     ));

@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::containers::{self, sh_quote, TlsFiles, CONFIG_DIR, DATA_DIR, REDIS_UID, RUN_DIR, SENTINEL_MEMORY_MIB};
-use super::{server_files, yaml_artifact, Artifact, Changed, PostApply, Templates};
+use super::{sentinel_auth_required, server_files, yaml_artifact, Artifact, Changed, PostApply, Templates};
 use crate::contract::model::{AntiAffinity, PersistenceMode, TopologyMode, UserRole};
 use crate::plan::Action;
 use crate::resolve::{Deployment, Node, Role, User, CLUSTER_BUS_OFFSET};
@@ -394,12 +394,20 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
             "readinessProbe": readiness,
             "livenessProbe": liveness,
             "securityContext": container_security(),
-            "volumeMounts": mounts(true, false, tls.as_ref()),
+            "volumeMounts": mounts(true, true, tls.as_ref()),
+        });
+        // The Sentinel user logs in to the nodes and the other Sentinels; the application
+        // users' passwords are hashed into the Sentinels' own ACL on the `run` emptyDir.
+        let users = d.users.iter().filter(|u| match u.spec.role {
+            UserRole::Sentinel => true,
+            UserRole::Application => sentinel_auth_required(d),
+            _ => false,
         });
         let mut volumes = vec![
             config_volume(d),
-            secret_volume(d, d.user_with_role(UserRole::Sentinel).into_iter()),
+            secret_volume(d, users),
             json!({ "name": "data", "emptyDir": {} }),
+            json!({ "name": "run", "emptyDir": { "medium": "Memory", "sizeLimit": "1Mi" } }),
         ];
         volumes.extend(tls_volume.clone());
         let pod = pod_spec(d, "sentinel", vec![sentinel], volumes, 30);

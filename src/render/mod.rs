@@ -52,6 +52,8 @@ pub struct Flavor {
     /// Output path of the ACL file; `None` when the ACL file is written at container start
     /// from the secrets the container gets (see `start_script`).
     pub acl_path: Option<fn(&Deployment) -> String>,
+    /// Output path of the Sentinels' own ACL file (see `sentinel_acl_lines`); `None` as above.
+    pub sentinel_acl_path: Option<fn(&Deployment) -> String>,
 }
 
 /// The process target: everything under the environment's run directory, one folder per
@@ -70,12 +72,13 @@ pub fn process_flavor() -> Flavor {
                 "dir": ".",
                 "pidfile": format!("{stem}.pid"),
                 "logfile": format!("{stem}.log"),
-                "aclfile": "../users.acl",
+                "aclfile": if is_sentinel { "../sentinel-users.acl" } else { "../users.acl" },
                 "cluster_config_file": "nodes.conf",
             })
         },
         config_path: |_, name, file| format!("{name}/{file}"),
         acl_path: Some(|_| "users.acl".into()),
+        sentinel_acl_path: Some(|_| "sentinel-users.acl".into()),
     }
 }
 
@@ -231,6 +234,7 @@ pub fn server_files(d: &Deployment, templates: &Templates, flavor: &Flavor) -> R
             ctx["failover_timeout_ms"] = json!(c.topology.failover_timeout.0);
             ctx["parallel_syncs"] = json!(c.topology.parallel_syncs);
             ctx["auth_user"] = json!(auth_user);
+            ctx["sentinel_auth"] = json!(sentinel_auth_required(d));
             out.push(Artifact {
                 path: (flavor.config_path)(d, &s.name, "sentinel.conf"),
                 content: templates.render("sentinel.conf.j2", &ctx)?,
@@ -243,6 +247,15 @@ pub fn server_files(d: &Deployment, templates: &Templates, flavor: &Flavor) -> R
             acl_users(d)?.into_iter().map(|(name, rules)| json!({ "name": name, "rules": rules })).collect();
         out.push(Artifact {
             path: acl_path(d),
+            content: templates.render("users.acl.j2", &json!({ "users": users }))?,
+            mode: 0o600,
+        });
+    }
+    if let Some(path) = flavor.sentinel_acl_path.filter(|_| sentinel_auth_required(d)) {
+        let users: Vec<serde_json::Value> =
+            sentinel_acl_users(d)?.into_iter().map(|(name, rules)| json!({ "name": name, "rules": rules })).collect();
+        out.push(Artifact {
+            path: path(d),
             content: templates.render("users.acl.j2", &json!({ "users": users }))?,
             mode: 0o600,
         });
@@ -332,8 +345,12 @@ pub fn acl_lines(d: &Deployment) -> Vec<AclLine<'_>> {
 
 /// ACL rules per user, `default` first. Passwords appear only as SHA-256 hashes.
 pub fn acl_users(d: &Deployment) -> Result<Vec<(String, Vec<String>)>, String> {
+    hashed(acl_lines(d))
+}
+
+fn hashed(lines: Vec<AclLine<'_>>) -> Result<Vec<(String, Vec<String>)>, String> {
     let mut users = Vec::new();
-    for line in acl_lines(d) {
+    for line in lines {
         let mut rules = line.head;
         if let Some(user) = line.user {
             let secret =
@@ -344,6 +361,72 @@ pub fn acl_users(d: &Deployment) -> Result<Vec<(String, Vec<String>)>, String> {
         users.push((line.name, rules));
     }
     Ok(users)
+}
+
+/// Whether the Sentinels of this deployment require authentication: with `security.auth:
+/// required` and a `role: sentinel` user (RCTL051 makes that user mandatory when there are
+/// Sentinels and auth is required).
+pub fn sentinel_auth_required(d: &Deployment) -> bool {
+    !d.sentinels.is_empty() && d.auth_required() && d.user_with_role(UserRole::Sentinel).is_some()
+}
+
+/// What an application user may do on a Sentinel: discover the primary, the replicas and the
+/// other Sentinels and follow the failover events, as Sentinel-aware clients do (redis-py asks
+/// `SENTINEL MASTERS`, Lettuce `SENTINEL MASTER`/`REPLICAS`, Jedis subscribes to `+switch-master`).
+/// Not `SENTINEL SET`/`FAILOVER`/`RESET`, `ACL` or `SHUTDOWN`: an application's credentials must
+/// not be able to reconfigure or stop the failover mechanism.
+pub const SENTINEL_CLIENT_RULES: &[&str] = &[
+    "&*",
+    "+ping",
+    "+hello",
+    "+client|setname",
+    "+role",
+    "+subscribe",
+    "+psubscribe",
+    "+unsubscribe",
+    "+punsubscribe",
+    "+sentinel|get-master-addr-by-name",
+    "+sentinel|master",
+    "+sentinel|masters",
+    "+sentinel|replicas",
+    "+sentinel|slaves",
+    "+sentinel|sentinels",
+];
+
+/// The Sentinels' own ACL (Redis 6.2+ Sentinels take `aclfile`): `default` off; the `role:
+/// sentinel` user with every command and channel — the Sentinels authenticate to each other as
+/// it (`sentinel sentinel-user`, with its password as `sentinel-pass` given at start) and
+/// redisctl manages them as it (SENTINEL SET, FAILOVER, SHUTDOWN); every `role: application`
+/// user with the discovery rules above and its own password, so an application keeps one
+/// credential and never holds the Sentinel user's. Empty when Sentinels do not require auth.
+pub fn sentinel_acl_lines(d: &Deployment) -> Vec<AclLine<'_>> {
+    if !sentinel_auth_required(d) {
+        return Vec::new();
+    }
+    let mut lines = vec![AclLine {
+        name: "default".into(),
+        head: vec!["reset".into(), "off".into()],
+        user: None,
+        rules: Vec::new(),
+    }];
+    let roles = [UserRole::Sentinel, UserRole::Application];
+    for role in roles {
+        for user in d.users.iter().filter(|u| u.spec.role == role) {
+            let rules: &[&str] = if role == UserRole::Sentinel { &["&*", "+@all"] } else { SENTINEL_CLIENT_RULES };
+            lines.push(AclLine {
+                name: user.spec.name.clone(),
+                head: vec!["reset".into(), "on".into()],
+                user: Some(user),
+                rules: rules.iter().map(|r| r.to_string()).collect(),
+            });
+        }
+    }
+    lines
+}
+
+/// `sentinel_acl_lines` with the password hashes of the resolved secrets (file targets).
+pub fn sentinel_acl_users(d: &Deployment) -> Result<Vec<(String, Vec<String>)>, String> {
+    hashed(sentinel_acl_lines(d))
 }
 
 /// Key, channel and command rules of a user (everything after its password).

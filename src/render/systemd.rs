@@ -69,12 +69,17 @@ fn flavor(d: &Deployment) -> Flavor {
                 "dir": dir,
                 "pidfile": "",
                 "logfile": "",
-                "aclfile": format!("{}/users.acl", config_dir(d)),
+                "aclfile": if name.starts_with("sentinel") {
+                    format!("{}/sentinel-users.acl", config_dir(d))
+                } else {
+                    format!("{}/users.acl", config_dir(d))
+                },
                 "cluster_config_file": format!("{dir}/nodes.conf"),
             })
         },
         config_path: |d, name, _| format!("{}/{name}.conf", &config_dir(d)[1..]),
         acl_path: Some(|d| format!("{}/users.acl", &config_dir(d)[1..])),
+        sentinel_acl_path: Some(|d| format!("{}/sentinel-users.acl", &config_dir(d)[1..])),
     }
 }
 
@@ -133,6 +138,7 @@ pub fn post_apply_commands(d: &Deployment, changed: &[Changed]) -> Vec<PostApply
     let node_unit = find(&format!("{units_dir}/{prefix}@.service")).is_some();
     let sentinel_unit = find(&format!("{units_dir}/{prefix}-sentinel@.service")).is_some();
     let acl = find(&format!("{}/users.acl", &conf_dir[1..])).is_some();
+    let sentinel_acl = find(&format!("{}/sentinel-users.acl", &conf_dir[1..])).is_some();
     let sysctl = format!("etc/sysctl.d/60-{prefix}.conf");
     let thp = format!("{prefix}-disable-thp.service");
     let conf_of = |name: &str| find(&format!("{}/{name}.conf", &conf_dir[1..]));
@@ -156,6 +162,7 @@ pub fn post_apply_commands(d: &Deployment, changed: &[Changed]) -> Vec<PostApply
             Some(Action::Create) => format!("{}.conf is new", s.name),
             Some(_) => format!("{}.conf changed", s.name),
             None if sentinel_unit => "the Sentinel unit changed".into(),
+            None if sentinel_acl => "sentinel-users.acl changed".into(),
             None => continue,
         };
         restarts.push((host_of(d, &s.name), format!("{prefix}-sentinel@{}.service", s.name), why));
@@ -230,7 +237,9 @@ fn readme(d: &Deployment, masterauth: bool, sentinel_auth: bool) -> String {
     for n in &d.sentinels {
         s.push_str(&format!("| `{prefix}-sentinel@{}.service` | {} | {} |\n", n.name, host_of(d, &n.name), n.port));
     }
-    s.push_str("\n## Secrets\n\nNo password is in these files: `users.acl` holds SHA-256 hashes only.\n");
+    let acl_files =
+        if sentinel_auth { "`users.acl` and the Sentinels' `sentinel-users.acl` hold" } else { "`users.acl` holds" };
+    s.push_str(&format!("\n## Secrets\n\nNo password is in these files: {acl_files} SHA-256 hashes only.\n"));
     if masterauth || sentinel_auth {
         s.push_str(&format!(
             "Create `{}` on every host (owner root, mode 0600); systemd reads it and passes the values as arguments:\n\n```\n",
@@ -240,7 +249,9 @@ fn readme(d: &Deployment, masterauth: bool, sentinel_auth: bool) -> String {
             s.push_str("REDIS_MASTERAUTH=<password of the replication user>\n");
         }
         if sentinel_auth {
-            s.push_str("REDIS_SENTINEL_AUTH_PASS=<password of the sentinel user>\n");
+            s.push_str(
+                "REDIS_SENTINEL_AUTH_PASS=<password of the sentinel user: Sentinels log in to the nodes and to each other with it>\n",
+            );
         }
         s.push_str("```\n\nRedis and Sentinel write these values into their config files when they rewrite them (CONFIG REWRITE, failovers): keep the config directory readable by `redis` only.\n");
     }

@@ -91,11 +91,23 @@ impl Stack {
         }
     }
 
+    /// The user redisctl talks to Sentinels as: the `role: sentinel` user, which the Sentinels'
+    /// own ACL gives every command, when they require auth (`render::sentinel_auth_required`).
+    fn sentinel_user(&self) -> Result<Option<&User>> {
+        if !crate::render::sentinel_auth_required(&self.deployment) {
+            return Ok(None);
+        }
+        match self.deployment.user_with_role(UserRole::Sentinel) {
+            Some(u) if u.secret.is_some() => Ok(Some(u)),
+            Some(u) => Err(Error::msg(format!("the password of Sentinel user `{}` was not resolved", u.spec.name))),
+            None => Ok(None),
+        }
+    }
+
     pub(super) fn conn(&self, m: Member) -> Result<Connection> {
         let user = match m.kind() {
             Kind::Redis => self.operator()?,
-            // Rendered sentinel.conf files define no users: Sentinels accept the default user.
-            Kind::Sentinel => None,
+            Kind::Sentinel => self.sentinel_user()?,
         };
         let as_user = user.map(|u| format!(" as `{}`", u.spec.name)).unwrap_or_default();
         open(m.port(), user)
@@ -103,7 +115,7 @@ impl Stack {
     }
 
     /// A connection to a node (authenticated as the operator user when auth is required) or to a
-    /// Sentinel, for providers and tests.
+    /// Sentinel (as the Sentinel user when auth is required), for providers and tests.
     pub fn connect(&self, name: &str) -> Result<Connection> {
         self.conn(self.member(name)?)
     }

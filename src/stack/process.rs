@@ -276,7 +276,8 @@ impl Stack {
     /// Start redis-sentinel. Its runtime.conf is created from the rendered file only once:
     /// Sentinel keeps its state there (myid, current primary, known replicas and Sentinels,
     /// epochs). The auth password comes on the command line (Sentinel persists it into
-    /// runtime.conf, hence mode 0600).
+    /// runtime.conf, hence mode 0600). Its ACL is the rendered `sentinel-users.acl`, which
+    /// runtime.conf names by path, so a re-rendered ACL takes effect at the next start.
     fn start_sentinel(&self, s: &Sentinel) -> Result<()> {
         let runtime = self.run.runtime_config(&s.name);
         if !runtime.exists() {
@@ -291,6 +292,11 @@ impl Stack {
                 ));
             }
             args.extend(["--sentinel", "auth-pass", &self.deployment.master_name, pass].map(String::from));
+            if crate::render::sentinel_auth_required(&self.deployment) {
+                // The rendered sentinel.conf names the user (`sentinel sentinel-user`) Sentinels
+                // log in to each other as; its password is the same one.
+                args.extend(["--sentinel", "sentinel-pass", pass].map(String::from));
+            }
         }
         self.spawn(Member::Sentinel(s), &args)
     }
