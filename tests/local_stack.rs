@@ -6,7 +6,7 @@
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 struct Stack {
     dir: tempfile::TempDir,
@@ -323,24 +323,39 @@ fn a_restart_required_change_is_a_rolling_restart_that_keeps_the_stack_writable(
         let (config, stop) = (config.clone(), stop.clone());
         std::thread::spawn(move || {
             let (mut acknowledged, mut unacknowledged, mut failed) = (Vec::new(), 0u32, 0u32);
+            // The longest time writes kept failing: the window the stack was not writable.
+            let (mut failing_since, mut longest_outage) = (None::<Instant>, Duration::ZERO);
             for i in 0u32.. {
                 if stop.load(std::sync::atomic::Ordering::Relaxed) {
                     break;
                 }
                 let key = format!("stack:acked:{i}");
-                match acknowledged_write(&config, "app-Local-Stack-Test", &key) {
+                let attempt = Instant::now();
+                let result = acknowledged_write(&config, "app-Local-Stack-Test", &key);
+                match result {
                     Ok(true) => acknowledged.push(key),
                     Ok(false) => unacknowledged += 1,
                     Err(_) => failed += 1,
                 }
+                match (result.is_err(), failing_since) {
+                    (true, None) => failing_since = Some(attempt),
+                    (false, Some(since)) => {
+                        longest_outage = longest_outage.max(since.elapsed());
+                        failing_since = None;
+                    }
+                    _ => {}
+                }
                 std::thread::sleep(Duration::from_millis(50));
             }
-            (acknowledged, unacknowledged, failed)
+            if let Some(since) = failing_since {
+                longest_outage = longest_outage.max(since.elapsed());
+            }
+            (acknowledged, unacknowledged, failed, longest_outage)
         })
     };
     let restarted = ok(dir, &["apply", "--env", "dev", "--auto-approve", "--allow-restart"]);
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let (acknowledged, unacknowledged, failed) = writer.join().unwrap();
+    let (acknowledged, unacknowledged, failed, longest_outage) = writer.join().unwrap();
     assert!(restarted.contains("SENTINEL FAILOVER"), "{restarted}");
 
     // Every acknowledged key is on the primary after the restart.
@@ -352,11 +367,17 @@ fn a_restart_required_change_is_a_rolling_restart_that_keeps_the_stack_writable(
         .collect();
     eprintln!(
         "rolling restart: {} writes acknowledged by a replica (WAIT 1), {unacknowledged} written but not \
-         acknowledged, {failed} failed; {} acknowledged writes lost",
+         acknowledged, {failed} failed (longest outage {longest_outage:?}); {} acknowledged writes lost",
         acknowledged.len(),
         lost.len()
     );
-    assert!(acknowledged.len() > 10 && failed <= 40, "{} acknowledged, {failed} failed", acknowledged.len());
+    // Writes fail only while the primary changes: bounded in time, not in count (a loaded
+    // machine makes each failing attempt slower or faster, not the stack less available).
+    assert!(acknowledged.len() > 10, "{} acknowledged, {failed} failed", acknowledged.len());
+    assert!(
+        longest_outage < Duration::from_secs(15),
+        "writes kept failing for {longest_outage:?} ({failed} failed attempts)"
+    );
     assert!(lost.is_empty(), "acknowledged writes lost after the failover: {lost:?}");
     let status: serde_json::Value =
         serde_json::from_str(&ok(dir, &["status", "--env", "dev", "--format", "json"])).unwrap();
