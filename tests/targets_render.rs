@@ -39,8 +39,14 @@ fn snapshots_of_every_rendered_artifact() {
 
 #[test]
 fn no_rendered_file_holds_a_plaintext_password() {
-    let examples =
-        ["compose-cache", "compose-sentinel", "systemd-sentinel", "kubernetes-cluster", "kubernetes-sentinel"];
+    let examples = [
+        "compose-cache",
+        "compose-sentinel",
+        "systemd-sentinel",
+        "kubernetes-cluster",
+        "kubernetes-sentinel",
+        "elasticache-session",
+    ];
     let mut outputs: Vec<(String, tempfile::TempDir)> = envs().into_iter().map(|e| (e.clone(), render(&e))).collect();
     for ex in examples {
         let project = format!("examples/{ex}");
@@ -64,12 +70,44 @@ fn no_rendered_file_holds_a_plaintext_password() {
 }
 
 /// Passwords the example projects read (`fromEnv`), set to recognisable plaintext.
-const EXAMPLE_PASSWORDS: [(&str, &str); 4] = [
+const EXAMPLE_PASSWORDS: [(&str, &str); 7] = [
     ("ORDERS_REDIS_APP_PASSWORD", "example-app-Plaintext"),
     ("ORDERS_REDIS_REPLICATION_PASSWORD", "example-repl-Plaintext"),
     ("ORDERS_REDIS_SENTINEL_PASSWORD", "example-sentinel-Plaintext"),
     ("ORDERS_REDIS_OPS_PASSWORD", "example-ops-Plaintext"),
+    ("SESSION_REDIS_PASSWORD", "example-session-app-Plaintext"),
+    ("SESSION_REDIS_REPLICATION_PASSWORD", "example-session-repl-Plaintext"),
+    ("SESSION_REDIS_OPS_PASSWORD", "example-session-ops-Plaintext"),
 ];
+
+/// Examples are what users start from: every environment of every example passes validation
+/// and its own readiness policy (production ones included).
+#[test]
+fn every_example_environment_is_valid() {
+    let mut examples: Vec<_> = std::fs::read_dir(root().join("examples"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("redisctl.yaml").is_file())
+        .collect();
+    examples.sort();
+    assert!(examples.len() >= 10, "{examples:?}");
+    for project in examples {
+        let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_redisctl"));
+        // A fixed day: the examples record drills, which a policy rule wants recent.
+        cmd.arg("--project")
+            .arg(&project)
+            .args(["validate", "--all"])
+            .env("NO_COLOR", "1")
+            .env("REDISCTL_TODAY", "2026-11-23");
+        for (k, v) in EXAMPLE_PASSWORDS {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{}:\n{stderr}", project.display());
+        assert!(!stderr.contains("error["), "{}:\n{stderr}", project.display());
+    }
+}
 
 fn render_example(project: &str, env: &str) -> tempfile::TempDir {
     let out = tempfile::tempdir().unwrap();
