@@ -98,10 +98,17 @@ impl Env {
         run
     }
 
+    /// The JSON plan, checked against the committed plan schema.
     fn plan_json(&mut self) -> serde_json::Value {
         let run = self.run(&["plan", "--env", "prod", "--format", "json"]);
         run.assert_code(0);
-        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("plan JSON: {e}\n{}", run.show()))
+        let plan: serde_json::Value =
+            serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("plan JSON: {e}\n{}", run.show()));
+        let schema: serde_json::Value = serde_json::from_str(include_str!("../schemas/plan.schema.json")).unwrap();
+        let validator = jsonschema::draft202012::new(&schema).unwrap();
+        let errors: Vec<String> = validator.iter_errors(&plan).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{errors:?}\n{plan:#}");
+        plan
     }
 }
 
