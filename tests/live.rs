@@ -497,28 +497,7 @@ fn openssl(dir: &Path, args: &[&str]) {
 fn a_systemd_node_serving_tls_is_planned_and_applied_live() {
     let f = Fleet::new();
     let certs = f.dir.path().join("tls");
-    std::fs::create_dir_all(&certs).unwrap();
-    openssl(
-        &certs,
-        &["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt"]
-            .iter()
-            .copied()
-            .chain(["-days", "2", "-subj", "/CN=redisctl-test-ca"])
-            .collect::<Vec<_>>(),
-    );
-    openssl(
-        &certs,
-        &["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "node.key", "-out", "node.csr", "-subj", "/CN=node"],
-    );
-    std::fs::write(certs.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
-    openssl(
-        &certs,
-        &["x509", "-req", "-in", "node.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2"]
-            .iter()
-            .copied()
-            .chain(["-extfile", "san.ext", "-out", "node.crt"])
-            .collect::<Vec<_>>(),
-    );
+    test_certificates(&certs);
     let file = |name: &str| certs.join(name).to_string_lossy().into_owned();
     let tls = format!(
         "security:\n  tls: {{ enabled: true, certFile: \"{}\", keyFile: \"{}\", caFile: \"{}\" }}\n",
@@ -590,4 +569,143 @@ fn a_systemd_node_serving_tls_is_planned_and_applied_live() {
     f.ok(&["apply", "--env", "vm", "--live", "--auto-approve"]);
     assert_eq!(maxmemory(), (128u64 << 20).to_string());
     assert!(f.ok(&["plan", "--env", "vm", "--live"]).contains("No changes."));
+}
+
+/// A CA, and a certificate for 127.0.0.1 signed by it, in `dir` (`ca.crt`, `node.crt`, `node.key`).
+fn test_certificates(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    let ca = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2"];
+    openssl(dir, &[&ca[..], &["-subj", "/CN=redisctl-test-ca"]].concat());
+    openssl(
+        dir,
+        &["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "node.key", "-out", "node.csr", "-subj", "/CN=node"],
+    );
+    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    let sign =
+        ["x509", "-req", "-in", "node.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2"];
+    openssl(dir, &[&sign[..], &["-extfile", "san.ext", "-out", "node.crt"]].concat());
+}
+
+/// With TLS on, Sentinels listen on the TLS port only, like the nodes: `--live` reaches them
+/// over TLS, as the `role: sentinel` user their ACL file admits, and puts a hand change back.
+#[test]
+fn a_systemd_sentinel_serving_tls_is_planned_and_applied_live() {
+    common::require_redis();
+    let dir = tempfile::tempdir().unwrap();
+    let p = |rel: &str| dir.path().join(rel).to_string_lossy().into_owned();
+    test_certificates(&dir.path().join("tls"));
+    const SENTINEL_PASSWORD: &str = "Fleet-Sentinel-Password-74";
+    for (user, pass) in FLEET_PASSWORDS.iter().chain(&[("sent", SENTINEL_PASSWORD)]) {
+        std::fs::create_dir_all(dir.path().join("secrets")).unwrap();
+        std::fs::write(dir.path().join(format!("secrets/{user}")), format!("{pass}\n")).unwrap();
+    }
+    let (redis_port, sentinel_port) = (common::free_port_block(2, false), common::free_port_block(3, false));
+    std::fs::write(
+        dir.path().join("redisctl.yaml"),
+        format!(
+            "apiVersion: redisctl/v1\nservice: fleet\nredis: {{ version: \"7.0\", workload: cache, maxmemoryPolicy: allkeys-lru, \
+             config: {{ timeout: 300, tcp-keepalive: 60 }} }}\nresources: {{ maxmemory: 64mb }}\n\
+             topology: {{ mode: sentinel, replicas: 1, sentinels: 3 }}\n\
+             security:\n  tls: {{ enabled: true, certFile: \"{}\", keyFile: \"{}\", caFile: \"{}\" }}\nacl:\n  users:\n    \
+             - {{ name: ops, role: operator, password: {{ fromFile: secrets/ops }} }}\n    \
+             - {{ name: repl, role: replication, password: {{ fromFile: secrets/repl }} }}\n    \
+             - {{ name: sent, role: sentinel, password: {{ fromFile: secrets/sent }} }}\n    \
+             - {{ name: app, password: {{ fromFile: secrets/app }}, keys: [\"fleet:*\"] }}\n",
+            p("tls/node.crt"),
+            p("tls/node.key"),
+            p("tls/ca.crt")
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.path().join("environments")).unwrap();
+    std::fs::write(
+        dir.path().join("environments/vm.yaml"),
+        format!(
+            "target: systemd\nsystemd: {{ hosts: [\"127.0.0.1\"] }}\nports: {{ redis: {redis_port}, sentinel: {sentinel_port} }}\n"
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| -> (bool, String) {
+        let o = Command::new(env!("CARGO_BIN_EXE_redisctl"))
+            .arg("--project")
+            .arg(dir.path())
+            .args(args)
+            .arg("--no-color")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let text = out(&o);
+        for (_, pass) in FLEET_PASSWORDS.iter().chain(&[("sent", SENTINEL_PASSWORD)]) {
+            assert!(!text.contains(pass), "{args:?} printed a password: {text}");
+        }
+        (o.status.success(), text)
+    };
+    let (ok, text) = run(&["apply", "--env", "vm", "--auto-approve"]);
+    assert!(ok, "{text}");
+
+    // sentinel-0 as the systemd unit would start it, from a copy of its rendered file (the nodes
+    // are not running: Sentinel settings are readable and settable without them).
+    let work = tempfile::tempdir().unwrap();
+    let etc = dir.path().join("deploy/vm/etc/redis/fleet");
+    let rendered = std::fs::read_to_string(etc.join("sentinel-0.conf")).unwrap();
+    assert!(rendered.contains(&format!("tls-port {sentinel_port}")) && rendered.contains("port 0"), "{rendered}");
+    let local: String = rendered
+        .lines()
+        .map(|l| match l.split_once(' ').map(|(k, _)| k) {
+            Some("dir") => "dir .".to_string(),
+            Some("aclfile") => "aclfile sentinel-users.acl".to_string(),
+            Some("supervised") => "supervised no".to_string(),
+            _ => l.to_string(),
+        })
+        .map(|l| l + "\n")
+        .collect();
+    std::fs::write(work.path().join("sentinel.conf"), local).unwrap();
+    std::fs::copy(etc.join("sentinel-users.acl"), work.path().join("sentinel-users.acl")).unwrap();
+    let _sentinel = Killed(
+        Command::new("redis-sentinel")
+            .args(["sentinel.conf", "--sentinel", "auth-pass", "fleet", SENTINEL_PASSWORD])
+            .args(["--sentinel", "sentinel-pass", SENTINEL_PASSWORD])
+            .current_dir(work.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-sentinel is installed"),
+    );
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let sentinel = || -> Result<redis::Connection, String> {
+        let certs = redis::TlsCertificates {
+            client_tls: Some(redis::ClientTlsConfig {
+                client_cert: std::fs::read(p("tls/node.crt")).unwrap(),
+                client_key: std::fs::read(p("tls/node.key")).unwrap(),
+            }),
+            root_cert: Some(std::fs::read(p("tls/ca.crt")).unwrap()),
+        };
+        let client = redis::Client::build_with_tls(format!("rediss://127.0.0.1:{sentinel_port}/"), certs)
+            .map_err(|e| e.to_string())?;
+        let mut con = client.get_connection_with_timeout(Duration::from_secs(1)).map_err(|e| e.to_string())?;
+        redis::cmd("AUTH").arg("sent").arg(SENTINEL_PASSWORD).exec(&mut con).map_err(|e| e.to_string())?;
+        Ok(con)
+    };
+    let start = Instant::now();
+    while sentinel().is_err() {
+        assert!(start.elapsed() < Duration::from_secs(10), "no TLS answer from the Sentinel");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let (ok, text) = run(&["plan", "--env", "vm", "--live"]);
+    assert!(ok && text.contains("No changes."), "{text}");
+    redis::cmd("SENTINEL")
+        .arg("SET")
+        .arg("fleet")
+        .arg("down-after-milliseconds")
+        .arg("7000")
+        .exec(&mut sentinel().unwrap())
+        .unwrap();
+    let (ok, text) = run(&["plan", "--env", "vm", "--live"]);
+    assert!(ok && text.contains("sentinel-config:sentinel-0/down-after-milliseconds"), "{text}");
+    let (ok, text) = run(&["apply", "--env", "vm", "--live", "--auto-approve"]);
+    assert!(ok, "{text}");
+    let master: std::collections::HashMap<String, String> =
+        redis::cmd("SENTINEL").arg("MASTER").arg("fleet").query(&mut sentinel().unwrap()).unwrap();
+    assert_eq!(master["down-after-milliseconds"], "5000", "{master:?}");
 }

@@ -77,9 +77,8 @@ pub fn connect_sentinel(d: &Deployment, s: &Sentinel) -> Result<redis::Connectio
 fn open(d: &Deployment, name: &str, port: u32) -> Result<redis::Connection, String> {
     let host = client_host(d, name);
     let tls = &d.contract.security.tls;
-    // Rendered sentinel.conf files listen without TLS.
-    let sentinel = d.sentinels.iter().any(|s| s.name == name);
-    let client = if tls.enabled && !sentinel {
+    // Nodes and Sentinels alike listen on the TLS port only when TLS is on (`port 0`).
+    let client = if tls.enabled {
         // The files are read where redisctl runs: the same paths as on the node, or copies.
         let read = |file: &Option<String>, what: &str| -> Result<Vec<u8>, String> {
             let path = file.as_deref().ok_or_else(|| format!("security.tls.{what} is not set"))?;
