@@ -58,6 +58,14 @@ impl Environment {
         }
         match (self.loaded.contract.target, scope) {
             (_, Scope::FilesOnly) => {}
+            (Target::Process, _) if self.loaded.contract.security.tls.enabled => {
+                // The files render fine; the stack's readiness checks, failovers and rolling
+                // restarts speak plain TCP. TLS is an envelope setting: a local overlay may drop it.
+                return Err(Error::msg(
+                    "local stacks (`target: process`) run without TLS: turn it off in the local overlay \
+                     (`security: { tls: { enabled: false } }`), or plan only the files with --files-only",
+                ));
+            }
             (Target::Process, _) => {
                 providers.push(Box::new(ProcessProvider::new(self.deployment.clone(), self.output_dir.clone())?));
                 let stack = crate::stack::Stack::new(self.deployment.clone(), self.output_dir.clone())?;
