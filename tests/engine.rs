@@ -338,7 +338,14 @@ fn a_local_stack_with_tls_is_refused_before_anything_starts() {
         &format!("{dev}security: {{ tls: {{ enabled: true, certFile: a.crt, keyFile: a.key, caFile: ca.crt }} }}\n"),
     );
     for args in [&["plan", "--env", "dev"][..], &["apply", "--env", "dev", "--auto-approve"]] {
-        let o = p.run(args);
+        // Not `p.run`, which adds --files-only.
+        let o = Command::new(env!("CARGO_BIN_EXE_redisctl"))
+            .arg("--project")
+            .arg(p.path())
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
         assert_eq!(code(&o), 1, "{args:?}: {}", text(&o));
         assert!(text(&o).contains("local stacks (`target: process`) run without TLS"), "{}", text(&o));
     }
