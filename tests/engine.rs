@@ -350,6 +350,7 @@ fn a_local_stack_with_tls_is_refused_before_anything_starts() {
         assert!(text(&o).contains("local stacks (`target: process`) run without TLS"), "{}", text(&o));
     }
     assert!(!p.out().join("node-0").exists(), "nothing was started or written");
-    let o = p.run(&["plan", "--env", "dev", "--files-only"]);
+    // `p.run` plans the files only.
+    let o = p.run(&["plan", "--env", "dev"]);
     assert_eq!(code(&o), 0, "{}", text(&o));
 }
