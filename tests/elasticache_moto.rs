@@ -284,3 +284,89 @@ fn the_managed_example_is_in_parity_with_its_local_stack() {
     assert!(run.stdout.contains("Parity: in parity"), "{}", run.show());
     assert!(run.stdout.contains("target                     envelope  process        elasticache"), "{}", run.show());
 }
+
+/// Throttling: no peer throttles on demand, so a small proxy in front of moto_server answers the
+/// first requests with ElastiCache's `Throttling` error (the AWS Query protocol's error body)
+/// and passes the rest through. The plan must still succeed: the client retries with backoff.
+#[test]
+fn throttled_calls_are_retried_with_backoff() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    let moto = start_moto();
+    let upstream = moto.url.trim_start_matches("http://").to_string();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy = format!("http://{}", listener.local_addr().unwrap());
+    let requests = Arc::new(AtomicUsize::new(0));
+    const THROTTLED: usize = 2;
+    {
+        let requests = requests.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (requests, upstream) = (requests.clone(), upstream.clone());
+                std::thread::spawn(move || {
+                    let mut client = BufReader::new(stream);
+                    // One HTTP/1.1 request after the other on a kept-alive connection.
+                    while let Some(request) = read_message(&mut client) {
+                        let n = requests.fetch_add(1, Ordering::SeqCst);
+                        let response = if n < THROTTLED {
+                            let body = "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>\
+                                        <Message>Rate exceeded</Message></Error><RequestId>t</RequestId></ErrorResponse>";
+                            format!(
+                                "HTTP/1.1 400 Bad Request\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{body}",
+                                body.len()
+                            )
+                            .into_bytes()
+                        } else {
+                            let mut moto = std::net::TcpStream::connect(&upstream).unwrap();
+                            moto.write_all(&request).unwrap();
+                            read_message(&mut BufReader::new(moto)).unwrap()
+                        };
+                        if client.get_mut().write_all(&response).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+    }
+    // Reads one HTTP message (head and a Content-Length body); `None` at end of stream.
+    fn read_message(r: &mut impl BufRead) -> Option<Vec<u8>> {
+        let mut head = Vec::new();
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            if r.read_line(&mut line).ok()? == 0 {
+                return None;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap_or(0);
+            }
+            // The upstream gets a fresh connection per request: ask it to close.
+            if line.to_ascii_lowercase().starts_with("connection:") {
+                continue;
+            }
+            let end = line == "\r\n";
+            if end {
+                head.extend_from_slice(b"Connection: close\r\n");
+            }
+            head.extend_from_slice(line.as_bytes());
+            if end {
+                break;
+            }
+        }
+        let mut body = vec![0; length];
+        r.read_exact(&mut body).ok()?;
+        head.extend(body);
+        Some(head)
+    }
+
+    let project = TempProject::new(&[("redisctl.yaml", BASE), ("environments/prod.yaml", &prod("cache.t4g.small"))]);
+    let mut env = Env { project, moto, token: TOKEN.into(), outputs: Vec::new() };
+    env.moto.url = proxy;
+    let run = env.run(&["plan", "--env", "prod", "--detailed-exitcode"]);
+    run.assert_code(2);
+    assert!(run.stdout.contains("+ elasticache:replication-group/catalog-prod"), "{}", run.show());
+    assert!(requests.load(Ordering::SeqCst) > THROTTLED, "the throttled calls were not retried");
+}
