@@ -290,7 +290,7 @@ fn the_managed_example_is_in_parity_with_its_local_stack() {
 /// and passes the rest through. The plan must still succeed: the client retries with backoff.
 #[test]
 fn throttled_calls_are_retried_with_backoff() {
-    use std::io::{BufRead, BufReader, Read, Write};
+    use std::io::{BufRead, BufReader, Write};
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 
