@@ -12,6 +12,8 @@
 
 #![cfg(feature = "elasticache")]
 
+mod common;
+
 use std::path::Path;
 use std::sync::{Arc, Mutex, Once};
 
@@ -48,7 +50,6 @@ use aws_sdk_elasticache::types::{
 use aws_sdk_elasticache::Client;
 use aws_smithy_mocks::{mock, mock_client, MockResponse, Rule, RuleMode};
 use redisctl::contract::Project;
-use redisctl::diagnostics::Sources;
 use redisctl::elasticache::Desired;
 use redisctl::plan::engine::{apply, build_plan, check_destroy, ApplyReport};
 use redisctl::plan::state::State;
@@ -56,6 +57,9 @@ use redisctl::plan::{Action, ApplyOptions, Plan, Provider};
 use redisctl::providers::elasticache::ElastiCache;
 use redisctl::resolve::Deployment;
 use sha2::{Digest, Sha256};
+
+use common::library::load_env;
+use common::TempProject;
 
 const APP_PASSWORD: &str = "mocks-App-Password-3f9c2b71";
 const OPS_PASSWORD: &str = "mocks-Ops-Password-8d04e6aa";
@@ -123,33 +127,26 @@ aws: {{ nodeType: cache.r7g.large, region: eu-west-1{aws_extra} }}
 const REPLICATION_1: &str = "{ mode: replication, replicas: 1 }";
 
 struct Proj {
-    dir: tempfile::TempDir,
+    dir: TempProject,
     out: tempfile::TempDir,
 }
 
 impl Proj {
     fn new(redisctl_yaml: &str, prod_yaml: &str) -> Proj {
         setup();
-        let p = Proj { dir: tempfile::tempdir().unwrap(), out: tempfile::tempdir().unwrap() };
+        let p = Proj { dir: TempProject::new(&[]), out: tempfile::tempdir().unwrap() };
         p.write(redisctl_yaml, prod_yaml);
         p
     }
 
     fn write(&self, redisctl_yaml: &str, prod_yaml: &str) {
-        std::fs::create_dir_all(self.dir.path().join("environments")).unwrap();
-        std::fs::write(self.dir.path().join("redisctl.yaml"), redisctl_yaml).unwrap();
-        std::fs::write(self.dir.path().join("environments/prod.yaml"), prod_yaml).unwrap();
+        self.dir.write("redisctl.yaml", redisctl_yaml);
+        self.dir.write("environments/prod.yaml", prod_yaml);
     }
 
     /// The contract as the CLI loads it: checked, resolved, turned into ElastiCache resources.
     fn load(&self) -> (Desired, String) {
-        let mut sources = Sources::default();
-        let loaded = match Project::new(self.dir.path()).load("prod", &mut sources) {
-            Ok(l) => l,
-            Err(diags) => {
-                panic!("contract invalid:\n{}", diags.iter().map(|d| sources.render(d, false)).collect::<String>())
-            }
-        };
+        let loaded = load_env(&Project::new(self.dir.path()), "prod");
         let d = Deployment::resolve(&loaded, self.dir.path()).unwrap();
         (Desired::from_deployment(&d).unwrap(), d.fingerprint)
     }

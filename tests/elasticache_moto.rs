@@ -10,24 +10,18 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::{Child, Command as Std, Stdio};
+use std::process::{Command as Std, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{free_port, repo_root, Run, TempProject};
+use common::{free_port, repo_root, KillOnDrop, Run, TempProject};
 
 const TOKEN: &str = "moto-auth-Token-0123456789abcdef";
 const NEW_TOKEN: &str = "moto-auth-Token-rotated-fedcba98";
 
+/// A moto_server, killed when dropped.
 struct Moto {
-    child: Child,
+    _child: KillOnDrop,
     url: String,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn moto_server() -> PathBuf {
@@ -44,7 +38,7 @@ fn start_moto() -> Moto {
         .stderr(Stdio::null())
         .spawn()
         .expect("start moto_server");
-    let moto = Moto { child, url: format!("http://127.0.0.1:{port}") };
+    let moto = Moto { _child: KillOnDrop(child), url: format!("http://127.0.0.1:{port}") };
     let deadline = Instant::now() + Duration::from_secs(30);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(Instant::now() < deadline, "moto_server did not listen on {port}");

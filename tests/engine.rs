@@ -1,21 +1,24 @@
 //! Plan/apply engine, end to end through the real binary, on the files of a `process`
 //! environment (no servers are started: the process provider is not involved here).
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use common::{Run, TempProject};
 
 const PASSWORD: &str = "s3cret-Engine-Test-Password";
 
 struct Project {
-    dir: tempfile::TempDir,
+    project: TempProject,
 }
 
 impl Project {
     /// A project whose `dev` environment is a primary with `replicas` replicas.
     fn new(replicas: u32) -> Project {
-        let dir = tempfile::tempdir().unwrap();
-        let p = Project { dir };
+        let p = Project { project: TempProject::new(&[]) };
         p.write(
             "redisctl.yaml",
             r#"apiVersion: redisctl/v1
@@ -45,13 +48,11 @@ resources:
     }
 
     fn path(&self) -> &Path {
-        self.dir.path()
+        self.project.path()
     }
 
     fn write(&self, rel: &str, text: &str) {
-        let path = self.path().join(rel);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
+        self.project.write(rel, text);
     }
 
     fn set_replicas(&self, n: u32) {
@@ -68,27 +69,27 @@ resources:
     }
 
     fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_redisctl"));
+        let mut c = common::redisctl_std();
         // Files only: these tests are about the engine, not about starting servers.
         let files_only = matches!(args.first(), Some(&"plan") | Some(&"apply"));
-        c.arg("--project").arg(self.path()).args(args).stdin(Stdio::null());
+        c.arg("--project").arg(self.path()).args(args);
         if files_only {
             c.arg("--files-only");
         }
         c
     }
 
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().unwrap()
+    fn run(&self, args: &[&str]) -> Run {
+        Run::unbounded(&mut self.cmd(args).into())
     }
 }
 
-fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+fn text(o: &Run) -> String {
+    o.text()
 }
 
-fn code(o: &Output) -> i32 {
-    o.status.code().unwrap_or(-1)
+fn code(o: &Run) -> i32 {
+    o.code.unwrap_or(-1)
 }
 
 #[test]
@@ -135,7 +136,7 @@ fn a_hand_edit_is_reported_as_drift_and_reverted() {
     let original = std::fs::read_to_string(&conf).unwrap();
     std::fs::write(&conf, original.replace("maxmemory 64mb", "maxmemory 1gb")).unwrap();
     let plan = p.run(&["plan", "--env", "dev", "--format", "json"]);
-    let json: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
     assert_eq!(json["drift"], serde_json::json!(["file:node-0/redis.conf"]));
     let text_plan = text(&p.run(&["plan", "--env", "dev", "--no-color"]));
     assert!(text_plan.starts_with("Drift: objects changed outside redisctl"), "{text_plan}");
@@ -229,7 +230,7 @@ fn an_apply_killed_half_way_is_finished_by_the_next_one() {
     child.wait().unwrap();
 
     let plan = p.run(&["plan", "--env", "dev", "--format", "json"]);
-    let json: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
     assert_eq!(json["summary"]["add"], 4, "node-1..3 and users.acl remain: {json}");
     assert_eq!(json["summary"]["change"], 0, "node-0 is complete: {json}");
 
@@ -241,16 +242,7 @@ fn an_apply_killed_half_way_is_finished_by_the_next_one() {
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let path = e.path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
+    common::files(dir).into_iter().map(|(_, path)| path).collect()
 }
 
 #[test]
@@ -299,7 +291,7 @@ fn json_output_follows_the_committed_plan_schema() {
     let p = Project::new(1);
     let check = |p: &Project| {
         let o = p.run(&["plan", "--env", "dev", "--format", "json"]);
-        let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
         let errors: Vec<String> = validator.iter_errors(&json).map(|e| e.to_string()).collect();
         assert!(errors.is_empty(), "{errors:?}\n{json}");
         json
@@ -339,13 +331,7 @@ fn a_local_stack_with_tls_is_refused_before_anything_starts() {
     );
     for args in [&["plan", "--env", "dev"][..], &["apply", "--env", "dev", "--auto-approve"]] {
         // Not `p.run`, which adds --files-only.
-        let o = Command::new(env!("CARGO_BIN_EXE_redisctl"))
-            .arg("--project")
-            .arg(p.path())
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
+        let o = Run::unbounded(common::redisctl_on(p.path()).args(args));
         assert_eq!(code(&o), 1, "{args:?}: {}", text(&o));
         assert!(text(&o).contains("local stacks (`target: process`) run without TLS"), "{}", text(&o));
     }

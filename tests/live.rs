@@ -11,29 +11,14 @@
 
 mod common;
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+use common::{free_port, KillOnDrop, Run, TempProject};
 
 const APP_PASSWORD: &str = "Live-Test-App-Password-1";
 const OPS_PASSWORD: &str = "Live-Test-Ops-Password";
-
-struct Server {
-    child: Child,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    // Redis also binds port+10000 in cluster mode only; a standalone node needs just this one.
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 fn redis(port: u16, user: &str, pass: &str, args: &[&str]) -> Result<redis::Value, String> {
     let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
@@ -57,13 +42,14 @@ fn config_get(port: u16, name: &str) -> String {
 }
 
 struct Project {
-    dir: tempfile::TempDir,
+    dir: TempProject,
     port: u16,
 }
 
 impl Project {
     fn new() -> Project {
-        let p = Project { dir: tempfile::tempdir().unwrap(), port: free_port() };
+        // A standalone node: it binds its port only (no cluster bus port).
+        let p = Project { dir: TempProject::new(&[]), port: free_port() };
         p.write("secrets/app", &format!("{APP_PASSWORD}\n"));
         p.write("secrets/ops", &format!("{OPS_PASSWORD}\n"));
         p.contract("64mb", "", "");
@@ -84,36 +70,29 @@ impl Project {
     }
 
     fn write(&self, rel: &str, text: &str) {
-        let path = self.dir.path().join(rel);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
+        self.dir.write(rel, text);
     }
 
     fn node_dir(&self) -> PathBuf {
         self.dir.path().join(".redisctl/dev/run/node-0")
     }
 
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_redisctl"))
-            .arg("--project")
-            .arg(self.dir.path())
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
+    fn run(&self, args: &[&str]) -> Run {
+        Run::unbounded(self.dir.cmd_on().args(args))
     }
 
-    fn start(&self) -> Server {
+    fn start(&self) -> KillOnDrop {
         let dir = self.node_dir();
         std::fs::copy(dir.join("redis.conf"), dir.join("runtime.conf")).unwrap();
-        let child = Command::new("redis-server")
-            .arg("runtime.conf")
-            .current_dir(&dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server is installed (scripts/test installs it)");
-        let server = Server { child };
+        let server = KillOnDrop(
+            Command::new("redis-server")
+                .arg("runtime.conf")
+                .current_dir(&dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("redis-server is installed (scripts/test installs it)"),
+        );
         let start = Instant::now();
         while redis(self.port, "ops", OPS_PASSWORD, &["PING"]).is_err() || !dir.join("redis.pid").exists() {
             assert!(start.elapsed() < Duration::from_secs(10), "redis-server did not start: {}", log(&dir));
@@ -135,16 +114,16 @@ fn apply(p: &Project, extra: &[&str]) -> String {
     let mut args = vec!["apply", "--env", "dev", "--auto-approve", "--no-color"];
     args.extend_from_slice(extra);
     let o = p.run(&args);
-    assert!(o.status.success(), "{}", out(&o));
-    out(&o)
+    assert!(o.success(), "{}", o.text());
+    o.text()
 }
 
 fn plan(p: &Project) -> String {
-    out(&p.run(&["plan", "--env", "dev", "--no-color"]))
+    p.run(&["plan", "--env", "dev", "--no-color"]).text()
 }
 
-fn pid(server: &Server) -> String {
-    format!("{}", server.child.id())
+fn pid(server: &KillOnDrop) -> String {
+    format!("{}", server.id())
 }
 
 #[test]
@@ -298,13 +277,13 @@ const FLEET_PASSWORDS: [(&str, &str); 3] =
 
 /// A `target: systemd` project whose one host is 127.0.0.1: a primary and a replica on free ports.
 struct Fleet {
-    dir: tempfile::TempDir,
+    dir: TempProject,
     base: u16,
 }
 
 impl Fleet {
     fn new() -> Fleet {
-        let f = Fleet { dir: tempfile::tempdir().unwrap(), base: common::free_port_block(2, false) };
+        let f = Fleet { dir: TempProject::new(&[]), base: common::free_port_block(2, false) };
         for (user, pass) in FLEET_PASSWORDS {
             f.write(&format!("secrets/{user}"), &format!("{pass}\n"));
         }
@@ -331,26 +310,17 @@ impl Fleet {
     }
 
     fn write(&self, rel: &str, text: &str) {
-        let path = self.dir.path().join(rel);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
+        self.dir.write(rel, text);
     }
 
     /// Run the binary; every output is checked for the plaintext passwords.
     fn run(&self, args: &[&str]) -> (bool, String) {
-        let o = Command::new(env!("CARGO_BIN_EXE_redisctl"))
-            .arg("--project")
-            .arg(self.dir.path())
-            .args(args)
-            .arg("--no-color")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        let text = out(&o);
+        let o = Run::unbounded(self.dir.cmd_on().args(args).arg("--no-color"));
+        let text = o.text();
         for (_, pass) in FLEET_PASSWORDS {
             assert!(!text.contains(pass), "{args:?} printed a password: {text}");
         }
-        (o.status.success(), text)
+        (o.success(), text)
     }
 
     #[track_caller]
@@ -478,16 +448,6 @@ fn a_systemd_environment_is_planned_and_applied_live_with_the_live_flag() {
     assert!(!success && refused.contains("--live works for targets `process` and `systemd`"), "{refused}");
 }
 
-/// A redis-server started by a test, killed on drop (also when the test panics).
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn openssl(dir: &Path, args: &[&str]) {
     let o = Command::new("openssl").args(args).current_dir(dir).output().expect("openssl is installed");
     assert!(o.status.success(), "openssl {args:?}: {}", out(&o));
@@ -527,7 +487,7 @@ fn a_systemd_node_serving_tls_is_planned_and_applied_live() {
         .collect();
     std::fs::write(work.path().join("runtime.conf"), local).unwrap();
     std::fs::copy(etc.join("users.acl"), work.path().join("users.acl")).unwrap();
-    let _server = Killed(
+    let _server = KillOnDrop(
         Command::new("redis-server")
             .arg("runtime.conf")
             .current_dir(work.path())
@@ -661,7 +621,7 @@ fn a_systemd_sentinel_serving_tls_is_planned_and_applied_live() {
         .collect();
     std::fs::write(work.path().join("sentinel.conf"), local).unwrap();
     std::fs::copy(etc.join("sentinel-users.acl"), work.path().join("sentinel-users.acl")).unwrap();
-    let _sentinel = Killed(
+    let _sentinel = KillOnDrop(
         Command::new("redis-sentinel")
             .args(["sentinel.conf", "--sentinel", "auth-pass", "fleet", SENTINEL_PASSWORD])
             .args(["--sentinel", "sentinel-pass", SENTINEL_PASSWORD])

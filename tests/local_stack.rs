@@ -3,13 +3,15 @@
 //! client to find the primary and write, `destroy` stops it and keeps the data.
 //! A guard destroys the stack even when an assertion fails.
 
-use std::net::TcpListener;
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{Run, TempProject};
+
 struct Stack {
-    dir: tempfile::TempDir,
+    dir: TempProject,
 }
 
 impl Drop for Stack {
@@ -18,46 +20,20 @@ impl Drop for Stack {
     }
 }
 
-fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_redisctl"))
-        .arg("--project")
-        .arg(dir)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
+fn run(dir: &Path, args: &[&str]) -> Run {
+    Run::unbounded(common::redisctl_on(dir).args(args))
 }
 
 fn ok(dir: &Path, args: &[&str]) -> String {
     let o = run(dir, args);
-    let text = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-    assert!(o.status.success(), "{args:?}: {text}");
+    let text = o.text();
+    assert!(o.success(), "{args:?}: {text}");
     text
 }
 
-/// `count` consecutive free ports (nothing listens on them now), and their cluster bus ports
-/// (+10000) when `bus`. Each test searches its own range, so tests running in parallel never
-/// pick the same ports.
-fn free_ports(from: u16, count: u16, bus: bool) -> u16 {
-    let taken = |p: u16| TcpListener::bind(("127.0.0.1", p)).is_err();
-    'base: for base in (from..from + 2000).step_by(50) {
-        for p in base..base + count {
-            if taken(p) || (bus && p.checked_add(10000).is_none_or(taken)) {
-                continue 'base;
-            }
-        }
-        return base;
-    }
-    panic!("no free port range");
-}
-
-fn project(topology: &str, ports_from: u16) -> Stack {
-    let dir = tempfile::tempdir().unwrap();
-    let w = |rel: &str, text: &str| {
-        let p = dir.path().join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    };
+fn project(topology: &str) -> Stack {
+    let dir = TempProject::new(&[]);
+    let w = |rel: &str, text: &str| dir.write(rel, text);
     for s in ["app", "repl", "sentinel", "ops"] {
         w(&format!("secrets/{s}"), &format!("{s}-Local-Stack-Test\n"));
     }
@@ -77,7 +53,9 @@ acl:
 resources: { maxmemory: 64mb }
 "#,
     );
-    let base = free_ports(ports_from, 25, topology.contains("cluster"));
+    // 25 ports: redis from `base`, Sentinels from `base + 20`; and their cluster bus ports
+    // (+10000) for a cluster only, the one topology whose nodes bind them.
+    let base = common::free_port_block(25, topology.contains("cluster"));
     w("environments/dev.yaml", &format!("topology: {topology}\nports: {{ redis: {base}, sentinel: {} }}\n", base + 20));
     Stack { dir }
 }
@@ -149,8 +127,8 @@ fn connect_and_write(config: &serde_json::Value, password: &str) -> String {
     panic!("too many redirects")
 }
 
-fn exercise(topology: &str, members: usize, primaries: usize, ports_from: u16) {
-    let stack = project(topology, ports_from);
+fn exercise(topology: &str, members: usize, primaries: usize) {
+    let stack = project(topology);
     let dir = stack.dir.path();
     let applied = ok(dir, &["apply", "--env", "dev", "--auto-approve", "--no-color"]);
     assert!(applied.contains("Apply complete!"), "{applied}");
@@ -182,12 +160,12 @@ fn exercise(topology: &str, members: usize, primaries: usize, ports_from: u16) {
 
 #[test]
 fn a_standalone_stack_comes_up_and_keeps_its_data() {
-    exercise("{ mode: standalone }", 1, 1, 21000);
+    exercise("{ mode: standalone }", 1, 1);
 }
 
 #[test]
 fn a_sentinel_stack_comes_up_and_clients_find_the_primary() {
-    exercise("{ mode: sentinel, replicas: 1, sentinels: 3 }", 5, 1, 23000);
+    exercise("{ mode: sentinel, replicas: 1, sentinels: 3 }", 5, 1);
 }
 
 /// A Sentinel connection as the `role: sentinel` user, the one its ACL allows SENTINEL SET.
@@ -197,7 +175,7 @@ fn sentinel_admin(addr: &str) -> redis::Connection {
 
 #[test]
 fn sentinels_refuse_anonymous_clients_and_let_applications_only_discover() {
-    let stack = project("{ mode: sentinel, replicas: 1, sentinels: 3 }", 27000);
+    let stack = project("{ mode: sentinel, replicas: 1, sentinels: 3 }");
     let dir = stack.dir.path();
     let mut outputs = vec![ok(dir, &["apply", "--env", "dev", "--auto-approve", "--no-color"])];
     let config = connect_config(dir);
@@ -264,18 +242,11 @@ fn sentinels_refuse_anonymous_clients_and_let_applications_only_discover() {
     // No password in any output or rendered file (Sentinel's own runtime.conf, which it
     // rewrites with the auth-pass and sentinel-pass it was started with, is mode 0600).
     let passwords = ["app", "repl", "sentinel", "ops"].map(|s| format!("{s}-Local-Stack-Test"));
-    let mut rendered = Vec::new();
-    let mut stack_dirs = vec![dir.join(".redisctl/dev/run")];
-    while let Some(d) = stack_dirs.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack_dirs.push(path);
-            } else if path.extension().is_some_and(|e| e == "conf" || e == "acl") && !path.ends_with("runtime.conf") {
-                rendered.push(path);
-            }
-        }
-    }
+    let rendered: Vec<_> = common::files(&dir.join(".redisctl/dev/run"))
+        .into_iter()
+        .map(|(_, path)| path)
+        .filter(|path| path.extension().is_some_and(|e| e == "conf" || e == "acl") && !path.ends_with("runtime.conf"))
+        .collect();
     assert!(rendered.iter().any(|p| p.ends_with("sentinel-users.acl")), "{rendered:?}");
     for path in &rendered {
         let text = std::fs::read_to_string(path).unwrap();
@@ -301,7 +272,7 @@ fn config_get(addr: &str, name: &str) -> String {
 
 #[test]
 fn a_restart_required_change_is_a_rolling_restart_that_keeps_the_stack_writable() {
-    let stack = project("{ mode: sentinel, replicas: 1, sentinels: 3 }", 25000);
+    let stack = project("{ mode: sentinel, replicas: 1, sentinels: 3 }");
     let dir = stack.dir.path();
     ok(dir, &["apply", "--env", "dev", "--auto-approve"]);
     let base = std::fs::read_to_string(dir.join("redisctl.yaml")).unwrap();
@@ -390,12 +361,12 @@ fn a_restart_required_change_is_a_rolling_restart_that_keeps_the_stack_writable(
 
 #[test]
 fn a_cluster_stack_comes_up_and_clients_follow_redirects() {
-    exercise("{ mode: cluster, shards: 3, replicasPerShard: 1 }", 6, 3, 12000);
+    exercise("{ mode: cluster, shards: 3, replicasPerShard: 1 }", 6, 3);
 }
 
 #[test]
 fn after_a_primary_dies_and_sentinel_fails_over_the_plan_shows_no_false_drift() {
-    let stack = project("{ mode: sentinel, replicas: 1, sentinels: 3 }", 17000);
+    let stack = project("{ mode: sentinel, replicas: 1, sentinels: 3 }");
     let dir = stack.dir.path();
     ok(dir, &["apply", "--env", "dev", "--auto-approve"]);
     let status = |dir: &Path| -> serde_json::Value {
@@ -434,7 +405,7 @@ fn after_a_primary_dies_and_sentinel_fails_over_the_plan_shows_no_false_drift() 
 
 #[test]
 fn sentinel_settings_changed_in_the_contract_are_set_live_on_every_sentinel() {
-    let stack = project("{ mode: sentinel, replicas: 1, sentinels: 3 }", 14000);
+    let stack = project("{ mode: sentinel, replicas: 1, sentinels: 3 }");
     let dir = stack.dir.path();
     ok(dir, &["apply", "--env", "dev", "--auto-approve"]);
     let status = || -> serde_json::Value {
@@ -640,7 +611,7 @@ impl ClusterClient {
 
 #[test]
 fn a_restart_required_change_is_a_rolling_restart_that_keeps_a_cluster_writable() {
-    let stack = project("{ mode: cluster, shards: 3, replicasPerShard: 1 }", 16000);
+    let stack = project("{ mode: cluster, shards: 3, replicasPerShard: 1 }");
     let dir = stack.dir.path();
     ok(dir, &["apply", "--env", "dev", "--auto-approve"]);
     let status = || -> serde_json::Value {

@@ -1,8 +1,8 @@
 //! `redisctl parity` over multi-environment projects, through the real binary.
 
-mod policy_fixture;
+mod common;
 
-use policy_fixture::{Project, BASE};
+use common::policy::{Project, BASE};
 use predicates::prelude::*;
 use serde_json::Value;
 

@@ -3,9 +3,9 @@
 //! gets none. Waivers: a waiver with a reason silences a finding and shows in every plan
 //! format; an expired one does not silence it; errors block apply.
 
-mod policy_fixture;
+mod common;
 
-use policy_fixture::{finding, Finding, Project};
+use common::policy::{finding, Finding, Project};
 use predicates::prelude::*;
 
 /// `bad` (an overlay of environment `env`) breaks the rule exactly as `expected` says; `fixed` breaks nothing.

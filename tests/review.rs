@@ -1,9 +1,9 @@
 //! `redisctl review`: a complete production contract gets Go; taking away backups, TLS or
 //! fresh evidence gets No-Go naming what is missing.
 
-mod policy_fixture;
+mod common;
 
-use policy_fixture::{Project, BASE};
+use common::policy::{Project, BASE, TODAY};
 use predicates::prelude::*;
 
 /// Everything the review asks for, shared by every environment.
@@ -185,11 +185,8 @@ fn out_writes_the_document_and_json_carries_the_verdict() {
 #[test]
 fn the_sample_project_is_valid_in_parity_and_ready_in_production() {
     let sample = |args: &[&str]| {
-        let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_redisctl"));
-        cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args(args)
-            .env("NO_COLOR", "1")
-            .env("REDISCTL_TODAY", policy_fixture::TODAY);
+        let mut cmd = common::redisctl_in(&common::repo_root());
+        cmd.args(args).env("REDISCTL_TODAY", TODAY);
         // staging (target process) reads its passwords from these variables.
         for var in [
             "CATALOG_REDIS_PASSWORD",

@@ -2,13 +2,13 @@
 //! topology comes up ready, reports a correct status, keeps its data across stop and start,
 //! and keeps roles across failovers.
 
-mod stack_support;
+mod common;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use common::library::{test_stack, TestStack};
 use redisctl::stack::{key_in_slots, key_slot, poll, Binaries, LiveRole, MemberStatus, StackStatus, StopOptions};
-use stack_support::{test_stack, TestStack};
 
 const WAIT: Duration = Duration::from_secs(60);
 

@@ -6,12 +6,12 @@
 //! `kubectl` first in PATH; each records its name and arguments, one line per call, so the
 //! tests assert the exact commands, their order, and that nothing runs without `--exec`.
 
-mod targets_support;
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use targets_support::*;
+use common::targets::*;
 
 const FAKES: [&str; 5] = ["systemctl", "sysctl", "chown", "docker", "kubectl"];
 
@@ -24,12 +24,9 @@ impl Sandbox {
     fn new() -> Sandbox {
         let dir = tempfile::tempdir().unwrap();
         let project = dir.path().join("project");
-        std::fs::create_dir_all(project.join("environments")).unwrap();
+        std::fs::create_dir_all(&project).unwrap();
         std::fs::copy(root().join(PROJECT).join("redisctl.yaml"), project.join("redisctl.yaml")).unwrap();
-        for e in std::fs::read_dir(root().join(PROJECT).join("environments")).unwrap() {
-            let e = e.unwrap();
-            std::fs::copy(e.path(), project.join("environments").join(e.file_name())).unwrap();
-        }
+        common::copy_dir(&root().join(PROJECT).join("environments"), &project.join("environments"));
         let bin = dir.path().join("bin");
         std::fs::create_dir(&bin).unwrap();
         for name in FAKES {
@@ -61,10 +58,10 @@ impl Sandbox {
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_redisctl"));
-        cmd.arg("--project").arg(self.project()).args(args);
+        let mut cmd = common::redisctl_on(&self.project());
+        cmd.args(args);
         let path = format!("{}:{}", self.dir.path().join("bin").display(), std::env::var("PATH").unwrap_or_default());
-        cmd.env("PATH", path).env("NO_COLOR", "1");
+        cmd.env("PATH", path);
         for (k, v) in PASSWORDS {
             cmd.env(k, v);
         }

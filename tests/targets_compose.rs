@@ -3,12 +3,13 @@
 //! health scripts really start redis-server with the ACL built from the passwords and pass a
 //! write/read health check.
 
-mod targets_support;
+mod common;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use targets_support::*;
+use common::targets::*;
+use common::{free_port, KillOnDrop};
 
 #[test]
 fn docker_compose_and_the_compose_spec_accept_every_topology() {
@@ -122,7 +123,7 @@ fn start_and_health_scripts_run_a_real_node() {
         for (k, v) in PASSWORDS {
             start.env(k, v);
         }
-        let _node = Running(start.spawn().unwrap());
+        let _node = KillOnDrop(start.spawn().unwrap());
         wait_for(port, true, &["PING"], "PONG").unwrap_or_else(|e| panic!("compose-{topology}: {e}"));
         let acl = std::fs::read_to_string(run.join("users.acl")).unwrap();
         assert!(acl.starts_with("user default reset off\n") && !acl.contains("Plaintext"), "{acl}");
@@ -178,7 +179,7 @@ fn sentinel_start_and_health(etc: &Path, run: &Path, data: &Path, node_port: u16
     for (k, v) in PASSWORDS {
         start.env(k, v);
     }
-    let _sentinel = Running(start.spawn().unwrap());
+    let _sentinel = KillOnDrop(start.spawn().unwrap());
     let anonymous = ["SENTINEL", "GET-MASTER-ADDR-BY-NAME", "catalog"];
     wait_for(sport, false, &anonymous, "NOAUTH Authentication required.").unwrap();
     let acl = std::fs::read_to_string(run.join("sentinel-users.acl")).unwrap();
@@ -306,7 +307,7 @@ fn a_real_node_serves_tls_with_the_rendered_config() {
     for (k, v) in PASSWORDS {
         start.env(k, v);
     }
-    let _node = Running(start.spawn().unwrap());
+    let _node = KillOnDrop(start.spawn().unwrap());
     let mut health_ok = false;
     let mut last = String::new();
     for _ in 0..100 {

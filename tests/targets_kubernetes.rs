@@ -1,11 +1,11 @@
 //! `target: kubernetes` against a real peer: `kubernetes-validate --strict -k 1.29.0` accepts
 //! every manifest of every topology, with any WARN treated as a failure.
 
-mod targets_support;
+mod common;
 
 use std::process::Command;
 
-use targets_support::*;
+use common::targets::*;
 
 #[test]
 fn kubernetes_validate_accepts_every_manifest_strictly() {

@@ -1,12 +1,12 @@
 //! Rendering of the deployment targets: snapshots of every artifact of every target and
 //! topology, no plaintext password in any rendered file, deterministic bytes.
 
-mod targets_support;
+mod common;
 
 use std::os::unix::fs::PermissionsExt;
 
+use common::targets::*;
 use sha2::{Digest, Sha256};
-use targets_support::*;
 
 const TARGETS: [&str; 3] = ["systemd", "compose", "kubernetes"];
 
@@ -92,13 +92,9 @@ fn every_example_environment_is_valid() {
     examples.sort();
     assert!(examples.len() >= 10, "{examples:?}");
     for project in examples {
-        let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_redisctl"));
+        let mut cmd = common::redisctl_on(&project);
         // A fixed day: the examples record drills, which a policy rule wants recent.
-        cmd.arg("--project")
-            .arg(&project)
-            .args(["validate", "--all"])
-            .env("NO_COLOR", "1")
-            .env("REDISCTL_TODAY", "2026-11-23");
+        cmd.args(["validate", "--all"]).env("REDISCTL_TODAY", "2026-11-23");
         for (k, v) in EXAMPLE_PASSWORDS {
             cmd.env(k, v);
         }
@@ -110,14 +106,7 @@ fn every_example_environment_is_valid() {
 }
 
 fn render_example(project: &str, env: &str) -> tempfile::TempDir {
-    let out = tempfile::tempdir().unwrap();
-    let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_redisctl"));
-    cmd.arg("--project").arg(root().join(project)).args(["render", "--env", env, "--out"]).arg(out.path());
-    for (k, v) in EXAMPLE_PASSWORDS {
-        cmd.env(k, v);
-    }
-    cmd.assert().success();
-    out
+    render_with(project, env, &EXAMPLE_PASSWORDS)
 }
 
 #[test]

@@ -3,11 +3,12 @@
 //! rendered config (paths and addresses moved into a temporary directory) and lets the
 //! operator authenticate against the rendered ACL hashes.
 
-mod targets_support;
+mod common;
 
 use std::process::{Command, Stdio};
 
-use targets_support::*;
+use common::targets::*;
+use common::{free_port, KillOnDrop};
 
 #[test]
 fn systemd_analyze_verify_accepts_every_unit_silently() {
@@ -66,7 +67,7 @@ fn redis_server_loads_every_rendered_config() {
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("redis-server is installed");
-            let _guard = Running(child);
+            let _guard = KillOnDrop(child);
             // Nodes: the operator logs in with its plaintext against the rendered SHA-256 hash.
             // Sentinels refuse anonymous clients; the Sentinel user logs in against its hash.
             let result = if sentinel {

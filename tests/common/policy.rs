@@ -1,16 +1,15 @@
-//! Temporary redisctl projects for the policy, parity and review tests, and a runner for the
-//! real binary against them.
+//! The project of the policy, parity and review tests: [`BASE`] and environment overlays in a
+//! [`TempProject`], run with a fixed day, and the policy findings `validate` reports.
 //!
 //! `BASE` is a contract that breaks no readiness rule in any class of environment (local
 //! process, shared kubernetes/compose, production-like), so that a test adds exactly one
 //! violation in an environment overlay and sees exactly one finding, located in the overlay.
 
-#![allow(dead_code)] // each test crate uses a different part
-
 use std::path::Path;
 
-use assert_cmd::Command;
 use serde_json::Value;
+
+use super::{Command, Run, TempProject};
 
 /// "Today" for every command: waiver expiry and evidence age do not depend on the clock.
 pub const TODAY: &str = "2026-11-23";
@@ -57,7 +56,7 @@ operations:
 "#;
 
 pub struct Project {
-    pub dir: tempfile::TempDir,
+    pub project: TempProject,
 }
 
 impl Project {
@@ -67,7 +66,7 @@ impl Project {
     }
 
     pub fn with_base(base: &str, envs: &[(&str, &str)]) -> Project {
-        let p = Project { dir: tempfile::tempdir().expect("temp dir") };
+        let p = Project { project: TempProject::new(&[]) };
         p.write("redisctl.yaml", base);
         for (name, text) in envs {
             p.write(&format!("environments/{name}.yaml"), text);
@@ -79,28 +78,26 @@ impl Project {
     }
 
     pub fn write(&self, rel: &str, text: &str) {
-        let path = self.dir.path().join(rel);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        std::fs::write(path, text).expect("write");
+        self.project.write(rel, text);
     }
 
     pub fn path(&self) -> &Path {
-        self.dir.path()
+        self.project.path()
     }
 
     /// `redisctl ARGS...` run in the project directory (so paths show as users see them),
     /// with a fixed date and no colour.
     pub fn redisctl(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_redisctl"));
-        cmd.current_dir(self.path()).args(args).env("NO_COLOR", "1").env("REDISCTL_TODAY", TODAY);
+        let mut cmd = self.project.cmd();
+        cmd.args(args).env("REDISCTL_TODAY", TODAY);
         cmd
     }
 
     /// The policy findings (`RCTL1xx`) `validate --format json` reports for one environment.
     pub fn findings(&self, env: &str) -> Vec<Finding> {
-        let out = self.redisctl(&["validate", "--env", env, "--format", "json"]).output().expect("run");
-        let json: Value = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("validate JSON: {e}\n{}", String::from_utf8_lossy(&out.stderr)));
+        let out = Run::unbounded(&mut self.redisctl(&["validate", "--env", env, "--format", "json"]));
+        let json: Value =
+            serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("validate JSON: {e}\n{}", out.stderr));
         json["environments"][0]["diagnostics"]
             .as_array()
             .expect("diagnostics")
@@ -117,14 +114,9 @@ impl Project {
 
     /// Standard output of a command that must succeed.
     pub fn stdout_ok(&self, args: &[&str]) -> String {
-        let out = self.redisctl(args).output().expect("run");
-        assert!(
-            out.status.success(),
-            "redisctl {args:?} failed:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        let out = Run::unbounded(&mut self.redisctl(args));
+        assert!(out.success(), "redisctl {args:?} failed:\n{}\n{}", out.stdout, out.stderr);
+        out.stdout
     }
 }
 

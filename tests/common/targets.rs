@@ -1,9 +1,15 @@
-//! Shared helpers of the target tests: render an environment of the fixture project with the
-//! real binary, list the rendered files, find the peer validators, run them strictly.
-#![allow(dead_code)]
+//! The target tests' fixture (`tests/fixtures/targets`) and peers: render its environments
+//! with the real binary, find the peer validators, run them strictly, load a rendered config
+//! into a local `redis-server` and ask it through `redis-cli`.
+//!
+//! Used through `common::targets::*`: its [`wait_for`] (a `redis-cli` answer) is not the
+//! generic `common::wait_for`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+#[allow(unused_imports)] // not every target test lists files
+pub use super::{files, repo_root as root};
 
 pub const PROJECT: &str = "tests/fixtures/targets";
 pub const TOPOLOGIES: [&str; 4] = ["standalone", "replication", "sentinel", "cluster"];
@@ -24,44 +30,27 @@ pub const PASSWORDS: [(&str, &str); 4] = [
 ];
 pub const OPS_PASSWORD: &str = "ops-Plaintext-0be5";
 
-pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 /// Render `env` of `project` (relative to the repository) into a fresh temporary directory.
 pub fn render_project(project: &str, env: &str) -> tempfile::TempDir {
+    render_with(project, env, &PASSWORDS)
+}
+
+/// Render `env` of `project` (relative to the repository), its password variables set from
+/// `passwords`, into a fresh temporary directory.
+pub fn render_with(project: &str, env: &str, passwords: &[(&str, &str)]) -> tempfile::TempDir {
     let out = tempfile::tempdir().expect("temp dir");
-    let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_redisctl"));
-    cmd.arg("--project").arg(root().join(project)).args(["render", "--env", env, "--out"]).arg(out.path());
-    for (k, v) in PASSWORDS {
+    let mut cmd = super::redisctl_on(&root().join(project));
+    cmd.args(["render", "--env", env, "--out"]).arg(out.path());
+    for (k, v) in passwords {
         cmd.env(k, v);
     }
-    let o = cmd.output().expect("run redisctl");
-    assert!(o.status.success(), "render {project} {env} failed:\n{}", String::from_utf8_lossy(&o.stderr));
+    let o = super::Run::unbounded(&mut cmd);
+    assert!(o.success(), "render {project} {env} failed:\n{}", o.stderr);
     out
 }
 
 pub fn render(env: &str) -> tempfile::TempDir {
     render_project(PROJECT, env)
-}
-
-/// Rendered files as (`/`-separated relative path, absolute path), sorted.
-pub fn files(dir: &Path) -> Vec<(String, PathBuf)> {
-    fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
-        for e in std::fs::read_dir(dir).expect("read dir") {
-            let p = e.expect("dir entry").path();
-            if p.is_dir() {
-                walk(base, &p, out);
-            } else {
-                let rel = p.strip_prefix(base).expect("prefix").to_string_lossy().replace('\\', "/");
-                out.push((rel, p));
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(dir, dir, &mut out);
-    out.sort();
-    out
 }
 
 /// A peer tool from `.venv-peers/bin` or PATH; fails (never skips) when it is missing.
@@ -89,21 +78,6 @@ pub fn run_silent(cmd: &mut Command) {
         "{cmd:?} exited {}:\n{out}{err}",
         o.status
     );
-}
-
-/// A free TCP port on 127.0.0.1.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
-
-/// A child process killed when dropped.
-pub struct Running(pub std::process::Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// Wait until `redis-cli -p port [--user ops] <args>` prints `expect` (auth through REDISCLI_AUTH).
