@@ -118,12 +118,7 @@ fn start_and_health_scripts_run_a_real_node() {
             }
             std::fs::write(etc.join(&rel), text).unwrap();
         }
-        let mut start = Command::new("sh");
-        start.arg(etc.join("start.sh")).args(["redis", "node-0"]).stdout(Stdio::null()).stderr(Stdio::null());
-        for (k, v) in PASSWORDS {
-            start.env(k, v);
-        }
-        let _node = KillOnDrop(start.spawn().unwrap());
+        let _node = start_sh(&etc, "redis", "node-0");
         wait_for(port, true, &["PING"], "PONG").unwrap_or_else(|e| panic!("compose-{topology}: {e}"));
         let acl = std::fs::read_to_string(run.join("users.acl")).unwrap();
         assert!(acl.starts_with("user default reset off\n") && !acl.contains("Plaintext"), "{acl}");
@@ -155,6 +150,16 @@ fn start_and_health_scripts_run_a_real_node() {
     }
 }
 
+/// `sh etc/start.sh KIND NAME` (the container entrypoint) with the password variables set.
+fn start_sh(etc: &Path, kind: &str, name: &str) -> KillOnDrop {
+    let mut start = Command::new("sh");
+    start.arg(etc.join("start.sh")).args([kind, name]).stdout(Stdio::null()).stderr(Stdio::null());
+    for (k, v) in PASSWORDS {
+        start.env(k, v);
+    }
+    KillOnDrop(start.spawn().unwrap())
+}
+
 /// start.sh runs a real redis-sentinel next to the node: it writes the Sentinels' ACL file
 /// (hashes only), Sentinel refuses anonymous clients, the application logs in with its own
 /// password for discovery only, and health.sh logs in as the Sentinel user for CKQUORUM.
@@ -174,12 +179,7 @@ fn sentinel_start_and_health(etc: &Path, run: &Path, data: &Path, node_port: u16
         .collect();
     assert!(local.contains(&format!("aclfile {}/sentinel-users.acl", run.display())), "{local}");
     std::fs::write(etc.join("sentinel-0.conf"), local).unwrap();
-    let mut start = Command::new("sh");
-    start.arg(etc.join("start.sh")).args(["sentinel", "sentinel-0"]).stdout(Stdio::null()).stderr(Stdio::null());
-    for (k, v) in PASSWORDS {
-        start.env(k, v);
-    }
-    let _sentinel = KillOnDrop(start.spawn().unwrap());
+    let _sentinel = start_sh(etc, "sentinel", "sentinel-0");
     let anonymous = ["SENTINEL", "GET-MASTER-ADDR-BY-NAME", "catalog"];
     wait_for(sport, false, &anonymous, "NOAUTH Authentication required.").unwrap();
     let acl = std::fs::read_to_string(run.join("sentinel-users.acl")).unwrap();
@@ -302,12 +302,7 @@ fn a_real_node_serves_tls_with_the_rendered_config() {
         }
         std::fs::write(etc.join(&rel), text).unwrap();
     }
-    let mut start = Command::new("sh");
-    start.arg(etc.join("start.sh")).args(["redis", "node-0"]).stdout(Stdio::null()).stderr(Stdio::null());
-    for (k, v) in PASSWORDS {
-        start.env(k, v);
-    }
-    let _node = KillOnDrop(start.spawn().unwrap());
+    let _node = start_sh(&etc, "redis", "node-0");
     let mut health_ok = false;
     let mut last = String::new();
     for _ in 0..100 {
