@@ -491,21 +491,7 @@ fn a_systemd_node_serving_tls_is_planned_and_applied_live() {
             .expect("redis-server is installed"),
     );
     // The test's own TLS client, with the same CA and certificate.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let tls_con = || -> Result<redis::Connection, String> {
-        let certs = redis::TlsCertificates {
-            client_tls: Some(redis::ClientTlsConfig {
-                client_cert: std::fs::read(file("node.crt")).unwrap(),
-                client_key: std::fs::read(file("node.key")).unwrap(),
-            }),
-            root_cert: Some(std::fs::read(file("ca.crt")).unwrap()),
-        };
-        let client = redis::Client::build_with_tls(format!("rediss://127.0.0.1:{}/", f.base), certs)
-            .map_err(|e| e.to_string())?;
-        let mut con = client.get_connection_with_timeout(Duration::from_secs(1)).map_err(|e| e.to_string())?;
-        redis::cmd("AUTH").arg("ops").arg(FLEET_PASSWORDS[0].1).exec(&mut con).map_err(|e| e.to_string())?;
-        Ok(con)
-    };
+    let tls_con = || tls_connection(f.base, &certs, "ops", FLEET_PASSWORDS[0].1);
     let start = Instant::now();
     while tls_con().is_err() {
         assert!(start.elapsed() < Duration::from_secs(10), "no TLS answer: {}", log(work.path()));
@@ -523,6 +509,24 @@ fn a_systemd_node_serving_tls_is_planned_and_applied_live() {
     f.ok(&["apply", "--env", "vm", "--live", "--auto-approve"]);
     assert_eq!(maxmemory(), (128u64 << 20).to_string());
     assert!(f.ok(&["plan", "--env", "vm", "--live"]).contains("No changes."));
+}
+
+/// A TLS connection to 127.0.0.1:`port`, presenting `certs/node.crt` and trusting
+/// `certs/ca.crt` (see [`test_certificates`]), authenticated as `user`.
+fn tls_connection(port: u16, certs: &Path, user: &str, password: &str) -> Result<redis::Connection, String> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let tls = redis::TlsCertificates {
+        client_tls: Some(redis::ClientTlsConfig {
+            client_cert: std::fs::read(certs.join("node.crt")).unwrap(),
+            client_key: std::fs::read(certs.join("node.key")).unwrap(),
+        }),
+        root_cert: Some(std::fs::read(certs.join("ca.crt")).unwrap()),
+    };
+    let client =
+        redis::Client::build_with_tls(format!("rediss://127.0.0.1:{port}/"), tls).map_err(|e| e.to_string())?;
+    let mut con = client.get_connection_with_timeout(Duration::from_secs(1)).map_err(|e| e.to_string())?;
+    redis::cmd("AUTH").arg(user).arg(password).exec(&mut con).map_err(|e| e.to_string())?;
+    Ok(con)
 }
 
 /// A CA, and a certificate for 127.0.0.1 signed by it, in `dir` (`ca.crt`, `node.crt`, `node.key`).
@@ -580,19 +584,12 @@ fn a_systemd_sentinel_serving_tls_is_planned_and_applied_live() {
     )
     .unwrap();
     let run = |args: &[&str]| -> (bool, String) {
-        let o = Command::new(env!("CARGO_BIN_EXE_redisctl"))
-            .arg("--project")
-            .arg(dir.path())
-            .args(args)
-            .arg("--no-color")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        let text = out(&o);
+        let o = Run::unbounded(common::redisctl_on(dir.path()).args(args).arg("--no-color"));
+        let text = o.text();
         for (_, pass) in FLEET_PASSWORDS.iter().chain(&[("sent", SENTINEL_PASSWORD)]) {
             assert!(!text.contains(pass), "{args:?} printed a password: {text}");
         }
-        (o.status.success(), text)
+        (o.success(), text)
     };
     let (ok, text) = run(&["apply", "--env", "vm", "--auto-approve"]);
     assert!(ok, "{text}");
@@ -625,21 +622,7 @@ fn a_systemd_sentinel_serving_tls_is_planned_and_applied_live() {
             .spawn()
             .expect("redis-sentinel is installed"),
     );
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let sentinel = || -> Result<redis::Connection, String> {
-        let certs = redis::TlsCertificates {
-            client_tls: Some(redis::ClientTlsConfig {
-                client_cert: std::fs::read(p("tls/node.crt")).unwrap(),
-                client_key: std::fs::read(p("tls/node.key")).unwrap(),
-            }),
-            root_cert: Some(std::fs::read(p("tls/ca.crt")).unwrap()),
-        };
-        let client = redis::Client::build_with_tls(format!("rediss://127.0.0.1:{sentinel_port}/"), certs)
-            .map_err(|e| e.to_string())?;
-        let mut con = client.get_connection_with_timeout(Duration::from_secs(1)).map_err(|e| e.to_string())?;
-        redis::cmd("AUTH").arg("sent").arg(SENTINEL_PASSWORD).exec(&mut con).map_err(|e| e.to_string())?;
-        Ok(con)
-    };
+    let sentinel = || tls_connection(sentinel_port, &dir.path().join("tls"), "sent", SENTINEL_PASSWORD);
     let start = Instant::now();
     while sentinel().is_err() {
         assert!(start.elapsed() < Duration::from_secs(10), "no TLS answer from the Sentinel");
