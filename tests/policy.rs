@@ -396,6 +396,7 @@ fn waived(expires: &str) -> String {
 }
 
 #[test]
+/// Plans here are of the files only: the fixture's TLS is not for a local stack (which refuses it).
 fn a_waiver_with_a_reason_silences_the_finding_and_shows_in_every_plan_format() {
     let p = Project::new(&[("prod", &waived("2027-01-31"))]);
     assert_eq!(p.findings("prod"), vec![]);
@@ -404,7 +405,7 @@ fn a_waiver_with_a_reason_silences_the_finding_and_shows_in_every_plan_format() 
         .success()
         .stdout(predicate::str::contains("prod [production]: valid (0 warning(s), 1 waived)"));
 
-    let text = p.stdout_ok(&["plan", "--env", "prod"]);
+    let text = p.stdout_ok(&["plan", "--env", "prod", "--files-only"]);
     assert!(text.contains("Readiness policy (production environment): 0 error(s), 0 warning(s), 1 waived"), "{text}");
     assert!(
         text.contains(
@@ -419,7 +420,7 @@ fn a_waiver_with_a_reason_silences_the_finding_and_shows_in_every_plan_format() 
         "{text}"
     );
 
-    let md = p.stdout_ok(&["plan", "--env", "prod", "--format", "markdown"]);
+    let md = p.stdout_ok(&["plan", "--env", "prod", "--files-only", "--format", "markdown"]);
     assert!(md.contains("#### Readiness policy (production environment): 0 error(s), 0 warning(s), 1 waived"), "{md}");
     assert!(
         md.contains("| `RCTL105` | active until 2027-01-31, silences 1 finding(s) | writes must fail loudly while the catalog import runs |"),
@@ -427,7 +428,7 @@ fn a_waiver_with_a_reason_silences_the_finding_and_shows_in_every_plan_format() 
     );
 
     let json: serde_json::Value =
-        serde_json::from_str(&p.stdout_ok(&["plan", "--env", "prod", "--format", "json"])).unwrap();
+        serde_json::from_str(&p.stdout_ok(&["plan", "--env", "prod", "--files-only", "--format", "json"])).unwrap();
     let policy = &json["policy"];
     assert_eq!(policy["errors"], 0);
     assert_eq!(policy["waived"], 1);
@@ -461,7 +462,7 @@ fn an_expired_waiver_no_longer_applies_and_says_so() {
             ),
         ]
     );
-    let text = p.stdout_ok(&["plan", "--env", "prod"]);
+    let text = p.stdout_ok(&["plan", "--env", "prod", "--files-only"]);
     assert!(text.contains("RCTL105 expired on 2026-11-22, no longer applies"), "{text}");
     assert!(text.contains("apply is blocked by 1 policy error(s)."), "{text}");
 }

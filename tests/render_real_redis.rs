@@ -48,6 +48,8 @@ struct SentinelConf {
     master_port: u16,
     quorum: u32,
     auth_user: Option<String>,
+    /// The user Sentinels log in to each other as, when they require auth (`sentinel sentinel-user`).
+    sentinel_user: Option<String>,
 }
 
 /// `directive → arguments` of a redis.conf-style file (first occurrence; comments skipped).
@@ -148,6 +150,7 @@ fn sentinel_confs(run: &Path, rendered: &BTreeMap<String, Vec<u8>>) -> Vec<Senti
         let lines = directives(&text);
         let mut monitor = None;
         let mut auth_user = None;
+        let mut sentinel_user = None;
         for line in text.lines() {
             let words: Vec<&str> = line.split(' ').collect();
             match words.as_slice() {
@@ -156,6 +159,7 @@ fn sentinel_confs(run: &Path, rendered: &BTreeMap<String, Vec<u8>>) -> Vec<Senti
                     monitor = Some((name.to_string(), port.parse().unwrap(), quorum.parse().unwrap()));
                 }
                 ["sentinel", "auth-user", _, user] => auth_user = Some(user.to_string()),
+                ["sentinel", "sentinel-user", user] => sentinel_user = Some(user.to_string()),
                 _ => {}
             }
         }
@@ -168,6 +172,7 @@ fn sentinel_confs(run: &Path, rendered: &BTreeMap<String, Vec<u8>>) -> Vec<Senti
             master_port,
             quorum,
             auth_user,
+            sentinel_user,
         });
     }
     sentinels
@@ -229,15 +234,23 @@ fn check_environment(project: &Path, env: &str, env_vars: &[(&str, &str)]) {
         // Sentinel rewrites its configuration file: run it from a copy, like redisctl does.
         let copy = s.dir.join("sentinel.run.conf");
         std::fs::copy(s.dir.join("sentinel.conf"), &copy).unwrap();
-        let args = match &s.auth_user {
+        // What the process provider does: the passwords are given at start, never written.
+        let mut args = match &s.auth_user {
             Some(user) => ["--sentinel", "auth-pass", &s.master, password_of(&users, user)].map(String::from).to_vec(),
             None => Vec::new(),
         };
-        sentinel_servers.push(RedisServer::start(Kind::Sentinel, &copy, &s.dir, s.port, &args));
+        if let Some(user) = &s.sentinel_user {
+            args.extend(["--sentinel", "sentinel-pass", password_of(&users, user)].map(String::from));
+        }
+        let mut server = RedisServer::start(Kind::Sentinel, &copy, &s.dir, s.port, &args);
+        if let Some(user) = &s.sentinel_user {
+            server.set_shutdown_auth(user, password_of(&users, user));
+        }
+        sentinel_servers.push(server);
     }
     let replicas = nodes.iter().filter(|n| n.replicaof.is_some()).count();
     for (s, server) in sentinels.iter().zip(&sentinel_servers) {
-        check_sentinel(s, server, replicas, sentinels.len());
+        check_sentinel(s, server, &users, replicas, sentinels.len());
     }
 
     // The rendered files themselves were not touched by the servers.
@@ -362,8 +375,16 @@ fn check_writes(nodes: &[NodeConf], servers: &[RedisServer], users: &[User]) {
 
 /// A Sentinel monitors the primary, sees its replicas (it authenticates to run INFO) and the
 /// other Sentinels (hello messages on `__sentinel__:hello`, allowed by the Sentinel user's ACL).
-fn check_sentinel(s: &SentinelConf, server: &RedisServer, replicas: usize, sentinels: usize) {
-    let mut c = server.connect();
+fn check_sentinel(s: &SentinelConf, server: &RedisServer, users: &[User], replicas: usize, sentinels: usize) {
+    let mut c = match &s.sentinel_user {
+        // A Sentinel that requires auth refuses anonymous clients.
+        Some(user) => {
+            let anonymous = server.connect().cmd(&["PING"]).unwrap();
+            assert!(anonymous.is_error() && anonymous.text().contains("NOAUTH"), "{}: {anonymous:?}", s.name);
+            server.connect_as(user, password_of(users, user))
+        }
+        None => server.connect(),
+    };
     assert_eq!(c.must(&["PING"]), Reply::Status("PONG".into()), "{}", s.name);
     wait_for(&format!("{} to monitor {}", s.name, s.master), Duration::from_secs(40), || {
         let master = c.must(&["SENTINEL", "MASTER", &s.master]).pairs();
