@@ -35,16 +35,23 @@ pub fn schema_text() -> String {
     text
 }
 
+/// The schema, derived once per process: deriving and serializing it costs more than
+/// checking a contract against it.
+fn root() -> &'static Value {
+    static ROOT: OnceLock<Value> = OnceLock::new();
+    ROOT.get_or_init(schema)
+}
+
 fn validator() -> &'static Validator {
     static VALIDATOR: OnceLock<Validator> = OnceLock::new();
     VALIDATOR.get_or_init(|| {
-        jsonschema::draft202012::new(&schema()).expect("the derived contract schema is a valid JSON Schema")
+        jsonschema::draft202012::new(root()).expect("the derived contract schema is a valid JSON Schema")
     })
 }
 
 /// Check a merged document against the schema; one diagnostic per problem.
 pub fn check(doc: &Value, index: &SpanIndex) -> Vec<Diagnostic> {
-    let root = schema();
+    let root = root();
     let mut diags = Vec::new();
     for error in validator().iter_errors(doc) {
         let pointer = error.instance_path().to_string();
@@ -54,7 +61,7 @@ pub fn check(doc: &Value, index: &SpanIndex) -> Vec<Diagnostic> {
         let here = display_path(&pointer);
         let diag = match error.kind() {
             ValidationErrorKind::AdditionalProperties { unexpected } => {
-                let allowed = allowed_keys(&root, &error.evaluation_path().to_string());
+                let allowed = allowed_keys(root, &error.evaluation_path().to_string());
                 for key in unexpected {
                     let child = format!("{pointer}/{}", pointer_escape(key));
                     let mut d =
@@ -125,13 +132,13 @@ pub fn check(doc: &Value, index: &SpanIndex) -> Vec<Diagnostic> {
             // Enums whose variants carry descriptions are `oneOf` lists of `const`s: report them
             // like plain enums, with the allowed values and a did-you-mean.
             ValidationErrorKind::OneOfNotValid { .. }
-                if !const_options(&root, &error.evaluation_path().to_string()).is_empty() =>
+                if !const_options(root, &error.evaluation_path().to_string()).is_empty() =>
             {
-                let options = const_options(&root, &error.evaluation_path().to_string());
+                let options = const_options(root, &error.evaluation_path().to_string());
                 not_one_of(&here, error.instance(), &options).at(at(&pointer))
             }
             ValidationErrorKind::AnyOf { .. } => {
-                let what = description_at(&root, &error.evaluation_path().to_string())
+                let what = description_at(root, &error.evaluation_path().to_string())
                     .unwrap_or_else(|| "a valid value".into());
                 Diagnostic::error("RCTL010", format!("{here}: {} is not valid", shown(error.instance())))
                     .at(at(&pointer))
