@@ -647,7 +647,8 @@ fn a_restart_required_change_is_a_rolling_restart_that_keeps_a_cluster_writable(
     // survive the failovers and restarts.
     let nodes: Vec<String> = pids.iter().map(|(_, a, _)| a.clone()).collect();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let attempts = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    // When each write started: the gaps show whether the writer kept going throughout.
+    let attempts = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Instant>::new()));
     let writer = {
         let (nodes, stop, attempts) = (nodes.clone(), stop.clone(), attempts.clone());
         std::thread::spawn(move || {
@@ -657,7 +658,7 @@ fn a_restart_required_change_is_a_rolling_restart_that_keeps_a_cluster_writable(
                 if stop.load(std::sync::atomic::Ordering::Relaxed) {
                     break;
                 }
-                attempts.store(i + 1, std::sync::atomic::Ordering::Relaxed);
+                attempts.lock().unwrap().push(Instant::now());
                 let key = format!("stack:acked:{i}");
                 match client.acknowledged_write(&key) {
                     Ok(true) => acknowledged.push(key),
@@ -670,12 +671,19 @@ fn a_restart_required_change_is_a_rolling_restart_that_keeps_a_cluster_writable(
         })
     };
     std::thread::sleep(Duration::from_millis(300));
-    let (started, first) = (std::time::Instant::now(), attempts.load(std::sync::atomic::Ordering::Relaxed));
+    let started = Instant::now();
     let restarted = ok(dir, &["apply", "--env", "dev", "--auto-approve", "--allow-restart", "--no-color"]);
     let took = started.elapsed();
-    let during = attempts.load(std::sync::atomic::Ordering::Relaxed) - first;
+    let ended = Instant::now();
+    // Keep writing a little after the restart, so the last gap is measured too.
+    std::thread::sleep(Duration::from_millis(300));
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let (acknowledged, unacknowledged, failed, redirects, retries) = writer.join().unwrap();
+    // When writes started during the restart, and the longest pause between two of them.
+    let starts = attempts.lock().unwrap().clone();
+    let window: Vec<Instant> = starts.iter().copied().filter(|t| *t >= started && *t <= ended).collect();
+    let gaps = starts.windows(2).filter(|w| w[1] >= started && w[0] <= ended).map(|w| w[1] - w[0]);
+    let longest_gap = gaps.max().unwrap_or_default();
 
     // Replicas first, then each primary only after CLUSTER FAILOVER to its replica.
     let steps: Vec<&str> = restarted.lines().filter_map(|l| l.strip_prefix("rolling restart: ")).collect();
@@ -716,16 +724,20 @@ fn a_restart_required_change_is_a_rolling_restart_that_keeps_a_cluster_writable(
     let slots: std::collections::BTreeSet<u16> =
         acknowledged.iter().map(|k| redisctl::stack::key_slot(k.as_bytes())).collect();
     eprintln!(
-        "cluster rolling restart ({took:.1?}, {during} writes started meanwhile): {} writes acknowledged by a replica (WAIT 1) over {} slots, \
+        "cluster rolling restart ({took:.1?}, {} writes started meanwhile, longest gap {longest_gap:?}): {} writes acknowledged by a replica (WAIT 1) over {} slots, \
          {unacknowledged} written but not acknowledged, {} failed ({redirects} redirects followed, {retries} \
          retries); {} acknowledged writes lost; failures: {failed:?}; steps: {steps:#?}",
+        window.len(),
         acknowledged.len(),
         slots.len(),
         failed.len(),
         lost.len()
     );
-    assert!(during >= 20, "the writer must run throughout the restart: {during} writes during {took:?}");
-    assert!(acknowledged.len() > 50 && failed.len() <= 5, "{} acknowledged, {failed:?} failed", acknowledged.len());
+    // Writable throughout: writes kept starting during the whole restart; a write waits at most
+    // `WAIT 1 1000` (a shard's replica restarting) plus a redirect, never seconds more. Counts
+    // depend on timing (WAIT blocks while a replica is down), so the bound is on the gaps.
+    assert!(!window.is_empty() && longest_gap < Duration::from_secs(3), "writes stalled for {longest_gap:?}");
+    assert!(acknowledged.len() > 10 && failed.len() <= 5, "{} acknowledged, {failed:?} failed", acknowledged.len());
     assert!(lost.is_empty(), "acknowledged writes lost in the cluster rolling restart: {lost:?}");
     let quiet = ok(dir, &["plan", "--env", "dev", "--no-color"]);
     assert!(quiet.contains("No changes."), "no false changes after the failovers: {quiet}");
