@@ -90,13 +90,11 @@ impl Environment {
     /// The managed provider of a `target: elasticache` environment.
     #[cfg(feature = "elasticache")]
     pub fn elasticache(&self) -> Result<Box<dyn Provider>, Error> {
-        let want = crate::elasticache::Desired::from_deployment(&self.deployment).map_err(Error::msg)?;
-        let provider = crate::providers::elasticache::ElastiCache::new(
-            want,
+        Ok(Box::new(crate::providers::elasticache::ElastiCache::for_deployment(
+            &self.deployment,
             self.project_dir.clone(),
             self.endpoint_url.as_deref(),
-        )?;
-        Ok(Box::new(provider))
+        )?))
     }
 
     #[cfg(not(feature = "elasticache"))]

@@ -50,13 +50,14 @@ fn managed_endpoints(
     d: &crate::resolve::Deployment,
     config: &mut crate::connect::ClientConfig,
 ) -> Result<(), Error> {
-    let want = crate::elasticache::Desired::from_deployment(d).map_err(Error::msg)?;
-    let cluster = want.cluster_mode;
-    let provider =
-        crate::providers::elasticache::ElastiCache::new(want, ctx.project.dir.clone(), ctx.endpoint_url.as_deref())?;
+    let provider = crate::providers::elasticache::ElastiCache::for_deployment(
+        d,
+        ctx.project.dir.clone(),
+        ctx.endpoint_url.as_deref(),
+    )?;
     let e = provider.endpoints()?;
     config.sentinel = None;
-    if cluster {
+    if provider.cluster_mode() {
         config.mode = "cluster";
         config.endpoints = e.configuration.into_iter().collect();
     } else {

@@ -112,9 +112,8 @@ fn destroy_managed(ctx: &Ctx, args: &Args, loaded: crate::contract::Loaded) -> R
         std::time::Duration::ZERO,
     )?;
     let mut state = State::load(&environment.output_dir, &env)?;
-    let want = crate::elasticache::Desired::from_deployment(&environment.deployment).map_err(Error::msg)?;
-    let provider = crate::providers::elasticache::ElastiCache::new(
-        want,
+    let provider = crate::providers::elasticache::ElastiCache::for_deployment(
+        &environment.deployment,
         environment.project_dir.clone(),
         environment.endpoint_url.as_deref(),
     )?

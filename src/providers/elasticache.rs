@@ -170,6 +170,21 @@ pub fn client_from_env(
 }
 
 impl ElastiCache {
+    /// The provider of a deployment's ElastiCache environment, with a client from the standard AWS chain.
+    pub fn for_deployment(
+        d: &crate::resolve::Deployment,
+        project_dir: PathBuf,
+        endpoint_url: Option<&str>,
+    ) -> Result<ElastiCache, Error> {
+        let want = Desired::from_deployment(d).map_err(Error::msg)?;
+        ElastiCache::new(want, project_dir, endpoint_url)
+    }
+
+    /// Whether the replication group runs in cluster mode (clients start from the configuration endpoint).
+    pub fn cluster_mode(&self) -> bool {
+        self.want.cluster_mode
+    }
+
     pub fn new(want: Desired, project_dir: PathBuf, endpoint_url: Option<&str>) -> Result<ElastiCache, Error> {
         let rt = runtime()?;
         let client = client_from_env(&rt, want.region.as_deref(), endpoint_url)?;
