@@ -335,7 +335,7 @@ impl Fleet {
     fn start(&self, i: u16, workdir: &Path) -> common::RedisServer {
         let etc = self.dir.path().join("deploy/vm/etc/redis/fleet");
         let rendered = std::fs::read_to_string(etc.join(format!("node-{i}.conf"))).unwrap();
-        runtime_conf(&rendered, &etc, workdir);
+        runtime_conf(&rendered, &etc, workdir, "runtime.conf", "users.acl");
         let args = vec!["--masterauth".to_string(), FLEET_PASSWORDS[1].1.to_string()];
         let mut server = common::RedisServer::start(
             common::Kind::Server,
@@ -435,23 +435,23 @@ fn a_systemd_environment_is_planned_and_applied_live_with_the_live_flag() {
     assert!(!success && refused.contains("--live works for targets `process` and `systemd`"), "{refused}");
 }
 
-/// Write `workdir/runtime.conf`, the `rendered` node config with its VM paths moved into
-/// `workdir` (Redis reads `dir` while parsing, before arguments), next to a copy of the
-/// `users.acl` rendered in `etc`.
-fn runtime_conf(rendered: &str, etc: &Path, workdir: &Path) {
+/// Write `workdir/<file>`, a `rendered` node or Sentinel config with its VM paths moved into
+/// `workdir` (Redis reads `dir` while parsing, before arguments), next to a copy of the ACL
+/// file `acl` rendered in `etc`.
+fn runtime_conf(rendered: &str, etc: &Path, workdir: &Path, file: &str, acl: &str) {
     let local: String = rendered
         .lines()
         .map(|l| match l.split_once(' ').map(|(k, _)| k) {
             Some("dir") => "dir .".to_string(),
-            Some("aclfile") => "aclfile users.acl".to_string(),
+            Some("aclfile") => format!("aclfile {acl}"),
             Some("supervised") => "supervised no".to_string(),
             Some("logfile") => "logfile redis.log".to_string(),
             _ => l.to_string(),
         })
         .map(|l| l + "\n")
         .collect();
-    std::fs::write(workdir.join("runtime.conf"), local).unwrap();
-    std::fs::copy(etc.join("users.acl"), workdir.join("users.acl")).unwrap();
+    std::fs::write(workdir.join(file), local).unwrap();
+    std::fs::copy(etc.join(acl), workdir.join(acl)).unwrap();
 }
 
 fn openssl(dir: &Path, args: &[&str]) {
@@ -480,7 +480,7 @@ fn a_systemd_node_serving_tls_is_planned_and_applied_live() {
     let etc = f.dir.path().join("deploy/vm/etc/redis/fleet");
     let rendered = std::fs::read_to_string(etc.join("node-0.conf")).unwrap();
     assert!(rendered.contains(&format!("tls-port {}", f.base)) && rendered.contains("port 0"), "{rendered}");
-    runtime_conf(&rendered, &etc, work.path());
+    runtime_conf(&rendered, &etc, work.path(), "runtime.conf", "users.acl");
     let _server = KillOnDrop(
         Command::new("redis-server")
             .arg("runtime.conf")
@@ -600,18 +600,7 @@ fn a_systemd_sentinel_serving_tls_is_planned_and_applied_live() {
     let etc = dir.path().join("deploy/vm/etc/redis/fleet");
     let rendered = std::fs::read_to_string(etc.join("sentinel-0.conf")).unwrap();
     assert!(rendered.contains(&format!("tls-port {sentinel_port}")) && rendered.contains("port 0"), "{rendered}");
-    let local: String = rendered
-        .lines()
-        .map(|l| match l.split_once(' ').map(|(k, _)| k) {
-            Some("dir") => "dir .".to_string(),
-            Some("aclfile") => "aclfile sentinel-users.acl".to_string(),
-            Some("supervised") => "supervised no".to_string(),
-            _ => l.to_string(),
-        })
-        .map(|l| l + "\n")
-        .collect();
-    std::fs::write(work.path().join("sentinel.conf"), local).unwrap();
-    std::fs::copy(etc.join("sentinel-users.acl"), work.path().join("sentinel-users.acl")).unwrap();
+    runtime_conf(&rendered, &etc, work.path(), "sentinel.conf", "sentinel-users.acl");
     let _sentinel = KillOnDrop(
         Command::new("redis-sentinel")
             .args(["sentinel.conf", "--sentinel", "auth-pass", "fleet", SENTINEL_PASSWORD])
