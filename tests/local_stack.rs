@@ -32,6 +32,11 @@ fn ok(dir: &Path, args: &[&str]) -> String {
 }
 
 fn project(topology: &str) -> Stack {
+    project_with(topology, "aof")
+}
+
+/// A test project with `redis.persistence.mode` set to `persistence`.
+fn project_with(topology: &str, persistence: &str) -> Stack {
     let dir = TempProject::new(&[]);
     let w = |rel: &str, text: &str| dir.write(rel, text);
     for s in ["app", "repl", "sentinel", "ops"] {
@@ -41,7 +46,7 @@ fn project(topology: &str) -> Stack {
         "redisctl.yaml",
         r#"apiVersion: redisctl/v1
 service: stack
-redis: { version: "7.0", workload: state, maxmemoryPolicy: noeviction, persistence: { mode: aof },
+redis: { version: "7.0", workload: state, maxmemoryPolicy: noeviction, persistence: { mode: PERSISTENCE },
          config: { repl-diskless-sync-delay: 0 } }
 keyspace: { prefix: stack }
 acl:
@@ -51,7 +56,9 @@ acl:
     - { name: watcher, role: sentinel, password: { fromFile: secrets/sentinel } }
     - { name: ops, role: operator, password: { fromFile: secrets/ops } }
 resources: { maxmemory: 64mb }
-"#,
+"#
+        .replace("PERSISTENCE", persistence)
+        .as_str(),
     );
     // 25 ports: redis from `base`, Sentinels from `base + 20`; and their cluster bus ports
     // (+10000) for a cluster only, the one topology whose nodes bind them.
@@ -741,4 +748,131 @@ fn a_restart_required_change_is_a_rolling_restart_that_keeps_a_cluster_writable(
     assert!(lost.is_empty(), "acknowledged writes lost in the cluster rolling restart: {lost:?}");
     let quiet = ok(dir, &["plan", "--env", "dev", "--no-color"]);
     assert!(quiet.contains("No changes."), "no false changes after the failovers: {quiet}");
+}
+
+/// The status of the dev environment's members, by name: (role, pid).
+fn members(dir: &Path) -> Vec<(String, String, u64)> {
+    let status: serde_json::Value =
+        serde_json::from_str(&ok(dir, &["status", "--env", "dev", "--format", "json"])).unwrap();
+    status["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["kind"] != "sentinel")
+        .map(|m| {
+            (
+                m["name"].as_str().unwrap().to_string(),
+                m["role"].as_str().unwrap_or_default().to_string(),
+                m["pid"].as_u64().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+fn address_of(dir: &Path, name: &str) -> String {
+    let status: serde_json::Value =
+        serde_json::from_str(&ok(dir, &["status", "--env", "dev", "--format", "json"])).unwrap();
+    let m = status["members"].as_array().unwrap().iter().find(|m| m["name"] == name).unwrap();
+    m["address"].as_str().unwrap().to_string()
+}
+
+/// Truth issue, data loss: a primary without persistence killed with `kill -9`, then `apply`
+/// at once (before anything failed over). The node must come back as a replica of the node
+/// holding its data, never as an empty primary its replica resyncs from.
+fn a_killed_primary_reapplied_at_once_loses_no_acknowledged_write(topology: &str) {
+    let stack = project_with(topology, "none");
+    let dir = stack.dir.path();
+    ok(dir, &["apply", "--env", "dev", "--auto-approve"]);
+    let (primary, _, pid) = members(dir).into_iter().find(|(_, role, _)| role == "primary").unwrap();
+    let addr = address_of(dir, &primary);
+
+    // 1,000 keys, then WAIT: once a replica acknowledges the last offset, it has them all.
+    let keys: Vec<String> = (0..1000).map(|i| format!("stack:acked:{i}")).collect();
+    let mut con = app_connection(&addr, "app", "app-Local-Stack-Test").unwrap();
+    let mut pipe = redis::pipe();
+    for k in &keys {
+        pipe.cmd("SET").arg(k).arg(k).ignore();
+    }
+    pipe.exec(&mut con).unwrap();
+    let acked: u32 = redis::cmd("WAIT").arg(1).arg(5000).query(&mut con).unwrap();
+    assert!(acked >= 1, "no replica acknowledged the writes");
+
+    unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    std::thread::sleep(Duration::from_millis(200));
+    let applied = ok(dir, &["apply", "--env", "dev", "--auto-approve", "--no-color"]);
+    assert!(applied.contains("Apply complete!"), "{applied}");
+
+    let after = members(dir);
+    let (new_primary, _, _) = after.iter().find(|(_, role, _)| role == "primary").unwrap().clone();
+    let mut con = app_connection(&address_of(dir, &new_primary), "app", "app-Local-Stack-Test").unwrap();
+    let present: usize = redis::cmd("EXISTS").arg(&keys).query(&mut con).unwrap();
+    assert_eq!(present, keys.len(), "acknowledged writes lost after the primary was killed and re-applied");
+    assert_ne!(new_primary, primary, "the dead primary came back as the primary: {after:?}\n{applied}");
+    let old = after.iter().find(|(n, _, _)| *n == primary).unwrap();
+    assert_eq!(old.1, "replica", "{after:?}");
+    // And the returning node got them too, from the node that held them.
+    let mut old_con = app_connection(&address_of(dir, &primary), "app", "app-Local-Stack-Test").unwrap();
+    let copied = redisctl::stack::poll(Duration::from_secs(10), || {
+        let n: usize = redis::cmd("EXISTS").arg(&keys).query(&mut old_con).unwrap_or(0);
+        if n == keys.len() {
+            Ok(n)
+        } else {
+            Err(n)
+        }
+    });
+    assert_eq!(copied, Ok(keys.len()), "the returning node did not resync from the node holding the data");
+    let quiet = ok(dir, &["plan", "--env", "dev", "--no-color"]);
+    assert!(quiet.contains("No changes."), "{quiet}");
+}
+
+#[test]
+fn a_sentinel_primary_killed_and_reapplied_at_once_loses_no_acknowledged_write() {
+    a_killed_primary_reapplied_at_once_loses_no_acknowledged_write("{ mode: sentinel, replicas: 1, sentinels: 3 }");
+}
+
+#[test]
+fn a_replication_primary_killed_and_reapplied_at_once_loses_no_acknowledged_write() {
+    a_killed_primary_reapplied_at_once_loses_no_acknowledged_write("{ mode: replication, replicas: 1 }");
+}
+
+#[test]
+fn a_cluster_primary_killed_and_reapplied_at_once_loses_no_acknowledged_write() {
+    let stack = project_with("{ mode: cluster, shards: 3, replicasPerShard: 1 }", "none");
+    let dir = stack.dir.path();
+    ok(dir, &["apply", "--env", "dev", "--auto-approve"]);
+    let before = members(dir);
+    let nodes: Vec<String> = before.iter().map(|(n, _, _)| address_of(dir, n)).collect();
+    let mut client = ClusterClient::new(nodes.clone(), "app-Local-Stack-Test");
+    let keys: Vec<String> = (0..300).map(|i| format!("stack:acked:{i}")).collect();
+    for k in &keys {
+        assert_eq!(client.acknowledged_write(k), Ok(true), "{k} was not acknowledged by a replica");
+    }
+    let (victim, _, pid) = before.iter().find(|(_, role, _)| role == "primary").unwrap().clone();
+    let victim_addr = address_of(dir, &victim);
+    let in_shard = keys
+        .iter()
+        .filter(|k| {
+            let slot = redisctl::stack::key_slot(k.as_bytes());
+            cluster_nodes(&victim_addr)
+                .unwrap()
+                .iter()
+                .any(|n| n.addr == victim_addr && n.slots.iter().any(|&(a, b)| (a..=b).contains(&slot)))
+        })
+        .count();
+    assert!(in_shard > 0, "no test key lives in {victim}'s shard");
+
+    unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    std::thread::sleep(Duration::from_millis(200));
+    let applied = ok(dir, &["apply", "--env", "dev", "--auto-approve", "--no-color"]);
+    assert!(applied.contains("Apply complete!"), "{applied}");
+
+    let mut reader = ClusterClient::new(nodes, "app-Local-Stack-Test");
+    let lost: Vec<&String> =
+        keys.iter().filter(|k| reader.get(k).unwrap_or_else(|e| panic!("GET {k}: {e}")).is_none()).collect();
+    assert!(lost.is_empty(), "{} of {in_shard} acknowledged keys of {victim}'s shard lost: {lost:?}", lost.len());
+    let after = members(dir);
+    let old = after.iter().find(|(n, _, _)| *n == victim).unwrap();
+    assert_eq!(old.1, "replica", "the dead primary came back as a primary: {after:?}\n{applied}");
+    let quiet = ok(dir, &["plan", "--env", "dev", "--no-color"]);
+    assert!(quiet.contains("No changes."), "{quiet}");
 }

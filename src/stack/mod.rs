@@ -11,6 +11,7 @@ mod cluster;
 mod paths;
 mod process;
 mod ready;
+mod recover;
 mod restart;
 mod sentinel;
 mod status;

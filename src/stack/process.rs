@@ -185,14 +185,21 @@ impl Stack {
     }
 
     /// Start a member unless it is already running; `Ok(false)` when it was. A node starts in
-    /// its current role (`upstream_at_start`), whatever its rendered config says.
+    /// its current role (`upstream_at_start`), whatever its rendered config says, and never as
+    /// the primary of running replicas that hold more data than it (`hand_over_before_start`).
     pub fn start(&self, name: &str) -> Result<bool> {
         let m = self.member(name)?;
         if self.running_pid(m).is_some() {
             return Ok(false);
         }
         match m {
-            Member::Node(n) => self.start_node_as(n, self.upstream_at_start(n, None)),
+            Member::Node(n) => {
+                let upstream = match self.hand_over_before_start(n)? {
+                    Some(upstream) => Some(upstream),
+                    None => self.upstream_at_start(n, None),
+                };
+                self.start_node_as(n, upstream)
+            }
             Member::Sentinel(s) => self.start_sentinel(s),
         }?;
         Ok(true)

@@ -39,6 +39,9 @@ impl Stack {
                 Member::Sentinel(_) => self.sentinel_ready(&mut con, m.name()).map_err(fail)?,
             }
         }
+        if self.cluster() {
+            self.cluster_views_agree()?;
+        }
         if !self.cluster() && primaries.len() != 1 {
             let list = if primaries.is_empty() { "none".to_string() } else { primaries.join(", ") };
             return Err(NotReady {
@@ -46,6 +49,31 @@ impl Stack {
                 check: "one primary",
                 detail: format!("primaries: {list}"),
             });
+        }
+        Ok(())
+    }
+
+    /// Every node sees the same primaries and replicas. `cluster_state:ok` comes before the
+    /// gossip about roles has reached everyone: until it has, a primary would refuse its vote
+    /// to a replica it still takes for a primary, and a failover could not happen.
+    fn cluster_views_agree(&self) -> std::result::Result<(), NotReady> {
+        let mut first: Option<(&str, Vec<(String, bool)>)> = None;
+        for n in &self.deployment.nodes {
+            let fail = |detail: String| NotReady { member: n.name.clone(), check: "cluster view", detail };
+            let mut con = self.conn(Member::Node(n)).map_err(|e| fail(e.to_string()))?;
+            let mut roles: Vec<(String, bool)> = cluster_nodes(&mut con, &n.name)
+                .map_err(|e| fail(e.to_string()))?
+                .into_iter()
+                .map(|p| (p.addr, p.master))
+                .collect();
+            roles.sort();
+            match &first {
+                None => first = Some((&n.name, roles)),
+                Some((name, seen)) if *seen != roles => {
+                    return Err(fail(format!("sees roles {roles:?}, {name} sees {seen:?}")));
+                }
+                Some(_) => {}
+            }
         }
         Ok(())
     }
