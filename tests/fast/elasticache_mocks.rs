@@ -2,7 +2,7 @@
 //! client (`aws-smithy-mocks`): parameter groups (DescribeCacheParameters,
 //! Create/ModifyCacheParameterGroup), user groups (Describe/Create/ModifyUserGroup), ModifyUser
 //! (RBAC password rotation), Increase/DecreaseReplicaCount and
-//! ModifyReplicationGroupShardConfiguration. moto_server (tests/elasticache_moto.rs) lacks
+//! ModifyReplicationGroupShardConfiguration. moto_server (tests/peers/elasticache_moto.rs) lacks
 //! them, so the responses here are shaped after the AWS ElastiCache API reference (field names,
 //! fault names, `ChangeType` values, user-group and replication-group statuses), not after a
 //! running server.

@@ -612,7 +612,7 @@ fn sentinel_with_two_sentinels() -> Case {
         "quorum 3 is more than the 2 Sentinels",
         "environments/dev.yaml:9:11",
     )
-    // Two Sentinels alone are a readiness finding (RCTL109, tests/policy.rs); a quorum no
+    // Two Sentinels alone are a readiness finding (RCTL109, tests/fast/policy.rs); a quorum no
     // set of them can reach is a contract error.
     .dev("topology:\n  mode: sentinel\n  replicas: 1\n  sentinels: 2\n  quorum: 3\n")
     .hint("between 2 and 2")

@@ -4,16 +4,18 @@
 //!
 //! moto serves replication groups, users, subnet groups and snapshots, but no parameter groups
 //! or user groups: this project keeps to the default parameter group (waiving the eviction
-//! rule) and one AUTH token (waiving the ACL-user rule). Parameter groups, user groups, RBAC
-//! rotation and resharding are tested with the SDK's mock client in tests/elasticache_mocks.rs.
+//! rule) and one AUTH token (waiving the ACL-user rule); the project is tests/common/elasticache.rs.
+//! Parameter groups, user groups, RBAC rotation and resharding are tested with the SDK's mock
+//! client in tests/fast/elasticache_mocks.rs; what fails before any call, in
+//! tests/fast/elasticache_moto.rs.
 
 use std::path::PathBuf;
 use std::process::{Command as Std, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{self, free_port, repo_root, KillOnDrop, Run, TempProject};
+use crate::common::elasticache::{prod, BASE, TOKEN};
+use crate::common::{free_port, repo_root, KillOnDrop, Run, TempProject};
 
-const TOKEN: &str = "moto-auth-Token-0123456789abcdef";
 const NEW_TOKEN: &str = "moto-auth-Token-rotated-fedcba98";
 
 /// A moto_server, killed when dropped.
@@ -43,26 +45,6 @@ fn start_moto() -> Moto {
         std::thread::sleep(Duration::from_millis(100));
     }
     moto
-}
-
-const BASE: &str = "apiVersion: redisctl/v1
-service: catalog
-redis: { version: \"7.0\", workload: cache, maxmemoryPolicy: volatile-lru }
-";
-
-fn prod(node_type: &str) -> String {
-    format!(
-        "target: elasticache
-topology: {{ mode: replication, replicas: 1 }}
-security: {{ tls: {{ enabled: true }} }}
-aws: {{ region: us-east-1, nodeType: {node_type}, authToken: {{ fromEnv: CATALOG_AUTH_TOKEN }} }}
-policy:
-  waivers:
-    - {{ rule: RCTL105, reason: \"moto_server has no parameter groups: the default group keeps volatile-lru\" }}
-    - {{ rule: RCTL112, reason: \"moto_server has no user groups: one AUTH token instead of RBAC users\" }}
-    - {{ rule: RCTL116, reason: \"default parameter group\" }}
-"
-    )
 }
 
 struct Env {
@@ -203,39 +185,6 @@ fn an_environment_is_created_changed_rotated_and_deleted_through_the_aws_api() {
 }
 
 #[test]
-fn missing_region_or_credentials_fail_before_any_call() {
-    let project = TempProject::new(&[
-        ("redisctl.yaml", BASE),
-        ("environments/prod.yaml", &prod("cache.t4g.small").replace("region: us-east-1, ", "")),
-    ]);
-    let clean = |cmd: &mut common::Command| {
-        for var in ["AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"] {
-            cmd.env_remove(var);
-        }
-        cmd.env("AWS_CONFIG_FILE", "/nonexistent")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("CATALOG_AUTH_TOKEN", TOKEN)
-            // Nothing listens here: an error that needed a call would be a connection error.
-            .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{}", free_port()));
-    };
-    let mut cmd = project.cmd();
-    cmd.args(["plan", "--env", "prod"]);
-    clean(&mut cmd);
-    let run = Run::of(&mut cmd);
-    run.assert_code(1);
-    assert!(run.stderr.contains("no AWS region"), "{}", run.show());
-
-    let mut cmd = project.cmd();
-    cmd.args(["plan", "--env", "prod"]);
-    clean(&mut cmd);
-    cmd.env("AWS_REGION", "eu-west-1");
-    let run = Run::of(&mut cmd);
-    run.assert_code(1);
-    assert!(run.stderr.contains("no AWS credentials"), "{}", run.show());
-}
-
-#[test]
 fn a_cluster_mode_group_is_created_with_its_shards_and_connects_through_the_configuration_endpoint() {
     let overlay = prod("cache.r7g.large").replace(
         "topology: { mode: replication, replicas: 1 }",
@@ -264,17 +213,6 @@ fn a_cluster_mode_group_is_created_with_its_shards_and_connects_through_the_conf
     let run = env.run(&["apply", "--env", "prod", "--auto-approve"]);
     run.assert_code(1);
     assert!(run.stderr.contains("--allow-destroy"), "{}", run.show());
-}
-
-/// The example's ElastiCache production and process local differ only in the envelope.
-#[test]
-fn the_managed_example_is_in_parity_with_its_local_stack() {
-    let mut cmd = common::redisctl();
-    cmd.args(["parity", "--project", repo_root().join("examples/elasticache-session").to_str().unwrap()]);
-    let run = Run::of(&mut cmd);
-    run.assert_code(0);
-    assert!(run.stdout.contains("Parity: in parity"), "{}", run.show());
-    assert!(run.stdout.contains("target                     envelope  process        elasticache"), "{}", run.show());
 }
 
 /// Throttling: no peer throttles on demand, so a small proxy in front of moto_server answers the

@@ -401,7 +401,8 @@ fn check_sentinel(s: &SentinelConf, server: &RedisServer, users: &[User], replic
     });
 }
 
-// --- one test per environment, so they run in parallel and fail separately ---
+// --- one test per environment, so they run in parallel and fail separately (that they cover
+// every environment is checked in tests/fast/render_real_redis.rs) ---
 
 #[test]
 fn sample_local() {
@@ -409,7 +410,7 @@ fn sample_local() {
 }
 
 // The sample's staging (kubernetes) and production (systemd) render target files; their
-// configurations are loaded by real servers in tests/targets_*.rs.
+// configurations are loaded by real servers in tests/peers/targets_*.rs.
 
 #[test]
 fn example_standalone_cache() {
@@ -434,33 +435,6 @@ fn example_cluster_3_shards() {
 #[test]
 fn example_elasticache_session_local() {
     check_environment(&example_dir("elasticache-session"), "local", &[]);
-}
-
-/// The tests above cover every environment there is: a new environment or example must get
-/// its own test here.
-#[test]
-fn every_environment_is_covered() {
-    assert_eq!(environments(&repo_root()), ["local", "production", "staging"]);
-    // Examples of the other targets are checked against their peers in tests/targets_*.rs.
-    let mut examples: Vec<String> = std::fs::read_dir(repo_root().join("examples"))
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().join("redisctl.yaml").is_file())
-        .filter(|e| {
-            // elasticache-*: its local environment is checked below, its managed one in tests/elasticache_moto.rs.
-            !["compose-", "kubernetes-", "systemd-", "elasticache-"]
-                .iter()
-                .any(|t| e.file_name().to_string_lossy().starts_with(t))
-        })
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    examples.sort();
-    let mut known = EXAMPLES.map(String::from).to_vec();
-    known.sort();
-    assert_eq!(examples, known);
-    for example in EXAMPLES {
-        assert_eq!(environments(&example_dir(example)), ["local"], "{example}");
-    }
 }
 
 // --- the helpers themselves ---

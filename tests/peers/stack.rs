@@ -1,12 +1,12 @@
 //! Local stacks against real redis-server / redis-sentinel processes on 127.0.0.1: every
 //! topology comes up ready, reports a correct status, keeps its data across stop and start,
-//! and keeps roles across failovers.
+//! and keeps roles across failovers. A missing binary: tests/fast/stack.rs.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::common::library::{test_stack, TestStack};
-use redisctl::stack::{key_in_slots, key_slot, poll, Binaries, LiveRole, MemberStatus, StackStatus, StopOptions};
+use redisctl::stack::{key_in_slots, key_slot, poll, LiveRole, MemberStatus, StackStatus, StopOptions};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -224,16 +224,6 @@ fn a_failed_over_primary_comes_back_as_a_replica() {
     t.wait_ready(WAIT).unwrap();
     assert_eq!(role_of(&t, "node-1"), ("Some(Replica)".into(), Some(old.address.clone())));
     assert_data(&t, &keys);
-}
-
-#[test]
-fn a_missing_binary_is_named_with_how_to_install_it() {
-    let mut t = test_stack("{ mode: standalone }");
-    t.binaries = Binaries { redis_server: None, redis_sentinel: None, search_path: "/nonexistent".into() };
-    let e = t.up(WAIT).unwrap_err().to_string();
-    assert!(e.contains("`redis-server` was not found"), "{e}");
-    assert!(e.contains("apt-get install redis-server redis-sentinel") && e.contains("brew install redis"), "{e}");
-    assert!(!t.status().members[0].up);
 }
 
 #[test]
