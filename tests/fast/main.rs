@@ -1,7 +1,7 @@
 //! The tests that need no peer process: they drive the library in this process or run the
 //! binary alone (no redis-server, redis-sentinel, moto_server, docker-compose or validator).
 //! One test binary, so that a change to src/ links the library (and the AWS SDK) into it
-//! once: `cargo test --test fast` runs them in under a minute once built. The tests that
+//! once: `cargo test --test fast` runs them in about a minute once built. The tests that
 //! talk to real peers are the other binary, tests/peers/.
 
 #[path = "../common/mod.rs"]
