@@ -7,11 +7,13 @@
 //! - [`resp`]: a minimal RESP2 client;
 //! - fixtures of one test area, used through their module path: [`policy`] (policy, parity,
 //!   review), [`targets`] (systemd / compose / kubernetes targets), [`library`] (tests that
-//!   drive the library in process: loading a contract, local stacks).
+//!   drive the library in process: loading a contract, local stacks), [`elasticache`] (the
+//!   managed project of the moto tests).
 //!
-//! Every test crate compiles this module and uses a different part of it.
+//! Both test binaries (tests/fast, tests/peers) compile this module and use a different part of it.
 #![allow(dead_code)]
 
+pub mod elasticache;
 pub mod library;
 pub mod policy;
 pub mod ports;

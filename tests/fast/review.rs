@@ -1,0 +1,210 @@
+//! `redisctl review`: a complete production contract gets Go; taking away backups, TLS or
+//! fresh evidence gets No-Go naming what is missing.
+
+use crate::common;
+use crate::common::policy::{Project, BASE, TODAY};
+use predicates::prelude::*;
+
+/// Everything the review asks for, shared by every environment.
+const READINESS: &str = r#"client:
+  library: Lettuce 6.5
+  retry: { maxAttempts: 3, backoff: 100ms }
+  circuitBreaker: true
+  serialization: JSON with a schema version
+readiness:
+  criticality: high
+  dataOwnership: sessions team; Redis is the only copy of live sessions
+  rebuildStrategy: none, sessions are lost and users sign in again
+  outageBehavior: fail closed, sign-in returns 503 and the status page says so
+  rollback: apply the previous contract; restore the latest backup to a new instance
+  rpo: 1 s
+  rto: 1 min
+  dataModel:
+    ttlPolicy: sessions expire after 30 min idle
+    largeKeyControls: a session is capped at 16 KiB by the client
+  security:
+    networkBoundary: private subnets; NetworkPolicy admits the web pods only
+    secretRotation: quarterly, two-password window
+    tenantIsolation: one service; keys under shop:session:*
+  observability:
+    metrics: redis_exporter to Prometheus
+    logs: Loki
+    alerts: memory above 80 %, replica lag, failover, rejected connections
+    dashboards: Grafana "Redis / shop"
+    slowCommandTracking: slowlog above 10 ms, alerted
+    replicaLag: alert above 1 MB for 1 min
+  runbooks:
+    highLatency: https://runbooks.example/high-latency
+    memoryPressure: https://runbooks.example/memory
+    failover: https://runbooks.example/failover
+    connectionStorm: https://runbooks.example/connections
+    dataInconsistency: https://runbooks.example/inconsistency
+"#;
+
+const PROD: &str = r#"productionLike: true
+target: kubernetes
+redis:
+  workload: session
+  maxmemoryPolicy: noeviction
+  persistence: { mode: aof, fsync: everysec }
+topology:
+  mode: sentinel
+  replicas: 2
+  sentinels: 3
+  failureDomains: [zone-a, zone-b, zone-c]
+resources:
+  maxmemory: 1gb
+  memoryLimit: 2Gi
+container:
+  image: redis:7.2.5
+kubernetes:
+  storage: { size: 10Gi }
+  antiAffinity: hard
+operations:
+  failoverTest: { lastPerformed: 2026-10-05, underLoad: true, clientsReconnected: true }
+  maintenanceWindow: sun:03:00-sun:04:00 UTC
+"#;
+
+fn project(prod: &str) -> Project {
+    Project::with_base(&format!("{BASE}{READINESS}"), &[("prod", prod)])
+}
+
+#[test]
+fn a_complete_production_contract_gets_go() {
+    let p = project(PROD);
+    let review = p.stdout_ok(&["review", "--env", "prod"]);
+    assert!(review.contains("# Redis Readiness Review: `shop` / `prod`"), "{review}");
+    assert!(review.contains("## Verdict: **Go** ✅"), "{review}");
+    assert!(!review.contains("**blank**"), "{review}");
+    for section in [
+        "Workload",
+        "Topology",
+        "Data Model",
+        "Client",
+        "Durability",
+        "Availability",
+        "Security",
+        "Observability",
+        "Incident Runbook",
+        "Go/No-Go",
+    ] {
+        assert!(review.contains(&format!("\n## {section}\n")), "section {section} in\n{review}");
+    }
+    for line in [
+        "- Cluster/Sentinel/standalone: Sentinel: primary + 2 replica(s), 3 Sentinels, quorum 2, across zone-a, zone-b, zone-c",
+        "- Backup: daily 02:00 UTC to s3://shop-redis-backups, kept 14 days",
+        "- Restore drill: 2026-09-01 (83 days ago)",
+        "- RPO: 1 s (the configuration delivers: about 1 s of writes (AOF fsync everysec); a failover can also lose writes not yet replicated)",
+        "- Client reconnect tested: 2026-10-05 under load, clients reconnected by themselves",
+        "| failover is tested | ✅ met | failover test on 2026-10-05 |",
+        "| backup restore is never tested | ✅ clear | restore drill on 2026-09-01 |",
+    ] {
+        assert!(review.contains(line), "missing {line:?} in\n{review}");
+    }
+}
+
+#[test]
+fn removing_backups_gives_no_go_naming_them() {
+    let p = project(&format!("{PROD}  backup: null\n"));
+    let out = p.redisctl(&["review", "--env", "prod"]).assert().code(1).get_output().stdout.clone();
+    let review = String::from_utf8_lossy(&out);
+    assert!(review.contains("## Verdict: **No-Go** ❌"), "{review}");
+    for missing in [
+        "- Durability › Backup: blank (`operations.backup`)",
+        "- Go criterion not met: persistence/backup decision is documented (RCTL113: persistence `aof` with no backup (`operations.backup`))",
+        "- policy error RCTL113: persistence `aof` with no backup (`operations.backup`)",
+    ] {
+        assert!(review.contains(missing), "missing {missing:?} in\n{review}");
+    }
+    assert!(review.contains("- Backup: **blank** — set `operations.backup`"), "{review}");
+}
+
+#[test]
+fn removing_tls_gives_no_go_naming_it() {
+    let p = project(&format!("{PROD}security:\n  tls: null\n"));
+    let out = p.redisctl(&["review", "--env", "prod"]).assert().code(1).get_output().stdout.clone();
+    let review = String::from_utf8_lossy(&out);
+    for missing in [
+        "- Go criterion not met: security boundary is enforced (RCTL102: TLS is off in production-like environment `prod`)",
+        "- policy error RCTL102: TLS is off in production-like environment `prod`",
+        "- TLS: off",
+    ] {
+        assert!(review.contains(missing), "missing {missing:?} in\n{review}");
+    }
+}
+
+#[test]
+fn stale_evidence_counts_as_none() {
+    let p = project(PROD);
+    p.redisctl(&["review", "--env", "prod"])
+        .env("REDISCTL_TODAY", "2027-10-06")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "- Go criterion not met: failover is tested (failover test (`operations.failoverTest`) last on 2026-10-05, more than 365 days ago)",
+        ))
+        .stdout(predicate::str::contains(
+            "- No-Go condition: backup restore is never tested (restore drill (`operations.restoreDrill`) last on 2026-09-01, more than 365 days ago)",
+        ));
+}
+
+#[test]
+fn blank_readiness_is_no_go_with_every_blank_listed() {
+    let p = Project::new(&[("prod", PROD)]);
+    let out = p.redisctl(&["review", "--env", "prod"]).assert().code(1).get_output().stdout.clone();
+    let review = String::from_utf8_lossy(&out);
+    for blank in [
+        "- Workload › Criticality: blank (`readiness.criticality`)",
+        "- Client › Retry: blank (`client.retry`)",
+        "- Incident Runbook › Connection storm: blank (`readiness.runbooks.connectionStorm`)",
+        "- No-Go condition: Redis is treated as an invisible dependency",
+        "- No-Go condition: Redis outage behavior is undefined",
+    ] {
+        assert!(review.contains(blank), "missing {blank:?} in\n{review}");
+    }
+}
+
+#[test]
+fn out_writes_the_document_and_json_carries_the_verdict() {
+    let p = project(PROD);
+    p.redisctl(&["review", "--env", "prod", "--out", "review.md"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Wrote the readiness review of `prod` to review.md: Go"));
+    let written = std::fs::read_to_string(p.path().join("review.md")).expect("review.md");
+    assert!(written.starts_with("# Redis Readiness Review"), "{written}");
+
+    let json: serde_json::Value =
+        serde_json::from_str(&p.stdout_ok(&["review", "--env", "prod", "--format", "json"])).unwrap();
+    assert_eq!(json["verdict"], "Go");
+    assert_eq!(json["sections"].as_array().map(Vec::len), Some(9));
+    assert_eq!(json["missing"], serde_json::json!([]));
+}
+
+#[test]
+fn the_sample_project_is_valid_in_parity_and_ready_in_production() {
+    let sample = |args: &[&str]| {
+        let mut cmd = common::redisctl_in(&common::repo_root());
+        cmd.args(args).env("REDISCTL_TODAY", TODAY);
+        // staging (target process) reads its passwords from these variables.
+        for var in [
+            "CATALOG_REDIS_PASSWORD",
+            "CATALOG_REDIS_REPLICATION_PASSWORD",
+            "CATALOG_REDIS_SENTINEL_PASSWORD",
+            "CATALOG_REDIS_OPS_PASSWORD",
+        ] {
+            cmd.env(var, "sample-password");
+        }
+        cmd
+    };
+    sample(&["validate", "--all"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("production [production]: valid (0 warning(s))"))
+        .stderr(predicate::str::contains("RCTL1").not());
+    sample(&["parity"]).assert().success().stdout(predicate::str::contains("Parity: in parity;"));
+    sample(&["review", "--env", "production"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("## Verdict: **Go** ✅"));
+}

@@ -1,0 +1,146 @@
+//! One source of truth for the contract schema: the committed `schemas/redisctl.schema.json`
+//! is exactly what `redisctl schema` prints (derived from the Rust types), and every example
+//! and every environment of the sample validates against the committed file — checked here
+//! with the `jsonschema` crate directly, independently of redisctl's own loader.
+
+use std::path::Path;
+
+use crate::common::*;
+use serde_json::Value;
+
+fn committed_schema() -> Value {
+    let text = std::fs::read_to_string(repo_root().join("schemas/redisctl.schema.json")).unwrap();
+    serde_json::from_str(&text).expect("the committed schema is JSON")
+}
+
+#[test]
+fn committed_schema_is_what_the_binary_prints() {
+    let committed = std::fs::read_to_string(repo_root().join("schemas/redisctl.schema.json")).unwrap();
+    let run = Run::of(redisctl().arg("schema"));
+    run.assert_code(0);
+    assert!(
+        run.stdout == committed,
+        "schemas/redisctl.schema.json is out of date: regenerate it with\n  cargo run -- schema > schemas/redisctl.schema.json"
+    );
+}
+
+#[test]
+fn committed_schema_is_a_draft_2020_12_schema_with_docs() {
+    let schema = committed_schema();
+    assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    jsonschema::draft202012::new(&schema).expect("a valid JSON Schema");
+    // What editors show: descriptions on the top-level properties, enums with their values.
+    let props = schema["properties"].as_object().unwrap();
+    for key in ["apiVersion", "service", "redis", "topology", "acl"] {
+        assert!(props.contains_key(key), "missing property {key}");
+    }
+    assert!(props["service"]["description"].is_string());
+    let text = schema.to_string();
+    for value in ["cache", "session", "queue", "state", "coordination", "aof+rdb", "sentinel", "cluster", "elasticache"]
+    {
+        assert!(text.contains(&format!("\"{value}\"")), "the schema does not list `{value}`");
+    }
+}
+
+/// One contract file as JSON (the YAML parser is redisctl's, since the contract's YAML rules —
+/// no duplicate keys, core-schema scalars — are its own; the merge below is done here).
+fn yaml_file(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap();
+    let node = redisctl::contract::yaml::parse(&text, 0).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
+    redisctl::contract::merge::to_json(&node, &mut Default::default())
+}
+
+/// The documented overlay rules: maps merge key by key, lists and scalars replace, `null` removes.
+fn merge(base: &mut Value, overlay: Value) {
+    match (base, overlay) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                if v.is_null() {
+                    b.remove(&k);
+                } else if let Some(existing) = b.get_mut(&k) {
+                    merge(existing, v);
+                } else {
+                    b.insert(k, v);
+                }
+            }
+        }
+        (b, o) => *b = o,
+    }
+}
+
+fn merged(project: &Path, env: &str) -> Value {
+    let mut doc = yaml_file(&project.join("redisctl.yaml"));
+    merge(&mut doc, yaml_file(&project.join("environments").join(format!("{env}.yaml"))));
+    doc
+}
+
+fn projects() -> Vec<std::path::PathBuf> {
+    let mut all = vec![repo_root()];
+    all.extend(EXAMPLES.iter().map(|e| example_dir(e)));
+    all
+}
+
+#[test]
+fn every_example_and_sample_environment_validates_against_the_committed_schema() {
+    let validator = jsonschema::draft202012::new(&committed_schema()).unwrap();
+    let mut checked = 0;
+    for project in projects() {
+        for env in environments(&project) {
+            let doc = merged(&project, &env);
+            let errors: Vec<String> =
+                validator.iter_errors(&doc).map(|e| format!("{}: {e}", e.instance_path())).collect();
+            assert!(errors.is_empty(), "{} / {env}: {errors:#?}", project.display());
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 3 + EXAMPLES.len());
+}
+
+/// The check above can fail: the committed schema rejects what the contract forbids.
+#[test]
+fn the_committed_schema_rejects_broken_documents() {
+    let validator = jsonschema::draft202012::new(&committed_schema()).unwrap();
+    let good = merged(&example_dir("sentinel-state"), "local");
+    assert!(validator.is_valid(&good));
+    type Breakage = (&'static str, fn(&mut Value));
+    let broken: [Breakage; 6] = [
+        ("unknown top-level key", |d| d["servce"] = "x".into()),
+        ("unknown nested key", |d| d["redis"]["maxmemoryPolcy"] = "noeviction".into()),
+        ("enum typo", |d| d["redis"]["workload"] = "cach".into()),
+        ("inline password", |d| d["acl"]["users"][0]["password"] = "hunter2".into()),
+        ("negative size", |d| d["resources"]["maxmemory"] = "-1mb".into()),
+        ("missing apiVersion", |d| {
+            d.as_object_mut().unwrap().remove("apiVersion");
+        }),
+    ];
+    for (what, breakit) in broken {
+        let mut doc = good.clone();
+        breakit(&mut doc);
+        assert!(!validator.is_valid(&doc), "the schema accepts a document with: {what}");
+    }
+}
+
+/// The merge done here agrees with redisctl's: the binary accepts every environment, and the
+/// examples have no warnings either.
+#[test]
+fn every_example_validates_without_warnings() {
+    for example in EXAMPLES {
+        let run = Run::of(redisctl().arg("--project").arg(example_dir(example)).arg("validate"));
+        run.assert_code(0);
+        assert_eq!(run.stdout, "local [local]: valid (0 warning(s))\n", "{example}\n{}", run.show());
+        assert_eq!(run.stderr, "", "{example}");
+    }
+    let mut cmd = redisctl();
+    cmd.current_dir(repo_root()).args(["validate", "--all"]);
+    for (k, v) in SAMPLE_ENV_PASSWORDS {
+        cmd.env(k, v);
+    }
+    let run = Run::of(&mut cmd);
+    run.assert_code(0);
+    assert_eq!(
+        run.stdout,
+        "local [local]: valid (0 warning(s))\nproduction [production]: valid (0 warning(s))\nstaging [shared]: valid (0 warning(s))\n",
+        "{}",
+        run.show()
+    );
+}

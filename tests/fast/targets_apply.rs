@@ -1,0 +1,295 @@
+//! `apply` on the file-rendering targets, end to end through the binary: `--exec` (the
+//! commands that run after writing) and cluster scale-in (refused without `--allow-destroy`).
+//!
+//! No real peer can run here: CI has no systemd as PID 1, no Docker engine and no cluster for
+//! kubectl. The tests put executables named `systemctl`, `sysctl`, `chown`, `docker` and
+//! `kubectl` first in PATH; each records its name and arguments, one line per call, so the
+//! tests assert the exact commands, their order, and that nothing runs without `--exec`.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use crate::common;
+use crate::common::targets::*;
+
+const FAKES: [&str; 5] = ["systemctl", "sysctl", "chown", "docker", "kubectl"];
+
+/// A copy of the fixture project in a temporary directory, with fake peers on PATH.
+struct Sandbox {
+    dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    fn new() -> Sandbox {
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().join("project");
+        std::fs::create_dir_all(&project).unwrap();
+        std::fs::copy(root().join(PROJECT).join("redisctl.yaml"), project.join("redisctl.yaml")).unwrap();
+        common::copy_dir(&root().join(PROJECT).join("environments"), &project.join("environments"));
+        let bin = dir.path().join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        for name in FAKES {
+            // `docker` fails with exit status 3 (and a password on stderr) while `fail-docker` exists.
+            let script = format!(
+                "#!/bin/sh\nprintf '%s\\n' \"{name} $*\" >> '{log}'\n\
+                 if [ {name} = docker ] && [ -e '{fail}' ]; then echo \"daemon down; password $REDISCTL_T_OPS\" >&2; exit 3; fi\n",
+                log = dir.path().join("calls.log").display(),
+                fail = dir.path().join("fail-docker").display(),
+            );
+            let path = bin.join(name);
+            std::fs::write(&path, script).unwrap();
+            std::os::unix::fs::PermissionsExt::set_mode(&mut std::fs::metadata(&path).unwrap().permissions(), 0o755);
+            std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        }
+        Sandbox { dir }
+    }
+
+    fn project(&self) -> PathBuf {
+        self.dir.path().join("project")
+    }
+
+    fn out(&self, env: &str) -> PathBuf {
+        self.project().join("deploy").join(env)
+    }
+
+    fn write_env(&self, env: &str, text: &str) {
+        std::fs::write(self.project().join("environments").join(format!("{env}.yaml")), text).unwrap();
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        let mut cmd = common::redisctl_on(&self.project());
+        cmd.args(args);
+        let path = format!("{}:{}", self.dir.path().join("bin").display(), std::env::var("PATH").unwrap_or_default());
+        cmd.env("PATH", path);
+        for (k, v) in PASSWORDS {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        let text = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{args:?} failed:\n{text}");
+        no_plaintext(&text);
+        text
+    }
+
+    /// The recorded calls since the last `take`.
+    fn take(&self) -> Vec<String> {
+        let log = self.dir.path().join("calls.log");
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let _ = std::fs::remove_file(&log);
+        text.lines().map(String::from).collect()
+    }
+}
+
+fn no_plaintext(text: &str) {
+    for (var, plain) in PASSWORDS {
+        assert!(!text.contains(plain), "the output holds the plaintext of {var}:\n{text}");
+    }
+}
+
+fn p(path: &Path) -> String {
+    path.display().to_string()
+}
+
+#[test]
+fn exec_runs_only_with_the_flag_and_only_for_what_changed() {
+    let s = Sandbox::new();
+    let compose = p(&s.out("compose-standalone").join("compose.yaml"));
+    let up = format!("docker compose -f {compose} up -d --remove-orphans");
+
+    // Without --exec apply only writes files.
+    s.ok(&["apply", "--env", "compose-standalone", "--auto-approve"]);
+    assert!(s.out("compose-standalone").join("compose.yaml").is_file());
+    assert_eq!(s.take(), Vec::<String>::new(), "a command ran without --exec");
+
+    // Nothing changed: --exec runs nothing (no restart without a change).
+    let text = s.ok(&["apply", "--env", "compose-standalone", "--auto-approve", "--exec"]);
+    assert!(text.contains("No changes"), "{text}");
+    assert_eq!(s.take(), Vec::<String>::new());
+
+    // A config change: the plan lists the commands, apply runs exactly those, in order.
+    s.write_env(
+        "compose-standalone",
+        "target: compose\ntopology: { mode: standalone }\nredis: { config: { timeout: 120 } }\n",
+    );
+    let plan = s.ok(&["plan", "--env", "compose-standalone", "--exec"]);
+    let restart = format!("docker compose -f {compose} restart node-0");
+    assert!(plan.contains(&format!("1. {up}")) && plan.contains(&format!("2. {restart}")), "{plan}");
+    assert!(plan.contains("2 command(s) to run (--exec)"), "{plan}");
+    let json = s.ok(&["plan", "--env", "compose-standalone", "--exec", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["exec"]["commands"][1]["argv"][4], "restart", "{json}");
+    // Without --exec the plan has no exec section at all.
+    let v: serde_json::Value =
+        serde_json::from_str(&s.ok(&["plan", "--env", "compose-standalone", "--format", "json"])).unwrap();
+    assert!(v["exec"].is_null());
+
+    s.ok(&["apply", "--env", "compose-standalone", "--auto-approve", "--exec"]);
+    assert_eq!(s.take(), [up.clone(), restart]);
+
+    // Only the README changes: nothing to run.
+    std::fs::write(s.out("compose-standalone").join("README.md"), "edited by hand\n").unwrap();
+    s.ok(&["apply", "--env", "compose-standalone", "--auto-approve", "--exec"]);
+    assert_eq!(s.take(), Vec::<String>::new());
+}
+
+#[test]
+fn a_failing_command_stops_exec_with_its_status_and_is_run_by_the_next_apply() {
+    let s = Sandbox::new();
+    let compose = p(&s.out("compose-sentinel").join("compose.yaml"));
+    std::fs::write(s.dir.path().join("fail-docker"), "").unwrap();
+    let o = s.run(&["apply", "--env", "compose-sentinel", "--auto-approve", "--exec"]);
+    let err = String::from_utf8_lossy(&o.stderr).to_string() + &String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("failed (exit status 3)") && err.contains("daemon down"), "{err}");
+    assert!(err.contains("password (sensitive value)"), "stderr is shown redacted:\n{err}");
+    no_plaintext(&err);
+    assert!(s.out("compose-sentinel").join("compose.yaml").is_file(), "the files were written first");
+    assert_eq!(s.take(), [format!("docker compose -f {compose} up -d --remove-orphans")]);
+
+    // The files no longer change, but the command is still owed: the plan says so and the
+    // next apply --exec runs it.
+    std::fs::remove_file(s.dir.path().join("fail-docker")).unwrap();
+    let plan = s.ok(&["plan", "--env", "compose-sentinel", "--exec"]);
+    assert!(plan.contains("still to run") && plan.contains("1 command(s) to run"), "{plan}");
+    s.ok(&["apply", "--env", "compose-sentinel", "--auto-approve", "--exec"]);
+    assert_eq!(s.take(), [format!("docker compose -f {compose} up -d --remove-orphans")]);
+    let plan = s.ok(&["plan", "--env", "compose-sentinel", "--exec"]);
+    assert!(plan.contains("No changes"), "{plan}");
+}
+
+#[test]
+fn saved_plans_carry_the_commands_and_need_the_flag() {
+    let s = Sandbox::new();
+    let saved = s.dir.path().join("k.plan");
+    let saved = p(&saved);
+    s.ok(&["plan", "--env", "kubernetes-sentinel", "--exec", "--out", &saved]);
+    let o = s.run(&["apply", &saved]);
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("pass --exec"));
+    assert_eq!(s.take(), Vec::<String>::new());
+    s.ok(&["apply", &saved, "--exec"]);
+    let calls = s.take();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    let dir = s.out("kubernetes-sentinel");
+    assert!(
+        calls[0].starts_with(&format!(
+            "kubectl apply --server-side --field-manager=redisctl -f {}/configmap-catalog-redis-config.yaml -f ",
+            p(&dir)
+        )),
+        "ConfigMap first: {calls:?}"
+    );
+    assert!(calls[0].contains("statefulset-catalog-sentinel.yaml") && !calls[0].contains(".redisctl-state"));
+
+    // A plan saved without --exec cannot be applied with it.
+    s.write_env("kubernetes-sentinel", "target: kubernetes\ntopology: { mode: replication, replicas: 1 }\n");
+    s.ok(&["plan", "--env", "kubernetes-sentinel", "--out", &saved]);
+    let o = s.run(&["apply", &saved, "--exec"]);
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("without --exec"));
+    assert_eq!(s.take(), Vec::<String>::new());
+    // Objects whose manifest is gone (the Sentinels) are deleted after the apply.
+    s.ok(&["apply", "--env", "kubernetes-sentinel", "--auto-approve", "--exec"]);
+    let calls = s.take();
+    assert!(calls[0].starts_with("kubectl apply --server-side"), "{calls:?}");
+    for object in
+        ["statefulset catalog-sentinel", "service catalog-sentinel-headless", "poddisruptionbudget catalog-sentinel"]
+    {
+        let delete = format!("kubectl delete --ignore-not-found -n catalog {object}");
+        assert!(calls.contains(&delete), "{delete} not in {calls:?}");
+    }
+}
+
+#[test]
+fn systemd_exec_reloads_and_restarts_replicas_before_primaries_on_this_host() {
+    let s = Sandbox::new();
+    s.write_env(
+        "systemd-local",
+        "target: systemd\ntopology: { mode: replication, replicas: 1 }\nsystemd: { hosts: [127.0.0.1] }\n",
+    );
+    s.ok(&["apply", "--env", "systemd-local", "--auto-approve", "--exec"]);
+    let unit = |n: &str| format!("redis-catalog@{n}.service");
+    assert_eq!(
+        s.take(),
+        [
+            "systemctl daemon-reload".to_string(),
+            "sysctl -p /etc/sysctl.d/60-redis-catalog.conf".into(),
+            "systemctl enable redis-catalog-disable-thp.service".into(),
+            "systemctl restart redis-catalog-disable-thp.service".into(),
+            "chown -R redis:redis /etc/redis/catalog".into(),
+            format!("systemctl enable {}", unit("node-1")),
+            format!("systemctl restart {}", unit("node-1")),
+            format!("systemctl enable {}", unit("node-0")),
+            format!("systemctl restart {}", unit("node-0")),
+        ]
+    );
+    // Only node-1's config changes (a replica-only setting): only node-1 restarts.
+    std::fs::write(s.out("systemd-local").join("etc/redis/catalog/node-1.conf"), "edited\n").unwrap();
+    s.ok(&["apply", "--env", "systemd-local", "--auto-approve", "--exec"]);
+    assert_eq!(
+        s.take(),
+        [
+            "chown -R redis:redis /etc/redis/catalog".to_string(),
+            format!("systemctl enable {}", unit("node-1")),
+            format!("systemctl restart {}", unit("node-1")),
+        ]
+    );
+    // Hosts that are other machines are listed, never run.
+    let plan = s.ok(&["plan", "--env", "systemd-replication", "--exec"]);
+    assert!(plan.contains("Not run from here") && plan.contains("on 10.0.2.11: systemctl restart"), "{plan}");
+    s.ok(&["apply", "--env", "systemd-replication", "--auto-approve", "--exec"]);
+    assert_eq!(s.take(), Vec::<String>::new());
+}
+
+#[test]
+fn exec_is_refused_for_the_process_target() {
+    let s = Sandbox::new();
+    s.write_env("local", "target: process\nsecurity: { auth: required }\n");
+    let o = s.run(&["plan", "--env", "local", "--exec", "--files-only"]);
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("--exec runs the commands of"));
+}
+
+#[test]
+fn cluster_scale_in_is_destructive_and_needs_allow_destroy() {
+    for target in ["kubernetes", "compose", "systemd"] {
+        let s = Sandbox::new();
+        let env = format!("{target}-cluster");
+        let shards = |n: u32, replicas: u32| {
+            s.write_env(
+                &env,
+                &format!(
+                    "target: {target}\ntopology: {{ mode: cluster, shards: {n}, replicasPerShard: {replicas} }}\n"
+                ),
+            )
+        };
+        shards(4, 1);
+        s.ok(&["apply", "--env", &env, "--auto-approve"]);
+        shards(3, 1);
+        let plan = s.ok(&["plan", "--env", &env]);
+        assert!(plan.contains("- cluster:shard-3"), "{target}: {plan}");
+        assert!(plan.contains("move its hash slots to the remaining shards first"), "{target}: {plan}");
+        let json: serde_json::Value =
+            serde_json::from_str(&s.ok(&["plan", "--env", &env, "--format", "json"])).unwrap();
+        let shard2 = json["resource_changes"].as_array().unwrap().iter().find(|c| c["address"] == "cluster:shard-3");
+        assert_eq!(shard2.unwrap()["flags"]["destructive"], true, "{target}");
+
+        let before = std::fs::read_dir(s.out(&env)).unwrap().count();
+        let o = s.run(&["apply", "--env", &env, "--auto-approve"]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && err.contains("--allow-destroy") && err.contains("cluster:shard-3"), "{err}");
+        assert_eq!(std::fs::read_dir(s.out(&env)).unwrap().count(), before, "{target}: nothing written");
+        let plan = s.ok(&["plan", "--env", &env]);
+        assert!(plan.contains("- cluster:shard-3"), "{target}: the refused apply changed the state");
+
+        s.ok(&["apply", "--env", &env, "--auto-approve", "--allow-destroy"]);
+        let plan = s.ok(&["plan", "--env", &env]);
+        assert!(plan.contains("No changes"), "{target}: {plan}");
+
+        // Fewer replicas: shown, not destructive.
+        shards(3, 0);
+        let plan = s.ok(&["plan", "--env", &env]);
+        assert!(plan.contains("keeps 0 of 1 replica(s): not destructive"), "{target}: {plan}");
+        s.ok(&["apply", "--env", &env, "--auto-approve"]);
+    }
+}

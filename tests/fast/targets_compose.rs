@@ -1,0 +1,71 @@
+//! `target: compose`, what the rendered compose.yaml and scripts hold, read as text. Their
+//! checks against real peers (docker-compose, the compose-spec schema, redis-server running
+//! the rendered start and health scripts) are in tests/peers/targets_compose.rs.
+
+use crate::common::targets::*;
+
+#[test]
+fn compose_files_follow_the_docker_checklist() {
+    for topology in TOPOLOGIES {
+        let out = render(&format!("compose-{topology}"));
+        let text = std::fs::read_to_string(out.path().join("compose.yaml")).unwrap();
+        assert!(text.contains("image: redis:7.0.15") && !text.contains(":latest"), "{topology}: image not pinned");
+        assert!(text.contains("./config:/etc/redisctl:ro"), "{topology}: config not read-only");
+        assert!(text.contains("mem_limit: 384m"), "{topology}: memory limit");
+        for line in text.lines().filter(|l| l.trim_start().starts_with("- ") && l.contains(":63") || l.contains(":263"))
+        {
+            assert!(line.contains("127.0.0.1:"), "{topology}: port published beyond 127.0.0.1: {line}");
+        }
+        let persistent = topology == "replication" || topology == "sentinel";
+        assert_eq!(text.contains("-data:/data"), persistent, "{topology}: named volume iff persistence");
+        // Read-only root filesystem everywhere; writable only: /data (a volume) and the tmpfs
+        // for the ACL files start.sh writes; the one-shot cluster-init writes nothing.
+        let services = services(&text);
+        assert!(!services.is_empty(), "{topology}: {text}");
+        for (name, svc) in services {
+            assert!(svc.contains("\n    read_only: true\n"), "{topology}/{name}: root filesystem not read-only");
+            let list = |key: &str| -> Vec<String> {
+                let from = svc.find(&format!("\n    {key}:\n")).map(|i| i + key.len() + 7);
+                let items = from.map(|i| &svc[i..]).unwrap_or_default().lines();
+                items.take_while(|l| l.starts_with("    - ")).map(|l| l[6..].to_string()).collect()
+            };
+            let writable: Vec<String> = list("volumes").into_iter().filter(|v| !v.ends_with(":ro")).collect();
+            if name == "cluster-init" {
+                assert!(writable.is_empty() && list("tmpfs").is_empty(), "{topology}/{name}: {svc}");
+            } else {
+                assert_eq!(list("tmpfs"), ["/run/redisctl"], "{topology}/{name}");
+                assert!(writable.len() == 1 && writable[0].ends_with("/data"), "{topology}/{name}: {writable:?}");
+            }
+        }
+    }
+}
+
+/// compose.yaml's services as (name, text of its block, with the leading newline).
+fn services(text: &str) -> Vec<(String, String)> {
+    let body = &text[text.find("\nservices:\n").expect("services") + 11..];
+    let mut out: Vec<(String, String)> = Vec::new();
+    for line in body.lines().take_while(|l| l.is_empty() || l.starts_with(' ')) {
+        match line.strip_prefix("  ").and_then(|l| l.strip_suffix(':')).filter(|n| !n.starts_with(' ')) {
+            Some(name) => out.push((name.to_string(), "\n".into())),
+            None => out.last_mut().expect("a service").1.push_str(&format!("{line}\n")),
+        }
+    }
+    out
+}
+
+#[test]
+fn tls_mounts_the_certificate_directory_read_only() {
+    let out = render("compose-sentinel-tls");
+    let text = std::fs::read_to_string(out.path().join("compose.yaml")).unwrap();
+    let services = text.matches("image: redis:").count();
+    assert_eq!(text.matches("- ./tls:/tls:ro").count(), services, "every service mounts the certificates:\n{text}");
+    let health = std::fs::read_to_string(out.path().join("config/health.sh")).unwrap();
+    assert!(health.contains("--tls --cacert /tls/ca.crt --cert /tls/redis.crt --key /tls/redis.key"), "{health}");
+    let sentinel = std::fs::read_to_string(out.path().join("config/sentinel-0.conf")).unwrap();
+    assert!(sentinel.contains("port 0\ntls-port 26379") && sentinel.contains("tls-replication yes"), "{sentinel}");
+    let cluster = render("compose-cluster-tls");
+    let text = std::fs::read_to_string(cluster.path().join("compose.yaml")).unwrap();
+    assert!(text.contains("- /etc/ssl/catalog-redis:/tls:ro"), "{text}");
+    let node = std::fs::read_to_string(cluster.path().join("config/node-0.conf")).unwrap();
+    assert!(node.contains("tls-cluster yes") && node.contains("port 0\n"), "{node}");
+}

@@ -1,0 +1,168 @@
+//! Rendering of the deployment targets: snapshots of every artifact of every target and
+//! topology, no plaintext password in any rendered file, deterministic bytes.
+
+use std::os::unix::fs::PermissionsExt;
+
+use crate::common;
+use crate::common::targets::*;
+use sha2::{Digest, Sha256};
+
+const TARGETS: [&str; 3] = ["systemd", "compose", "kubernetes"];
+
+fn envs() -> Vec<String> {
+    let mut envs: Vec<String> =
+        TARGETS.iter().flat_map(|t| TOPOLOGIES.iter().map(move |topology| format!("{t}-{topology}"))).collect();
+    for t in ["compose", "kubernetes"] {
+        envs.extend(TLS_TOPOLOGIES.iter().map(|topology| format!("{t}-{topology}")));
+    }
+    envs
+}
+
+/// Every rendered file of an output directory, with its path and mode, in one text.
+fn bundle(dir: &std::path::Path) -> String {
+    let mut text = String::new();
+    for (rel, path) in files(dir) {
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        text.push_str(&format!("=== {rel} ({mode:o})\n{}\n", std::fs::read_to_string(&path).unwrap()));
+    }
+    text
+}
+
+#[test]
+fn snapshots_of_every_rendered_artifact() {
+    for env in envs() {
+        let out = render(&env);
+        insta::assert_snapshot!(env.clone(), bundle(out.path()));
+    }
+}
+
+#[test]
+fn no_rendered_file_holds_a_plaintext_password() {
+    let examples = [
+        "compose-cache",
+        "compose-sentinel",
+        "systemd-sentinel",
+        "kubernetes-cluster",
+        "kubernetes-sentinel",
+        "elasticache-session",
+    ];
+    let mut outputs: Vec<(String, tempfile::TempDir)> = envs().into_iter().map(|e| (e.clone(), render(&e))).collect();
+    for ex in examples {
+        let project = format!("examples/{ex}");
+        for env in std::fs::read_dir(root().join(&project).join("environments")).unwrap() {
+            let name = env.unwrap().file_name().to_string_lossy().trim_end_matches(".yaml").to_string();
+            outputs.push((format!("{project} {name}"), render_example(&project, &name)));
+        }
+    }
+    for (what, out) in &outputs {
+        for (rel, path) in files(out.path()) {
+            let text = std::fs::read_to_string(path).unwrap();
+            for (var, plain) in PASSWORDS.iter().chain(EXAMPLE_PASSWORDS.iter()) {
+                assert!(!text.contains(plain), "{what}: {rel} holds the plaintext of {var}");
+            }
+        }
+    }
+    // systemd's ACL file carries the SHA-256 of each password instead.
+    let systemd = render("systemd-standalone");
+    let acl = std::fs::read_to_string(systemd.path().join("etc/redis/catalog/users.acl")).unwrap();
+    assert!(acl.contains(&format!("#{}", hex::encode(Sha256::digest(PASSWORDS[0].1)))), "{acl}");
+}
+
+/// Passwords the example projects read (`fromEnv`), set to recognisable plaintext.
+const EXAMPLE_PASSWORDS: [(&str, &str); 7] = [
+    ("ORDERS_REDIS_APP_PASSWORD", "example-app-Plaintext"),
+    ("ORDERS_REDIS_REPLICATION_PASSWORD", "example-repl-Plaintext"),
+    ("ORDERS_REDIS_SENTINEL_PASSWORD", "example-sentinel-Plaintext"),
+    ("ORDERS_REDIS_OPS_PASSWORD", "example-ops-Plaintext"),
+    ("SESSION_REDIS_PASSWORD", "example-session-app-Plaintext"),
+    ("SESSION_REDIS_REPLICATION_PASSWORD", "example-session-repl-Plaintext"),
+    ("SESSION_REDIS_OPS_PASSWORD", "example-session-ops-Plaintext"),
+];
+
+/// Examples are what users start from: every environment of every example passes validation
+/// and its own readiness policy (production ones included).
+#[test]
+fn every_example_environment_is_valid() {
+    let mut examples: Vec<_> = std::fs::read_dir(root().join("examples"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("redisctl.yaml").is_file())
+        .collect();
+    examples.sort();
+    assert!(examples.len() >= 10, "{examples:?}");
+    for project in examples {
+        let mut cmd = common::redisctl_on(&project);
+        // A fixed day: the examples record drills, which a policy rule wants recent.
+        cmd.args(["validate", "--all"]).env("REDISCTL_TODAY", "2026-11-23");
+        for (k, v) in EXAMPLE_PASSWORDS {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{}:\n{stderr}", project.display());
+        assert!(!stderr.contains("error["), "{}:\n{stderr}", project.display());
+    }
+}
+
+fn render_example(project: &str, env: &str) -> tempfile::TempDir {
+    render_with(project, env, &EXAMPLE_PASSWORDS)
+}
+
+#[test]
+fn rendering_is_deterministic() {
+    for env in ["systemd-sentinel", "compose-cluster", "kubernetes-sentinel"] {
+        assert_eq!(bundle(render(env).path()), bundle(render(env).path()), "{env}");
+    }
+}
+
+/// The commands the engine runs after writing (`--exec`), exposed as data per target: only
+/// what the changed files need.
+#[test]
+fn post_apply_commands_per_target() {
+    use redisctl::contract::Project;
+    use redisctl::diagnostics::Sources;
+    use redisctl::plan::Action;
+    use redisctl::render::{post_apply_commands, Changed};
+    use redisctl::resolve::Deployment;
+
+    let project = Project::new(root().join(PROJECT));
+    let load = |env: &str| {
+        let loaded = project.load(env, &mut Sources::default()).unwrap_or_else(|_| panic!("{env} is valid"));
+        Deployment::resolve(&loaded, &project.dir)
+    };
+    let dir = std::path::Path::new("deploy/x");
+    let changed = |paths: &[&str]| -> Vec<Changed> {
+        paths.iter().map(|p| Changed { path: p.to_string(), action: Action::Update }).collect()
+    };
+    let argv = |env: &str, paths: &[&str]| -> Vec<String> {
+        post_apply_commands(&load(env).unwrap(), dir, &changed(paths)).into_iter().map(|c| c.argv.join(" ")).collect()
+    };
+    assert!(argv("compose-sentinel", &[]).is_empty(), "nothing changed, nothing runs");
+    assert!(argv("compose-sentinel", &["README.md"]).is_empty());
+    assert_eq!(
+        argv("compose-sentinel", &["config/sentinel-1.conf"]),
+        [
+            "docker compose -f deploy/x/compose.yaml up -d --remove-orphans",
+            "docker compose -f deploy/x/compose.yaml restart sentinel-1"
+        ]
+    );
+    assert_eq!(
+        argv(
+            "kubernetes-cluster",
+            &["statefulset-catalog-redis.yaml", "configmap-catalog-redis-config.yaml", "README.md"]
+        ),
+        ["kubectl apply --server-side --field-manager=redisctl -f deploy/x/configmap-catalog-redis-config.yaml \
+          -f deploy/x/statefulset-catalog-redis.yaml"]
+    );
+    // systemd resolves passwords at load time (ACL hashes); the layout of compose-replication is
+    // the same, and its contract carries the systemd hosts of the fixture.
+    let cmds = redisctl::render::systemd::post_apply_commands(
+        &load("compose-replication").unwrap(),
+        &changed(&["etc/systemd/system/redis-catalog@.service"]),
+    );
+    let first_restart = cmds.iter().position(|c| c.argv[1] == "restart").unwrap();
+    assert_eq!(cmds[first_restart].argv[2], "redis-catalog@node-1.service", "replicas restart before their primary");
+    assert_eq!(cmds[0].host.as_deref(), Some("10.0.1.11"), "node-0 runs on hosts[0]");
+    assert_eq!(cmds[0].argv, ["systemctl", "daemon-reload"]);
+    assert!(!cmds.iter().any(|c| c.argv[0] == "sysctl"), "the sysctl file did not change");
+}

@@ -1,0 +1,34 @@
+//! `target: systemd`, what the rendered units and configs hold, read as text. Their checks
+//! against real peers (systemd-analyze, redis-server) are in tests/peers/targets_systemd.rs.
+
+use crate::common::targets::*;
+
+#[test]
+fn units_pass_secrets_from_the_environment_file_only() {
+    let out = render("systemd-sentinel");
+    let unit = std::fs::read_to_string(out.path().join("etc/systemd/system/redis-catalog@.service")).unwrap();
+    assert!(unit.contains("EnvironmentFile=/etc/redis/catalog.env"), "{unit}");
+    assert!(unit.contains("--masterauth ${REDIS_MASTERAUTH}"), "{unit}");
+    for key in [
+        "Type=notify",
+        "Restart=always",
+        "LimitNOFILE=",
+        "User=redis",
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+        "ProtectHome=yes",
+        "PrivateTmp=yes",
+        "ReadWritePaths=",
+    ] {
+        assert!(unit.contains(key), "missing {key}");
+    }
+    let conf = std::fs::read_to_string(out.path().join("etc/redis/catalog/node-1.conf")).unwrap();
+    assert!(
+        conf.contains("supervised systemd")
+            && conf.contains("replicaof 10.0.1.11 6379")
+            && conf.contains("bind 10.0.2.11 127.0.0.1"),
+        "{conf}"
+    );
+    let sysctl = std::fs::read_to_string(out.path().join("etc/sysctl.d/60-redis-catalog.conf")).unwrap();
+    assert!(sysctl.contains("vm.overcommit_memory = 1"));
+}

@@ -1,0 +1,302 @@
+//! `target: elasticache` end to end: the real binary against a local `moto_server` (PyPI
+//! `moto[server]`, installed into .venv-peers by scripts/install-test-peers.sh), bound to
+//! 127.0.0.1 on a free port and always stopped.
+//!
+//! moto serves replication groups, users, subnet groups and snapshots, but no parameter groups
+//! or user groups: this project keeps to the default parameter group (waiving the eviction
+//! rule) and one AUTH token (waiving the ACL-user rule); the project is tests/common/elasticache.rs.
+//! Parameter groups, user groups, RBAC rotation and resharding are tested with the SDK's mock
+//! client in tests/fast/elasticache_mocks.rs; what fails before any call, in
+//! tests/fast/elasticache_moto.rs.
+
+use std::path::PathBuf;
+use std::process::{Command as Std, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::elasticache::{prod, BASE, TOKEN};
+use crate::common::{free_port, repo_root, KillOnDrop, Run, TempProject};
+
+const NEW_TOKEN: &str = "moto-auth-Token-rotated-fedcba98";
+
+/// A moto_server, killed when dropped.
+struct Moto {
+    _child: KillOnDrop,
+    url: String,
+}
+
+fn moto_server() -> PathBuf {
+    let path = repo_root().join(".venv-peers/bin/moto_server");
+    assert!(path.exists(), "{} is missing: run scripts/install-test-peers.sh", path.display());
+    path
+}
+
+fn start_moto() -> Moto {
+    let port = free_port();
+    let child = Std::new(moto_server())
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start moto_server");
+    let moto = Moto { _child: KillOnDrop(child), url: format!("http://127.0.0.1:{port}") };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "moto_server did not listen on {port}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    moto
+}
+
+struct Env {
+    project: TempProject,
+    moto: Moto,
+    token: String,
+    outputs: Vec<String>,
+}
+
+impl Env {
+    fn run(&mut self, args: &[&str]) -> Run {
+        let mut cmd = self.project.cmd();
+        cmd.args(["--endpoint-url", &self.moto.url])
+            .args(args)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", "/nonexistent")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+            .env("CATALOG_AUTH_TOKEN", &self.token)
+            .env("REDISCTL_AWS_POLL_MS", "50");
+        let run = Run::of(&mut cmd);
+        self.outputs.push(run.stdout.clone());
+        self.outputs.push(run.stderr.clone());
+        run
+    }
+
+    /// The JSON plan, checked against the committed plan schema.
+    fn plan_json(&mut self) -> serde_json::Value {
+        let run = self.run(&["plan", "--env", "prod", "--format", "json"]);
+        run.assert_code(0);
+        let plan: serde_json::Value =
+            serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("plan JSON: {e}\n{}", run.show()));
+        let schema: serde_json::Value = serde_json::from_str(include_str!("../../schemas/plan.schema.json")).unwrap();
+        let validator = jsonschema::draft202012::new(&schema).unwrap();
+        let errors: Vec<String> = validator.iter_errors(&plan).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{errors:?}\n{plan:#}");
+        plan
+    }
+}
+
+fn elasticache_changes(plan: &serde_json::Value) -> Vec<(String, String)> {
+    plan["resource_changes"]
+        .as_array()
+        .or_else(|| plan["changes"].as_array())
+        .expect("changes in the plan JSON")
+        .iter()
+        .filter(|c| c["address"].as_str().unwrap_or("").starts_with("elasticache:"))
+        .map(|c| (c["address"].as_str().unwrap().to_string(), c["change"]["actions"].to_string()))
+        .collect()
+}
+
+#[test]
+fn an_environment_is_created_changed_rotated_and_deleted_through_the_aws_api() {
+    let project = TempProject::new(&[("redisctl.yaml", BASE), ("environments/prod.yaml", &prod("cache.t4g.small"))]);
+    let mut env = Env { project, moto: start_moto(), token: TOKEN.into(), outputs: Vec::new() };
+
+    // From nothing: changes present (exit 2), a replication group to create.
+    let run = env.run(&["plan", "--env", "prod", "--detailed-exitcode"]);
+    run.assert_code(2);
+    assert!(run.stdout.contains("+ elasticache:replication-group/catalog-prod"), "{}", run.show());
+    let plan = env.plan_json();
+    assert_eq!(
+        elasticache_changes(&plan),
+        vec![("elasticache:replication-group/catalog-prod".to_string(), "[\"create\"]".to_string())],
+        "{plan:#}"
+    );
+
+    env.run(&["apply", "--env", "prod", "--auto-approve"]).assert_code(0);
+    // Applied: nothing left to do.
+    let run = env.run(&["plan", "--env", "prod", "--detailed-exitcode"]);
+    run.assert_code(0);
+    assert!(run.stdout.contains("No changes"), "{}", run.show());
+
+    // Change the node type: exactly one ModifyReplicationGroup of that field.
+    env.project.write("environments/prod.yaml", prod("cache.m7g.large"));
+    let plan = env.plan_json();
+    assert_eq!(
+        elasticache_changes(&plan),
+        vec![("elasticache:replication-group/catalog-prod".to_string(), "[\"update\"]".to_string())],
+        "{plan:#}"
+    );
+    let text = env.run(&["plan", "--env", "prod"]).stdout;
+    assert!(text.contains(r#"{"CacheNodeType":"cache.t4g.small"} → {"CacheNodeType":"cache.m7g.large"}"#), "{text}");
+    env.run(&["apply", "--env", "prod", "--auto-approve"]).assert_code(0);
+    env.run(&["plan", "--env", "prod", "--detailed-exitcode"]).assert_code(0);
+
+    // Connect gives the primary endpoint the account reports, with TLS.
+    let run = env.run(&["connect", "--env", "prod", "--format", "json"]);
+    run.assert_code(0);
+    let connect: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(connect["mode"], "managed-single-endpoint", "{connect:#}");
+    assert!(connect["endpoints"][0].as_str().unwrap().starts_with("master.catalog-prod."), "{connect:#}");
+    assert_eq!(connect["tls"]["enabled"], true);
+
+    // Token rotation: ROTATE (both valid), then SET with --finish-rotation.
+    env.token = NEW_TOKEN.into();
+    let run = env.run(&["plan", "--env", "prod"]);
+    assert!(run.stdout.contains("rotation, step 1 (ROTATE)"), "{}", run.show());
+    env.run(&["apply", "--env", "prod", "--auto-approve"]).assert_code(0);
+    let run = env.run(&["plan", "--env", "prod"]);
+    assert!(run.stdout.contains("rotation, step 2"), "{}", run.show());
+    let run = env.run(&["apply", "--env", "prod", "--auto-approve"]);
+    assert!(run.stdout.contains("Skipped elasticache:auth-token/catalog-prod"), "{}", run.show());
+    env.run(&["apply", "--env", "prod", "--auto-approve", "--finish-rotation"]).assert_code(0);
+    env.run(&["plan", "--env", "prod", "--detailed-exitcode"]).assert_code(0);
+
+    // A saved plan and every format keep the token out (a pending rotation is in the plan).
+    env.token = format!("{NEW_TOKEN}-2");
+    let plan_file = env.project.path().join("rotate.plan");
+    env.run(&["plan", "--env", "prod", "--out", plan_file.to_str().unwrap()]).assert_code(0);
+    env.run(&["plan", "--env", "prod", "--format", "markdown"]).assert_code(0);
+    env.run(&["plan", "--env", "prod", "--format", "json"]).assert_code(0);
+    env.outputs.push(std::fs::read_to_string(&plan_file).unwrap());
+    env.run(&["apply", plan_file.to_str().unwrap()]).assert_code(0);
+    env.run(&["apply", "--env", "prod", "--auto-approve", "--finish-rotation"]).assert_code(0);
+
+    // Deleting the environment deletes data: refused without --allow-destroy.
+    let run = env.run(&["destroy", "--env", "prod", "--auto-approve"]);
+    run.assert_code(1);
+    assert!(run.stderr.contains("--allow-destroy"), "{}", run.show());
+    env.run(&["plan", "--env", "prod", "--detailed-exitcode"]).assert_code(0);
+    let run = env.run(&["destroy", "--env", "prod", "--auto-approve", "--allow-destroy", "--snapshot-first"]);
+    run.assert_code(0);
+    assert!(run.stderr.contains("snapshot catalog-prod-redisctl-"), "{}", run.show());
+    let run = env.run(&["plan", "--env", "prod"]);
+    assert!(run.stderr.contains("being deleted"), "{}", run.show());
+
+    // No token in any output, the state file or the rendered request document.
+    let state = env.project.read("deploy/prod/.redisctl-state.json");
+    let document = env.project.read("deploy/prod/elasticache/requests.yaml");
+    assert!(document.contains("(sensitive: environment variable CATALOG_AUTH_TOKEN)"), "{document}");
+    for secret in [TOKEN.to_string(), NEW_TOKEN.to_string(), format!("{NEW_TOKEN}-2")] {
+        for text in env.outputs.iter().chain([&state, &document]) {
+            assert!(!text.contains(&secret), "the token leaked:\n{text}");
+        }
+    }
+}
+
+#[test]
+fn a_cluster_mode_group_is_created_with_its_shards_and_connects_through_the_configuration_endpoint() {
+    let overlay = prod("cache.r7g.large").replace(
+        "topology: { mode: replication, replicas: 1 }",
+        "topology: { mode: cluster, shards: 3, replicasPerShard: 1 }\nkeyspace: { clusterSafe: true }",
+    );
+    let project = TempProject::new(&[("redisctl.yaml", BASE), ("environments/prod.yaml", &overlay)]);
+    let mut env = Env { project, moto: start_moto(), token: TOKEN.into(), outputs: Vec::new() };
+    let document = {
+        let run = env.run(&["plan", "--env", "prod"]);
+        run.assert_code(0);
+        run.stdout
+    };
+    assert!(document.contains("ClusterMode: enabled") && document.contains("NumNodeGroups: 3"), "{document}");
+    assert!(document.contains("default.redis7.cluster.on"), "{document}");
+    env.run(&["apply", "--env", "prod", "--auto-approve"]).assert_code(0);
+    env.run(&["plan", "--env", "prod", "--detailed-exitcode"]).assert_code(0);
+    let run = env.run(&["connect", "--env", "prod", "--format", "url"]);
+    run.assert_code(0);
+    assert!(run.stdout.starts_with("rediss://clustercfg.catalog-prod."), "{}", run.show());
+
+    // Cluster mode cannot be switched off in place: a destructive replacement.
+    env.project.write("environments/prod.yaml", prod("cache.r7g.large"));
+    let run = env.run(&["plan", "--env", "prod"]);
+    assert!(run.stdout.contains("-/+ elasticache:replication-group/catalog-prod"), "{}", run.show());
+    assert!(run.stdout.contains("cluster mode enabled → disabled"), "{}", run.show());
+    let run = env.run(&["apply", "--env", "prod", "--auto-approve"]);
+    run.assert_code(1);
+    assert!(run.stderr.contains("--allow-destroy"), "{}", run.show());
+}
+
+/// Throttling: no peer throttles on demand, so a small proxy in front of moto_server answers the
+/// first requests with ElastiCache's `Throttling` error (the AWS Query protocol's error body)
+/// and passes the rest through. The plan must still succeed: the client retries with backoff.
+#[test]
+fn throttled_calls_are_retried_with_backoff() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    let moto = start_moto();
+    let upstream = moto.url.trim_start_matches("http://").to_string();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy = format!("http://{}", listener.local_addr().unwrap());
+    let requests = Arc::new(AtomicUsize::new(0));
+    const THROTTLED: usize = 2;
+    {
+        let requests = requests.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (requests, upstream) = (requests.clone(), upstream.clone());
+                std::thread::spawn(move || {
+                    let mut client = BufReader::new(stream);
+                    // One HTTP/1.1 request after the other on a kept-alive connection.
+                    while let Some(request) = read_message(&mut client) {
+                        let n = requests.fetch_add(1, Ordering::SeqCst);
+                        let response = if n < THROTTLED {
+                            let body = "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>\
+                                        <Message>Rate exceeded</Message></Error><RequestId>t</RequestId></ErrorResponse>";
+                            format!(
+                                "HTTP/1.1 400 Bad Request\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{body}",
+                                body.len()
+                            )
+                            .into_bytes()
+                        } else {
+                            let mut moto = std::net::TcpStream::connect(&upstream).unwrap();
+                            moto.write_all(&request).unwrap();
+                            read_message(&mut BufReader::new(moto)).unwrap()
+                        };
+                        if client.get_mut().write_all(&response).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+    }
+    // Reads one HTTP message (head and a Content-Length body); `None` at end of stream.
+    fn read_message(r: &mut impl BufRead) -> Option<Vec<u8>> {
+        let mut head = Vec::new();
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            if r.read_line(&mut line).ok()? == 0 {
+                return None;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap_or(0);
+            }
+            // The upstream gets a fresh connection per request: ask it to close.
+            if line.to_ascii_lowercase().starts_with("connection:") {
+                continue;
+            }
+            let end = line == "\r\n";
+            if end {
+                head.extend_from_slice(b"Connection: close\r\n");
+            }
+            head.extend_from_slice(line.as_bytes());
+            if end {
+                break;
+            }
+        }
+        let mut body = vec![0; length];
+        r.read_exact(&mut body).ok()?;
+        head.extend(body);
+        Some(head)
+    }
+
+    let project = TempProject::new(&[("redisctl.yaml", BASE), ("environments/prod.yaml", &prod("cache.t4g.small"))]);
+    let mut env = Env { project, moto, token: TOKEN.into(), outputs: Vec::new() };
+    env.moto.url = proxy;
+    let run = env.run(&["plan", "--env", "prod", "--detailed-exitcode"]);
+    run.assert_code(2);
+    assert!(run.stdout.contains("+ elasticache:replication-group/catalog-prod"), "{}", run.show());
+    assert!(requests.load(Ordering::SeqCst) > THROTTLED, "the throttled calls were not retried");
+}
