@@ -15,7 +15,7 @@ use crate::plan::state::State;
 use crate::plan::{ExecCommand, ExecPlan, Plan};
 use crate::providers::files;
 use crate::redact::redact_text;
-use crate::render::{post_apply_commands, Changed};
+use crate::render::Changed;
 use crate::resolve::Deployment;
 use crate::secrets::REDACTED;
 
@@ -24,8 +24,9 @@ pub const PENDING: &str = "exec:pending";
 
 /// The commands `apply --exec` runs for `plan`: those still owed by an earlier run first, then
 /// what the file changes need. Commands for another machine (a systemd host that is not this
-/// one) are listed in `elsewhere` and never run.
-pub fn plan_exec(d: &Deployment, dir: &std::path::Path, plan: &Plan, state: &State) -> ExecPlan {
+/// one) are listed in `elsewhere` and never run. `None` when the target has no such commands.
+pub fn plan_exec(d: &Deployment, dir: &std::path::Path, plan: &Plan, state: &State) -> Option<ExecPlan> {
+    let target = crate::targets::of(d.contract.target);
     let mut exec = ExecPlan::default();
     if let Some(pending) = state.get(PENDING).and_then(|v| serde_json::from_value::<Vec<ExecCommand>>(v.clone()).ok()) {
         for c in pending {
@@ -39,7 +40,7 @@ pub fn plan_exec(d: &Deployment, dir: &std::path::Path, plan: &Plan, state: &Sta
         .filter(|c| c.provider == files::NAME && c.is_change())
         .map(|c| Changed { path: c.address[files::NAME.len() + 1..].to_string(), action: c.action })
         .collect();
-    for p in post_apply_commands(d, dir, &changed) {
+    for p in target.post_apply_commands(d, dir, &changed)? {
         let command = ExecCommand { argv: p.argv, why: p.why };
         match p.host {
             Some(host) if !is_this_machine(&host) => exec.elsewhere.push(format!("on {host}: {}", command.display())),
@@ -47,7 +48,7 @@ pub fn plan_exec(d: &Deployment, dir: &std::path::Path, plan: &Plan, state: &Sta
             _ => exec.commands.push(command),
         }
     }
-    exec
+    Some(exec)
 }
 
 /// A host is this machine when one of its addresses can be bound here (loopback, or an

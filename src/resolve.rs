@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use crate::contract::model::{AclUser, Auth, Contract, RedisVersion, Target, TopologyMode, UserRole};
+use crate::contract::model::{AclUser, Auth, Contract, RedisVersion, TopologyMode, UserRole};
 use crate::contract::Loaded;
 use crate::secrets::Secret;
 
@@ -123,14 +123,6 @@ pub fn majority(n: u32) -> u32 {
     n / 2 + 1
 }
 
-impl Target {
-    /// Targets whose rendered files carry password hashes (ACL files), so the secret values
-    /// must be readable at render time. Container and managed targets pass references only.
-    pub fn needs_secret_values(self) -> bool {
-        matches!(self, Target::Process | Target::Systemd)
-    }
-}
-
 impl Deployment {
     /// Build the deployment of a checked contract. Secret values are read here for targets
     /// that need them; validation has already reported unreadable ones.
@@ -139,7 +131,7 @@ impl Deployment {
         let (nodes, sentinels) = layout(c);
         let mut users = Vec::new();
         for spec in &c.acl.users {
-            let secret = if c.target.needs_secret_values() {
+            let secret = if c.target.facts().secrets_at_render {
                 Some(
                     spec.password
                         .resolve(project_dir)

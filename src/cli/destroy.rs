@@ -3,12 +3,12 @@
 use std::io::IsTerminal;
 
 use super::{Ctx, EXIT_OK};
-use crate::contract::output_dir;
 use crate::error::Error;
 use crate::output;
 use crate::plan::engine::check_destroy;
 use crate::plan::{Action, ApplyOptions, Plan, ResourceChange};
 use crate::stack::{Stack, StopOptions};
+use crate::targets::output_dir;
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Shows what it will stop (and delete) and asks for `yes` like apply.\n\
@@ -35,7 +35,7 @@ const DATA_FILES: &[&str] = &["dump.rdb", "appendonlydir", "appendonly.aof", "no
 
 pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
     let loaded = ctx.load(&args.env)?;
-    if loaded.contract.target == crate::contract::model::Target::Elasticache {
+    if loaded.contract.target.facts().managed.is_some() {
         return destroy_managed(ctx, args, loaded);
     }
     let run_dir = output_dir(&ctx.project, &loaded);
@@ -98,9 +98,9 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
     Ok(EXIT_OK)
 }
 
-/// Delete an ElastiCache environment: the replication group (destructive, needs
-/// `--allow-destroy`), then its user group, users, parameter group and subnet group.
-#[cfg(feature = "elasticache")]
+/// Delete a managed environment through its target's providers (ElastiCache: the replication
+/// group, destructive and refused without `--allow-destroy`, then its user group, users,
+/// parameter group and subnet group).
 fn destroy_managed(ctx: &Ctx, args: &Args, loaded: crate::contract::Loaded) -> Result<i32, Error> {
     use crate::plan::state::State;
     let env = args.env.clone();
@@ -112,13 +112,10 @@ fn destroy_managed(ctx: &Ctx, args: &Args, loaded: crate::contract::Loaded) -> R
         std::time::Duration::ZERO,
     )?;
     let mut state = State::load(&environment.output_dir, &env)?;
-    let provider = crate::providers::elasticache::ElastiCache::for_deployment(
-        &environment.deployment,
-        environment.project_dir.clone(),
-        environment.endpoint_url.as_deref(),
-    )?
-    .destroying();
-    let mut providers: Vec<Box<dyn crate::plan::Provider>> = vec![Box::new(provider)];
+    let target = crate::targets::of(environment.loaded.contract.target);
+    let mut providers = target
+        .destroy_providers(&environment.opened())
+        .unwrap_or_else(|| Err(Error::msg(format!("target `{}` has no managed destroy", environment.target()))))?;
     let plan = environment.plan(&mut providers, &state)?;
     print!("{}", output::text(&plan, ctx.color_out));
     if !plan.has_changes() {
@@ -137,9 +134,4 @@ fn destroy_managed(ctx: &Ctx, args: &Args, loaded: crate::contract::Loaded) -> R
     let report = crate::plan::engine::apply(&plan, &mut providers, &mut state, &opts)?;
     println!("\nDestroy complete! Resources: {} destroyed.", report.summary.destroy);
     Ok(EXIT_OK)
-}
-
-#[cfg(not(feature = "elasticache"))]
-fn destroy_managed(_: &Ctx, _: &Args, _: crate::contract::Loaded) -> Result<i32, Error> {
-    Err(Error::msg("this redisctl was built without the `elasticache` feature"))
 }

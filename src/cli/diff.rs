@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use super::{Ctx, EXIT_CHANGES, EXIT_OK};
 use crate::error::Error;
 use crate::redact::{redact_text, unified_diff};
-use crate::render::render;
+use crate::targets::render;
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Example:\n  redisctl diff --env staging --env production\n\

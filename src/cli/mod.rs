@@ -119,7 +119,7 @@ impl Ctx {
 
     /// `load`, keeping the source texts (to locate policy findings).
     pub fn load_with_sources(&self, env: &str, sources: &mut Sources) -> Result<Loaded, Error> {
-        match self.project.load(env, sources) {
+        match crate::targets::load(&self.project, env, sources) {
             Ok(loaded) => {
                 self.print_diagnostics(sources, &loaded.warnings);
                 Ok(loaded)

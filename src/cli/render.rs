@@ -21,8 +21,8 @@ pub struct Args {
 pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
     let loaded = ctx.load(&args.env)?;
     let deployment = ctx.deployment(&loaded)?;
-    let artifacts = crate::render::render(&deployment, &ctx.templates()?).map_err(Error::msg)?;
-    let out = args.out.clone().unwrap_or_else(|| crate::contract::output_dir(&ctx.project, &loaded));
+    let artifacts = crate::targets::render(&deployment, &ctx.templates()?).map_err(Error::msg)?;
+    let out = args.out.clone().unwrap_or_else(|| crate::targets::output_dir(&ctx.project, &loaded));
     for a in &artifacts {
         write_atomic(&out.join(&a.path), a.content.as_bytes(), a.mode)?;
     }

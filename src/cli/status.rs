@@ -1,9 +1,9 @@
 //! `redisctl status`: the nodes and Sentinels of a local stack, as a table or JSON.
 
 use super::{Ctx, Format, EXIT_OK};
-use crate::contract::output_dir;
 use crate::error::Error;
 use crate::stack::Stack;
+use crate::targets::output_dir;
 use crate::units::format_size;
 
 #[derive(clap::Args, Debug)]

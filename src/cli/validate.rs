@@ -40,7 +40,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
     for env in &envs {
         let mut sources = Sources::default();
         // Readiness policy findings join the contract's own diagnostics once it loads.
-        let (diags, policy) = match ctx.project.load(env, &mut sources) {
+        let (diags, policy) = match crate::targets::load(&ctx.project, env, &mut sources) {
             Ok(loaded) => {
                 let evaluation = policy::evaluate(&loaded, Date::today());
                 let mut diags = loaded.warnings.clone();

@@ -9,7 +9,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::merge::{pointer_escape, SpanIndex};
-use super::model::{Auth, ConfigValue, Contract, RedisVersion, Target, TopologyMode, UserRole};
+use super::model::{Auth, ConfigValue, Contract, TopologyMode, UserRole};
 use super::yaml::{Node, Value as YamlValue};
 use crate::diagnostics::{Diagnostic, Span};
 use crate::directives::{Directives, Lookup};
@@ -115,7 +115,6 @@ pub fn check(c: &Contract, doc: &Value, index: &SpanIndex, project_dir: &Path) -
     ports(c, index, &mut diags);
     users(c, index, project_dir, &mut diags);
     security(c, index, &mut diags);
-    targets(c, index, &mut diags);
     diags
 }
 
@@ -371,7 +370,7 @@ fn users(c: &Contract, index: &SpanIndex, project_dir: &Path, diags: &mut Vec<Di
                 .at(at("name")),
             );
         }
-        if c.target.needs_secret_values() {
+        if c.target.facts().secrets_at_render {
             if let Err(e) = u.password.resolve(project_dir) {
                 diags.push(
                     Diagnostic::error("RCTL050", format!("password of ACL user `{}`: {e}", u.name))
@@ -451,8 +450,8 @@ fn users(c: &Contract, index: &SpanIndex, project_dir: &Path, diags: &mut Vec<Di
         let users_at = index.exact("/acl/users").or_else(|| index.value("/topology/mode"));
         let (nodes, sentinels) = layout(c);
         let has = |role| c.acl.users.iter().any(|u| u.role == role);
-        // ElastiCache runs replication and failover itself: no replication or Sentinel users.
-        let managed = c.target == Target::Elasticache;
+        // A managed service runs replication and failover itself: no replication or Sentinel users.
+        let managed = c.target.facts().managed.is_some();
         if !managed && nodes.iter().any(|n| matches!(n.role, Role::Replica(_))) && !has(UserRole::Replication) {
             diags.push(
                 Diagnostic::error(
@@ -478,8 +477,8 @@ fn users(c: &Contract, index: &SpanIndex, project_dir: &Path, diags: &mut Vec<Di
 
 fn security(c: &Contract, index: &SpanIndex, diags: &mut Vec<Diagnostic>) {
     let tls = &c.security.tls;
-    // ElastiCache brings its own certificates (in-transit encryption).
-    if tls.enabled && c.target != Target::Elasticache {
+    // A managed service brings its own certificates (in-transit encryption).
+    if tls.enabled && c.target.facts().managed.is_none() {
         for (field, value) in [("certFile", &tls.cert_file), ("keyFile", &tls.key_file), ("caFile", &tls.ca_file)] {
             if value.as_deref().is_none_or(str::is_empty) {
                 diags.push(
@@ -508,71 +507,6 @@ fn security(c: &Contract, index: &SpanIndex, diags: &mut Vec<Diagnostic>) {
                 Diagnostic::error("RCTL071", format!("memory limit {} is not above maxmemory {max}", limit.text))
                     .at(index.value("/resources/memoryLimit"))
                     .hint("the container is killed before Redis can evict: leave headroom for buffers, fragmentation and fork"),
-            );
-        }
-    }
-}
-/// What the deployment targets need from the contract so that the rendered files are safe.
-fn targets(c: &Contract, index: &SpanIndex, diags: &mut Vec<Diagnostic>) {
-    let target_span = || index.value("/target");
-    let containers = matches!(c.target, Target::Compose | Target::Kubernetes);
-    if c.target == Target::Elasticache {
-        for p in crate::elasticache::problems(c) {
-            let (first, second) = if p.key {
-                (index.key(&p.pointer), index.value(&p.pointer))
-            } else {
-                (index.value(&p.pointer), index.key(&p.pointer))
-            };
-            let span = first.or(second).or_else(|| index.value("/target"));
-            diags.push(Diagnostic::error("RCTL095", p.message).at(span).hint(p.hint));
-        }
-        return;
-    }
-    if c.target == Target::Systemd {
-        let (nodes, _) = layout(c);
-        let hosts = c.systemd.hosts.len();
-        if hosts == 0 {
-            diags.push(
-                Diagnostic::error("RCTL091", "target `systemd` needs `systemd.hosts`: the VMs the nodes run on")
-                    .at(target_span())
-                    .hint("e.g. `systemd: { hosts: [10.0.1.11, 10.0.2.11, 10.0.3.11] }`"),
-            );
-        } else if hosts < nodes.len() && nodes.len() > 1 {
-            diags.push(
-                Diagnostic::warning(
-                    "RCTL091",
-                    format!("{} nodes share {hosts} host(s): a VM failure takes several nodes down", nodes.len()),
-                )
-                .at(index.value("/systemd/hosts"))
-                .hint("give one host per node so that a replica never shares a VM with its primary"),
-            );
-        }
-    }
-    if !containers {
-        return;
-    }
-    if c.resources.maxmemory.is_none() {
-        diags.push(
-            Diagnostic::error("RCTL092", format!("target `{}` needs `resources.maxmemory`", c.target.as_str()))
-                .at(index.value("/resources").or(target_span()))
-                .hint("the container memory limit is derived from it; without it Redis grows until the container is OOM-killed"),
-        );
-    }
-    if c.topology.mode == TopologyMode::Cluster && c.redis.version < RedisVersion::V7_0 {
-        diags.push(
-            Diagnostic::error("RCTL093", format!("Redis Cluster on `{}` needs Redis 7.0 or later", c.target.as_str()))
-                .at(index.value("/redis/version"))
-                .hint("containers change IP addresses; cluster nodes must announce hostnames (`cluster-announce-hostname`, Redis 7.0+)"),
-        );
-    }
-    if let Some(name) = &c.kubernetes.exporter.user {
-        if !c.acl.users.iter().any(|u| &u.name == name) {
-            diags.push(
-                Diagnostic::error(
-                    "RCTL094",
-                    format!("`kubernetes.exporter.user` names `{name}`, which is not in `acl.users`"),
-                )
-                .at(index.value("/kubernetes/exporter/user")),
             );
         }
     }

@@ -86,8 +86,20 @@ impl Project {
         Ok(envs)
     }
 
-    /// Load and check one environment. On failure, the diagnostics (errors and warnings).
+    /// Load and check one environment with the checks every target shares. `targets::load`
+    /// adds the environment's target's own checks. On failure, the diagnostics.
     pub fn load(&self, env: &str, sources: &mut Sources) -> Result<Loaded, Vec<Diagnostic>> {
+        self.load_with(env, sources, &|_, _| Vec::new())
+    }
+
+    /// `load`, with `more` checks run beside the shared semantic checks (so that one run
+    /// reports both).
+    pub fn load_with(
+        &self,
+        env: &str,
+        sources: &mut Sources,
+        more: &dyn Fn(&Contract, &SpanIndex) -> Vec<Diagnostic>,
+    ) -> Result<Loaded, Vec<Diagnostic>> {
         if !valid_env_name(env) {
             return Err(vec![Diagnostic::error("RCTL005", format!("`{env}` is not a valid environment name"))
                 .hint("environment names use lowercase letters, digits, `-` and `_`")]);
@@ -144,6 +156,7 @@ impl Project {
             }
         };
         diags.extend(checks::check(&contract, &doc, &index, &self.dir));
+        diags.extend(more(&contract, &index));
         if has_errors(&diags) {
             return Err(diags);
         }
@@ -197,18 +210,5 @@ impl Project {
                     .hint("save the file as UTF-8")])
             }
         }
-    }
-}
-
-/// The directory that receives an environment's rendered files: `output.dir` from the
-/// contract, else `.redisctl/<env>/run` for the process target (the files are the running
-/// stack's configuration) and `deploy/<env>` for the others (committed and reviewed).
-pub fn output_dir(project: &Project, loaded: &Loaded) -> PathBuf {
-    match &loaded.contract.output.dir {
-        Some(dir) => project.dir.join(dir),
-        None if loaded.contract.target == model::Target::Process => {
-            project.dir.join(".redisctl").join(&loaded.env).join("run")
-        }
-        None => project.dir.join("deploy").join(&loaded.env),
     }
 }

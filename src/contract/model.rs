@@ -25,7 +25,7 @@ pub struct Contract {
     /// Where the environment runs. `process` starts local redis-server processes (the default);
     /// `systemd`, `compose` and `kubernetes` render deployment files; `elasticache` targets AWS.
     #[serde(default)]
-    pub target: Target,
+    pub target: TargetKind,
     /// Marks a production-like environment: stricter readiness rules apply, and destructive
     /// changes can be forbidden.
     #[serde(default)]
@@ -81,7 +81,8 @@ pub enum ApiVersion {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
-pub enum Target {
+#[schemars(rename = "Target")]
+pub enum TargetKind {
     /// Local redis-server processes under the environment's run directory.
     #[default]
     Process,
@@ -95,16 +96,101 @@ pub enum Target {
     Elasticache,
 }
 
-impl Target {
+impl TargetKind {
     pub fn as_str(self) -> &'static str {
+        self.facts().name
+    }
+
+    /// What the stages below the targets (checks, resolve, policy, review) need to know about
+    /// a target, as data. Its behaviour (render, providers, endpoints, ...) is the `Target`
+    /// trait in `targets/`; this table and that registry are the only matches on the kind.
+    pub fn facts(self) -> &'static TargetFacts {
         match self {
-            Target::Process => "process",
-            Target::Systemd => "systemd",
-            Target::Compose => "compose",
-            Target::Kubernetes => "kubernetes",
-            Target::Elasticache => "elasticache",
+            TargetKind::Process => &TargetFacts {
+                name: "process",
+                description: "local redis-server processes on one host (`process`)",
+                local: true,
+                one_host: true,
+                secrets_at_render: true,
+                ..TargetFacts::SELF_HOSTED
+            },
+            TargetKind::Systemd => &TargetFacts {
+                name: "systemd",
+                description: "VMs with systemd units (`systemd`)",
+                secrets_at_render: true,
+                needs_auth: true,
+                ..TargetFacts::SELF_HOSTED
+            },
+            TargetKind::Compose => &TargetFacts {
+                name: "compose",
+                description: "Docker Compose on one host (`compose`)",
+                one_host: true,
+                containers: true,
+                needs_auth: true,
+                ..TargetFacts::SELF_HOSTED
+            },
+            TargetKind::Kubernetes => &TargetFacts {
+                name: "kubernetes",
+                description: "Kubernetes StatefulSets from rendered manifests (`kubernetes`)",
+                containers: true,
+                needs_auth: true,
+                volume_claims: true,
+                ..TargetFacts::SELF_HOSTED
+            },
+            TargetKind::Elasticache => &TargetFacts {
+                name: "elasticache",
+                description: "managed: AWS ElastiCache (`elasticache`)",
+                managed: Some("AWS ElastiCache"),
+                maintenance_window: |c| {
+                    let w = c.aws.maintenance_window.as_deref().map(str::trim).filter(|w| !w.is_empty());
+                    w.map(|w| format!("{w} UTC (ElastiCache)"))
+                },
+                ..TargetFacts::SELF_HOSTED
+            },
         }
     }
+}
+
+/// Facts about a target that checks, policy and review read.
+#[derive(Clone, Copy)]
+pub struct TargetFacts {
+    /// The `target:` value.
+    pub name: &'static str,
+    /// The deployment model, as the readiness review names it.
+    pub description: &'static str,
+    /// The provider's name when a managed service runs Redis (replication, failover, TLS
+    /// certificates, maxmemory and the parameters are the service's).
+    pub managed: Option<&'static str>,
+    /// A developer's machine: environments on it are `local` for the readiness policy.
+    pub local: bool,
+    /// Every node and Sentinel runs on one host.
+    pub one_host: bool,
+    /// Nodes run in containers (memory limits, hostnames instead of IPs).
+    pub containers: bool,
+    /// The rendered files carry password hashes (ACL files), so secret values must be readable
+    /// at render time; container and managed targets pass references only.
+    pub secrets_at_render: bool,
+    /// Nodes are reached from other hosts, so protected mode needs `security.auth: required`.
+    pub needs_auth: bool,
+    /// Persistence lives on PersistentVolumeClaims.
+    pub volume_claims: bool,
+    /// The maintenance window the provider's own settings give, for the review.
+    pub maintenance_window: fn(&Contract) -> Option<String>,
+}
+
+impl TargetFacts {
+    const SELF_HOSTED: TargetFacts = TargetFacts {
+        name: "",
+        description: "",
+        managed: None,
+        local: false,
+        one_host: false,
+        containers: false,
+        secrets_at_render: false,
+        needs_auth: false,
+        volume_claims: false,
+        maintenance_window: |_| None,
+    };
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

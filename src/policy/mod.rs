@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::contract::merge::SpanIndex;
-use crate::contract::model::{Contract, Target};
+use crate::contract::model::Contract;
 use crate::contract::Loaded;
 use crate::diagnostics::{Diagnostic, Severity, Sources, Span};
 use crate::units::Date;
@@ -43,10 +43,10 @@ pub enum EnvClass {
 
 impl EnvClass {
     pub fn of(c: &Contract) -> EnvClass {
-        match (c.production_like, c.target) {
+        match (c.production_like, c.target.facts().local) {
             (true, _) => EnvClass::Production,
-            (false, Target::Process) => EnvClass::Local,
-            _ => EnvClass::Shared,
+            (false, true) => EnvClass::Local,
+            (false, false) => EnvClass::Shared,
         }
     }
 

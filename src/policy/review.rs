@@ -10,7 +10,7 @@
 use serde::Serialize;
 
 use super::{EnvClass, PolicyReport, ReportedFinding, ReportedWaiver};
-use crate::contract::model::{Auth, Contract, Fsync, PersistenceMode, Target, TopologyMode, UserRole};
+use crate::contract::model::{Auth, Contract, Fsync, PersistenceMode, TopologyMode, UserRole};
 use crate::contract::Loaded;
 use crate::diagnostics::Severity;
 use crate::output::md_cell;
@@ -100,16 +100,6 @@ fn recent(date: Option<Date>, today: Date) -> Result<Date, String> {
     }
 }
 
-fn deployment_model(t: Target) -> &'static str {
-    match t {
-        Target::Process => "local redis-server processes on one host (`process`)",
-        Target::Systemd => "VMs with systemd units (`systemd`)",
-        Target::Compose => "Docker Compose on one host (`compose`)",
-        Target::Kubernetes => "Kubernetes StatefulSets from rendered manifests (`kubernetes`)",
-        Target::Elasticache => "managed: AWS ElastiCache (`elasticache`)",
-    }
-}
-
 fn topology(c: &Contract) -> String {
     let t = &c.topology;
     let shape = match t.mode {
@@ -169,11 +159,9 @@ fn delivered_rpo(c: &Contract) -> String {
 }
 
 fn failover_behavior(c: &Contract) -> String {
-    match (c.target, c.topology.mode) {
-        (Target::Elasticache, TopologyMode::Standalone) => {
-            "managed single node: replaced by the provider, data lost".into()
-        }
-        (Target::Elasticache, _) => "managed automatic failover (Multi-AZ); connections drop and must reconnect".into(),
+    match (c.target.facts().managed, c.topology.mode) {
+        (Some(_), TopologyMode::Standalone) => "managed single node: replaced by the provider, data lost".into(),
+        (Some(_), _) => "managed automatic failover (Multi-AZ); connections drop and must reconnect".into(),
         (_, TopologyMode::Standalone) => "none: a node failure is an outage until it restarts".into(),
         (_, TopologyMode::Replication) => "manual: an operator promotes a replica and repoints clients".into(),
         (_, TopologyMode::Sentinel) => "automatic: Sentinels promote a replica after 5 s without the primary; \
@@ -236,15 +224,15 @@ fn sections(l: &Loaded, today: Date) -> Vec<Section> {
         Section {
             title: "Topology",
             items: vec![
-                fact("Deployment model", deployment_model(c.target).to_string()),
+                fact("Deployment model", c.target.facts().description.to_string()),
                 fact("Redis version", c.redis.version.as_str().to_string()),
                 fact("Cluster/Sentinel/standalone", topology(c)),
                 fact(
                     "Provider/tier",
-                    match (c.target, c.resources.maxmemory) {
-                        (Target::Elasticache, _) => "AWS ElastiCache".to_string(),
-                        (t, Some(m)) => format!("self-hosted ({}), maxmemory {m} per node", t.as_str()),
-                        (t, None) => format!("self-hosted ({}), no maxmemory", t.as_str()),
+                    match (c.target.facts().managed, c.resources.maxmemory) {
+                        (Some(provider), _) => provider.to_string(),
+                        (None, Some(m)) => format!("self-hosted ({}), maxmemory {m} per node", c.target.as_str()),
+                        (None, None) => format!("self-hosted ({}), no maxmemory", c.target.as_str()),
                     },
                 ),
             ],
@@ -356,14 +344,10 @@ fn sections(l: &Loaded, today: Date) -> Vec<Section> {
                     }),
                     "operations.failoverTest",
                 ),
-                // On ElastiCache the window is an API setting (`aws.maintenanceWindow`, UTC).
+                // On a managed service the window is an API setting (`aws.maintenanceWindow`, UTC).
                 item(
                     "Maintenance window",
-                    prose(&ops.maintenance_window).or_else(|| {
-                        (c.target == Target::Elasticache)
-                            .then(|| prose(&c.aws.maintenance_window).map(|w| format!("{w} UTC (ElastiCache)")))
-                            .flatten()
-                    }),
+                    prose(&ops.maintenance_window).or_else(|| (c.target.facts().maintenance_window)(c)),
                     "operations.maintenanceWindow",
                 ),
             ],

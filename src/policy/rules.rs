@@ -9,8 +9,7 @@ use super::acl;
 use super::{EnvClass, Hit, Input, Levels, Rule};
 use crate::contract::merge::pointer_escape;
 use crate::contract::model::{
-    AclUser, AntiAffinity, Auth, Fsync, MaxmemoryPolicy, PersistenceMode, ReadFrom, Target, TopologyMode, UserRole,
-    Workload,
+    AclUser, AntiAffinity, Auth, Fsync, MaxmemoryPolicy, PersistenceMode, ReadFrom, TopologyMode, UserRole, Workload,
 };
 use crate::diagnostics::Severity;
 use crate::resolve::majority;
@@ -224,7 +223,7 @@ fn auth_required(i: &Input) -> Vec<Hit> {
 
 fn tls_required(i: &Input) -> Vec<Hit> {
     let c = i.contract;
-    let managed = c.target == Target::Elasticache;
+    let managed = c.target.facts().managed.is_some();
     if c.security.tls.enabled || !(managed || i.class == EnvClass::Production) {
         return vec![];
     }
@@ -259,7 +258,7 @@ fn public_bind(i: &Input) -> Vec<Hit> {
 fn maxmemory_set(i: &Input) -> Vec<Hit> {
     let c = i.contract;
     // A managed service derives maxmemory from the node type.
-    if c.target == Target::Elasticache {
+    if c.target.facts().managed.is_some() {
         return vec![];
     }
     match c.resources.maxmemory {
@@ -317,7 +316,7 @@ fn persistence_fits(i: &Input) -> Vec<Hit> {
 
 fn memory_headroom(i: &Input) -> Vec<Hit> {
     let c = i.contract;
-    let (Some(max), true) = (c.resources.maxmemory, matches!(c.target, Target::Compose | Target::Kubernetes)) else {
+    let (Some(max), true) = (c.resources.maxmemory, c.target.facts().containers) else {
         return vec![];
     };
     let mode = c.redis.persistence.mode;
@@ -397,7 +396,7 @@ fn failure_domains(i: &Input) -> Vec<Hit> {
         _ => return vec![],
     };
     let need = majority(count);
-    if matches!(c.target, Target::Process | Target::Compose) {
+    if c.target.facts().one_host {
         return vec![hit(
             &["/target", "/topology/mode"],
             format!(
@@ -506,7 +505,7 @@ fn replica_read_your_writes(i: &Input) -> Vec<Hit> {
 fn kubernetes_stateful(i: &Input) -> Vec<Hit> {
     let c = i.contract;
     let mode = c.redis.persistence.mode;
-    if c.target != Target::Kubernetes || mode == PersistenceMode::None {
+    if !c.target.facts().volume_claims || mode == PersistenceMode::None {
         return vec![];
     }
     // The kubernetes target always renders a PersistentVolumeClaim per pod when persistence

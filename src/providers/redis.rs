@@ -18,14 +18,13 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::contract::checks::config_lines;
-use crate::contract::model::Target;
 use crate::contract::model::UserRole;
 use crate::directives::{Apply, Directives, Kind};
 use crate::error::Error;
 use crate::plan::state::State;
 use crate::plan::{Action, ApplyOptions, Outcome, Provider, ProviderPlan, ResourceChange, Shown};
 use crate::redact::redact_text;
-use crate::render::{acl_users, client_host};
+use crate::render::acl_users;
 use crate::resolve::{Deployment, Node, Sentinel};
 use crate::secrets::Secret;
 use crate::units::{format_size, parse_size};
@@ -41,12 +40,22 @@ pub struct LiveRedis {
     pending_restarts: Vec<String>,
     /// (node, directive, value) of live settings to set in `finish`, grouped per node.
     pending_config: Vec<(String, String, String)>,
+    /// Where this target's nodes are and how its services restart (the target's placement).
+    placement: Placement,
+}
+
+/// What the live provider needs from the target: the host clients reach a node or Sentinel
+/// (by name) at, and how to restart a node redisctl does not run itself.
+#[derive(Clone, Copy)]
+pub struct Placement {
+    pub host: fn(&Deployment, &str) -> String,
+    pub restart: fn(&Deployment, &Node) -> String,
 }
 
 /// Connect to a node, at the address clients of its target use, as the operator user (or the
 /// open `default` user when auth is optional).
-pub fn connect(d: &Deployment, node: &Node) -> Result<redis::Connection, String> {
-    let mut con = open(d, &node.name, node.port)?;
+pub fn connect(d: &Deployment, host: &str, node: &Node) -> Result<redis::Connection, String> {
+    let mut con = open(d, host, node.port)?;
     if d.auth_required() {
         let (user, secret): (&str, &Secret) = d
             .user_with_role(UserRole::Operator)
@@ -59,8 +68,8 @@ pub fn connect(d: &Deployment, node: &Node) -> Result<redis::Connection, String>
 
 /// Connect to a Sentinel, at the address clients of its target use, as the `role: sentinel`
 /// user when Sentinels require auth: the one user their ACL allows SENTINEL SET.
-pub fn connect_sentinel(d: &Deployment, s: &Sentinel) -> Result<redis::Connection, String> {
-    let mut con = open(d, &s.name, s.port)?;
+pub fn connect_sentinel(d: &Deployment, host: &str, s: &Sentinel) -> Result<redis::Connection, String> {
+    let mut con = open(d, host, s.port)?;
     if crate::render::sentinel_auth_required(d) {
         let (user, secret): (&str, &Secret) = d
             .user_with_role(UserRole::Sentinel)
@@ -74,8 +83,7 @@ pub fn connect_sentinel(d: &Deployment, s: &Sentinel) -> Result<redis::Connectio
 /// A connection to the node or Sentinel `name`, at the address clients of its target use;
 /// over TLS when the contract turns it on, verified against the contract's CA and presenting
 /// its certificate (Redis asks clients for one by default: `tls-auth-clients yes`).
-fn open(d: &Deployment, name: &str, port: u32) -> Result<redis::Connection, String> {
-    let host = client_host(d, name);
+fn open(d: &Deployment, host: &str, port: u32) -> Result<redis::Connection, String> {
     let tls = &d.contract.security.tls;
     // Nodes and Sentinels alike listen on the TLS port only when TLS is on (`port 0`).
     let client = if tls.enabled {
@@ -196,8 +204,16 @@ fn acl_list(con: &mut redis::Connection) -> Result<BTreeMap<String, String>, Str
 }
 
 impl LiveRedis {
-    pub fn new(deployment: Deployment) -> Self {
-        LiveRedis { deployment, stack: None, pending_restarts: Vec::new(), pending_config: Vec::new() }
+    pub fn new(deployment: Deployment, placement: Placement) -> Self {
+        LiveRedis { deployment, stack: None, pending_restarts: Vec::new(), pending_config: Vec::new(), placement }
+    }
+
+    fn connect_node(&self, node: &Node) -> Result<redis::Connection, String> {
+        connect(&self.deployment, &(self.placement.host)(&self.deployment, &node.name), node)
+    }
+
+    fn connect_sentinel(&self, s: &Sentinel) -> Result<redis::Connection, String> {
+        connect_sentinel(&self.deployment, &(self.placement.host)(&self.deployment, &s.name), s)
     }
 
     /// Manage the nodes of this local stack.
@@ -209,15 +225,7 @@ impl LiveRedis {
     /// What to do about a restart-required change of a node redisctl does not run itself: the
     /// rendered file already has the new value, so restarting the service applies it.
     fn restart_hint(&self, node: &Node) -> String {
-        let d = &self.deployment;
-        let how = match d.contract.target {
-            Target::Systemd => format!(
-                "`systemctl restart {}` on {}",
-                crate::render::systemd::unit_of(d, &node.name),
-                client_host(d, &node.name)
-            ),
-            _ => format!("restart {}", node.name),
-        };
+        let how = (self.placement.restart)(&self.deployment, node);
         format!(
             "redisctl restarts only local stacks; once the rendered files are deployed, {how} \
              (replicas first, fail over before a primary)"
@@ -246,7 +254,7 @@ impl LiveRedis {
         seen: &mut Vec<String>,
     ) -> Result<(), String> {
         let d = &self.deployment;
-        let Some(mut con) = self.reach(&node.name, connect(d, node), seen)? else { return Ok(()) };
+        let Some(mut con) = self.reach(&node.name, self.connect_node(node), seen)? else { return Ok(()) };
         let live: BTreeMap<String, String> =
             redis::cmd("CONFIG").arg("GET").arg("*").query(&mut con).map_err(|e| e.to_string())?;
         let recorded = Self::node_state(state, &node.name);
@@ -394,7 +402,7 @@ impl LiveRedis {
         seen: &mut Vec<String>,
     ) -> Result<(), String> {
         let d = &self.deployment;
-        let Some(mut con) = self.reach(&s.name, connect_sentinel(d, s), seen)? else { return Ok(()) };
+        let Some(mut con) = self.reach(&s.name, self.connect_sentinel(s), seen)? else { return Ok(()) };
         let live = sentinel_master(d, &mut con).map_err(|e| format!("{}: {e}", s.name))?;
         let recorded = Self::node_state(state, &s.name);
         for (name, want) in desired_sentinel_config(d) {
@@ -431,7 +439,7 @@ impl LiveRedis {
             let node = self.node(name)?.clone();
             let pairs: Vec<(&String, &String)> =
                 pending.iter().filter(|(n, _, _)| n == name).map(|(_, k, v)| (k, v)).collect();
-            let mut con = connect(&self.deployment, &node).map_err(Error::msg)?;
+            let mut con = self.connect_node(&node).map_err(Error::msg)?;
             let fail = |e: redis::RedisError| Error::msg(format!("CONFIG SET on {name}: {e}"));
             if self.deployment.version() >= crate::contract::model::RedisVersion::V7_0 {
                 let mut cmd = redis::cmd("CONFIG");
@@ -484,7 +492,7 @@ impl LiveRedis {
         if desired_sentinel_config(d).get(item) != Some(&want) {
             return Err(Error::msg("the contract's Sentinel settings differ from the plan; plan again"));
         }
-        let mut con = connect_sentinel(d, s).map_err(Error::msg)?;
+        let mut con = self.connect_sentinel(s).map_err(Error::msg)?;
         redis::cmd("SENTINEL")
             .arg("SET")
             .arg(&d.master_name)
@@ -538,7 +546,7 @@ impl Provider for LiveRedis {
             }
             return Ok(Outcome::Applied);
         }
-        let mut con = connect(&self.deployment, &node).map_err(Error::msg)?;
+        let mut con = self.connect_node(&node).map_err(Error::msg)?;
         let key = format!("{NAME}:{node_name}");
         let mut record = state.get(&key).cloned().unwrap_or_else(|| json!({ "config": {}, "acl": {} }));
         match kind {
@@ -618,7 +626,7 @@ impl Provider for LiveRedis {
         let d = self.deployment.clone();
         let wanted = acl_users(&d).map_err(Error::msg)?;
         for s in &d.sentinels {
-            let Some(mut con) = connect_sentinel(&d, s).ok().filter(|_| self.ours(&s.name)) else { continue };
+            let Some(mut con) = self.connect_sentinel(s).ok().filter(|_| self.ours(&s.name)) else { continue };
             let Ok(live) = sentinel_master(&d, &mut con) else { continue };
             let key = format!("{NAME}:{}", s.name);
             let mut record = state.get(&key).cloned().unwrap_or_else(|| json!({ "config": {} }));
@@ -633,7 +641,7 @@ impl Provider for LiveRedis {
             if !self.ours(&node.name) {
                 continue;
             }
-            let Ok(mut con) = connect(&d, node) else { continue };
+            let Ok(mut con) = self.connect_node(node) else { continue };
             let key = format!("{NAME}:{}", node.name);
             let mut record = state.get(&key).cloned().unwrap_or_else(|| json!({ "config": {}, "acl": {} }));
             let live: BTreeMap<String, String> =

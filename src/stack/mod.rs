@@ -19,7 +19,7 @@ mod status;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::contract::model::{Target, TopologyMode};
+use crate::contract::model::TopologyMode;
 use crate::error::{Error, Result};
 use crate::resolve::{Deployment, Node, Sentinel};
 
@@ -74,7 +74,7 @@ impl Member<'_> {
 impl Stack {
     /// A stack for a Deployment whose target is `process`.
     pub fn new(deployment: Deployment, run_dir: impl Into<PathBuf>) -> Result<Stack> {
-        if deployment.contract.target != Target::Process {
+        if !deployment.contract.target.facts().local {
             return Err(Error::msg(format!(
                 "environment `{}` has target `{}`; local stacks run only `target: process`",
                 deployment.env,

@@ -6,12 +6,13 @@
 use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 
-use redisctl::contract::{output_dir, Loaded, Project};
+use redisctl::contract::{Loaded, Project};
 use redisctl::diagnostics::Sources;
 use redisctl::fsutil::write_atomic;
-use redisctl::render::{render, Templates};
+use redisctl::render::Templates;
 use redisctl::resolve::Deployment;
 use redisctl::stack::{Stack, StopOptions};
+use redisctl::targets::{output_dir, render};
 
 use super::{copy_dir, free_port_block, repo_root, TempProject};
 
@@ -20,7 +21,7 @@ use super::{copy_dir, free_port_block, repo_root, TempProject};
 #[track_caller]
 pub fn load_env(project: &Project, env: &str) -> Loaded {
     let mut sources = Sources::default();
-    match project.load(env, &mut sources) {
+    match redisctl::targets::load(project, env, &mut sources) {
         Ok(l) => l,
         Err(diags) => {
             panic!("contract invalid:\n{}", diags.iter().map(|d| sources.render(d, false)).collect::<String>())

@@ -48,12 +48,12 @@ use aws_sdk_elasticache::types::{
 use aws_sdk_elasticache::Client;
 use aws_smithy_mocks::{mock, mock_client, MockResponse, Rule, RuleMode};
 use redisctl::contract::Project;
-use redisctl::elasticache::Desired;
 use redisctl::plan::engine::{apply, build_plan, check_destroy, ApplyReport};
 use redisctl::plan::state::State;
 use redisctl::plan::{Action, ApplyOptions, Plan, Provider};
-use redisctl::providers::elasticache::ElastiCache;
 use redisctl::resolve::Deployment;
+use redisctl::targets::elasticache::provider::ElastiCache;
+use redisctl::targets::elasticache::Desired;
 use sha2::{Digest, Sha256};
 
 use crate::common::library::load_env;

@@ -122,7 +122,7 @@ fn post_apply_commands_per_target() {
     use redisctl::contract::Project;
     use redisctl::diagnostics::Sources;
     use redisctl::plan::Action;
-    use redisctl::render::{post_apply_commands, Changed};
+    use redisctl::render::Changed;
     use redisctl::resolve::Deployment;
 
     let project = Project::new(root().join(PROJECT));
@@ -135,7 +135,9 @@ fn post_apply_commands_per_target() {
         paths.iter().map(|p| Changed { path: p.to_string(), action: Action::Update }).collect()
     };
     let argv = |env: &str, paths: &[&str]| -> Vec<String> {
-        post_apply_commands(&load(env).unwrap(), dir, &changed(paths)).into_iter().map(|c| c.argv.join(" ")).collect()
+        let d = load(env).unwrap();
+        let commands = redisctl::targets::of(d.contract.target).post_apply_commands(&d, dir, &changed(paths));
+        commands.unwrap_or_default().into_iter().map(|c| c.argv.join(" ")).collect()
     };
     assert!(argv("compose-sentinel", &[]).is_empty(), "nothing changed, nothing runs");
     assert!(argv("compose-sentinel", &["README.md"]).is_empty());
@@ -156,7 +158,7 @@ fn post_apply_commands_per_target() {
     );
     // systemd resolves passwords at load time (ACL hashes); the layout of compose-replication is
     // the same, and its contract carries the systemd hosts of the fixture.
-    let cmds = redisctl::render::systemd::post_apply_commands(
+    let cmds = redisctl::targets::systemd::post_apply_commands(
         &load("compose-replication").unwrap(),
         &changed(&["etc/systemd/system/redis-catalog@.service"]),
     );

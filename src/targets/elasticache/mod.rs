@@ -1,7 +1,7 @@
 //! What an ElastiCache environment is made of, derived from a contract: the replication group,
 //! its parameter group, subnet group, RBAC users and user group. Pure data, no AWS calls: the
-//! renderer (`render/elasticache.rs`) writes it as the API requests that would create it, the
-//! provider (`providers/elasticache.rs`) compares it with what the account has.
+//! renderer (`render.rs`) writes it as the API requests that would create it, the provider
+//! (`provider.rs`, behind the `elasticache` cargo feature) compares it with what the account has.
 //!
 //! ElastiCache knowledge (engine versions and parameter-group families, node-type memory,
 //! parameters a group cannot set, default-group values) lives in `data/elasticache.toml`.
@@ -10,6 +10,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 
 use serde::Deserialize;
+
+#[cfg(feature = "elasticache")]
+pub mod provider;
+pub mod render;
 
 use crate::contract::checks::config_lines;
 use crate::contract::model::{AwsEngine, Contract, PersistenceMode, SecretRef, TopologyMode, UserRole};
@@ -41,7 +45,7 @@ impl Catalog {
     pub fn get() -> &'static Catalog {
         static CATALOG: OnceLock<Catalog> = OnceLock::new();
         CATALOG.get_or_init(|| {
-            toml::from_str(include_str!("../data/elasticache.toml"))
+            toml::from_str(include_str!("../../../data/elasticache.toml"))
                 .expect("data/elasticache.toml is valid (unit test)")
         })
     }
@@ -400,6 +404,114 @@ impl Desired {
     pub fn node_count(&self) -> u32 {
         self.shards * (1 + self.replicas_per_shard)
     }
+}
+
+/// `target: elasticache`: AWS ElastiCache through its API.
+pub struct Elasticache;
+
+impl super::Target for Elasticache {
+    fn kind(&self) -> crate::contract::model::TargetKind {
+        crate::contract::model::TargetKind::Elasticache
+    }
+
+    /// What ElastiCache cannot do, at the offending key or value (RCTL095).
+    fn check(&self, c: &Contract, index: &crate::contract::merge::SpanIndex) -> Vec<crate::diagnostics::Diagnostic> {
+        problems(c)
+            .into_iter()
+            .map(|p| {
+                let (first, second) = if p.key {
+                    (index.key(&p.pointer), index.value(&p.pointer))
+                } else {
+                    (index.value(&p.pointer), index.key(&p.pointer))
+                };
+                let span = first.or(second).or_else(|| index.value("/target"));
+                crate::diagnostics::Diagnostic::error("RCTL095", p.message).at(span).hint(p.hint)
+            })
+            .collect()
+    }
+
+    fn render(
+        &self,
+        d: &Deployment,
+        _templates: &crate::render::Templates,
+    ) -> Result<Vec<crate::render::Artifact>, String> {
+        render::render(d)
+    }
+
+    fn providers(
+        &self,
+        env: &super::Opened,
+        scope: crate::plan::Scope,
+    ) -> Result<Vec<Box<dyn crate::plan::Provider>>, crate::error::Error> {
+        let mut providers = super::files_and_shape(env, false);
+        match scope {
+            crate::plan::Scope::FilesOnly => {}
+            crate::plan::Scope::Live => return Err(super::no_live(self.kind())),
+            crate::plan::Scope::Target => providers.push(boxed_provider(env, false)?),
+        }
+        Ok(providers)
+    }
+
+    fn destroy_providers(
+        &self,
+        env: &super::Opened,
+    ) -> Option<Result<Vec<Box<dyn crate::plan::Provider>>, crate::error::Error>> {
+        Some(boxed_provider(env, true).map(|p| vec![p]))
+    }
+
+    /// The configuration endpoint in cluster mode, else the primary endpoint (and the reader
+    /// endpoint), from the account; failover is the service's job.
+    fn managed_endpoints(
+        &self,
+        env: &super::Opened,
+        config: &mut crate::connect::ClientConfig,
+    ) -> Result<(), crate::error::Error> {
+        #[cfg(not(feature = "elasticache"))]
+        {
+            let _ = (env, config);
+            Err(no_sdk())
+        }
+        #[cfg(feature = "elasticache")]
+        {
+            let provider = provider_of(env)?;
+            let e = provider.endpoints()?;
+            config.sentinel = None;
+            if provider.cluster_mode() {
+                config.mode = "cluster";
+                config.endpoints = e.configuration.into_iter().collect();
+            } else {
+                config.mode = "managed-single-endpoint";
+                config.endpoints = e.primary.into_iter().collect();
+                config.reader_endpoint = e.reader;
+            }
+            Ok(())
+        }
+    }
+}
+
+#[cfg(feature = "elasticache")]
+fn provider_of(env: &super::Opened) -> Result<provider::ElastiCache, crate::error::Error> {
+    provider::ElastiCache::for_deployment(env.deployment, env.project_dir.to_path_buf(), env.endpoint_url)
+}
+
+/// The ElastiCache provider of the environment (planning its deletion when `destroying`).
+#[cfg(feature = "elasticache")]
+fn boxed_provider(
+    env: &super::Opened,
+    destroying: bool,
+) -> Result<Box<dyn crate::plan::Provider>, crate::error::Error> {
+    let p = provider_of(env)?;
+    Ok(if destroying { Box::new(p.destroying()) } else { Box::new(p) })
+}
+
+#[cfg(not(feature = "elasticache"))]
+fn boxed_provider(_: &super::Opened, _: bool) -> Result<Box<dyn crate::plan::Provider>, crate::error::Error> {
+    Err(no_sdk())
+}
+
+#[cfg(not(feature = "elasticache"))]
+fn no_sdk() -> crate::error::Error {
+    crate::error::Error::msg("this redisctl was built without the `elasticache` feature; rebuild with default features")
 }
 
 #[cfg(test)]

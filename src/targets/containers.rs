@@ -9,9 +9,12 @@
 
 use serde_json::json;
 
-use super::conf::quote;
-use super::{acl_lines, sentinel_acl_lines, sentinel_auth_required, AclLine, Flavor};
+use crate::contract::merge::SpanIndex;
+use crate::contract::model::Contract;
 use crate::contract::model::{RedisVersion, TopologyMode, UserRole};
+use crate::diagnostics::Diagnostic;
+use crate::render::conf::quote;
+use crate::render::{acl_lines, sentinel_acl_lines, sentinel_auth_required, AclLine, Flavor};
 use crate::resolve::{Deployment, Node, User};
 
 /// Directory the configs and scripts are mounted at (read-only).
@@ -338,6 +341,37 @@ pub fn cluster_init_script(
         d.contract.topology.replicas_per_shard, first.0, first.1
     ));
     Ok(s)
+}
+
+/// What container targets need from the contract so that the rendered files are safe.
+pub fn check(c: &Contract, index: &SpanIndex) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    if c.resources.maxmemory.is_none() {
+        diags.push(
+            Diagnostic::error("RCTL092", format!("target `{}` needs `resources.maxmemory`", c.target.as_str()))
+                .at(index.value("/resources").or(index.value("/target")))
+                .hint("the container memory limit is derived from it; without it Redis grows until the container is OOM-killed"),
+        );
+    }
+    if c.topology.mode == TopologyMode::Cluster && c.redis.version < RedisVersion::V7_0 {
+        diags.push(
+            Diagnostic::error("RCTL093", format!("Redis Cluster on `{}` needs Redis 7.0 or later", c.target.as_str()))
+                .at(index.value("/redis/version"))
+                .hint("containers change IP addresses; cluster nodes must announce hostnames (`cluster-announce-hostname`, Redis 7.0+)"),
+        );
+    }
+    if let Some(name) = &c.kubernetes.exporter.user {
+        if !c.acl.users.iter().any(|u| &u.name == name) {
+            diags.push(
+                Diagnostic::error(
+                    "RCTL094",
+                    format!("`kubernetes.exporter.user` names `{name}`, which is not in `acl.users`"),
+                )
+                .at(index.value("/kubernetes/exporter/user")),
+            );
+        }
+    }
+    diags
 }
 
 #[cfg(test)]

@@ -13,9 +13,11 @@ use std::path::Path;
 use serde_json::{json, Map, Value};
 
 use super::containers::{self, CONFIG_DIR, DATA_DIR, REDIS_UID, RUN_DIR, SENTINEL_MEMORY_MIB};
-use super::{sentinel_auth_required, server_files, yaml_artifact, Artifact, Changed, PostApply, Templates};
 use crate::contract::model::{TopologyMode, UserRole};
 use crate::plan::Action;
+use crate::render::{
+    generated_header, sentinel_auth_required, server_files, yaml_artifact, Artifact, Changed, PostApply, Templates,
+};
 use crate::resolve::{Deployment, User};
 
 /// Environment variable that carries a user's password into the containers.
@@ -212,7 +214,7 @@ fn readme(d: &Deployment) -> String {
     let mut s = format!(
         "<!-- {} -->\n# {} ({}) on Docker Compose\n\n## Passwords\n\nNo password is in these files. Export these variables (or put them in a `.env` file next to \
          compose.yaml that is not committed) before `docker compose up -d`:\n\n",
-        super::generated_header(d).trim_start_matches("# "),
+        generated_header(d).trim_start_matches("# "),
         d.contract.service,
         d.env
     );
@@ -235,4 +237,43 @@ fn readme(d: &Deployment) -> String {
         ));
     }
     s
+}
+
+pub struct Compose;
+
+impl super::Target for Compose {
+    fn kind(&self) -> crate::contract::model::TargetKind {
+        crate::contract::model::TargetKind::Compose
+    }
+
+    fn check(
+        &self,
+        c: &crate::contract::model::Contract,
+        index: &crate::contract::merge::SpanIndex,
+    ) -> Vec<crate::diagnostics::Diagnostic> {
+        containers::check(c, index)
+    }
+
+    // Clients reach the ports published on 127.0.0.1 of the Docker host: the default host.
+
+    fn render(&self, d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, String> {
+        render(d, templates)
+    }
+
+    /// The files are the whole truth: configs are mounted read-only and containers are
+    /// replaced on change, so there are no live settings to reach (`--live` is refused).
+    fn providers(
+        &self,
+        env: &super::Opened,
+        scope: crate::plan::Scope,
+    ) -> Result<Vec<Box<dyn crate::plan::Provider>>, crate::error::Error> {
+        if scope == crate::plan::Scope::Live {
+            return Err(super::no_live(self.kind()));
+        }
+        Ok(super::files_and_shape(env, true))
+    }
+
+    fn post_apply_commands(&self, d: &Deployment, dir: &Path, changed: &[Changed]) -> Option<Vec<PostApply>> {
+        Some(post_apply_commands(d, dir, changed))
+    }
 }

@@ -15,9 +15,11 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::containers::{self, sh_quote, TlsFiles, CONFIG_DIR, DATA_DIR, REDIS_UID, RUN_DIR, SENTINEL_MEMORY_MIB};
-use super::{sentinel_auth_required, server_files, yaml_artifact, Artifact, Changed, PostApply, Templates};
 use crate::contract::model::{AntiAffinity, PersistenceMode, TopologyMode, UserRole};
 use crate::plan::Action;
+use crate::render::{
+    generated_header, sentinel_auth_required, server_files, yaml_artifact, Artifact, Changed, PostApply, Templates,
+};
 use crate::resolve::{Deployment, Node, Role, User, CLUSTER_BUS_OFFSET};
 
 /// Where the Secret's keys (one per ACL user) are mounted.
@@ -525,7 +527,7 @@ fn readme(d: &Deployment) -> String {
     let mut s = format!(
         "<!-- {} -->\n# {} ({}) on Kubernetes\n\nApply with `kubectl apply --server-side -f .` into the existing namespace `{ns}`.\n\n\
          ## Passwords\n\nNo Secret is rendered. Create the Secret `{}` in `{ns}` with one key per ACL user, e.g.:\n\n```\nkubectl -n {ns} create secret generic {}",
-        super::generated_header(d).trim_start_matches("# "),
+        generated_header(d).trim_start_matches("# "),
         d.contract.service,
         d.env,
         secret_name(d),
@@ -541,4 +543,45 @@ fn readme(d: &Deployment) -> String {
         d.contract.service
     ));
     s
+}
+
+pub struct Kubernetes;
+
+impl super::Target for Kubernetes {
+    fn kind(&self) -> crate::contract::model::TargetKind {
+        crate::contract::model::TargetKind::Kubernetes
+    }
+
+    fn check(
+        &self,
+        c: &crate::contract::model::Contract,
+        index: &crate::contract::merge::SpanIndex,
+    ) -> Vec<crate::diagnostics::Diagnostic> {
+        containers::check(c, index)
+    }
+
+    fn client_host(&self, d: &Deployment, name: &str) -> String {
+        dns_name(d, name)
+    }
+
+    fn render(&self, d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, String> {
+        render(d, templates)
+    }
+
+    /// The files are the whole truth: configs are mounted read-only and containers are
+    /// replaced on change, so there are no live settings to reach (`--live` is refused).
+    fn providers(
+        &self,
+        env: &super::Opened,
+        scope: crate::plan::Scope,
+    ) -> Result<Vec<Box<dyn crate::plan::Provider>>, crate::error::Error> {
+        if scope == crate::plan::Scope::Live {
+            return Err(super::no_live(self.kind()));
+        }
+        Ok(super::files_and_shape(env, true))
+    }
+
+    fn post_apply_commands(&self, d: &Deployment, dir: &Path, changed: &[Changed]) -> Option<Vec<PostApply>> {
+        Some(post_apply_commands(d, dir, changed))
+    }
 }

@@ -23,12 +23,12 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+use super::render::requests;
+use super::Desired;
 use crate::contract::model::SecretRef;
-use crate::elasticache::Desired;
 use crate::error::Error;
 use crate::plan::state::State;
 use crate::plan::{Action, ApplyOptions, Outcome, Provider, ProviderPlan, ResourceChange, Shown};
-use crate::render::elasticache::requests;
 use crate::secrets::Secret;
 
 pub const NAME: &str = "elasticache";

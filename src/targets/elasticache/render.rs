@@ -5,8 +5,8 @@
 
 use serde_json::{json, Value};
 
-use super::{yaml_artifact, Artifact};
-use crate::elasticache::Desired;
+use super::Desired;
+use crate::render::{yaml_artifact, Artifact};
 use crate::resolve::Deployment;
 
 pub const REQUESTS_FILE: &str = "elasticache/requests.yaml";

@@ -13,9 +13,11 @@ use std::net::IpAddr;
 
 use serde_json::json;
 
-use super::{server_files, Artifact, Changed, Flavor, PostApply, Templates};
+use crate::contract::merge::SpanIndex;
 use crate::contract::model::UserRole;
+use crate::diagnostics::Diagnostic;
 use crate::plan::Action;
+use crate::render::{generated_header, server_files, Artifact, Changed, Flavor, PostApply, Templates};
 use crate::resolve::{Deployment, Role};
 
 fn config_dir(d: &Deployment) -> String {
@@ -227,7 +229,7 @@ fn readme(d: &Deployment, masterauth: bool, sentinel_auth: bool) -> String {
     let prefix = unit_prefix(d);
     let mut s = format!(
         "<!-- {} -->\n# {} ({}) on systemd\n\nThese files are laid out as the filesystem of the VMs: copy the tree to the root of each host.\n\n## Where each node runs\n\n| unit | host | port |\n|---|---|---|\n",
-        super::generated_header(d).trim_start_matches("# "),
+        generated_header(d).trim_start_matches("# "),
         d.contract.service,
         d.env
     );
@@ -262,4 +264,71 @@ fn readme(d: &Deployment, masterauth: bool, sentinel_auth: bool) -> String {
         config_dir(d)
     ));
     s
+}
+
+pub struct Systemd;
+
+impl super::Target for Systemd {
+    fn kind(&self) -> crate::contract::model::TargetKind {
+        crate::contract::model::TargetKind::Systemd
+    }
+
+    fn check(&self, c: &crate::contract::model::Contract, index: &SpanIndex) -> Vec<Diagnostic> {
+        let (nodes, _) = crate::resolve::layout(c);
+        let hosts = c.systemd.hosts.len();
+        if hosts == 0 {
+            return vec![Diagnostic::error(
+                "RCTL091",
+                "target `systemd` needs `systemd.hosts`: the VMs the nodes run on",
+            )
+            .at(index.value("/target"))
+            .hint("e.g. `systemd: { hosts: [10.0.1.11, 10.0.2.11, 10.0.3.11] }`")];
+        }
+        if hosts < nodes.len() && nodes.len() > 1 {
+            return vec![Diagnostic::warning(
+                "RCTL091",
+                format!("{} nodes share {hosts} host(s): a VM failure takes several nodes down", nodes.len()),
+            )
+            .at(index.value("/systemd/hosts"))
+            .hint("give one host per node so that a replica never shares a VM with its primary")];
+        }
+        Vec::new()
+    }
+
+    fn client_host(&self, d: &Deployment, name: &str) -> String {
+        host_of(d, name)
+    }
+
+    fn render(&self, d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, String> {
+        render(d, templates)
+    }
+
+    /// The files, and with `--live` the settings of the running nodes at their hosts. redisctl
+    /// does not run these services: a restart-required change names the command that applies it.
+    fn providers(
+        &self,
+        env: &super::Opened,
+        scope: crate::plan::Scope,
+    ) -> Result<Vec<Box<dyn crate::plan::Provider>>, crate::error::Error> {
+        let mut providers = super::files_and_shape(env, true);
+        if scope == crate::plan::Scope::Live {
+            let placement = crate::providers::redis::Placement {
+                host: host_of,
+                restart: |d, node| {
+                    format!("`systemctl restart {}` on {}", unit_of(d, &node.name), host_of(d, &node.name))
+                },
+            };
+            providers.push(Box::new(crate::providers::redis::LiveRedis::new(env.deployment.clone(), placement)));
+        }
+        Ok(providers)
+    }
+
+    fn post_apply_commands(
+        &self,
+        d: &Deployment,
+        _dir: &std::path::Path,
+        changed: &[Changed],
+    ) -> Option<Vec<PostApply>> {
+        Some(post_apply_commands(d, changed))
+    }
 }

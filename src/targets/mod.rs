@@ -1,0 +1,155 @@
+//! Targets: one module per deployment target, each behind the `Target` trait.
+//!
+//! A target owns everything particular to it: its contract checks (run by `validate`, with
+//! locations), where its nodes are (the host clients and redisctl reach each member at),
+//! render, its providers for a scope, the post-apply commands of `--exec`, and the client
+//! endpoints a managed service hands out. The facts the stages below read (managed?
+//! containers? secrets at render?) are `TargetKind::facts` in the model. `of` is the only
+//! `match` on the kind above the model: adding a target is a module here, a line in `of`, its
+//! settings block and facts in the model, and the regenerated schema.
+
+pub mod compose;
+pub mod containers;
+pub mod elasticache;
+pub mod kubernetes;
+pub mod process;
+pub mod systemd;
+
+use std::path::{Path, PathBuf};
+
+use crate::connect::ClientConfig;
+use crate::contract::merge::SpanIndex;
+use crate::contract::model::{Contract, TargetKind, UserRole};
+use crate::contract::{Loaded, Project};
+use crate::diagnostics::{Diagnostic, Sources};
+use crate::error::Error;
+use crate::plan::{Provider, Scope};
+use crate::providers::cluster::ClusterShape;
+use crate::providers::files::FilesProvider;
+use crate::render::{Artifact, Changed, PostApply, Templates};
+use crate::resolve::Deployment;
+
+/// What a target's providers are built from: one opened environment.
+pub struct Opened<'a> {
+    pub deployment: &'a Deployment,
+    pub artifacts: &'a [Artifact],
+    /// Where the files provider writes, and where the state and lock files live.
+    pub output_dir: &'a Path,
+    pub project_dir: &'a Path,
+    /// AWS endpoint override for managed targets (`--endpoint-url`, `AWS_ENDPOINT_URL`).
+    pub endpoint_url: Option<&'a str>,
+}
+
+pub trait Target: Sync {
+    fn kind(&self) -> TargetKind;
+
+    /// The target's own contract checks, located (run by `validate` and every command that
+    /// loads an environment).
+    fn check(&self, _c: &Contract, _index: &SpanIndex) -> Vec<Diagnostic> {
+        Vec::new()
+    }
+
+    /// The host clients (and redisctl's live provider) reach the node or Sentinel `name` at.
+    fn client_host(&self, _d: &Deployment, _name: &str) -> String {
+        "127.0.0.1".into()
+    }
+
+    /// The output directory when the contract sets none.
+    fn default_output_dir(&self, project_dir: &Path, env: &str) -> PathBuf {
+        project_dir.join("deploy").join(env)
+    }
+
+    /// The target's artifacts (after the checks every target shares, in `render`).
+    fn render(&self, d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, String>;
+
+    /// The providers that manage this environment in `scope`, in apply order.
+    fn providers(&self, env: &Opened, scope: Scope) -> Result<Vec<Box<dyn Provider>>, Error>;
+
+    /// What `apply --exec` runs once the changed files are in `dir`; `None` when the target
+    /// starts or changes what it manages during apply itself (no `--exec`).
+    fn post_apply_commands(&self, _d: &Deployment, _dir: &Path, _changed: &[Changed]) -> Option<Vec<PostApply>> {
+        None
+    }
+
+    /// The providers `destroy` plans with, when the target tears down through them (a managed
+    /// service); `None` for targets whose `destroy` stops a local stack.
+    fn destroy_providers(&self, _env: &Opened) -> Option<Result<Vec<Box<dyn Provider>>, Error>> {
+        None
+    }
+
+    /// Fill in the endpoints a managed service assigns (asked of its API) for `connect`.
+    fn managed_endpoints(&self, _env: &Opened, _config: &mut ClientConfig) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+/// The target of a kind: the registry.
+pub fn of(kind: TargetKind) -> &'static dyn Target {
+    match kind {
+        TargetKind::Process => &process::Process,
+        TargetKind::Systemd => &systemd::Systemd,
+        TargetKind::Compose => &compose::Compose,
+        TargetKind::Kubernetes => &kubernetes::Kubernetes,
+        TargetKind::Elasticache => &elasticache::Elasticache,
+    }
+}
+
+/// Load and check one environment: the contract's own checks, then its target's.
+pub fn load(project: &Project, env: &str, sources: &mut Sources) -> Result<Loaded, Vec<Diagnostic>> {
+    project.load_with(env, sources, &|c, index| of(c.target).check(c, index))
+}
+
+/// The directory that receives an environment's rendered files: `output.dir` from the
+/// contract, else the target's default.
+pub fn output_dir(project: &Project, loaded: &Loaded) -> PathBuf {
+    match &loaded.contract.output.dir {
+        Some(dir) => project.dir.join(dir),
+        None => of(loaded.contract.target).default_output_dir(&project.dir, &loaded.env),
+    }
+}
+
+/// Render the environment's artifacts for its target.
+pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, String> {
+    let facts = d.contract.target.facts();
+    if facts.needs_auth && !d.auth_required() {
+        // Policy rule RCTL101 reports this; a waiver cannot make it work: protected mode
+        // refuses password-less clients from other hosts and containers.
+        return Err(format!("target `{}` needs `security.auth: required`", facts.name));
+    }
+    if facts.containers && d.auth_required() && d.user_with_role(UserRole::Operator).is_none() {
+        return Err(format!(
+            "target `{}` needs an ACL user with `role: operator`: health checks (role, replication, a write \
+             and a read) and the cluster bootstrap authenticate as that user",
+            facts.name
+        ));
+    }
+    of(d.contract.target).render(d, templates)
+}
+
+/// The host clients use to reach a node or Sentinel of this deployment's target.
+pub fn client_host(d: &Deployment, name: &str) -> String {
+    of(d.contract.target).client_host(d, name)
+}
+
+/// The files provider, plus the cluster shape of targets whose cluster members live in the
+/// rendered files (recorded after the files it describes were written, so that removing a
+/// shard does not look like a file edit).
+fn files_and_shape(env: &Opened, shape: bool) -> Vec<Box<dyn Provider>> {
+    let mut providers: Vec<Box<dyn Provider>> =
+        vec![Box::new(FilesProvider::new(env.output_dir.to_path_buf(), env.artifacts.to_vec()))];
+    if shape {
+        providers.push(Box::new(ClusterShape::new(env.deployment)));
+    }
+    providers
+}
+
+/// `--live` on a target whose files are the whole truth.
+fn no_live(kind: TargetKind) -> Error {
+    // Compose and Kubernetes mount configs read-only (CONFIG REWRITE cannot keep a live
+    // change) and replace containers on change.
+    Error::msg(format!(
+        "--live works for targets `process` and `systemd`, not `{}`: apply the rendered files with the target's \
+         own tooling",
+        kind.as_str()
+    ))
+}

@@ -1,0 +1,79 @@
+//! `target: process`: a local stack of redis-server and redis-sentinel processes under the
+//! environment's run directory, started, bootstrapped and checked by redisctl itself.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+
+use super::{files_and_shape, Opened, Target};
+use crate::contract::model::TargetKind;
+use crate::error::Error;
+use crate::plan::{Provider, Scope};
+use crate::providers::process::ProcessProvider;
+use crate::providers::redis::{LiveRedis, Placement};
+use crate::render::{server_files, Artifact, Flavor, Templates};
+use crate::resolve::Deployment;
+use crate::stack::{Stack, HOST};
+
+pub struct Process;
+
+/// Everything under the environment's run directory, one folder per node; redis-server runs
+/// with that folder as its working directory and `dir`.
+pub fn flavor() -> Flavor {
+    Flavor {
+        bind: |_, _| vec![HOST.into()],
+        supervised: None,
+        hostnames: false,
+        announce: None,
+        host: |_, _| HOST.into(),
+        paths: |_, name| {
+            let is_sentinel = name.starts_with("sentinel");
+            let stem = if is_sentinel { "sentinel" } else { "redis" };
+            json!({
+                "dir": ".",
+                "pidfile": format!("{stem}.pid"),
+                "logfile": format!("{stem}.log"),
+                "aclfile": if is_sentinel { "../sentinel-users.acl" } else { "../users.acl" },
+                "cluster_config_file": "nodes.conf",
+            })
+        },
+        config_path: |_, name, file| format!("{name}/{file}"),
+        acl_path: Some(|_| "users.acl".into()),
+        sentinel_acl_path: Some(|_| "sentinel-users.acl".into()),
+    }
+}
+
+impl Target for Process {
+    fn kind(&self) -> TargetKind {
+        TargetKind::Process
+    }
+
+    fn default_output_dir(&self, project_dir: &Path, env: &str) -> PathBuf {
+        project_dir.join(".redisctl").join(env).join("run")
+    }
+
+    fn render(&self, d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, String> {
+        server_files(d, templates, &flavor())
+    }
+
+    /// A local stack is managed whole: its files, its processes, their live settings.
+    fn providers(&self, env: &Opened, scope: Scope) -> Result<Vec<Box<dyn Provider>>, Error> {
+        let mut providers = files_and_shape(env, false);
+        if scope == Scope::FilesOnly {
+            return Ok(providers);
+        }
+        if env.deployment.contract.security.tls.enabled {
+            // The files render fine; the stack's readiness checks, failovers and rolling
+            // restarts speak plain TCP. TLS is an envelope setting: a local overlay may drop it.
+            return Err(Error::msg(
+                "local stacks (`target: process`) run without TLS: turn it off in the local overlay \
+                 (`security: { tls: { enabled: false } }`), or plan only the files with --files-only",
+            ));
+        }
+        let (d, dir) = (env.deployment.clone(), env.output_dir.to_path_buf());
+        providers.push(Box::new(ProcessProvider::new(d.clone(), dir.clone())?));
+        let placement = Placement { host: |_, _| HOST.into(), restart: |_, node| format!("restart {}", node.name) };
+        providers.push(Box::new(LiveRedis::new(d.clone(), placement).with_stack(Stack::new(d, dir)?)));
+        Ok(providers)
+    }
+}
