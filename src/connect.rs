@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::contract::model::{SecretRef, TopologyMode, UserRole};
+use crate::model::{SecretRef, TopologyMode, UserRole};
 use crate::resolve::{Deployment, Role};
 
 #[derive(Debug, Serialize)]

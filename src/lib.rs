@@ -1,17 +1,17 @@
 //! redisctl: declarative provisioning for Redis.
 //!
 //! The pipeline runs one way: `contract` (load, merge, check) → `resolve` (Deployment) →
-//! `render` (artifacts) → `plan` (diff against what exists) → `apply`.
+//! `targets` (render, providers) → `plan` (diff against what exists) → `apply`. The layer
+//! order is written once, in `tests/fast/layers.rs`, which fails on an import that runs back up.
 
 pub mod cli;
 pub mod connect;
 pub mod contract;
 pub mod diagnostics;
-pub mod directives;
 pub mod environment;
 pub mod error;
 pub mod exec;
-pub mod fsutil;
+pub mod model;
 pub mod output;
 pub mod plan;
 pub mod policy;
@@ -21,6 +21,6 @@ pub mod render;
 pub mod resolve;
 pub mod secrets;
 pub mod stack;
-pub mod suggest;
 pub mod targets;
 pub mod units;
+pub mod util;

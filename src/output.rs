@@ -8,6 +8,7 @@ use serde_json::json;
 use crate::diagnostics::Severity;
 use crate::plan::{Action, Plan, ResourceChange, Shown};
 use crate::policy::{PolicyReport, ReportedFinding, WaiverStatus};
+use crate::util::text::md_cell;
 
 /// Markdown comments on GitHub are limited to 65,536 characters; stay well below.
 pub const MARKDOWN_LIMIT: usize = 60_000;
@@ -232,11 +233,6 @@ fn policy_text(out: &mut String, policy: &PolicyReport, p: &Paint) {
         let _ = writeln!(out, "{}", p.code("31", &format!("apply is blocked by {errors} policy error(s).")));
     }
     out.push('\n');
-}
-
-/// Text made safe for one markdown table cell.
-pub fn md_cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
 }
 
 fn policy_markdown(out: &mut String, policy: &PolicyReport) {

@@ -6,38 +6,11 @@
 
 use std::path::Path;
 
-use crate::contract::model::{AclUser, Auth, Contract, RedisVersion, TopologyMode, UserRole};
 use crate::contract::Loaded;
+use crate::model::{AclUser, Auth, Contract, RedisVersion, UserRole};
 use crate::secrets::Secret;
 
-pub const CLUSTER_SLOTS: u32 = 16384;
-pub const CLUSTER_BUS_OFFSET: u32 = 10000;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Primary,
-    /// Replica of the node at this index in `Deployment::nodes`.
-    Replica(usize),
-}
-
-#[derive(Debug, Clone)]
-pub struct Node {
-    pub name: String,
-    pub port: u32,
-    /// Cluster bus port (cluster mode only).
-    pub bus_port: Option<u32>,
-    pub role: Role,
-    /// Shard index (cluster mode only).
-    pub shard: Option<u32>,
-    /// Inclusive hash-slot range owned by this primary (cluster mode only).
-    pub slots: Option<(u32, u32)>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Sentinel {
-    pub name: String,
-    pub port: u32,
-}
+pub use crate::model::topology::{layout, majority, Node, Role, Sentinel, CLUSTER_BUS_OFFSET, CLUSTER_SLOTS};
 
 #[derive(Debug, Clone)]
 pub struct User {
@@ -57,70 +30,6 @@ pub struct Deployment {
     pub users: Vec<User>,
     pub master_name: String,
     pub quorum: u32,
-}
-
-/// Node and Sentinel layout of a topology (no secrets needed: checks use it for ports).
-pub fn layout(c: &Contract) -> (Vec<Node>, Vec<Sentinel>) {
-    let t = &c.topology;
-    let base = c.ports.redis;
-    let plain = |i: u32, role: Role| Node {
-        name: format!("node-{i}"),
-        port: base + i,
-        bus_port: None,
-        role,
-        shard: None,
-        slots: None,
-    };
-    let mut nodes = Vec::new();
-    let mut sentinels = Vec::new();
-    match t.mode {
-        TopologyMode::Standalone => nodes.push(plain(0, Role::Primary)),
-        TopologyMode::Replication | TopologyMode::Sentinel => {
-            nodes.push(plain(0, Role::Primary));
-            for i in 1..=t.replicas {
-                nodes.push(plain(i, Role::Replica(0)));
-            }
-            if t.mode == TopologyMode::Sentinel {
-                for j in 0..t.sentinels {
-                    sentinels.push(Sentinel { name: format!("sentinel-{j}"), port: c.ports.sentinel + j });
-                }
-            }
-        }
-        TopologyMode::Cluster => {
-            let shards = t.shards.max(1);
-            for s in 0..shards {
-                let first = s * CLUSTER_SLOTS / shards;
-                let last = (s + 1) * CLUSTER_SLOTS / shards - 1;
-                nodes.push(Node {
-                    name: format!("node-{s}"),
-                    port: base + s,
-                    bus_port: Some(base + s + CLUSTER_BUS_OFFSET),
-                    role: Role::Primary,
-                    shard: Some(s),
-                    slots: Some((first, last)),
-                });
-            }
-            for s in 0..shards {
-                for r in 0..t.replicas_per_shard {
-                    let i = shards + s * t.replicas_per_shard + r;
-                    nodes.push(Node {
-                        name: format!("node-{i}"),
-                        port: base + i,
-                        bus_port: Some(base + i + CLUSTER_BUS_OFFSET),
-                        role: Role::Replica(s as usize),
-                        shard: Some(s),
-                        slots: None,
-                    });
-                }
-            }
-        }
-    }
-    (nodes, sentinels)
-}
-
-/// Majority of `n` Sentinels.
-pub fn majority(n: u32) -> u32 {
-    n / 2 + 1
 }
 
 impl Deployment {
@@ -173,6 +82,37 @@ impl Deployment {
             Role::Primary => None,
         }
     }
+}
+
+/// Key, channel and command rules of a user (everything after its password).
+pub fn user_rules(d: &Deployment, user: &User) -> Vec<String> {
+    let spec = &user.spec;
+    let mut rules = Vec::new();
+    let keys: Vec<String> = if !spec.keys.is_empty() {
+        spec.keys.clone()
+    } else if spec.role == UserRole::Application {
+        match &d.contract.keyspace.prefix {
+            Some(prefix) => vec![format!("{prefix}:*")],
+            None => vec!["*".to_string()],
+        }
+    } else if spec.role == UserRole::Operator {
+        vec!["*".to_string()]
+    } else {
+        Vec::new()
+    };
+    rules.extend(keys.iter().map(|k| format!("~{k}")));
+    let channels: Vec<String> = if spec.role == UserRole::Sentinel && spec.channels.is_empty() {
+        vec!["__sentinel__:hello".to_string()]
+    } else {
+        spec.channels.clone()
+    };
+    rules.extend(channels.iter().map(|c| format!("&{c}")));
+    if spec.commands.is_empty() {
+        rules.extend(crate::model::acl::role_defaults(spec.role, d.version()).iter().map(|s| s.to_string()));
+    } else {
+        rules.extend(spec.commands.iter().cloned());
+    }
+    rules
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use crate::contract::model::SecretRef;
+use crate::model::SecretRef;
 
 pub const REDACTED: &str = "(sensitive value)";
 

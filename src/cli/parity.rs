@@ -7,8 +7,8 @@ use serde_json::json;
 use super::{Ctx, EXIT_ERROR, EXIT_OK};
 use crate::diagnostics::Sources;
 use crate::error::Error;
-use crate::output::md_cell;
 use crate::policy::parity::{compare, Parity, Row, Status};
+use crate::util::text::md_cell;
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ParityFormat {

@@ -6,10 +6,10 @@ use clap::ValueEnum;
 
 use super::{Ctx, EXIT_CHANGES, EXIT_OK};
 use crate::error::Error;
-use crate::fsutil::write_atomic;
 use crate::output;
 use crate::plan::engine::SavedPlan;
 use crate::plan::Scope;
+use crate::util::fs::write_atomic;
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PlanFormat {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use super::{Ctx, EXIT_OK};
 use crate::error::Error;
-use crate::fsutil::write_atomic;
+use crate::util::fs::write_atomic;
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Nothing is written when the contract is invalid. Rendering is deterministic: \

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use super::{Ctx, EXIT_ERROR, EXIT_OK};
 use crate::error::Error;
-use crate::fsutil::write_atomic;
 use crate::policy::review::{review, Verdict};
 use crate::units::Date;
+use crate::util::fs::write_atomic;
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReviewFormat {

@@ -9,12 +9,12 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::merge::{pointer_escape, SpanIndex};
-use super::model::{Auth, ConfigValue, Contract, TopologyMode, UserRole};
 use super::yaml::{Node, Value as YamlValue};
 use crate::diagnostics::{Diagnostic, Span};
-use crate::directives::{Directives, Lookup};
-use crate::resolve::{layout, majority, Role};
-use crate::suggest::did_you_mean;
+use crate::model::directives::{Directives, Lookup};
+use crate::model::topology::{layout, majority, Role};
+use crate::model::{Auth, ConfigValue, Contract, TopologyMode, UserRole};
+use crate::util::suggest::did_you_mean;
 
 /// Reject control characters (newline, NUL, escape, tab, ...) in every key and string value:
 /// they would let a value inject extra lines into redis.conf or an ACL file.

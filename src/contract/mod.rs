@@ -7,7 +7,6 @@
 
 pub mod checks;
 pub mod merge;
-pub mod model;
 pub mod schema;
 pub mod yaml;
 
@@ -16,8 +15,8 @@ use std::path::PathBuf;
 use sha2::{Digest, Sha256};
 
 use crate::diagnostics::{has_errors, Diagnostic, Sources, Span};
+use crate::model::Contract;
 use merge::SpanIndex;
-use model::Contract;
 
 pub const BASE_FILE: &str = "redisctl.yaml";
 pub const ENV_DIR: &str = "environments";
@@ -111,7 +110,7 @@ impl Project {
                 "RCTL005",
                 format!("no environment `{env}`: {} does not exist", self.display(&env_rel)),
             );
-            d = match crate::suggest::did_you_mean(env, known.iter().map(String::as_str)) {
+            d = match crate::util::suggest::did_you_mean(env, known.iter().map(String::as_str)) {
                 Some(s) => d.hint(format!("did you mean `{s}`?")),
                 None if known.is_empty() => {
                     d.hint(format!("create {} or point --project at a redisctl project", self.display(&env_rel)))

@@ -10,9 +10,9 @@ use jsonschema::Validator;
 use serde_json::Value;
 
 use super::merge::{pointer_escape, SpanIndex};
-use super::model::Contract;
 use crate::diagnostics::Diagnostic;
-use crate::suggest::did_you_mean;
+use crate::model::Contract;
+use crate::util::suggest::did_you_mean;
 
 /// The schema as committed in `schemas/redisctl.schema.json`.
 pub fn schema() -> Value {

@@ -247,7 +247,7 @@ pub struct ExecCommand {
 impl ExecCommand {
     /// The command as a shell would show it (for plans and messages; it is run from `argv`).
     pub fn display(&self) -> String {
-        self.argv.iter().map(|a| crate::targets::containers::sh_quote(a)).collect::<Vec<_>>().join(" ")
+        self.argv.iter().map(|a| crate::util::text::sh_quote(a)).collect::<Vec<_>>().join(" ")
     }
 }
 

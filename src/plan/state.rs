@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::fsutil::write_atomic;
+use crate::util::fs::write_atomic;
 
 pub const STATE_FILE: &str = ".redisctl-state.json";
 const FORMAT_VERSION: u32 = 1;

@@ -24,9 +24,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::contract::merge::SpanIndex;
-use crate::contract::model::Contract;
 use crate::contract::Loaded;
 use crate::diagnostics::{Diagnostic, Severity, Sources, Span};
+use crate::model::Contract;
 use crate::units::Date;
 pub use rules::RULES;
 

@@ -21,10 +21,10 @@ use serde_json::Value;
 
 use super::EnvClass;
 use crate::contract::checks::{mode_fields, MODE_FIELDS};
-use crate::contract::model::{ParityException, TopologyMode, UserRole};
 use crate::contract::Loaded;
 use crate::diagnostics::Sources;
-use crate::render::role_defaults;
+use crate::model::acl::role_defaults;
+use crate::model::{ParityException, TopologyMode, UserRole};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]

@@ -10,11 +10,11 @@
 use serde::Serialize;
 
 use super::{EnvClass, PolicyReport, ReportedFinding, ReportedWaiver};
-use crate::contract::model::{Auth, Contract, Fsync, PersistenceMode, TopologyMode, UserRole};
 use crate::contract::Loaded;
 use crate::diagnostics::Severity;
-use crate::output::md_cell;
+use crate::model::{Auth, Contract, Fsync, PersistenceMode, TopologyMode, UserRole};
 use crate::units::{format_duration, Date};
+use crate::util::text::md_cell;
 
 /// A drill or test older than this no longer shows that things work today.
 pub const EVIDENCE_MAX_AGE_DAYS: i64 = 365;

@@ -8,10 +8,10 @@ use std::net::IpAddr;
 use super::acl;
 use super::{EnvClass, Hit, Input, Levels, Rule};
 use crate::contract::merge::pointer_escape;
-use crate::contract::model::{
+use crate::diagnostics::Severity;
+use crate::model::{
     AclUser, AntiAffinity, Auth, Fsync, MaxmemoryPolicy, PersistenceMode, ReadFrom, TopologyMode, UserRole, Workload,
 };
-use crate::diagnostics::Severity;
 use crate::resolve::majority;
 use crate::units::format_size;
 

@@ -11,11 +11,11 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::error::Error;
-use crate::fsutil::{sync_dir, write_atomic};
 use crate::plan::state::State;
 use crate::plan::{Action, ApplyOptions, Outcome, Provider, ProviderPlan, ResourceChange, Shown};
 use crate::redact::{redact_text, unified_diff};
 use crate::render::Artifact;
+use crate::util::fs::{sync_dir, write_atomic};
 
 pub const NAME: &str = "file";
 

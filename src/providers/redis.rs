@@ -18,9 +18,9 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::contract::checks::config_lines;
-use crate::contract::model::UserRole;
-use crate::directives::{Apply, Directives, Kind};
 use crate::error::Error;
+use crate::model::directives::{Apply, Directives, Kind};
+use crate::model::UserRole;
 use crate::plan::state::State;
 use crate::plan::{Action, ApplyOptions, Outcome, Provider, ProviderPlan, ResourceChange, Shown};
 use crate::redact::redact_text;
@@ -441,7 +441,7 @@ impl LiveRedis {
                 pending.iter().filter(|(n, _, _)| n == name).map(|(_, k, v)| (k, v)).collect();
             let mut con = self.connect_node(&node).map_err(Error::msg)?;
             let fail = |e: redis::RedisError| Error::msg(format!("CONFIG SET on {name}: {e}"));
-            if self.deployment.version() >= crate::contract::model::RedisVersion::V7_0 {
+            if self.deployment.version() >= crate::model::RedisVersion::V7_0 {
                 let mut cmd = redis::cmd("CONFIG");
                 cmd.arg("SET");
                 for (k, v) in &pairs {

@@ -10,8 +10,8 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::contract::checks::config_lines;
-use crate::contract::model::{Auth, RedisVersion, UserRole};
-use crate::directives::Directives;
+use crate::model::directives::Directives;
+use crate::model::{Auth, UserRole};
 use crate::resolve::{Deployment, Node, Role, User};
 use crate::units::format_size;
 pub use conf::Templates;
@@ -86,7 +86,7 @@ pub fn yaml_artifact(d: &Deployment, path: &str, docs: &[serde_json::Value]) -> 
 /// redis.conf for every node, sentinel.conf for every Sentinel, and the ACL file.
 pub fn server_files(d: &Deployment, templates: &Templates, flavor: &Flavor) -> Result<Vec<Artifact>, String> {
     let c = &d.contract;
-    let cluster = c.topology.mode == crate::contract::model::TopologyMode::Cluster;
+    let cluster = c.topology.mode == crate::model::TopologyMode::Cluster;
     let tls = &c.security.tls;
     let tls_ctx =
         tls.enabled.then(|| json!({ "cert_file": tls.cert_file, "key_file": tls.key_file, "ca_file": tls.ca_file }));
@@ -202,37 +202,6 @@ fn config_directives(d: &Deployment) -> Vec<serde_json::Value> {
     lines
 }
 
-/// Default command rules of the internal roles (from the Redis replication and Sentinel docs).
-pub fn role_defaults(role: UserRole, version: RedisVersion) -> &'static [&'static str] {
-    match role {
-        // Cluster clients discover the slot map with CLUSTER SLOTS / NODES (SHARDS from 7.0);
-        // allowed in every topology so that an application's rules are the same everywhere
-        // (parity), answered with an error where cluster mode is off.
-        UserRole::Application if version < RedisVersion::V7_0 => {
-            &["+@read", "+@write", "-@dangerous", "+ping", "+cluster|slots", "+cluster|nodes"]
-        }
-        UserRole::Application => {
-            &["+@read", "+@write", "-@dangerous", "+ping", "+cluster|slots", "+cluster|nodes", "+cluster|shards"]
-        }
-        UserRole::Replication => &["+psync", "+replconf", "+ping"],
-        UserRole::Sentinel => &[
-            "+multi",
-            "+slaveof",
-            "+ping",
-            "+exec",
-            "+subscribe",
-            "+config|rewrite",
-            "+role",
-            "+publish",
-            "+info",
-            "+client|setname",
-            "+client|kill",
-            "+script|kill",
-        ],
-        UserRole::Operator => &["+@all"],
-    }
-}
-
 /// One line of the ACL file: `user <name> <head...> [#<SHA-256 of the password>] <rules...>`.
 pub struct AclLine<'a> {
     pub name: String,
@@ -260,7 +229,7 @@ pub fn acl_lines(d: &Deployment) -> Vec<AclLine<'_>> {
             name: user.spec.name.clone(),
             head: vec!["reset".into(), "on".into()],
             user: Some(user),
-            rules: user_rules(d, user),
+            rules: crate::resolve::user_rules(d, user),
         });
     }
     lines
@@ -350,35 +319,4 @@ pub fn sentinel_acl_lines(d: &Deployment) -> Vec<AclLine<'_>> {
 /// `sentinel_acl_lines` with the password hashes of the resolved secrets (file targets).
 pub fn sentinel_acl_users(d: &Deployment) -> Result<Vec<(String, Vec<String>)>, String> {
     hashed(sentinel_acl_lines(d))
-}
-
-/// Key, channel and command rules of a user (everything after its password).
-pub(crate) fn user_rules(d: &Deployment, user: &User) -> Vec<String> {
-    let spec = &user.spec;
-    let mut rules = Vec::new();
-    let keys: Vec<String> = if !spec.keys.is_empty() {
-        spec.keys.clone()
-    } else if spec.role == UserRole::Application {
-        match &d.contract.keyspace.prefix {
-            Some(prefix) => vec![format!("{prefix}:*")],
-            None => vec!["*".to_string()],
-        }
-    } else if spec.role == UserRole::Operator {
-        vec!["*".to_string()]
-    } else {
-        Vec::new()
-    };
-    rules.extend(keys.iter().map(|k| format!("~{k}")));
-    let channels: Vec<String> = if spec.role == UserRole::Sentinel && spec.channels.is_empty() {
-        vec!["__sentinel__:hello".to_string()]
-    } else {
-        spec.channels.clone()
-    };
-    rules.extend(channels.iter().map(|c| format!("&{c}")));
-    if spec.commands.is_empty() {
-        rules.extend(role_defaults(spec.role, d.version()).iter().map(|s| s.to_string()));
-    } else {
-        rules.extend(spec.commands.iter().cloned());
-    }
-    rules
 }

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use redis::{Connection, ConnectionAddr, FromRedisValue, IntoConnectionInfo, RedisConnectionInfo};
 
 use super::{Kind, Member, Stack, HOST};
-use crate::contract::model::UserRole;
 use crate::error::{Error, Result};
+use crate::model::UserRole;
 use crate::resolve::User;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);

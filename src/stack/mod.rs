@@ -19,8 +19,8 @@ mod status;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::contract::model::TopologyMode;
 use crate::error::{Error, Result};
+use crate::model::TopologyMode;
 use crate::resolve::{Deployment, Node, Sentinel};
 
 pub use client::poll;

@@ -12,11 +12,11 @@ use serde::Serialize;
 
 use super::client::{info, poll, responds};
 use super::{Member, Stack, HOST};
-use crate::contract::model::UserRole;
 use crate::error::{Error, Result};
-use crate::fsutil::write_atomic;
+use crate::model::UserRole;
 use crate::render::conf::quote;
 use crate::resolve::{Node, Role, Sentinel};
+use crate::util::fs::write_atomic;
 
 /// How long a started process may take to accept connections.
 const START_TIMEOUT: Duration = Duration::from_secs(10);

@@ -14,8 +14,8 @@ use super::client::{info, poll, run};
 use super::cluster::cluster_nodes;
 use super::process::Upstream;
 use super::{Member, Stack, HOST};
-use crate::contract::model::TopologyMode;
 use crate::error::{Error, Result};
+use crate::model::TopologyMode;
 use crate::resolve::Node;
 
 /// How long the promotion of a replica may take.

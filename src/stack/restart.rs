@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use super::{LiveRole, Stack, StopOptions};
-use crate::contract::model::TopologyMode;
 use crate::error::Result;
+use crate::model::TopologyMode;
 
 impl Stack {
     /// Restart `names` (nodes) so they read their configuration again. Returns the steps taken,

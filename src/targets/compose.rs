@@ -13,7 +13,7 @@ use std::path::Path;
 use serde_json::{json, Map, Value};
 
 use super::containers::{self, CONFIG_DIR, DATA_DIR, REDIS_UID, RUN_DIR, SENTINEL_MEMORY_MIB};
-use crate::contract::model::{TopologyMode, UserRole};
+use crate::model::{TopologyMode, UserRole};
 use crate::plan::Action;
 use crate::render::{
     generated_header, sentinel_auth_required, server_files, yaml_artifact, Artifact, Changed, PostApply, Templates,
@@ -103,7 +103,7 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
         }
     };
     let tls = tls.as_deref();
-    let persistent = d.contract.redis.persistence.mode != crate::contract::model::PersistenceMode::None;
+    let persistent = d.contract.redis.persistence.mode != crate::model::PersistenceMode::None;
     let mut services = Map::new();
     let mut volumes = Map::new();
     for n in &d.nodes {
@@ -242,13 +242,13 @@ fn readme(d: &Deployment) -> String {
 pub struct Compose;
 
 impl super::Target for Compose {
-    fn kind(&self) -> crate::contract::model::TargetKind {
-        crate::contract::model::TargetKind::Compose
+    fn kind(&self) -> crate::model::TargetKind {
+        crate::model::TargetKind::Compose
     }
 
     fn check(
         &self,
-        c: &crate::contract::model::Contract,
+        c: &crate::model::Contract,
         index: &crate::contract::merge::SpanIndex,
     ) -> Vec<crate::diagnostics::Diagnostic> {
         containers::check(c, index)

@@ -10,12 +10,13 @@
 use serde_json::json;
 
 use crate::contract::merge::SpanIndex;
-use crate::contract::model::Contract;
-use crate::contract::model::{RedisVersion, TopologyMode, UserRole};
 use crate::diagnostics::Diagnostic;
+use crate::model::Contract;
+use crate::model::{RedisVersion, TopologyMode, UserRole};
 use crate::render::conf::quote;
 use crate::render::{acl_lines, sentinel_acl_lines, sentinel_auth_required, AclLine, Flavor};
 use crate::resolve::{Deployment, Node, User};
+pub use crate::util::text::sh_quote;
 
 /// Directory the configs and scripts are mounted at (read-only).
 pub const CONFIG_DIR: &str = "/etc/redisctl";
@@ -119,14 +120,6 @@ fn cli_tls(d: &Deployment) -> Result<String, String> {
             sh_quote(&format!("{}/{}", t.dir, t.key))
         ),
     })
-}
-
-/// Quote one word for a POSIX shell: single quotes, with `'` written as `'\''`.
-pub fn sh_quote(s: &str) -> String {
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c)) {
-        return s.to_string();
-    }
-    format!("'{}'", s.replace('\'', r"'\''"))
 }
 
 /// The user the health checks, the cluster bootstrap and the exporter authenticate as.

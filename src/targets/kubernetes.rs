@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::containers::{self, sh_quote, TlsFiles, CONFIG_DIR, DATA_DIR, REDIS_UID, RUN_DIR, SENTINEL_MEMORY_MIB};
-use crate::contract::model::{AntiAffinity, PersistenceMode, TopologyMode, UserRole};
+use crate::model::{AntiAffinity, PersistenceMode, TopologyMode, UserRole};
 use crate::plan::Action;
 use crate::render::{
     generated_header, sentinel_auth_required, server_files, yaml_artifact, Artifact, Changed, PostApply, Templates,
@@ -548,13 +548,13 @@ fn readme(d: &Deployment) -> String {
 pub struct Kubernetes;
 
 impl super::Target for Kubernetes {
-    fn kind(&self) -> crate::contract::model::TargetKind {
-        crate::contract::model::TargetKind::Kubernetes
+    fn kind(&self) -> crate::model::TargetKind {
+        crate::model::TargetKind::Kubernetes
     }
 
     fn check(
         &self,
-        c: &crate::contract::model::Contract,
+        c: &crate::model::Contract,
         index: &crate::contract::merge::SpanIndex,
     ) -> Vec<crate::diagnostics::Diagnostic> {
         containers::check(c, index)

@@ -19,10 +19,10 @@ use std::path::{Path, PathBuf};
 
 use crate::connect::ClientConfig;
 use crate::contract::merge::SpanIndex;
-use crate::contract::model::{Contract, TargetKind, UserRole};
 use crate::contract::{Loaded, Project};
 use crate::diagnostics::{Diagnostic, Sources};
 use crate::error::Error;
+use crate::model::{Contract, TargetKind, UserRole};
 use crate::plan::{Provider, Scope};
 use crate::providers::cluster::ClusterShape;
 use crate::providers::files::FilesProvider;

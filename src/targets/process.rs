@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 
 use super::{files_and_shape, Opened, Target};
-use crate::contract::model::TargetKind;
 use crate::error::Error;
+use crate::model::TargetKind;
 use crate::plan::{Provider, Scope};
 use crate::providers::process::ProcessProvider;
 use crate::providers::redis::{LiveRedis, Placement};

@@ -14,8 +14,8 @@ use std::net::IpAddr;
 use serde_json::json;
 
 use crate::contract::merge::SpanIndex;
-use crate::contract::model::UserRole;
 use crate::diagnostics::Diagnostic;
+use crate::model::UserRole;
 use crate::plan::Action;
 use crate::render::{generated_header, server_files, Artifact, Changed, Flavor, PostApply, Templates};
 use crate::resolve::{Deployment, Role};
@@ -269,11 +269,11 @@ fn readme(d: &Deployment, masterauth: bool, sentinel_auth: bool) -> String {
 pub struct Systemd;
 
 impl super::Target for Systemd {
-    fn kind(&self) -> crate::contract::model::TargetKind {
-        crate::contract::model::TargetKind::Systemd
+    fn kind(&self) -> crate::model::TargetKind {
+        crate::model::TargetKind::Systemd
     }
 
-    fn check(&self, c: &crate::contract::model::Contract, index: &SpanIndex) -> Vec<Diagnostic> {
+    fn check(&self, c: &crate::model::Contract, index: &SpanIndex) -> Vec<Diagnostic> {
         let (nodes, _) = crate::resolve::layout(c);
         let hosts = c.systemd.hosts.len();
         if hosts == 0 {

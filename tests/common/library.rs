@@ -8,11 +8,11 @@ use std::time::Duration;
 
 use redisctl::contract::{Loaded, Project};
 use redisctl::diagnostics::Sources;
-use redisctl::fsutil::write_atomic;
 use redisctl::render::Templates;
 use redisctl::resolve::Deployment;
 use redisctl::stack::{Stack, StopOptions};
 use redisctl::targets::{output_dir, render};
+use redisctl::util::fs::write_atomic;
 
 use super::{copy_dir, free_port_block, repo_root, TempProject};
 

@@ -11,6 +11,7 @@ mod determinism;
 mod elasticache_mocks;
 mod elasticache_moto;
 mod engine;
+mod layers;
 mod parity;
 mod policy;
 mod render_real_redis;

@@ -16,7 +16,7 @@ pub mod provider;
 pub mod render;
 
 use crate::contract::checks::config_lines;
-use crate::contract::model::{AwsEngine, Contract, PersistenceMode, SecretRef, TopologyMode, UserRole};
+use crate::model::{AwsEngine, Contract, PersistenceMode, SecretRef, TopologyMode, UserRole};
 use crate::resolve::Deployment;
 
 #[derive(Debug, Deserialize)]
@@ -120,7 +120,7 @@ pub fn problems(c: &Contract) -> Vec<Problem> {
         )),
         Some(t) if !cat.node_types.contains_key(t) => {
             let known: Vec<&str> = cat.node_types.keys().map(String::as_str).collect();
-            let hint = match crate::suggest::did_you_mean(t, known.iter().copied()) {
+            let hint = match crate::util::suggest::did_you_mean(t, known.iter().copied()) {
                 Some(s) => format!("did you mean `{s}`? (node types: data/elasticache.toml)"),
                 None => format!("one of: {}", known.join(", ")),
             };
@@ -199,7 +199,7 @@ pub fn problems(c: &Contract) -> Vec<Problem> {
     if c.topology.mode == TopologyMode::Cluster && c.topology.shards > 500 {
         out.push(problem("/topology/shards", "ElastiCache allows at most 500 shards", "use fewer shards"));
     }
-    let auth = c.security.auth == crate::contract::model::Auth::Required;
+    let auth = c.security.auth == crate::model::Auth::Required;
     if auth && c.acl.users.is_empty() && aws.auth_token.is_none() {
         out.push(problem(
             "/security/auth",
@@ -323,7 +323,7 @@ impl Desired {
         parameters.insert("maxmemory-policy".to_string(), c.redis.maxmemory_policy.as_str().to_string());
         parameters.insert("reserved-memory-percent".to_string(), aws.reserved_memory_percent.to_string());
         for (name, value) in &c.redis.config {
-            let canonical = crate::directives::Directives::get()
+            let canonical = crate::model::directives::Directives::get()
                 .find(name)
                 .map(|d| d.name.clone())
                 .unwrap_or_else(|| name.to_ascii_lowercase());
@@ -356,7 +356,7 @@ impl Desired {
             });
             for u in d.users.iter().filter(|u| matches!(u.spec.role, UserRole::Application | UserRole::Operator)) {
                 let mut rules = vec!["on".to_string()];
-                rules.extend(crate::render::user_rules(d, u));
+                rules.extend(crate::resolve::user_rules(d, u));
                 users.push(ManagedUser {
                     user_id: aws_id(&format!("{group_id}-{}", u.spec.name)),
                     user_name: u.spec.name.clone(),
@@ -410,8 +410,8 @@ impl Desired {
 pub struct Elasticache;
 
 impl super::Target for Elasticache {
-    fn kind(&self) -> crate::contract::model::TargetKind {
-        crate::contract::model::TargetKind::Elasticache
+    fn kind(&self) -> crate::model::TargetKind {
+        crate::model::TargetKind::Elasticache
     }
 
     /// What ElastiCache cannot do, at the offending key or value (RCTL095).
@@ -524,7 +524,7 @@ mod tests {
         assert!(!cat.version.is_empty());
         for row in &cat.version {
             assert!(["redis", "valkey"].contains(&row.engine.as_str()), "{row:?}");
-            assert!(crate::contract::model::RedisVersion::ALL.iter().any(|v| v.as_str() == row.redis), "{row:?}");
+            assert!(crate::model::RedisVersion::ALL.iter().any(|v| v.as_str() == row.redis), "{row:?}");
         }
         for name in cat.restricted.keys().chain(cat.defaults.keys()) {
             assert_eq!(name, &name.to_ascii_lowercase());

@@ -25,8 +25,8 @@ use sha2::{Digest, Sha256};
 
 use super::render::requests;
 use super::Desired;
-use crate::contract::model::SecretRef;
 use crate::error::Error;
+use crate::model::SecretRef;
 use crate::plan::state::State;
 use crate::plan::{Action, ApplyOptions, Outcome, Provider, ProviderPlan, ResourceChange, Shown};
 use crate::secrets::Secret;

@@ -12,7 +12,7 @@ use crate::resolve::Deployment;
 pub const REQUESTS_FILE: &str = "elasticache/requests.yaml";
 
 /// How a secret reference is shown in place of a value.
-pub fn secret_placeholder(r: &crate::contract::model::SecretRef) -> String {
+pub fn secret_placeholder(r: &crate::model::SecretRef) -> String {
     format!("(sensitive: {})", r.describe())
 }
 

@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
-use crate::contract::model::RedisVersion;
+use crate::model::RedisVersion;
 use crate::units::parse_size;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -155,7 +155,7 @@ impl Directives {
     pub fn get() -> &'static Directives {
         static TABLE: OnceLock<Directives> = OnceLock::new();
         TABLE.get_or_init(|| {
-            let table: Table = toml::from_str(include_str!("../data/directives.toml"))
+            let table: Table = toml::from_str(include_str!("../../data/directives.toml"))
                 .expect("data/directives.toml is valid (checked by a unit test)");
             let mut by_name = HashMap::new();
             for (i, d) in table.directive.iter().enumerate() {
