@@ -55,5 +55,11 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
             m.master_addr.clone().or_else(|| m.primary.clone()).unwrap_or_else(|| "-".into()),
         );
     }
+    match &status.not_ready {
+        None => println!("\nready: every primary takes writes, replicas are attached, the cluster and Sentinels agree"),
+        Some(why) => {
+            println!("\nNOT READY: {why}\n  (`redisctl apply --env {}` starts what is missing and waits)", args.env)
+        }
+    }
     Ok(EXIT_OK)
 }

@@ -4,6 +4,10 @@
 //! a running member the contract no longer has is planned as delete (stopped; its data stays).
 //! After the changes, `finish` bootstraps a cluster and waits until the stack is really
 //! ready (probe writes, replication links, cluster state, Sentinel quorum).
+//!
+//! Readiness is observed, not remembered: a stack whose processes all run but that is not
+//! ready (a first apply interrupted during the cluster bootstrap, a replica never attached)
+//! is planned as `process:ready` update, whatever started its processes.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -18,6 +22,8 @@ use crate::resolve::Deployment;
 use crate::stack::{Kind, RunDir, Stack};
 
 pub const NAME: &str = "process";
+/// The address of the stack's readiness.
+pub const READY: &str = "process:ready";
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub struct ProcessProvider {
@@ -85,6 +91,16 @@ impl Provider for ProcessProvider {
             c.reason = Some("no longer in the topology; stopped, its data directory is kept".into());
             changes.push(c);
         }
+        if changes.is_empty() {
+            if let Err(nr) = self.stack.check_ready() {
+                let mut c = ResourceChange::new(NAME, READY.into(), Action::Update);
+                c.before = Some(Shown::Value(json!({ "ready": false, "member": nr.member, "check": nr.check })));
+                c.after = Some(Shown::Value(json!({ "ready": true })));
+                c.reason = Some(format!("not ready: {} {} check failed: {}", nr.member, nr.check, nr.detail));
+                changes.push(c);
+                seen.push("not ready".into());
+            }
+        }
         Ok(ProviderPlan { changes, observed: hex::encode(Sha256::digest(seen.join("\n").as_bytes())) })
     }
 
@@ -95,6 +111,8 @@ impl Provider for ProcessProvider {
                 self.stack.start(name)?;
                 self.started = true;
             }
+            // Bootstrapping and waiting is `finish`'s job.
+            Action::Update if change.address == READY => self.started = true,
             Action::Delete => {
                 let kind = if name.starts_with("sentinel-") { Kind::Sentinel } else { Kind::Redis };
                 let pid_file = self.stack.run.pid_file(name, kind);

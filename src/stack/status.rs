@@ -19,6 +19,10 @@ pub struct StackStatus {
     pub env: String,
     pub run_dir: String,
     pub members: Vec<MemberStatus>,
+    /// Every readiness check passes (`Stack::check_ready`).
+    pub ready: bool,
+    /// The first check that fails, when not ready.
+    pub not_ready: Option<String>,
 }
 
 /// One node or Sentinel. Fields a member cannot report (down, or not that kind) are `None`.
@@ -60,7 +64,15 @@ impl Stack {
             let primary_offset = offsets.iter().find(|(a, _)| Some(a) == s.primary.as_ref()).and_then(|(_, o)| *o);
             s.lag_bytes = primary_offset.zip(s.repl_offset).map(|(p, r)| (p - r).max(0));
         }
-        StackStatus { env: self.deployment.env.clone(), run_dir: self.run.root().display().to_string(), members }
+        let not_ready =
+            self.check_ready().err().map(|nr| format!("{}: {} check failed: {}", nr.member, nr.check, nr.detail));
+        StackStatus {
+            env: self.deployment.env.clone(),
+            run_dir: self.run.root().display().to_string(),
+            members,
+            ready: not_ready.is_none(),
+            not_ready,
+        }
     }
 
     fn member_status(&self, m: Member) -> MemberStatus {

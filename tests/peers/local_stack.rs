@@ -874,3 +874,50 @@ fn a_cluster_primary_killed_and_reapplied_at_once_loses_no_acknowledged_write() 
     let quiet = ok(dir, &["plan", "--env", "dev", "--no-color"]);
     assert!(quiet.contains("No changes."), "{quiet}");
 }
+
+/// Truth issue, interrupted bootstrap: the first apply of a cluster killed after it started
+/// every process but before the bootstrap. Readiness is observed: plan shows it as a change,
+/// status says the stack is not ready, and the next apply bootstraps the cluster.
+#[test]
+fn an_interrupted_first_apply_of_a_cluster_is_finished_by_the_next() {
+    let stack = project("{ mode: cluster, shards: 3, replicasPerShard: 1 }");
+    let dir = stack.dir.path();
+    let mut first = common::redisctl_std();
+    first.args(["--project", dir.to_str().unwrap(), "apply", "--env", "dev", "--auto-approve"]);
+    // Each change is followed by this pause, so the apply can be caught after its last start.
+    first.env("REDISCTL_TEST_APPLY_PAUSE_MS", "1500").stdout(std::process::Stdio::null());
+    first.stderr(std::process::Stdio::null());
+    let mut first = first.spawn().unwrap();
+    let all_up = redisctl::stack::poll(Duration::from_secs(60), || {
+        let m = members(dir);
+        if m.len() == 6 && m.iter().all(|(_, _, pid)| *pid > 0) {
+            Ok(())
+        } else {
+            Err(m)
+        }
+    });
+    first.kill().unwrap();
+    let _ = first.wait();
+    assert!(all_up.is_ok(), "the first apply did not start every node: {all_up:?}");
+
+    let plan = run(dir, &["plan", "--env", "dev", "--detailed-exitcode", "--no-color"]);
+    assert_eq!(plan.code, Some(2), "{}", plan.text());
+    assert!(plan.text().contains("~ process:ready"), "{}", plan.text());
+    let status: serde_json::Value =
+        serde_json::from_str(&ok(dir, &["status", "--env", "dev", "--format", "json"])).unwrap();
+    assert_eq!(status["ready"], false, "{status:#}");
+    assert!(ok(dir, &["status", "--env", "dev"]).contains("NOT READY"));
+
+    let applied = ok(dir, &["apply", "--env", "dev", "--auto-approve", "--no-color"]);
+    assert!(applied.contains("Apply complete!"), "{applied}");
+    for (name, _, _) in members(dir) {
+        let mut con = app_connection(&address_of(dir, &name), "ops", "ops-Local-Stack-Test").unwrap();
+        let info: String = redis::cmd("CLUSTER").arg("INFO").query(&mut con).unwrap();
+        assert!(info.contains("cluster_state:ok") && info.contains("cluster_slots_ok:16384"), "{name}: {info}");
+    }
+    let status: serde_json::Value =
+        serde_json::from_str(&ok(dir, &["status", "--env", "dev", "--format", "json"])).unwrap();
+    assert_eq!(status["ready"], true, "{status:#}");
+    let quiet = ok(dir, &["plan", "--env", "dev", "--no-color"]);
+    assert!(quiet.contains("No changes."), "{quiet}");
+}
