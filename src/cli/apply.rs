@@ -153,13 +153,90 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
     for (address, why) in &report.skipped {
         println!("Skipped {address}: {why}");
     }
-    let s = report.summary;
-    println!("\nApply complete! Resources: {} added, {} changed, {} destroyed.", s.add, s.change, s.destroy);
     if let Some(exec) = &plan.exec {
         let secrets = environment.secret_values(&ctx.project);
         crate::exec::run(exec, &mut state, &secrets.iter().map(|s| s.expose()).collect::<Vec<_>>())?;
     }
-    Ok(EXIT_OK)
+    // The output is the truth: observe again, and call the apply complete only when nothing
+    // is left to do.
+    let mut again = environment.providers(scope)?;
+    let after = environment.plan(&mut again, &state)?;
+    let verdict = Verdict::of(&report, &after, plan.exec.as_ref(), &opts);
+    print!("{}", verdict.text(&report));
+    Ok(verdict.exit_code())
+}
+
+/// What the re-observation after an apply found.
+struct Verdict {
+    /// Changes still planned that the apply skipped on purpose (a restart without
+    /// `--allow-restart`, a command for another host): (what, why).
+    skipped: Vec<(String, String)>,
+    /// Changes still planned that the apply made or should have made: (address, reason).
+    unconverged: Vec<(String, String)>,
+}
+
+impl Verdict {
+    fn of(
+        report: &engine::ApplyReport,
+        after: &crate::plan::Plan,
+        exec: Option<&crate::plan::ExecPlan>,
+        opts: &ApplyOptions,
+    ) -> Verdict {
+        let skipped_now = |address: &str| report.skipped.iter().find(|(a, _)| a == address).map(|(_, why)| why.clone());
+        let waits = |c: &crate::plan::ResourceChange| match c.flags.waits_for.as_deref() {
+            Some("--finish-rotation") if !opts.finish_rotation => Some("waits for --finish-rotation".to_string()),
+            _ => None,
+        };
+        let why_skipped = |c: &crate::plan::ResourceChange| skipped_now(&c.address).or_else(|| waits(c));
+        let (mut skipped, mut unconverged) = (Vec::new(), Vec::new());
+        for c in after.changes.iter().filter(|c| c.is_change()) {
+            match why_skipped(c) {
+                Some(why) => skipped.push((c.address.clone(), why)),
+                None => {
+                    unconverged.push((c.address.clone(), c.reason.clone().unwrap_or_else(|| c.action.verb().into())))
+                }
+            }
+        }
+        for command in exec.map(|e| e.elsewhere.as_slice()).unwrap_or_default() {
+            skipped.push((command.clone(), "runs on another host: run it there".into()));
+        }
+        Verdict { skipped, unconverged }
+    }
+
+    /// 0: converged; 2 (as `plan --detailed-exitcode`): changes skipped on purpose remain;
+    /// 1: something did not converge.
+    fn exit_code(&self) -> i32 {
+        match (self.unconverged.is_empty(), self.skipped.is_empty()) {
+            (false, _) => super::EXIT_ERROR,
+            (true, false) => super::EXIT_CHANGES,
+            (true, true) => EXIT_OK,
+        }
+    }
+
+    fn text(&self, report: &engine::ApplyReport) -> String {
+        let s = report.summary;
+        let done = format!("{} added, {} changed, {} destroyed", s.add, s.change, s.destroy);
+        let list =
+            |items: &[(String, String)]| items.iter().map(|(a, why)| format!("  {a}: {why}\n")).collect::<String>();
+        let mut out = String::new();
+        if !self.unconverged.is_empty() {
+            out += &format!(
+                "\nApply did not converge! Resources: {done}; observed again, {} change(s) are still planned:\n{}",
+                self.unconverged.len(),
+                list(&self.unconverged)
+            );
+        }
+        if !self.skipped.is_empty() {
+            if self.unconverged.is_empty() {
+                out += &format!("\nApply incomplete! Resources: {done}.\n");
+            }
+            out += &format!("{} change(s) remain, skipped on purpose:\n{}", self.skipped.len(), list(&self.skipped));
+        }
+        if out.is_empty() {
+            out = format!("\nApply complete! Resources: {done}.\n");
+        }
+        out
+    }
 }
 
 /// Ask for `yes` on the terminal; without one, refuse (scripts pass --auto-approve).
@@ -177,4 +254,61 @@ pub(super) fn confirm(env: &str, terminal: bool) -> Result<bool, Error> {
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer).map_err(|e| Error::io("cannot read the answer", e))?;
     Ok(answer.trim() == "yes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Action, ExecPlan, Plan, ResourceChange};
+
+    fn after(changes: Vec<ResourceChange>) -> Plan {
+        Plan {
+            environment: "dev".into(),
+            target: "process".into(),
+            contract_fingerprint: String::new(),
+            observed_fingerprint: String::new(),
+            changes,
+            policy: None,
+            exec: None,
+        }
+    }
+
+    #[test]
+    fn an_apply_is_complete_only_when_nothing_is_left() {
+        let report = engine::ApplyReport::default();
+        let opts = ApplyOptions::default();
+        let done = Verdict::of(&report, &after(vec![]), None, &opts);
+        assert_eq!(done.exit_code(), EXIT_OK);
+        assert!(done.text(&report).contains("Apply complete!"));
+
+        // Still planned although the apply made it: did not converge, exit 1.
+        let left = ResourceChange::new("redis", "redis-config:node-0/maxmemory".into(), Action::Update);
+        let open = Verdict::of(&report, &after(vec![left.clone()]), None, &opts);
+        assert_eq!(open.exit_code(), super::super::EXIT_ERROR);
+        let text = open.text(&report);
+        assert!(text.contains("did not converge") && text.contains("redis-config:node-0/maxmemory"), "{text}");
+        assert!(!text.contains("Apply complete!"), "{text}");
+
+        // Skipped on purpose (by the provider, or waiting for a flag not given): exit 2.
+        let skipped = engine::ApplyReport {
+            skipped: vec![(left.address.clone(), "needs --allow-restart".into())],
+            ..Default::default()
+        };
+        let held = Verdict::of(&skipped, &after(vec![left]), None, &opts);
+        assert_eq!(held.exit_code(), super::super::EXIT_CHANGES);
+        assert!(held.text(&skipped).contains("Apply incomplete!"));
+        let mut rotation = ResourceChange::new("redis", "acl-user:node-0/app".into(), Action::Update);
+        rotation.flags.waits_for = Some("--finish-rotation".into());
+        let waiting = Verdict::of(&report, &after(vec![rotation.clone()]), None, &opts);
+        assert_eq!(waiting.exit_code(), super::super::EXIT_CHANGES);
+        let finishing = ApplyOptions { finish_rotation: true, ..ApplyOptions::default() };
+        assert_eq!(
+            Verdict::of(&report, &after(vec![rotation]), None, &finishing).exit_code(),
+            super::super::EXIT_ERROR
+        );
+
+        // Commands for other hosts remain to be run there.
+        let exec = ExecPlan { elsewhere: vec!["on 10.0.0.2: systemctl restart x".into()], ..Default::default() };
+        assert_eq!(Verdict::of(&report, &after(vec![]), Some(&exec), &opts).exit_code(), super::super::EXIT_CHANGES);
+    }
 }

@@ -75,6 +75,10 @@ pub struct Flags {
     /// The change is applied to a running server without a restart.
     #[serde(default)]
     pub live: bool,
+    /// The apply flag this change waits for (`--finish-rotation`): without it, apply leaves it
+    /// planned on purpose.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waits_for: Option<String>,
 }
 
 /// A value shown in a plan: already redacted by the provider that produced it.

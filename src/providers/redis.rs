@@ -343,6 +343,7 @@ impl LiveRedis {
                 if only_passwords && want.passwords.is_subset(&have.passwords) {
                     c.reason =
                         Some("finish password rotation: remove the old password (needs --finish-rotation)".into());
+                    c.flags.waits_for = Some("--finish-rotation".into());
                 } else if only_passwords {
                     c.reason = Some(
                         "password rotation: the new password is added, the old one stays valid until --finish-rotation"

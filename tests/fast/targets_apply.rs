@@ -238,7 +238,12 @@ fn systemd_exec_reloads_and_restarts_replicas_before_primaries_on_this_host() {
     // Hosts that are other machines are listed, never run.
     let plan = s.ok(&["plan", "--env", "systemd-replication", "--exec"]);
     assert!(plan.contains("Not run from here") && plan.contains("on 10.0.2.11: systemctl restart"), "{plan}");
-    s.ok(&["apply", "--env", "systemd-replication", "--auto-approve", "--exec"]);
+    // They remain to be run there: the apply is incomplete (exit 2) and says so.
+    let o = s.run(&["apply", "--env", "systemd-replication", "--auto-approve", "--exec"]);
+    let text = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{text}");
+    assert!(text.contains("Apply incomplete!") && text.contains("on 10.0.2.11: systemctl restart"), "{text}");
+    no_plaintext(&text);
     assert_eq!(s.take(), Vec::<String>::new());
 }
 

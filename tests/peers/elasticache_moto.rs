@@ -144,10 +144,18 @@ fn an_environment_is_created_changed_rotated_and_deleted_through_the_aws_api() {
     env.token = NEW_TOKEN.into();
     let run = env.run(&["plan", "--env", "prod"]);
     assert!(run.stdout.contains("rotation, step 1 (ROTATE)"), "{}", run.show());
-    env.run(&["apply", "--env", "prod", "--auto-approve"]).assert_code(0);
+    // Step 1 leaves step 2 planned on purpose: exit 2, not "complete".
+    let run = env.run(&["apply", "--env", "prod", "--auto-approve"]);
+    run.assert_code(2);
+    assert!(
+        run.stdout.contains("Apply incomplete!") && run.stdout.contains("waits for --finish-rotation"),
+        "{}",
+        run.show()
+    );
     let run = env.run(&["plan", "--env", "prod"]);
     assert!(run.stdout.contains("rotation, step 2"), "{}", run.show());
     let run = env.run(&["apply", "--env", "prod", "--auto-approve"]);
+    run.assert_code(2);
     assert!(run.stdout.contains("Skipped elasticache:auth-token/catalog-prod"), "{}", run.show());
     env.run(&["apply", "--env", "prod", "--auto-approve", "--finish-rotation"]).assert_code(0);
     env.run(&["plan", "--env", "prod", "--detailed-exitcode"]).assert_code(0);
@@ -159,7 +167,8 @@ fn an_environment_is_created_changed_rotated_and_deleted_through_the_aws_api() {
     env.run(&["plan", "--env", "prod", "--format", "markdown"]).assert_code(0);
     env.run(&["plan", "--env", "prod", "--format", "json"]).assert_code(0);
     env.outputs.push(std::fs::read_to_string(&plan_file).unwrap());
-    env.run(&["apply", plan_file.to_str().unwrap()]).assert_code(0);
+    // Step 1 of this rotation leaves step 2 planned on purpose (exit 2), then it finishes.
+    env.run(&["apply", plan_file.to_str().unwrap()]).assert_code(2);
     env.run(&["apply", "--env", "prod", "--auto-approve", "--finish-rotation"]).assert_code(0);
 
     // Deleting the environment deletes data: refused without --allow-destroy.

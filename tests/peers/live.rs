@@ -116,6 +116,17 @@ fn apply(p: &Project, extra: &[&str]) -> String {
     o.text()
 }
 
+/// An apply that leaves changes planned on purpose (a restart without --allow-restart, a
+/// rotation waiting for --finish-rotation): exit 2 and "Apply incomplete!", never "complete".
+fn apply_incomplete(p: &Project, extra: &[&str]) -> String {
+    let mut args = vec!["apply", "--env", "dev", "--auto-approve", "--no-color"];
+    args.extend_from_slice(extra);
+    let o = p.run(&args);
+    assert_eq!(o.code, Some(2), "{}", o.text());
+    assert!(o.text().contains("Apply incomplete!") && !o.text().contains("Apply complete!"), "{}", o.text());
+    o.text()
+}
+
 fn plan(p: &Project) -> String {
     p.run(&["plan", "--env", "dev", "--no-color"]).text()
 }
@@ -181,7 +192,7 @@ fn live_settings_drift_and_restart_required_changes() {
     p.contract("128mb", "    databases: 32\n", "");
     let restart = plan(&p);
     assert!(restart.contains("redis-config:node-0/databases") && restart.contains("needs a restart"), "{restart}");
-    let applied = apply(&p, &[]);
+    let applied = apply_incomplete(&p, &[]);
     assert!(
         applied.contains("Skipped redis-config:node-0/databases") && applied.contains("--allow-restart"),
         "{applied}"
@@ -240,12 +251,12 @@ fn acl_users_are_created_rotated_and_removed_live() {
     p.write("secrets/reporting", "Reporting-Password-New\n");
     let rotation = plan(&p);
     assert!(rotation.contains("password rotation"), "{rotation}");
-    apply(&p, &[]);
+    apply_incomplete(&p, &[]);
     assert!(redis(p.port, "reporting", "Reporting-Password-New", &["PING"]).is_ok());
     assert!(redis(p.port, "reporting", "Reporting-Password-Old", &["PING"]).is_ok(), "old one still valid");
     let finishing = plan(&p);
     assert!(finishing.contains("finish password rotation"), "{finishing}");
-    let skipped = apply(&p, &[]);
+    let skipped = apply_incomplete(&p, &[]);
     assert!(skipped.contains("--finish-rotation"), "{skipped}");
     apply(&p, &["--finish-rotation"]);
     assert!(redis(p.port, "reporting", "Reporting-Password-Old", &["PING"]).is_err(), "old one revoked");
@@ -313,12 +324,18 @@ impl Fleet {
 
     /// Run the binary; every output is checked for the plaintext passwords.
     fn run(&self, args: &[&str]) -> (bool, String) {
+        let (code, text) = self.run_code(args);
+        (code == Some(0), text)
+    }
+
+    /// `run`, with the exit code.
+    fn run_code(&self, args: &[&str]) -> (Option<i32>, String) {
         let o = Run::unbounded(self.dir.cmd_on().args(args).arg("--no-color"));
         let text = o.text();
         for (_, pass) in FLEET_PASSWORDS {
             assert!(!text.contains(pass), "{args:?} printed a password: {text}");
         }
-        (o.success(), text)
+        (o.code, text)
     }
 
     #[track_caller]
@@ -414,7 +431,10 @@ fn a_systemd_environment_is_planned_and_applied_live_with_the_live_flag() {
     let restart = f.ok(&["plan", "--env", "vm", "--live"]);
     assert!(restart.contains("redis-config:node-1/databases") && restart.contains("needs a restart"), "{restart}");
     assert!(restart.contains("systemctl restart redis-fleet@node-1.service"), "{restart}");
-    let skipped = f.ok(&["apply", "--env", "vm", "--live", "--allow-restart", "--auto-approve"]);
+    // Redisctl does not restart these services: the changes stay planned, apply exits 2.
+    let (code, skipped) = f.run_code(&["apply", "--env", "vm", "--live", "--allow-restart", "--auto-approve"]);
+    assert_eq!(code, Some(2), "{skipped}");
+    assert!(skipped.contains("Apply incomplete!") && !skipped.contains("Apply complete!"), "{skipped}");
     assert!(
         skipped.contains("Skipped redis-config:node-0/databases")
             && skipped.contains("systemctl restart redis-fleet@node-0.service"),

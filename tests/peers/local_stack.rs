@@ -288,8 +288,11 @@ fn a_restart_required_change_is_a_rolling_restart_that_keeps_the_stack_writable(
     .unwrap();
     let plan = ok(dir, &["plan", "--env", "dev", "--no-color"]);
     assert!(plan.contains("redis-config:node-0/databases") && plan.contains("needs a restart"), "{plan}");
-    let skipped = ok(dir, &["apply", "--env", "dev", "--auto-approve"]);
-    assert!(skipped.contains("--allow-restart"), "{skipped}");
+    // Without --allow-restart the restart stays planned on purpose: exit 2, "Apply incomplete!".
+    let o = run(dir, &["apply", "--env", "dev", "--auto-approve"]);
+    let skipped = o.text();
+    assert_eq!(o.code, Some(2), "{skipped}");
+    assert!(skipped.contains("--allow-restart") && skipped.contains("Apply incomplete!"), "{skipped}");
 
     // A background writer through Sentinel discovery during the rolling restart: each write is
     // followed by `WAIT 1 1000`; a write a replica acknowledged must survive the failover.

@@ -460,6 +460,7 @@ impl ElastiCache {
                         ch.reason = Some(
                             "password rotation, step 2: `apply --finish-rotation` removes the old password".into(),
                         );
+                        ch.flags.waits_for = Some("--finish-rotation".into());
                     }
                     if !after.is_empty() {
                         ch.before = Some(Shown::Value(Value::Object(before)));
@@ -588,6 +589,9 @@ impl ElastiCache {
                         ch.redacted = 1;
                         ch.before = Some(Shown::Text("(sensitive)".into()));
                         ch.after = Some(Shown::Text(if same { "(sensitive)" } else { "(sensitive, changed)" }.into()));
+                        if same {
+                            ch.flags.waits_for = Some("--finish-rotation".into());
+                        }
                         ch.reason = Some(if same {
                             "rotation, step 2: `apply --finish-rotation` makes the new token the only one (SET)".into()
                         } else {
