@@ -5,6 +5,7 @@
 //! order is written once, in `tests/fast/layers.rs`, which fails on an import that runs back up.
 
 pub mod cli;
+pub mod client;
 pub mod connect;
 pub mod contract;
 pub mod diagnostics;

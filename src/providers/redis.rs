@@ -80,35 +80,10 @@ pub fn connect_sentinel(d: &Deployment, host: &str, s: &Sentinel) -> Result<redi
     Ok(con)
 }
 
-/// A connection to the node or Sentinel `name`, at the address clients of its target use;
-/// over TLS when the contract turns it on, verified against the contract's CA and presenting
-/// its certificate (Redis asks clients for one by default: `tls-auth-clients yes`).
+/// A connection to a node or Sentinel at `host:port` (over TLS when the contract turns it on).
 fn open(d: &Deployment, host: &str, port: u32) -> Result<redis::Connection, String> {
-    let tls = &d.contract.security.tls;
-    // Nodes and Sentinels alike listen on the TLS port only when TLS is on (`port 0`).
-    let client = if tls.enabled {
-        // The files are read where redisctl runs: the same paths as on the node, or copies.
-        let read = |file: &Option<String>, what: &str| -> Result<Vec<u8>, String> {
-            let path = file.as_deref().ok_or_else(|| format!("security.tls.{what} is not set"))?;
-            std::fs::read(path).map_err(|e| format!("cannot read security.tls.{what} {path}: {e}"))
-        };
-        let certs = redis::TlsCertificates {
-            client_tls: Some(redis::ClientTlsConfig {
-                client_cert: read(&tls.cert_file, "certFile")?,
-                client_key: read(&tls.key_file, "keyFile")?,
-            }),
-            root_cert: Some(read(&tls.ca_file, "caFile")?),
-        };
-        // rustls needs one process-wide crypto provider; an error means one is installed already.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        redis::Client::build_with_tls(format!("rediss://{host}:{port}/"), certs)
-    } else {
-        redis::Client::open(format!("redis://{host}:{port}/"))
-    }
-    .map_err(|e| e.to_string())?;
-    let con = client.get_connection_with_timeout(Duration::from_secs(1)).map_err(|e| e.to_string())?;
-    con.set_read_timeout(Some(Duration::from_secs(5))).map_err(|e| e.to_string())?;
-    Ok(con)
+    let timeouts = crate::client::Timeouts { connect: Duration::from_secs(1), command: Duration::from_secs(5) };
+    crate::client::open(&d.contract.security.tls, host, port, None, timeouts).map_err(|e| e.to_string())
 }
 
 /// The Sentinel settings of the contract, by the names `SENTINEL MASTER` and `SENTINEL SET`

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use redis::{Connection, ConnectionAddr, FromRedisValue, IntoConnectionInfo, RedisConnectionInfo};
+use redis::{Connection, FromRedisValue};
 
 use super::{Kind, Member, Stack, HOST};
 use crate::error::{Error, Result};
@@ -14,30 +14,6 @@ use crate::resolve::User;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
-
-/// Open a connection to `HOST:port`, authenticated as `user` when given.
-pub(super) fn open(port: u32, user: Option<&User>) -> redis::RedisResult<Connection> {
-    let mut settings = RedisConnectionInfo::default().set_skip_set_lib_name();
-    if let Some((u, secret)) = user.and_then(|u| u.secret.as_ref().map(|s| (u, s))) {
-        settings = settings.set_username(&u.spec.name).set_password(secret.expose());
-    }
-    let port = u16::try_from(port)
-        .map_err(|_| redis::RedisError::from((redis::ErrorKind::InvalidClientConfig, "port out of range")))?;
-    let info = ConnectionAddr::Tcp(HOST.into(), port).into_connection_info()?.set_redis_settings(settings);
-    let con = redis::Client::open(info)?.get_connection_with_timeout(CONNECT_TIMEOUT)?;
-    con.set_read_timeout(Some(COMMAND_TIMEOUT))?;
-    con.set_write_timeout(Some(COMMAND_TIMEOUT))?;
-    Ok(con)
-}
-
-/// Whether a server accepts connections on `port`: any reply to PING counts, including
-/// `NOAUTH` and `LOADING` (the process is up, even if not ready).
-pub(super) fn responds(port: u32) -> bool {
-    match open(port, None).and_then(|mut con| redis::cmd("PING").query::<redis::Value>(&mut con)) {
-        Ok(_) => true,
-        Err(e) => e.code().is_some(),
-    }
-}
 
 /// Run one command; errors name the member and the command (commands never carry secrets).
 pub(super) fn run<T: FromRedisValue>(con: &mut Connection, member: &str, words: &[&str]) -> Result<T> {
@@ -76,6 +52,23 @@ pub fn poll<T, E>(timeout: Duration, mut f: impl FnMut() -> std::result::Result<
 }
 
 impl Stack {
+    /// Open a connection to `HOST:port` (over TLS when the contract turns it on), logged in as
+    /// `user` when given.
+    pub(super) fn open(&self, port: u32, user: Option<&User>) -> redis::RedisResult<Connection> {
+        let login = user.and_then(|u| u.secret.as_ref().map(|s| (u.spec.name.as_str(), s.expose())));
+        let timeouts = crate::client::Timeouts { connect: CONNECT_TIMEOUT, command: COMMAND_TIMEOUT };
+        crate::client::open(&self.deployment.contract.security.tls, HOST, port, login, timeouts)
+    }
+
+    /// Whether a server accepts connections on `port`: any reply to PING counts, including
+    /// `NOAUTH` and `LOADING` (the process is up, even if not ready).
+    pub(super) fn responds(&self, port: u32) -> bool {
+        match self.open(port, None).and_then(|mut con| redis::cmd("PING").query::<redis::Value>(&mut con)) {
+            Ok(_) => true,
+            Err(e) => e.code().is_some(),
+        }
+    }
+
     /// The user redisctl manages nodes as: the operator-role user when auth is required.
     fn operator(&self) -> Result<Option<&User>> {
         if !self.deployment.auth_required() {
@@ -110,7 +103,7 @@ impl Stack {
             Kind::Sentinel => self.sentinel_user()?,
         };
         let as_user = user.map(|u| format!(" as `{}`", u.spec.name)).unwrap_or_default();
-        open(m.port(), user)
+        self.open(m.port(), user)
             .map_err(|e| Error::msg(format!("cannot connect to {} ({HOST}:{}){as_user}: {e}", m.name(), m.port())))
     }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::client::{info, poll, responds};
+use super::client::{info, poll};
 use super::{Member, Stack, HOST};
 use crate::error::{Error, Result};
 use crate::model::UserRole;
@@ -319,7 +319,7 @@ impl Stack {
     /// accepts connections. Arguments may hold secrets: they never appear in messages.
     fn spawn(&self, m: Member, args: &[String]) -> Result<()> {
         let binary = self.binaries.find(m.kind())?;
-        if responds(m.port()) {
+        if self.responds(m.port()) {
             return Err(Error::msg(format!(
                 "cannot start {}: another process already serves {HOST}:{} (not this stack's: {} shows no running process)",
                 m.name(),
@@ -347,7 +347,7 @@ impl Stack {
             .map_err(|e| Error::io(format!("cannot start {} for {}", binary.display(), m.name()), e))?;
         let started = poll(START_TIMEOUT, || match child.try_wait() {
             Ok(Some(status)) => Ok(Err(format!("exited at start ({status})"))),
-            _ if responds(m.port()) => Ok(Ok(())),
+            _ if self.responds(m.port()) => Ok(Ok(())),
             _ => Err(format!("did not accept connections on {HOST}:{} within {START_TIMEOUT:?}", m.port())),
         });
         match started {

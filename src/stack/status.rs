@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::client::{info, responds, run};
+use super::client::{info, run};
 use super::cluster::cluster_nodes;
 use super::{Kind, Member, Stack, HOST};
 
@@ -81,7 +81,7 @@ impl Stack {
             kind: m.kind(),
             address: format!("{HOST}:{}", m.port()),
             pid: self.running_pid(m).map(|p| p as u32),
-            up: responds(m.port()),
+            up: self.responds(m.port()),
             role: None,
             primary: None,
             link_up: None,

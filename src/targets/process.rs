@@ -62,14 +62,6 @@ impl Target for Process {
         if scope == Scope::FilesOnly {
             return Ok(providers);
         }
-        if env.deployment.contract.security.tls.enabled {
-            // The files render fine; the stack's readiness checks, failovers and rolling
-            // restarts speak plain TCP. TLS is an envelope setting: a local overlay may drop it.
-            return Err(Error::msg(
-                "local stacks (`target: process`) run without TLS: turn it off in the local overlay \
-                 (`security: { tls: { enabled: false } }`), or plan only the files with --files-only",
-            ));
-        }
         let (d, dir) = (env.deployment.clone(), env.output_dir.to_path_buf());
         providers.push(Box::new(ProcessProvider::new(d.clone(), dir.clone())?));
         let placement = Placement { host: |_, _| HOST.into(), restart: |_, node| format!("restart {}", node.name) };

@@ -17,6 +17,7 @@ const LAYERS: &[&[&str]] = &[
     &["plan"],                          // Plan, ResourceChange, Provider, engine, state, lock
     &["render"],                        // server files shared by the self-hosted targets
     &["connect"],                       // what a client needs to connect
+    &["client"],                        // the one Redis client (TLS included)
     &["stack"],                         // local stack runtime (processes, readiness, failover)
     &["providers"],                     // files, processes, cluster shape, live Redis
     &["targets"],                       // one module per target, the registry

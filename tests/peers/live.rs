@@ -10,7 +10,7 @@
 //! from the rendered files, at the `systemd.hosts` address) are planned and applied live.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::{self, free_port, KillOnDrop, Run, TempProject};
@@ -102,10 +102,6 @@ impl Project {
 
 fn log(dir: &Path) -> String {
     std::fs::read_to_string(dir.join("redis.log")).unwrap_or_default()
-}
-
-fn out(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
 
 fn apply(p: &Project, extra: &[&str]) -> String {
@@ -472,16 +468,11 @@ fn runtime_conf(rendered: &str, etc: &Path, workdir: &Path, file: &str, acl: &st
     std::fs::copy(etc.join(acl), workdir.join(acl)).unwrap();
 }
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let o = Command::new("openssl").args(args).current_dir(dir).output().expect("openssl is installed");
-    assert!(o.status.success(), "openssl {args:?}: {}", out(&o));
-}
-
 #[test]
 fn a_systemd_node_serving_tls_is_planned_and_applied_live() {
     let f = Fleet::new();
     let certs = f.dir.path().join("tls");
-    test_certificates(&certs);
+    common::test_certificates(&certs);
     let file = |name: &str| certs.join(name).to_string_lossy().into_owned();
     let tls = format!(
         "security:\n  tls: {{ enabled: true, certFile: \"{}\", keyFile: \"{}\", caFile: \"{}\" }}\n",
@@ -530,7 +521,7 @@ fn a_systemd_node_serving_tls_is_planned_and_applied_live() {
 }
 
 /// A TLS connection to 127.0.0.1:`port`, presenting `certs/node.crt` and trusting
-/// `certs/ca.crt` (see [`test_certificates`]), authenticated as `user`.
+/// `certs/ca.crt` (see [`common::test_certificates`]), authenticated as `user`.
 fn tls_connection(port: u16, certs: &Path, user: &str, password: &str) -> Result<redis::Connection, String> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let tls = redis::TlsCertificates {
@@ -547,21 +538,6 @@ fn tls_connection(port: u16, certs: &Path, user: &str, password: &str) -> Result
     Ok(con)
 }
 
-/// A CA, and a certificate for 127.0.0.1 signed by it, in `dir` (`ca.crt`, `node.crt`, `node.key`).
-fn test_certificates(dir: &Path) {
-    std::fs::create_dir_all(dir).unwrap();
-    let ca = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2"];
-    openssl(dir, &[&ca[..], &["-subj", "/CN=redisctl-test-ca"]].concat());
-    openssl(
-        dir,
-        &["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "node.key", "-out", "node.csr", "-subj", "/CN=node"],
-    );
-    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
-    let sign =
-        ["x509", "-req", "-in", "node.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2"];
-    openssl(dir, &[&sign[..], &["-extfile", "san.ext", "-out", "node.crt"]].concat());
-}
-
 /// With TLS on, Sentinels listen on the TLS port only, like the nodes: `--live` reaches them
 /// over TLS, as the `role: sentinel` user their ACL file admits, and puts a hand change back.
 #[test]
@@ -569,7 +545,7 @@ fn a_systemd_sentinel_serving_tls_is_planned_and_applied_live() {
     common::require_redis();
     let dir = tempfile::tempdir().unwrap();
     let p = |rel: &str| dir.path().join(rel).to_string_lossy().into_owned();
-    test_certificates(&dir.path().join("tls"));
+    common::test_certificates(&dir.path().join("tls"));
     const SENTINEL_PASSWORD: &str = "Fleet-Sentinel-Password-74";
     for (user, pass) in FLEET_PASSWORDS.iter().chain(&[("sent", SENTINEL_PASSWORD)]) {
         std::fs::create_dir_all(dir.path().join("secrets")).unwrap();

@@ -924,3 +924,70 @@ fn an_interrupted_first_apply_of_a_cluster_is_finished_by_the_next() {
     let quiet = ok(dir, &["plan", "--env", "dev", "--no-color"]);
     assert!(quiet.contains("No changes."), "{quiet}");
 }
+
+/// Issue 12, one Redis client: a TLS-only local Sentinel stack (nodes and Sentinels listen on
+/// their TLS ports only) applies, becomes ready, fails over and rolls over TLS, and the next
+/// plan is empty.
+#[test]
+fn a_tls_only_local_stack_applies_becomes_ready_and_rolls_over_tls() {
+    let stack = project("{ mode: sentinel, replicas: 1, sentinels: 3 }");
+    let dir = stack.dir.path();
+    let certs = dir.join("tls");
+    common::test_certificates(&certs);
+    let file = |f: &str| certs.join(f).display().to_string();
+    let dev = std::fs::read_to_string(dir.join("environments/dev.yaml")).unwrap();
+    std::fs::write(
+        dir.join("environments/dev.yaml"),
+        format!(
+            "{dev}security: {{ tls: {{ enabled: true, certFile: {}, keyFile: {}, caFile: {} }} }}\n",
+            file("node.crt"),
+            file("node.key"),
+            file("ca.crt")
+        ),
+    )
+    .unwrap();
+    let applied = ok(dir, &["apply", "--env", "dev", "--auto-approve", "--no-color"]);
+    assert!(applied.contains("Apply complete!"), "{applied}");
+    let status: serde_json::Value =
+        serde_json::from_str(&ok(dir, &["status", "--env", "dev", "--format", "json"])).unwrap();
+    assert_eq!(status["ready"], true, "{status:#}");
+    let (primary, _, _) = members(dir).into_iter().find(|(_, role, _)| role == "primary").unwrap();
+    let port: u16 = address_of(dir, &primary).rsplit(':').next().unwrap().parse().unwrap();
+    // Plain TCP is refused: the node speaks TLS only.
+    assert!(app_connection(&format!("127.0.0.1:{port}"), "app", "app-Local-Stack-Test").is_err());
+    let tls = |port: u16| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let certs = redis::TlsCertificates {
+            client_tls: Some(redis::ClientTlsConfig {
+                client_cert: std::fs::read(file("node.crt")).unwrap(),
+                client_key: std::fs::read(file("node.key")).unwrap(),
+            }),
+            root_cert: Some(std::fs::read(file("ca.crt")).unwrap()),
+        };
+        let client = redis::Client::build_with_tls(format!("rediss://127.0.0.1:{port}/"), certs).unwrap();
+        let mut con = client.get_connection_with_timeout(Duration::from_secs(2)).unwrap();
+        redis::cmd("AUTH").arg("app").arg("app-Local-Stack-Test").exec(&mut con).unwrap();
+        con
+    };
+    let mut con = tls(port);
+    redis::cmd("SET").arg("stack:tls").arg("kept").exec(&mut con).unwrap();
+    let acked: u32 = redis::cmd("WAIT").arg(1).arg(2000).query(&mut con).unwrap();
+    assert_eq!(acked, 1, "the replica follows over TLS");
+
+    // A restart-required change: a rolling restart with SENTINEL FAILOVER, all over TLS.
+    let base = std::fs::read_to_string(dir.join("redisctl.yaml")).unwrap();
+    std::fs::write(
+        dir.join("redisctl.yaml"),
+        base.replace("repl-diskless-sync-delay: 0", "repl-diskless-sync-delay: 0, databases: 32"),
+    )
+    .unwrap();
+    let rolled = ok(dir, &["apply", "--env", "dev", "--auto-approve", "--allow-restart", "--no-color"]);
+    assert!(rolled.contains("SENTINEL FAILOVER") && rolled.contains("Apply complete!"), "{rolled}");
+    let (now, _, _) = members(dir).into_iter().find(|(_, role, _)| role == "primary").unwrap();
+    assert_ne!(now, primary, "the primary moved: {rolled}");
+    let port: u16 = address_of(dir, &now).rsplit(':').next().unwrap().parse().unwrap();
+    let kept: Option<String> = redis::cmd("GET").arg("stack:tls").query(&mut tls(port)).unwrap();
+    assert_eq!(kept.as_deref(), Some("kept"));
+    let quiet = ok(dir, &["plan", "--env", "dev", "--no-color"]);
+    assert!(quiet.contains("No changes."), "{quiet}");
+}
