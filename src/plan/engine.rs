@@ -47,6 +47,9 @@ pub struct SavedPlan {
     #[serde(default)]
     pub scope: Scope,
     pub plan: Plan,
+    /// SHA-256 of the plan as saved (its JSON): a file edited after it was reviewed is refused.
+    #[serde(default)]
+    pub digest: String,
 }
 
 const SAVED_KIND: &str = "redisctl-plan";
@@ -58,6 +61,7 @@ impl SavedPlan {
             kind: SAVED_KIND.into(),
             redisctl_version: env!("CARGO_PKG_VERSION").into(),
             scope,
+            digest: digest(&plan),
             plan,
         }
     }
@@ -70,6 +74,13 @@ impl SavedPlan {
         if saved.kind != SAVED_KIND || saved.format_version != "1" {
             return Err(Error::msg(format!(
                 "{} is not a redisctl plan file of a format this version reads",
+                path.display()
+            )));
+        }
+        if saved.digest != digest(&saved.plan) {
+            return Err(Error::msg(format!(
+                "{} was edited after it was saved (its digest does not match its content): what would run is not \
+                 what was reviewed. Make the plan again with `redisctl plan --out FILE`",
                 path.display()
             )));
         }
@@ -98,9 +109,16 @@ impl SavedPlan {
         if saved.observed_fingerprint != current.observed_fingerprint {
             return Err(stale("what redisctl observed (files, servers) changed"));
         }
-        let key = |c: &ResourceChange| (c.address.clone(), c.action, c.expect.clone());
-        if saved.changes.iter().map(key).ne(current.changes.iter().map(key)) {
-            return Err(stale("the planned changes differ"));
+        // Every change must be the one reviewed: address, action, before/after, diff, flags.
+        if saved.changes.len() != current.changes.len() {
+            return Err(stale(&format!(
+                "the planned changes differ ({} saved, {} now)",
+                saved.changes.len(),
+                current.changes.len()
+            )));
+        }
+        if let Some((s, c)) = saved.changes.iter().zip(&current.changes).find(|(s, c)| s != c) {
+            return Err(stale(&format!("`{}` differs in `{}`", s.address, first_difference(s, c))));
         }
         if saved.exec != current.exec {
             return Err(stale("the commands to run after writing (--exec) differ"));
@@ -178,6 +196,22 @@ pub fn apply(
     }
     state.save()?;
     Ok(report)
+}
+
+/// SHA-256 of a plan's JSON.
+fn digest(plan: &Plan) -> String {
+    hex::encode(Sha256::digest(serde_json::to_vec(plan).unwrap_or_default()))
+}
+
+/// The first field in which two changes differ, by its JSON name.
+fn first_difference(a: &ResourceChange, b: &ResourceChange) -> String {
+    let (a, b) = (serde_json::to_value(a).unwrap_or_default(), serde_json::to_value(b).unwrap_or_default());
+    let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else { return "content".into() };
+    a.iter()
+        .find(|(k, v)| b.get(*k) != Some(v))
+        .map(|(k, _)| k.clone())
+        .or_else(|| b.keys().find(|k| !a.contains_key(*k)).cloned())
+        .unwrap_or_else(|| "content".into())
 }
 
 #[cfg(test)]

@@ -43,8 +43,33 @@ impl FilesProvider {
         FilesProvider { root, artifacts }
     }
 
-    fn full(&self, rel: &str) -> PathBuf {
-        self.root.join(rel)
+    /// The path of a rendered file. Every directory between the output directory and the file
+    /// must be a real directory: a symlinked one would make redisctl read and write outside
+    /// the output directory (the output directory itself may be a link).
+    fn full(&self, rel: &str) -> Result<PathBuf, Error> {
+        let mut at = self.root.clone();
+        let parts: Vec<&str> = rel.split('/').collect();
+        for dir in &parts[..parts.len().saturating_sub(1)] {
+            at.push(dir);
+            match std::fs::symlink_metadata(&at) {
+                Ok(m) if m.file_type().is_symlink() => {
+                    return Err(Error::msg(format!(
+                        "{} is a symbolic link: redisctl writes only inside the output directory {} and follows no \
+                         link below it; replace the link with a directory",
+                        at.display(),
+                        self.root.display()
+                    )))
+                }
+                Ok(m) if !m.is_dir() => {
+                    return Err(Error::msg(format!(
+                        "{} is not a directory; redisctl will not replace it",
+                        at.display()
+                    )))
+                }
+                _ => {}
+            }
+        }
+        Ok(self.root.join(rel))
     }
 
     fn observe(path: &Path) -> Result<Option<Observed>, Error> {
@@ -86,7 +111,7 @@ impl Provider for FilesProvider {
         let mut observed_lines = Vec::new();
         for a in &self.artifacts {
             let addr = address(&a.path);
-            let current = Self::observe(&self.full(&a.path))?;
+            let current = Self::observe(&self.full(&a.path)?)?;
             let recorded = Self::recorded_hash(state, &addr);
             let want = a.content.as_bytes();
             let mut change = ResourceChange::new(NAME, addr.clone(), Action::NoOp);
@@ -140,7 +165,7 @@ impl Provider for FilesProvider {
         let rendered: Vec<String> = self.artifacts.iter().map(|a| address(&a.path)).collect();
         for addr in state.addresses(NAME).filter(|a| !rendered.contains(a)) {
             let rel = &addr[NAME.len() + 1..];
-            let Some(obs) = Self::observe(&self.full(rel))? else {
+            let Some(obs) = Self::observe(&self.full(rel)?)? else {
                 continue; // already gone: `finish` forgets it
             };
             let have = sha256(&obs.content);
@@ -164,7 +189,7 @@ impl Provider for FilesProvider {
 
     fn apply(&mut self, change: &ResourceChange, state: &mut State, _opts: &ApplyOptions) -> Result<Outcome, Error> {
         let rel = change.address.strip_prefix("file:").unwrap_or(&change.address).to_string();
-        let path = self.full(&rel);
+        let path = self.full(&rel)?;
         match change.action {
             Action::Create | Action::Update | Action::Replace => {
                 let a =
@@ -202,7 +227,7 @@ impl Provider for FilesProvider {
         // recorded files that no longer exist and are no longer rendered.
         for a in &self.artifacts {
             let addr = address(&a.path);
-            if let Some(obs) = Self::observe(&self.full(&a.path))? {
+            if let Some(obs) = Self::observe(&self.full(&a.path)?)? {
                 if obs.content == a.content.as_bytes() {
                     state.set(&addr, json!({ "sha256": sha256(&obs.content), "mode": obs.mode }));
                 }
@@ -211,7 +236,7 @@ impl Provider for FilesProvider {
         let rendered: Vec<String> = self.artifacts.iter().map(|a| address(&a.path)).collect();
         let gone: Vec<String> = state
             .addresses(NAME)
-            .filter(|a| !rendered.contains(a) && !self.full(&a[NAME.len() + 1..]).exists())
+            .filter(|a| !rendered.contains(a) && self.full(&a[NAME.len() + 1..]).is_ok_and(|p| !p.exists()))
             .cloned()
             .collect();
         for a in gone {

@@ -185,6 +185,67 @@ fn a_saved_plan_applies_exactly_and_a_stale_one_is_refused() {
     assert!(text(&stale).contains("the contract changed"), "{}", text(&stale));
 }
 
+/// Hardening: a saved plan is sealed. Edited by hand (a diff, an `after` value), it is
+/// refused and nothing is written, also when the editor recomputed its digest: every change is
+/// compared with the plan made now, and the first difference is named.
+#[test]
+fn a_saved_plan_edited_by_hand_is_refused() {
+    let p = Project::new(1);
+    let plan_file = p.path().join("dev.plan");
+    let plan_arg = plan_file.to_str().unwrap();
+    assert_eq!(code(&p.run(&["plan", "--env", "dev", "--out", plan_arg])), 0);
+    let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&plan_file).unwrap()).unwrap();
+    assert_eq!(saved["digest"].as_str().map(str::len), Some(64), "the plan file carries its digest");
+
+    let mut edited = saved.clone();
+    let change = &mut edited["plan"]["changes"][0];
+    assert!(change["diff"].is_string(), "{change:#}");
+    change["diff"] = serde_json::json!("+maxmemory 1mb\n");
+    std::fs::write(&plan_file, serde_json::to_string_pretty(&edited).unwrap()).unwrap();
+    let refused = p.run(&["apply", plan_arg]);
+    assert_eq!(code(&refused), 1, "{}", text(&refused));
+    assert!(text(&refused).contains("was edited after it was saved"), "{}", text(&refused));
+    assert!(!p.out().join("node-0/redis.conf").exists(), "nothing applied from an edited plan");
+
+    // The digest is no secret: an editor can recompute it. The changes are compared anyway.
+    let plan_json = serde_json::to_vec(&edited["plan"]).unwrap();
+    edited["digest"] = serde_json::json!(sha256_hex(&plan_json));
+    std::fs::write(&plan_file, serde_json::to_string_pretty(&edited).unwrap()).unwrap();
+    let refused = p.run(&["apply", plan_arg]);
+    assert_eq!(code(&refused), 1, "{}", text(&refused));
+    let address = saved["plan"]["changes"][0]["address"].as_str().unwrap();
+    assert!(text(&refused).contains(&format!("`{address}` differs in `diff`")), "{}", text(&refused));
+    assert!(!p.out().join("node-0/redis.conf").exists(), "nothing applied from an edited plan");
+
+    // The plan as saved still applies.
+    std::fs::write(&plan_file, serde_json::to_string_pretty(&saved).unwrap()).unwrap();
+    assert_eq!(code(&p.run(&["apply", plan_arg])), 0);
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Hardening: a directory below the output directory that is a symbolic link is never
+/// followed: plan and apply refuse, naming it, and nothing is read or written where it points.
+#[test]
+fn a_symlinked_directory_in_the_output_is_refused() {
+    let p = Project::new(0);
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::write(elsewhere.path().join("redis.conf"), "not redisctl's\n").unwrap();
+    std::fs::create_dir_all(p.out()).unwrap();
+    std::os::unix::fs::symlink(elsewhere.path(), p.out().join("node-0")).unwrap();
+    for args in [&["plan", "--env", "dev"][..], &["apply", "--env", "dev", "--auto-approve"]] {
+        let o = p.run(args);
+        assert_eq!(code(&o), 1, "{args:?}: {}", text(&o));
+        assert!(text(&o).contains("node-0 is a symbolic link"), "{}", text(&o));
+        assert!(!text(&o).contains("not redisctl's"), "the target of the link was read: {}", text(&o));
+    }
+    assert_eq!(std::fs::read_to_string(elsewhere.path().join("redis.conf")).unwrap(), "not redisctl's\n");
+    assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 1, "nothing created where the link points");
+}
+
 #[test]
 fn apply_without_a_terminal_needs_auto_approve_and_writes_nothing() {
     let p = Project::new(0);
