@@ -19,7 +19,7 @@ use crate::error::Error;
 use crate::plan::state::State;
 use crate::plan::{Action, ApplyOptions, Outcome, Provider, ProviderPlan, ResourceChange, Shown};
 use crate::resolve::Deployment;
-use crate::stack::{Kind, RunDir, Stack};
+use crate::stack::{Kind, RunDir, Stack, StopOptions};
 
 pub const NAME: &str = "process";
 /// The address of the stack's readiness.
@@ -28,12 +28,16 @@ const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub struct ProcessProvider {
     stack: Stack,
-    started: bool,
+    /// Members this apply started, in order: stopped again when the apply fails before the
+    /// stack is ready, so that a failed apply leaves nothing running behind.
+    started: Vec<String>,
+    /// The stack must be brought up and waited for in `finish` (a start, or not ready).
+    bring_up: bool,
 }
 
 impl ProcessProvider {
     pub fn new(deployment: Deployment, run_dir: PathBuf) -> Result<Self, Error> {
-        Ok(ProcessProvider { stack: Stack::new(deployment, run_dir)?, started: false })
+        Ok(ProcessProvider { stack: Stack::new(deployment, run_dir)?, started: Vec::new(), bring_up: false })
     }
 
     /// Sentinels first: a node being started asks them which role it has now.
@@ -63,6 +67,27 @@ impl ProcessProvider {
         }
         out.sort();
         out
+    }
+}
+
+impl ProcessProvider {
+    /// After `failure`: stop what this apply started (newest first; data directories are
+    /// kept), and say so in the error.
+    fn stop_started(&mut self, failure: Error) -> Error {
+        if self.started.is_empty() {
+            return failure;
+        }
+        let mut stopped = Vec::new();
+        for name in self.started.drain(..).rev() {
+            match self.stack.stop(&name, StopOptions::default()) {
+                Ok(_) => stopped.push(name),
+                Err(e) => stopped.push(format!("{name} (could not be stopped: {e})")),
+            }
+        }
+        Error::msg(format!(
+            "{failure}\nstopped what this apply started, so nothing is left running: {}",
+            stopped.join(", ")
+        ))
     }
 }
 
@@ -108,11 +133,14 @@ impl Provider for ProcessProvider {
         let name = change.address.strip_prefix("process:").unwrap_or(&change.address);
         match change.action {
             Action::Create => {
-                self.stack.start(name)?;
-                self.started = true;
+                if let Err(e) = self.stack.start(name) {
+                    return Err(self.stop_started(e));
+                }
+                self.started.push(name.to_string());
+                self.bring_up = true;
             }
             // Bootstrapping and waiting is `finish`'s job.
-            Action::Update if change.address == READY => self.started = true,
+            Action::Update if change.address == READY => self.bring_up = true,
             Action::Delete => {
                 let kind = if name.starts_with("sentinel-") { Kind::Sentinel } else { Kind::Redis };
                 let pid_file = self.stack.run.pid_file(name, kind);
@@ -129,8 +157,8 @@ impl Provider for ProcessProvider {
     }
 
     fn finish(&mut self, _state: &mut State) -> Result<(), Error> {
-        if self.started {
-            self.stack.up(READY_TIMEOUT)?;
+        if self.bring_up {
+            self.stack.up(READY_TIMEOUT).map_err(|e| self.stop_started(e))?;
         }
         Ok(())
     }

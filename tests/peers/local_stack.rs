@@ -991,3 +991,37 @@ fn a_tls_only_local_stack_applies_becomes_ready_and_rolls_over_tls() {
     let quiet = ok(dir, &["plan", "--env", "dev", "--no-color"]);
     assert!(quiet.contains("No changes."), "{quiet}");
 }
+
+/// Truth issue: a failed local apply leaves nothing running. node-1 cannot start (its binary
+/// refuses), so the apply fails and stops node-0, which it had started; the next apply, with a
+/// working binary, brings the whole stack up.
+#[test]
+fn a_failed_local_apply_stops_what_it_started() {
+    let stack = project("{ mode: replication, replicas: 1 }");
+    let dir = stack.dir.path();
+    let script = dir.join("refusing-redis-server");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\ncase \"$(basename \"$PWD\")\" in node-1) echo 'refused by the test' >&2; exit 1;; esac\nexec redis-server \"$@\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let failed = Run::unbounded(
+        common::redisctl_on(dir)
+            .args(["apply", "--env", "dev", "--auto-approve"])
+            .env("REDISCTL_REDIS_SERVER", &script),
+    );
+    assert_eq!(failed.code, Some(1), "{}", failed.text());
+    assert!(
+        failed.text().contains("stopped what this apply started") && failed.text().contains("node-0"),
+        "{}",
+        failed.text()
+    );
+    let status: serde_json::Value =
+        serde_json::from_str(&ok(dir, &["status", "--env", "dev", "--format", "json"])).unwrap();
+    assert!(status["members"].as_array().unwrap().iter().all(|m| m["up"] == false), "{status:#}");
+
+    let applied = ok(dir, &["apply", "--env", "dev", "--auto-approve", "--no-color"]);
+    assert!(applied.contains("Apply complete!"), "{applied}");
+    assert!(members(dir).iter().all(|(_, _, pid)| *pid > 0));
+}
