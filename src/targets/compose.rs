@@ -239,41 +239,10 @@ fn readme(d: &Deployment) -> String {
     s
 }
 
-pub struct Compose;
-
-impl super::Target for Compose {
-    fn kind(&self) -> crate::model::TargetKind {
-        crate::model::TargetKind::Compose
-    }
-
-    fn check(
-        &self,
-        c: &crate::model::Contract,
-        index: &crate::contract::merge::SpanIndex,
-    ) -> Vec<crate::diagnostics::Diagnostic> {
-        containers::check(c, index)
-    }
-
-    // Clients reach the ports published on 127.0.0.1 of the Docker host: the default host.
-
-    fn render(&self, d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, String> {
-        render(d, templates)
-    }
-
-    /// The files are the whole truth: configs are mounted read-only and containers are
-    /// replaced on change, so there are no live settings to reach (`--live` is refused).
-    fn providers(
-        &self,
-        env: &super::Opened,
-        scope: crate::plan::Scope,
-    ) -> Result<Vec<Box<dyn crate::plan::Provider>>, crate::error::Error> {
-        if scope == crate::plan::Scope::Live {
-            return Err(super::no_live(self.kind()));
-        }
-        Ok(super::files_and_shape(env, true))
-    }
-
-    fn post_apply_commands(&self, d: &Deployment, dir: &Path, changed: &[Changed]) -> Option<Vec<PostApply>> {
-        Some(post_apply_commands(d, dir, changed))
-    }
-}
+/// `target: compose`.
+pub const TARGET: containers::ContainerTarget = containers::ContainerTarget {
+    kind: crate::model::TargetKind::Compose,
+    render,
+    post_apply: post_apply_commands,
+    client_host: None,
+};

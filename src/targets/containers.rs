@@ -367,6 +367,59 @@ pub fn check(c: &Contract, index: &SpanIndex) -> Vec<Diagnostic> {
     diags
 }
 
+/// A target whose nodes run in containers (compose, kubernetes): its own render and post-apply
+/// commands, the container checks, and files that are the whole truth (configs are mounted
+/// read-only and containers are replaced on change, so there are no live settings to reach).
+pub struct ContainerTarget {
+    pub kind: crate::model::TargetKind,
+    pub render: fn(&Deployment, &crate::render::Templates) -> Result<Vec<crate::render::Artifact>, String>,
+    pub post_apply: fn(&Deployment, &std::path::Path, &[crate::render::Changed]) -> Vec<crate::render::PostApply>,
+    /// The host clients reach a member at; `None`: ports published on 127.0.0.1.
+    pub client_host: Option<fn(&Deployment, &str) -> String>,
+}
+
+impl super::Target for ContainerTarget {
+    fn kind(&self) -> crate::model::TargetKind {
+        self.kind
+    }
+
+    fn check(&self, c: &Contract, index: &SpanIndex) -> Vec<Diagnostic> {
+        check(c, index)
+    }
+
+    fn client_host(&self, d: &Deployment, name: &str) -> String {
+        self.client_host.map_or_else(|| "127.0.0.1".into(), |host| host(d, name))
+    }
+
+    fn render(
+        &self,
+        d: &Deployment,
+        templates: &crate::render::Templates,
+    ) -> Result<Vec<crate::render::Artifact>, String> {
+        (self.render)(d, templates)
+    }
+
+    fn providers(
+        &self,
+        env: &super::Opened,
+        scope: crate::plan::Scope,
+    ) -> Result<Vec<Box<dyn crate::plan::Provider>>, crate::error::Error> {
+        if scope == crate::plan::Scope::Live {
+            return Err(super::no_live(self.kind));
+        }
+        Ok(super::files_and_shape(env, true))
+    }
+
+    fn post_apply_commands(
+        &self,
+        d: &Deployment,
+        dir: &std::path::Path,
+        changed: &[crate::render::Changed],
+    ) -> Option<Vec<crate::render::PostApply>> {
+        Some((self.post_apply)(d, dir, changed))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

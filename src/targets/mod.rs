@@ -88,8 +88,8 @@ pub fn of(kind: TargetKind) -> &'static dyn Target {
     match kind {
         TargetKind::Process => &process::Process,
         TargetKind::Systemd => &systemd::Systemd,
-        TargetKind::Compose => &compose::Compose,
-        TargetKind::Kubernetes => &kubernetes::Kubernetes,
+        TargetKind::Compose => &compose::TARGET,
+        TargetKind::Kubernetes => &kubernetes::TARGET,
         TargetKind::Elasticache => &elasticache::Elasticache,
     }
 }
