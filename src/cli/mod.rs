@@ -33,6 +33,8 @@ use crate::units::Date;
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_ERROR: i32 = 1;
 pub const EXIT_CHANGES: i32 = 2;
+/// A command line that does not parse (clap's own status, 2, means "changes present" here).
+pub const EXIT_USAGE: i32 = 64;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -189,7 +191,13 @@ fn color_enabled(stream_is_tty: bool, no_color_flag: bool) -> bool {
 
 /// Run the CLI; returns the process exit code.
 pub fn main() -> i32 {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+        }
+    };
     let ctx = Ctx {
         project: Project::new(cli.project.clone()),
         templates: cli.templates.clone(),

@@ -7,6 +7,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod cli_unix;
 mod determinism;
 mod elasticache_mocks;
 mod elasticache_moto;

@@ -1,0 +1,31 @@
+//! The binary behaves like a Unix tool: a closed pipe ends it quietly, a command line that does
+//! not parse exits 64 (not 2, which means "changes present"), `--help` exits 0.
+
+use std::io::Read;
+use std::process::Stdio;
+
+use crate::common;
+
+#[test]
+fn a_closed_pipe_ends_the_process_quietly() {
+    // `schema` prints tens of KiB: far more than a pipe holds, so the write hits the closed end.
+    let mut child = common::redisctl_std().arg("schema").stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    drop(child.stdout.take());
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    assert!(!stderr.contains("panicked") && !stderr.contains("Broken pipe"), "{stderr}");
+    assert_ne!(status.code(), Some(101), "a panic's status: {stderr}");
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(libc::SIGPIPE), "ended by SIGPIPE like other tools ({status:?})");
+}
+
+#[test]
+fn usage_errors_exit_64_and_help_exits_0() {
+    let o = common::redisctl().args(["plan", "--env", "x", "--no-such-flag"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(64), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--no-such-flag"));
+    let o = common::redisctl().args(["plan", "--help"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("--detailed-exitcode"));
+}
