@@ -1,6 +1,7 @@
 //! `redisctl destroy`: stop a local stack. Data directories are kept unless --purge-data.
 
 use std::io::IsTerminal;
+use std::time::Duration;
 
 use super::{Ctx, EXIT_OK};
 use crate::error::Error;
@@ -39,6 +40,8 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
         return destroy_managed(ctx, args, loaded);
     }
     let run_dir = output_dir(&ctx.project, &loaded);
+    // Never tear a stack down in the middle of an apply.
+    let _lock = crate::plan::lock::Lock::acquire(&run_dir, &format!("destroy --env {}", args.env), Duration::ZERO)?;
     let forbid = loaded.contract.safety.forbid_destroy;
     let stack = Stack::new(ctx.deployment(&loaded)?, run_dir)?;
     let names: Vec<String> = stack
@@ -106,11 +109,8 @@ fn destroy_managed(ctx: &Ctx, args: &Args, loaded: crate::contract::Loaded) -> R
     let env = args.env.clone();
     let forbid = loaded.contract.safety.forbid_destroy;
     let environment = ctx.open(loaded)?;
-    let _lock = crate::plan::lock::Lock::acquire(
-        &environment.output_dir,
-        &format!("destroy --env {env}"),
-        std::time::Duration::ZERO,
-    )?;
+    let _lock =
+        crate::plan::lock::Lock::acquire(&environment.output_dir, &format!("destroy --env {env}"), Duration::ZERO)?;
     let mut state = State::load(&environment.output_dir, &env)?;
     let target = crate::targets::of(environment.loaded.contract.target);
     let mut providers = target

@@ -278,6 +278,33 @@ fn a_concurrent_apply_is_blocked_by_the_lock() {
     assert_eq!(code(&p.run(&["apply", "--env", "dev", "--auto-approve"])), 0);
 }
 
+/// Hardening, lock race: six applies started at once. Exactly one proceeds; every other one
+/// names the holder (never "unreadable, delete it"), and the files are whole.
+#[test]
+fn of_six_concurrent_applies_exactly_one_proceeds() {
+    let p = Project::new(2);
+    let children: Vec<std::process::Child> = (0..6)
+        .map(|_| {
+            let mut c = p.cmd(&["apply", "--env", "dev", "--auto-approve"]);
+            c.env("REDISCTL_TEST_APPLY_PAUSE_MS", "500").stdout(Stdio::piped()).stderr(Stdio::piped());
+            c.spawn().unwrap()
+        })
+        .collect();
+    let outcomes: Vec<(bool, String)> = children
+        .into_iter()
+        .map(|c| {
+            let o = c.wait_with_output().unwrap();
+            (o.status.success(), String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr))
+        })
+        .collect();
+    let winners = outcomes.iter().filter(|(ok, _)| *ok).count();
+    assert_eq!(winners, 1, "{outcomes:#?}");
+    for (_, text) in outcomes.iter().filter(|(ok, _)| !ok) {
+        assert!(text.contains("holds the lock") && !text.contains("unreadable"), "{text}");
+    }
+    assert!(text(&p.run(&["plan", "--env", "dev"])).contains("No changes."));
+}
+
 #[test]
 fn an_apply_killed_half_way_is_finished_by_the_next_one() {
     let p = Project::new(3);
