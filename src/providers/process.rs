@@ -19,7 +19,7 @@ use crate::error::Error;
 use crate::plan::state::State;
 use crate::plan::{Action, ApplyOptions, Outcome, Provider, ProviderPlan, ResourceChange, Shown};
 use crate::resolve::Deployment;
-use crate::stack::{Kind, RunDir, Stack, StopOptions};
+use crate::stack::{alive, Kind, RunDir, Stack, StopOptions};
 
 pub const NAME: &str = "process";
 /// The address of the stack's readiness.
@@ -59,10 +59,12 @@ impl ProcessProvider {
                 continue;
             }
             let kind = if name.starts_with("sentinel-") { Kind::Sentinel } else { Kind::Redis };
+            // A pid file outlives its process and pids are reused: only a process working in
+            // this member's directory is the member (never signal an unrelated program).
             let pid =
-                std::fs::read_to_string(run.pid_file(&name, kind)).ok().and_then(|p| p.trim().parse::<u32>().ok());
-            if let Some(pid) = pid.filter(|p| std::path::Path::new(&format!("/proc/{p}")).exists()) {
-                out.push((name, pid));
+                std::fs::read_to_string(run.pid_file(&name, kind)).ok().and_then(|p| p.trim().parse::<i32>().ok());
+            if let Some(pid) = pid.filter(|p| alive(*p, &run.member_dir(&name))) {
+                out.push((name, pid as u32));
             }
         }
         out.sort();
@@ -145,7 +147,7 @@ impl Provider for ProcessProvider {
                 let kind = if name.starts_with("sentinel-") { Kind::Sentinel } else { Kind::Redis };
                 let pid_file = self.stack.run.pid_file(name, kind);
                 let pid = std::fs::read_to_string(&pid_file).ok().and_then(|p| p.trim().parse::<i32>().ok());
-                if let Some(pid) = pid {
+                if let Some(pid) = pid.filter(|p| alive(*p, &self.stack.run.member_dir(name))) {
                     // Not in the deployment any more, so the stack cannot address it: SIGTERM
                     // makes redis-server shut down cleanly (and save, if persistence is on).
                     unsafe { libc::kill(pid, libc::SIGTERM) };

@@ -123,7 +123,7 @@ impl Default for StopOptions {
 /// Whether `pid` is a live process working in `dir`. Pid files outlive `kill -9` and pids get
 /// reused, so on Linux the process's working directory must be the member's (this also rules
 /// out zombies, whose cwd is gone); elsewhere `kill(pid, 0)` has to do.
-fn alive(pid: i32, dir: &Path) -> bool {
+pub fn alive(pid: i32, dir: &Path) -> bool {
     if pid <= 0 {
         return false;
     }

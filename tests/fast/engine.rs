@@ -305,6 +305,23 @@ fn of_six_concurrent_applies_exactly_one_proceeds() {
     assert!(text(&p.run(&["plan", "--env", "dev"])).contains("No changes."));
 }
 
+/// Hardening: a stale pid file of a removed member whose pid now belongs to an unrelated
+/// program is not an orphan to stop: only a process working in the member's directory is.
+#[test]
+fn a_reused_pid_in_a_stale_pid_file_is_not_an_orphan() {
+    let p = Project::new(0);
+    let mut unrelated = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+    let dir = p.out().join("node-5");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("redis.pid"), format!("{}\n", unrelated.id())).unwrap();
+    let o = Run::unbounded(common::redisctl_on(p.path()).args(["plan", "--env", "dev", "--no-color"]));
+    let planned = text(&o);
+    let _ = unrelated.kill();
+    let _ = unrelated.wait();
+    assert!(!planned.contains("process:node-5"), "an unrelated process was taken for a member: {planned}");
+    assert!(planned.contains("+ process:node-0"), "{planned}");
+}
+
 #[test]
 fn an_apply_killed_half_way_is_finished_by_the_next_one() {
     let p = Project::new(3);
