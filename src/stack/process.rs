@@ -328,6 +328,14 @@ impl Stack {
             )));
         }
         let dir = self.run.member_dir(m.name());
+        // Redis and Sentinel rewrite runtime.conf with the passwords they were given
+        // (`masterauth`, `sentinel auth-pass`) at the mode their umask gives (0644): the member
+        // directory and the run directory are the owner's only, so no other local user reads them.
+        for private in [self.run.root(), dir.as_path()] {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(private, std::fs::Permissions::from_mode(0o700))
+                .map_err(|e| Error::io(format!("cannot make {} private", private.display()), e))?;
+        }
         let log_path = self.run.log_file(m.name(), m.kind());
         let log = OpenOptions::new()
             .create(true)

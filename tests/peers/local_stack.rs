@@ -139,6 +139,16 @@ fn exercise(topology: &str, members: usize, primaries: usize) {
     assert!(applied.contains("Apply complete!"), "{applied}");
     assert!(ok(dir, &["plan", "--env", "dev"]).contains("No changes."));
 
+    // The runtime configs hold passwords (masterauth, Sentinel auth-pass): the run directory and
+    // every member directory are the owner's only, whatever mode Redis rewrites the files with.
+    let run = dir.join(".redisctl/dev/run");
+    let private =
+        |p: &Path| std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(p).unwrap().permissions()) & 0o077 == 0;
+    assert!(private(&run), "{} is readable by others", run.display());
+    for entry in std::fs::read_dir(&run).unwrap().flatten().filter(|e| e.path().is_dir()) {
+        assert!(private(&entry.path()), "{} is readable by others", entry.path().display());
+    }
+
     let status: serde_json::Value =
         serde_json::from_str(&ok(dir, &["status", "--env", "dev", "--format", "json"])).unwrap();
     let list = status["members"].as_array().unwrap();
