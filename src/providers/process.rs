@@ -33,11 +33,53 @@ pub struct ProcessProvider {
     started: Vec<String>,
     /// The stack must be brought up and waited for in `finish` (a start, or not ready).
     bring_up: bool,
+    /// `redisctl destroy`: plan stopping every running member (and, with `Some(true)`,
+    /// deleting their data) instead of what the contract wants running.
+    destroying: Option<bool>,
 }
+
+/// Files a node or Sentinel keeps its data and runtime state in (`destroy --purge-data`).
+const DATA_FILES: &[&str] = &["dump.rdb", "appendonlydir", "appendonly.aof", "nodes.conf", "runtime.conf"];
 
 impl ProcessProvider {
     pub fn new(deployment: Deployment, run_dir: PathBuf) -> Result<Self, Error> {
-        Ok(ProcessProvider { stack: Stack::new(deployment, run_dir)?, started: Vec::new(), bring_up: false })
+        Ok(ProcessProvider {
+            stack: Stack::new(deployment, run_dir)?,
+            started: Vec::new(),
+            bring_up: false,
+            destroying: None,
+        })
+    }
+
+    /// Plan the teardown of the stack (`purge_data`: its data too) for `destroy`.
+    pub fn destroying(mut self, purge_data: bool) -> Self {
+        self.destroying = Some(purge_data);
+        self
+    }
+
+    /// Stop every running member, Sentinels first (so none starts a failover while the nodes go
+    /// down), then the nodes in reverse order; then, with `purge_data`, their data.
+    fn teardown(&self, purge_data: bool) -> Result<Vec<ResourceChange>, Error> {
+        let d = &self.stack.deployment;
+        let names: Vec<&String> =
+            d.sentinels.iter().map(|s| &s.name).chain(d.nodes.iter().rev().map(|n| &n.name)).collect();
+        let mut changes = Vec::new();
+        for name in &names {
+            if self.stack.pid(name)?.is_some() {
+                let mut c = ResourceChange::new(NAME, format!("{NAME}:{name}"), Action::Delete);
+                c.reason = Some("stopped with SHUTDOWN".into());
+                changes.push(c);
+            }
+        }
+        for name in names.iter().filter(|_| purge_data) {
+            if DATA_FILES.iter().any(|f| self.stack.run.member_dir(name).join(f).exists()) {
+                let mut c = ResourceChange::new(NAME, format!("data:{name}"), Action::Delete);
+                c.flags.destructive = true;
+                c.reason = Some("--purge-data: the data directory's contents are deleted".into());
+                changes.push(c);
+            }
+        }
+        Ok(changes)
     }
 
     /// Sentinels first: a node being started asks them which role it has now.
@@ -99,6 +141,9 @@ impl Provider for ProcessProvider {
     }
 
     fn plan(&mut self, _state: &State) -> Result<ProviderPlan, Error> {
+        if let Some(purge_data) = self.destroying {
+            return Ok(ProviderPlan { changes: self.teardown(purge_data)?, observed: String::new() });
+        }
         let mut changes = Vec::new();
         let mut seen = Vec::new();
         for (name, port, kind) in self.members() {
@@ -132,6 +177,24 @@ impl Provider for ProcessProvider {
     }
 
     fn apply(&mut self, change: &ResourceChange, _state: &mut State, _opts: &ApplyOptions) -> Result<Outcome, Error> {
+        if self.destroying.is_some() {
+            if let Some(name) = change.address.strip_prefix("data:") {
+                for f in DATA_FILES {
+                    let path = self.stack.run.member_dir(name).join(f);
+                    let removed =
+                        if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+                    match removed {
+                        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                            return Err(Error::io(format!("cannot delete {}", path.display()), e))
+                        }
+                        _ => {}
+                    }
+                }
+            } else if let Some(name) = change.address.strip_prefix("process:") {
+                self.stack.stop(name, StopOptions::default())?;
+            }
+            return Ok(Outcome::Applied);
+        }
         let name = change.address.strip_prefix("process:").unwrap_or(&change.address);
         match change.action {
             Action::Create => {

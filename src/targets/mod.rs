@@ -71,9 +71,9 @@ pub trait Target: Sync {
         None
     }
 
-    /// The providers `destroy` plans with, when the target tears down through them (a managed
-    /// service); `None` for targets whose `destroy` stops a local stack.
-    fn destroy_providers(&self, _env: &Opened) -> Option<Result<Vec<Box<dyn Provider>>, Error>> {
+    /// The providers `destroy` plans with (`purge_data`: delete the data too, where the target
+    /// keeps it itself); `None` when the target's own tooling tears it down.
+    fn destroy_providers(&self, _env: &Opened, _purge_data: bool) -> Option<Result<Vec<Box<dyn Provider>>, Error>> {
         None
     }
 

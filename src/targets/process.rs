@@ -68,4 +68,9 @@ impl Target for Process {
         providers.push(Box::new(LiveRedis::new(d.clone(), placement).with_stack(Stack::new(d, dir)?)));
         Ok(providers)
     }
+
+    fn destroy_providers(&self, env: &Opened, purge_data: bool) -> Option<Result<Vec<Box<dyn Provider>>, Error>> {
+        let (d, dir) = (env.deployment.clone(), env.output_dir.to_path_buf());
+        Some(ProcessProvider::new(d, dir).map(|p| vec![Box::new(p.destroying(purge_data)) as Box<dyn Provider>]))
+    }
 }

@@ -455,6 +455,7 @@ impl super::Target for Elasticache {
     fn destroy_providers(
         &self,
         env: &super::Opened,
+        _purge_data: bool,
     ) -> Option<Result<Vec<Box<dyn crate::plan::Provider>>, crate::error::Error>> {
         Some(boxed_provider(env, true).map(|p| vec![p]))
     }
