@@ -58,32 +58,47 @@ pub fn inline_secret_spans(node: &Node, out: &mut Vec<Span>) {
                         }
                     }
                 }
-                if key.name != "password" {
+                if key.name == "previousPasswords" {
+                    // A map of user → secret: each value is judged like a `password`.
+                    if let YamlValue::Map(users) = &value.value {
+                        for (_, secret) in users {
+                            secret_value_spans(secret, out);
+                        }
+                    } else {
+                        out.push(value.span);
+                    }
+                    continue;
+                }
+                if key.name != "password" && key.name != "authToken" {
                     inline_secret_spans(value, out);
                     continue;
                 }
-                match &value.value {
-                    YamlValue::Map(refs) => {
-                        for (k, v) in refs {
-                            let is_reference = match (k.name.as_str(), &v.value) {
-                                ("fromFile", YamlValue::String(_)) => true,
-                                ("fromEnv", YamlValue::String(var)) => {
-                                    var.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                                        && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                                }
-                                _ => false,
-                            };
-                            if !is_reference {
-                                out.push(v.span);
-                            }
-                        }
-                    }
-                    _ => out.push(value.span),
-                }
+                secret_value_spans(value, out);
             }
         }
         YamlValue::Seq(items) => items.iter().for_each(|item| inline_secret_spans(item, out)),
         _ => {}
+    }
+}
+
+/// The spans of a secret-holding value that are not references (`fromEnv`/`fromFile`).
+fn secret_value_spans(value: &Node, out: &mut Vec<Span>) {
+    let YamlValue::Map(refs) = &value.value else {
+        out.push(value.span);
+        return;
+    };
+    for (k, v) in refs {
+        let is_reference = match (k.name.as_str(), &v.value) {
+            ("fromFile", YamlValue::String(_)) => true,
+            ("fromEnv", YamlValue::String(var)) => {
+                var.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                    && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            }
+            _ => false,
+        };
+        if !is_reference {
+            out.push(v.span);
+        }
     }
 }
 

@@ -55,7 +55,7 @@ pub fn check(doc: &Value, index: &SpanIndex) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     for error in validator().iter_errors(doc) {
         let pointer = error.instance_path().to_string();
-        let sensitive = pointer.contains("password");
+        let sensitive = holds_secret(&pointer, error.instance());
         let at = |p: &str| index.value(p);
         let shown = |v: &Value| if sensitive { "(sensitive value)".to_string() } else { short(v) };
         let here = display_path(&pointer);
@@ -101,7 +101,7 @@ pub fn check(doc: &Value, index: &SpanIndex) -> Vec<Diagnostic> {
                     .as_array()
                     .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
                     .unwrap_or_default();
-                not_one_of(&here, error.instance(), &options).at(at(&pointer))
+                not_one_of(&here, error.instance(), &options, sensitive).at(at(&pointer))
             }
             ValidationErrorKind::Pattern { pattern } => Diagnostic::error(
                 "RCTL014",
@@ -135,14 +135,18 @@ pub fn check(doc: &Value, index: &SpanIndex) -> Vec<Diagnostic> {
                 if !const_options(root, &error.evaluation_path().to_string()).is_empty() =>
             {
                 let options = const_options(root, &error.evaluation_path().to_string());
-                not_one_of(&here, error.instance(), &options).at(at(&pointer))
+                not_one_of(&here, error.instance(), &options, sensitive).at(at(&pointer))
             }
             ValidationErrorKind::AnyOf { .. } => {
                 let what = description_at(root, &error.evaluation_path().to_string())
                     .unwrap_or_else(|| "a valid value".into());
-                Diagnostic::error("RCTL010", format!("{here}: {} is not valid", shown(error.instance())))
-                    .at(at(&pointer))
-                    .hint(format!("expected {what}"))
+                let d = Diagnostic::error("RCTL010", format!("{here}: {} is not valid", shown(error.instance())))
+                    .at(at(&pointer));
+                if sensitive {
+                    d.hint("secrets are references, never values: `{ fromEnv: VAR }` or `{ fromFile: path }`")
+                } else {
+                    d.hint(format!("expected {what}"))
+                }
             }
             _ => Diagnostic::error("RCTL010", format!("{here}: {}", error.masked_with("(value)"))).at(at(&pointer)),
         };
@@ -151,8 +155,28 @@ pub fn check(doc: &Value, index: &SpanIndex) -> Vec<Diagnostic> {
     diags
 }
 
-/// "`x` is not one of a, b, c", with a did-you-mean when the value is a near miss.
-fn not_one_of(here: &str, instance: &Value, options: &[String]) -> Diagnostic {
+/// Keys whose values are secrets (or references to them).
+const SECRET_KEYS: &[&str] = &["password", "authToken", "previousPasswords"];
+
+/// Whether a value at `pointer` may hold a secret: under a secret key, or holding one.
+fn holds_secret(pointer: &str, instance: &Value) -> bool {
+    fn inside(v: &Value) -> bool {
+        match v {
+            Value::Object(m) => m.iter().any(|(k, v)| SECRET_KEYS.contains(&k.as_str()) || inside(v)),
+            Value::Array(a) => a.iter().any(inside),
+            _ => false,
+        }
+    }
+    pointer.split('/').any(|segment| SECRET_KEYS.contains(&segment)) || inside(instance)
+}
+
+/// "`x` is not one of a, b, c", with a did-you-mean when the value is a near miss; a value that
+/// may hold a secret is never shown.
+fn not_one_of(here: &str, instance: &Value, options: &[String], sensitive: bool) -> Diagnostic {
+    if sensitive {
+        return Diagnostic::error("RCTL013", format!("{here}: (sensitive value) is not one of {}", options.join(", ")))
+            .hint("secrets are references, never values: `{ fromEnv: VAR }` or `{ fromFile: path }`");
+    }
     let value = instance.as_str().map(String::from).unwrap_or_else(|| short(instance));
     let d = Diagnostic::error("RCTL013", format!("{here}: `{value}` is not one of {}", options.join(", ")));
     match did_you_mean(&value, options.iter().map(String::as_str)) {

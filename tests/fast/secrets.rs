@@ -222,3 +222,31 @@ fn inline_secrets_in_the_contract_are_not_echoed() {
         }
     }
 }
+
+/// Hardening: a secret written inline where a reference belongs is never echoed, whatever the
+/// schema says about it: not in the message, not in the source snippet, in text or JSON.
+#[test]
+fn inline_secrets_in_schema_errors_are_never_shown() {
+    let p = TempProject::copy_of(&example_dir("elasticache-session"));
+    let cases = [
+        ("auth", "security: { auth: { password: Hunter2-Inline-Secret } }\n", "Hunter2-Inline-Secret"),
+        (
+            "token",
+            "target: elasticache\naws: { region: us-east-1, nodeType: cache.t4g.small, authToken: Tok3n-Inline-Literal }\n",
+            "Tok3n-Inline-Literal",
+        ),
+        (
+            "previous",
+            "target: elasticache\naws: { region: us-east-1, nodeType: cache.t4g.small, previousPasswords: { app: Old-Inline-Pass } }\n",
+            "Old-Inline-Pass",
+        ),
+    ];
+    for (env, overlay, secret) in cases {
+        p.write(&format!("environments/{env}.yaml"), overlay);
+        for format in ["text", "json"] {
+            let o = Run::of(p.cmd_on().args(["validate", "--env", env, "--format", format]));
+            assert_eq!(o.code, Some(1), "{env} is invalid: {}", o.show());
+            assert!(!o.text().contains(secret), "{env} ({format}) echoed the secret:\n{}", o.show());
+        }
+    }
+}
