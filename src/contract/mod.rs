@@ -110,7 +110,15 @@ impl Project {
                 "RCTL005",
                 format!("no environment `{env}`: {} does not exist", self.display(&env_rel)),
             );
-            d = match crate::util::suggest::did_you_mean(env, known.iter().map(String::as_str)) {
+            // A near miss (`stagign`), else the one environment the name begins (`prod`).
+            let mut starting = known.iter().filter(|k| k.starts_with(env));
+            let prefix = match (starting.next(), starting.next()) {
+                (Some(only), None) => Some(only.clone()),
+                _ => None,
+            };
+            let suggestion =
+                crate::util::suggest::did_you_mean(env, known.iter().map(String::as_str)).map(String::from).or(prefix);
+            d = match suggestion {
                 Some(s) => d.hint(format!("did you mean `{s}`?")),
                 None if known.is_empty() => {
                     d.hint(format!("create {} or point --project at a redisctl project", self.display(&env_rel)))

@@ -29,3 +29,11 @@ fn usage_errors_exit_64_and_help_exits_0() {
     assert_eq!(o.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&o.stdout).contains("--detailed-exitcode"));
 }
+
+#[test]
+fn an_environment_named_by_its_beginning_is_suggested() {
+    let o = common::redisctl_on(&common::repo_root()).args(["validate", "--env", "prod"]).output().unwrap();
+    let text = String::from_utf8_lossy(&o.stderr).to_string() + &String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(text.contains("did you mean `production`?"), "{text}");
+}
