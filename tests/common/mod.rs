@@ -324,3 +324,21 @@ fn openssl(dir: &Path, args: &[&str]) {
     let o = std::process::Command::new("openssl").args(args).current_dir(dir).output().expect("openssl is installed");
     assert!(o.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&o.stderr));
 }
+
+/// A TLS connection to 127.0.0.1:`port`, presenting `certs/node.crt` and trusting
+/// `certs/ca.crt` (see [`test_certificates`]), authenticated as `user`.
+pub fn tls_connection(port: u16, certs: &Path, user: &str, password: &str) -> Result<redis::Connection, String> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let tls = redis::TlsCertificates {
+        client_tls: Some(redis::ClientTlsConfig {
+            client_cert: std::fs::read(certs.join("node.crt")).unwrap(),
+            client_key: std::fs::read(certs.join("node.key")).unwrap(),
+        }),
+        root_cert: Some(std::fs::read(certs.join("ca.crt")).unwrap()),
+    };
+    let client =
+        redis::Client::build_with_tls(format!("rediss://127.0.0.1:{port}/"), tls).map_err(|e| e.to_string())?;
+    let mut con = client.get_connection_with_timeout(Duration::from_secs(1)).map_err(|e| e.to_string())?;
+    redis::cmd("AUTH").arg(user).arg(password).exec(&mut con).map_err(|e| e.to_string())?;
+    Ok(con)
+}

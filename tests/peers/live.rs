@@ -500,7 +500,7 @@ fn a_systemd_node_serving_tls_is_planned_and_applied_live() {
             .expect("redis-server is installed"),
     );
     // The test's own TLS client, with the same CA and certificate.
-    let tls_con = || tls_connection(f.base, &certs, "ops", FLEET_PASSWORDS[0].1);
+    let tls_con = || common::tls_connection(f.base, &certs, "ops", FLEET_PASSWORDS[0].1);
     let start = Instant::now();
     while tls_con().is_err() {
         assert!(start.elapsed() < Duration::from_secs(10), "no TLS answer: {}", log(work.path()));
@@ -518,24 +518,6 @@ fn a_systemd_node_serving_tls_is_planned_and_applied_live() {
     f.ok(&["apply", "--env", "vm", "--live", "--auto-approve"]);
     assert_eq!(maxmemory(), (128u64 << 20).to_string());
     assert!(f.ok(&["plan", "--env", "vm", "--live"]).contains("No changes."));
-}
-
-/// A TLS connection to 127.0.0.1:`port`, presenting `certs/node.crt` and trusting
-/// `certs/ca.crt` (see [`common::test_certificates`]), authenticated as `user`.
-fn tls_connection(port: u16, certs: &Path, user: &str, password: &str) -> Result<redis::Connection, String> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let tls = redis::TlsCertificates {
-        client_tls: Some(redis::ClientTlsConfig {
-            client_cert: std::fs::read(certs.join("node.crt")).unwrap(),
-            client_key: std::fs::read(certs.join("node.key")).unwrap(),
-        }),
-        root_cert: Some(std::fs::read(certs.join("ca.crt")).unwrap()),
-    };
-    let client =
-        redis::Client::build_with_tls(format!("rediss://127.0.0.1:{port}/"), tls).map_err(|e| e.to_string())?;
-    let mut con = client.get_connection_with_timeout(Duration::from_secs(1)).map_err(|e| e.to_string())?;
-    redis::cmd("AUTH").arg(user).arg(password).exec(&mut con).map_err(|e| e.to_string())?;
-    Ok(con)
 }
 
 /// With TLS on, Sentinels listen on the TLS port only, like the nodes: `--live` reaches them
@@ -605,7 +587,7 @@ fn a_systemd_sentinel_serving_tls_is_planned_and_applied_live() {
             .spawn()
             .expect("redis-sentinel is installed"),
     );
-    let sentinel = || tls_connection(sentinel_port, &dir.path().join("tls"), "sent", SENTINEL_PASSWORD);
+    let sentinel = || common::tls_connection(sentinel_port, &dir.path().join("tls"), "sent", SENTINEL_PASSWORD);
     let start = Instant::now();
     while sentinel().is_err() {
         assert!(start.elapsed() < Duration::from_secs(10), "no TLS answer from the Sentinel");

@@ -965,20 +965,7 @@ fn a_tls_only_local_stack_applies_becomes_ready_and_rolls_over_tls() {
     let port: u16 = address_of(dir, &primary).rsplit(':').next().unwrap().parse().unwrap();
     // Plain TCP is refused: the node speaks TLS only.
     assert!(app_connection(&format!("127.0.0.1:{port}"), "app", "app-Local-Stack-Test").is_err());
-    let tls = |port: u16| {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let certs = redis::TlsCertificates {
-            client_tls: Some(redis::ClientTlsConfig {
-                client_cert: std::fs::read(file("node.crt")).unwrap(),
-                client_key: std::fs::read(file("node.key")).unwrap(),
-            }),
-            root_cert: Some(std::fs::read(file("ca.crt")).unwrap()),
-        };
-        let client = redis::Client::build_with_tls(format!("rediss://127.0.0.1:{port}/"), certs).unwrap();
-        let mut con = client.get_connection_with_timeout(Duration::from_secs(2)).unwrap();
-        redis::cmd("AUTH").arg("app").arg("app-Local-Stack-Test").exec(&mut con).unwrap();
-        con
-    };
+    let tls = |port: u16| common::tls_connection(port, &certs, "app", "app-Local-Stack-Test").unwrap();
     let mut con = tls(port);
     redis::cmd("SET").arg("stack:tls").arg("kept").exec(&mut con).unwrap();
     let acked: u32 = redis::cmd("WAIT").arg(1).arg(2000).query(&mut con).unwrap();
