@@ -25,6 +25,8 @@ pub const NAME: &str = "process";
 /// The address of the stack's readiness.
 pub const READY: &str = "process:ready";
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a failing readiness check may take to pass before plan reports the stack not ready.
+const READY_SETTLE: Duration = Duration::from_secs(3);
 
 pub struct ProcessProvider {
     stack: Stack,
@@ -164,7 +166,9 @@ impl Provider for ProcessProvider {
             changes.push(c);
         }
         if changes.is_empty() {
-            if let Err(nr) = self.stack.check_ready() {
+            // Readiness settles: right after a start a Sentinel may list a returning replica as
+            // disconnected for a moment. Only a check that keeps failing is a change.
+            if let Err(nr) = crate::stack::poll(READY_SETTLE, || self.stack.check_ready()) {
                 let mut c = ResourceChange::new(NAME, READY.into(), Action::Update);
                 c.before = Some(Shown::Value(json!({ "ready": false, "member": nr.member, "check": nr.check })));
                 c.after = Some(Shown::Value(json!({ "ready": true })));
