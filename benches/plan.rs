@@ -8,17 +8,13 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use redisctl::contract::Project;
 use redisctl::diagnostics::Sources;
 use redisctl::environment::Environment;
-use redisctl::plan::engine::build_plan;
-use redisctl::plan::state::State;
 use redisctl::render::Templates;
 
 fn plan_env(project: &Project, env: &str, templates: &Templates) -> usize {
     let mut sources = Sources::default();
     let loaded = project.load(env, &mut sources).expect("valid environment");
     let environment = Environment::open(project, loaded, templates).expect("renders");
-    let state = State::load(&environment.output_dir, env).expect("state");
-    let mut providers = environment.providers(redisctl::plan::Scope::Target).unwrap();
-    let plan = build_plan(env, environment.target(), &environment.loaded.fingerprint, &mut providers, &state).unwrap();
+    let plan = environment.plan(redisctl::plan::Scope::Target, false, None).unwrap();
     plan.changes.len()
 }
 

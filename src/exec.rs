@@ -8,11 +8,9 @@
 use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::process::{Command, Stdio};
 
-use serde_json::json;
-
 use crate::error::Error;
 use crate::plan::state::State;
-use crate::plan::{ExecCommand, ExecPlan, Plan};
+use crate::plan::{Address, ExecCommand, ExecPlan, Plan};
 use crate::providers::files;
 use crate::redact::redact_text;
 use crate::render::Changed;
@@ -20,15 +18,17 @@ use crate::resolve::Deployment;
 use crate::secrets::REDACTED;
 
 /// State address of the commands an earlier `apply --exec` did not get to run.
-pub const PENDING: &str = "exec:pending";
+fn pending() -> Address {
+    Address::new("exec", "pending")
+}
 
 /// The commands `apply --exec` runs for `plan`: those still owed by an earlier run first, then
 /// what the file changes need. Commands for another machine (a systemd host that is not this
 /// one) are listed in `elsewhere` and never run. `None` when the target has no such commands.
-pub fn plan_exec(d: &Deployment, dir: &std::path::Path, plan: &Plan, state: &State) -> Option<ExecPlan> {
+pub fn plan_exec(d: &Deployment, dir: &std::path::Path, plan: &Plan, state: &State) -> Result<Option<ExecPlan>, Error> {
     let target = crate::targets::of(d.contract.target);
     let mut exec = ExecPlan::default();
-    if let Some(pending) = state.get(PENDING).and_then(|v| serde_json::from_value::<Vec<ExecCommand>>(v.clone()).ok()) {
+    if let Some(pending) = state.record::<Vec<ExecCommand>>(&pending())? {
         for c in pending {
             let why = format!("still to run: an earlier `apply --exec` stopped before it ({})", c.why);
             exec.commands.push(ExecCommand { why, ..c });
@@ -38,9 +38,10 @@ pub fn plan_exec(d: &Deployment, dir: &std::path::Path, plan: &Plan, state: &Sta
         .changes
         .iter()
         .filter(|c| c.provider == files::NAME && c.is_change())
-        .map(|c| Changed { path: c.address[files::NAME.len() + 1..].to_string(), action: c.action })
+        .map(|c| Changed { path: c.address.path().to_string(), action: c.action })
         .collect();
-    for p in target.post_apply_commands(d, dir, &changed)? {
+    let Some(commands) = target.post_apply_commands(d, dir, &changed) else { return Ok(None) };
+    for p in commands {
         let command = ExecCommand { argv: p.argv, why: p.why };
         match p.host {
             Some(host) if !is_this_machine(&host) => exec.elsewhere.push(format!("on {host}: {}", command.display())),
@@ -48,7 +49,7 @@ pub fn plan_exec(d: &Deployment, dir: &std::path::Path, plan: &Plan, state: &Sta
             _ => exec.commands.push(command),
         }
     }
-    Some(exec)
+    Ok(Some(exec))
 }
 
 /// A host is this machine when one of its addresses can be bound here (loopback, or an
@@ -75,13 +76,13 @@ pub fn run(exec: &ExecPlan, state: &mut State, secrets: &[&str]) -> Result<(), E
     if exec.commands.is_empty() {
         return Ok(());
     }
-    state.set(PENDING, json!(exec.commands));
+    state.put(&pending(), &exec.commands)?;
     state.save()?;
     println!("\nRunning {} command(s) (--exec):", exec.commands.len());
     for (i, c) in exec.commands.iter().enumerate() {
         println!("$ {}", c.display());
         let owed = |state: &mut State| -> Result<String, Error> {
-            state.set(PENDING, json!(exec.commands[i..]));
+            state.put(&pending(), &exec.commands[i..])?;
             state.save()?;
             let rest: Vec<String> = exec.commands[i..].iter().map(|c| format!("  {}", c.display())).collect();
             Ok(format!("The files were written. Not run yet (the next `apply --exec` runs them):\n{}", rest.join("\n")))
@@ -105,6 +106,6 @@ pub fn run(exec: &ExecPlan, state: &mut State, secrets: &[&str]) -> Result<(), E
         }
         eprint!("{}", redact(&String::from_utf8_lossy(&output.stderr), secrets));
     }
-    state.remove(PENDING);
+    state.remove(&pending());
     state.save()
 }

@@ -6,6 +6,8 @@ use std::fmt::Write;
 use serde_json::json;
 
 use crate::diagnostics::Severity;
+use crate::environment::Verdict;
+use crate::plan::engine::ApplyReport;
 use crate::plan::{Action, Plan, ResourceChange, Shown};
 use crate::policy::{PolicyReport, ReportedFinding, WaiverStatus};
 use crate::util::text::md_cell;
@@ -95,6 +97,38 @@ pub fn summary_line(plan: &Plan) -> String {
         line.push_str(&format!(" {commands} command(s) to run (--exec)."));
     }
     line
+}
+
+/// How an apply (or destroy: `what`) ended, after observing again: complete, incomplete (what
+/// was skipped on purpose), or not converged (what is still planned).
+pub fn verdict(what: &str, report: &ApplyReport, v: &Verdict) -> String {
+    let s = report.summary;
+    let done = format!("{} added, {} changed, {} destroyed", s.add, s.change, s.destroy);
+    let list = |items: &mut dyn Iterator<Item = (String, &String)>| {
+        items.map(|(a, why)| format!("  {a}: {why}\n")).collect::<String>()
+    };
+    let mut out = String::new();
+    if !v.converged() {
+        out += &format!(
+            "\n{what} did not converge! Resources: {done}; observed again, {} change(s) are still planned:\n{}",
+            v.unconverged.len(),
+            list(&mut v.unconverged.iter().map(|(a, why)| (a.to_string(), why)))
+        );
+    }
+    if !v.skipped.is_empty() {
+        if v.converged() {
+            out += &format!("\n{what} incomplete! Resources: {done}.\n");
+        }
+        out += &format!(
+            "{} change(s) remain, skipped on purpose:\n{}",
+            v.skipped.len(),
+            list(&mut v.skipped.iter().map(|(a, why)| (a.clone(), why)))
+        );
+    }
+    if out.is_empty() {
+        out = format!("\n{what} complete! Resources: {done}.\n");
+    }
+    out
 }
 
 /// The `--exec` section: what runs after writing, in order, and what must run elsewhere.

@@ -6,7 +6,11 @@
 
 use std::path::Path;
 
+use std::collections::BTreeMap;
+
+use crate::contract::checks::config_lines;
 use crate::contract::Loaded;
+use crate::model::directives::Directives;
 use crate::model::{AclUser, Auth, Contract, RedisVersion, UserRole};
 use crate::secrets::Secret;
 
@@ -30,6 +34,101 @@ pub struct Deployment {
     pub users: Vec<User>,
     pub master_name: String,
     pub quorum: u32,
+    /// The settings every node runs with, resolved once.
+    pub settings: Settings,
+}
+
+/// The redis.conf settings the contract gives every node, resolved once: render writes them,
+/// the live provider compares running servers with them, managed targets turn them into
+/// parameters.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub maxmemory: Option<u64>,
+    pub maxmemory_policy: &'static str,
+    pub appendonly: bool,
+    pub appendfsync: &'static str,
+    /// `save` points as arguments (`["900", "1"]`); none when RDB snapshots are off.
+    pub save: Vec<Vec<String>>,
+    /// `redis.config`, in the contract's order.
+    pub config: Vec<Directive>,
+}
+
+/// One `redis.config` entry.
+#[derive(Debug, Clone)]
+pub struct Directive {
+    /// As written, in lower case (what the rendered file says).
+    pub name: String,
+    /// Its name in the directive table: old spellings (`slave-read-only`) are aliases, and a
+    /// running server reports the current one.
+    pub canonical: String,
+    /// One value per line: several for directives that repeat (`rename-command`).
+    pub lines: Vec<String>,
+    /// Whether each line holds several arguments (split on whitespace).
+    pub multi: bool,
+}
+
+impl Directive {
+    /// The arguments of each line.
+    pub fn args(&self) -> Vec<Vec<String>> {
+        let split =
+            |l: &String| if self.multi { l.split_whitespace().map(String::from).collect() } else { vec![l.clone()] };
+        self.lines.iter().map(split).collect()
+    }
+}
+
+impl Settings {
+    pub fn of(c: &Contract) -> Settings {
+        let p = &c.redis.persistence;
+        let table = Directives::get();
+        let config = c
+            .redis
+            .config
+            .iter()
+            .map(|(name, value)| {
+                let entry = table.find(name);
+                Directive {
+                    name: name.to_ascii_lowercase(),
+                    canonical: entry.map(|d| d.name.clone()).unwrap_or_else(|| name.to_ascii_lowercase()),
+                    lines: config_lines(value),
+                    multi: entry.is_some_and(|d| d.multi),
+                }
+            })
+            .collect();
+        Settings {
+            maxmemory: c.resources.maxmemory.map(|m| m.0),
+            maxmemory_policy: c.redis.maxmemory_policy.as_str(),
+            appendonly: p.mode.aof(),
+            appendfsync: p.fsync.as_str(),
+            save: if p.mode.rdb() {
+                p.snapshots.iter().map(|s| s.split_whitespace().map(String::from).collect()).collect()
+            } else {
+                Vec::new()
+            },
+            config,
+        }
+    }
+
+    /// `redis.config` as a running server reports it (`CONFIG GET`): canonical name → value.
+    pub fn config_values(&self) -> BTreeMap<String, String> {
+        self.config.iter().map(|d| (d.canonical.clone(), d.lines.join(" "))).collect()
+    }
+
+    /// Every setting as a running server reports it, for the ones that can differ between the
+    /// rendered file and a running server.
+    pub fn running(&self) -> BTreeMap<String, String> {
+        let mut want = BTreeMap::new();
+        if let Some(max) = self.maxmemory {
+            want.insert("maxmemory".into(), max.to_string());
+        }
+        want.insert("maxmemory-policy".into(), self.maxmemory_policy.into());
+        want.insert("appendonly".into(), if self.appendonly { "yes" } else { "no" }.into());
+        if self.appendonly {
+            want.insert("appendfsync".into(), self.appendfsync.into());
+        }
+        want.insert("save".into(), self.save.iter().map(|s| s.join(" ")).collect::<Vec<_>>().join(" "));
+        want.extend(self.config_values());
+        want
+    }
 }
 
 impl Deployment {
@@ -61,6 +160,7 @@ impl Deployment {
             users,
             master_name: c.topology.master_name.clone().unwrap_or_else(|| c.service.clone()),
             quorum: c.topology.quorum.unwrap_or_else(|| majority(c.topology.sentinels)),
+            settings: Settings::of(c),
         })
     }
 

@@ -4,6 +4,7 @@ use clap::ValueEnum;
 
 use super::{Ctx, EXIT_OK};
 use crate::connect::client_config;
+use crate::environment::Environment;
 use crate::error::Error;
 use crate::targets::client_host;
 
@@ -27,19 +28,11 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
-    let loaded = ctx.load(&args.env)?;
-    let d = ctx.deployment(&loaded)?;
-    let mut config = client_config(&d, &|name| client_host(&d, name));
-    let artifacts = [];
-    let output_dir = crate::targets::output_dir(&ctx.project, &loaded);
-    let opened = crate::targets::Opened {
-        deployment: &d,
-        artifacts: &artifacts,
-        output_dir: &output_dir,
-        project_dir: &ctx.project.dir,
-        endpoint_url: ctx.endpoint_url.as_deref(),
-    };
-    crate::targets::of(d.contract.target).managed_endpoints(&opened, &mut config)?;
+    let mut environment = Environment::unrendered(&ctx.project, ctx.load(&args.env)?)?;
+    environment.endpoint_url = ctx.endpoint_url.clone();
+    let d = &environment.deployment;
+    let mut config = client_config(d, &|name| client_host(d, name));
+    crate::targets::of(d.contract.target).managed_endpoints(&environment.opened(), &mut config)?;
     match args.format {
         ConnectFormat::Yaml => print!("{}", serde_saphyr::to_string(&config).map_err(Error::msg)?),
         ConnectFormat::Json => println!("{}", serde_json::to_string_pretty(&config).map_err(Error::msg)?),

@@ -5,11 +5,9 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use super::{Ctx, EXIT_OK};
+use crate::environment::Mode;
 use crate::error::Error;
 use crate::output;
-use crate::plan::engine::check_destroy;
-use crate::plan::lock::Lock;
-use crate::plan::state::State;
 use crate::plan::ApplyOptions;
 
 #[derive(clap::Args, Debug)]
@@ -34,24 +32,13 @@ pub struct Args {
 
 pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
     let loaded = ctx.load(&args.env)?;
-    let env = args.env.clone();
-    let forbid = loaded.contract.safety.forbid_destroy;
     let managed = loaded.contract.target.facts().managed.is_some();
     let environment = ctx.open(loaded)?;
     // Never tear an environment down in the middle of an apply.
-    let _lock = Lock::acquire(&environment.output_dir, &format!("destroy --env {env}"), Duration::ZERO)?;
-    let mut state = State::load(&environment.output_dir, &env)?;
-    let target = crate::targets::of(environment.loaded.contract.target);
-    let mut providers = target.destroy_providers(&environment.opened(), args.purge_data).unwrap_or_else(|| {
-        Err(Error::msg(format!(
-            "target `{}` is torn down with its own tooling (systemctl, docker compose down, kubectl delete); \
-             redisctl destroys local stacks and managed environments",
-            environment.target()
-        )))
-    })?;
-    let plan = environment.plan(&mut providers, &state)?;
-    print!("{}", output::text(&plan, ctx.color_out));
-    if !plan.has_changes() {
+    let mode = Mode::Destroy { purge_data: args.purge_data };
+    let destroy = environment.begin(mode, false, None, None, Duration::ZERO)?;
+    print!("{}", output::text(&destroy.plan, ctx.color_out));
+    if !destroy.plan.has_changes() {
         return Ok(EXIT_OK);
     }
     let opts = ApplyOptions {
@@ -60,12 +47,12 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
         snapshot_first: args.snapshot_first,
         ..ApplyOptions::default()
     };
-    check_destroy(&plan, &opts, forbid)?;
-    if !args.auto_approve && !super::apply::confirm(&env, std::io::stdin().is_terminal())? {
+    destroy.check(&opts)?;
+    if !args.auto_approve && !super::apply::confirm(&args.env, std::io::stdin().is_terminal())? {
         println!("Destroy cancelled.");
         return Ok(EXIT_OK);
     }
-    let report = crate::plan::engine::apply(&plan, &mut providers, &mut state, &opts)?;
-    println!("\nDestroy complete! Resources: {} destroyed.", report.summary.destroy);
-    Ok(EXIT_OK)
+    let (report, verdict) = destroy.run(&opts)?;
+    print!("{}", output::verdict("Destroy", &report, &verdict));
+    Ok(super::apply::exit_code(&verdict))
 }

@@ -22,7 +22,6 @@ use crate::contract::{Loaded, Project};
 use crate::diagnostics::{Diagnostic, Sources};
 use crate::environment::Environment;
 use crate::error::Error;
-use crate::plan::state::State;
 use crate::plan::{Plan, Scope};
 use crate::policy::{self, Evaluation, PolicyReport};
 use crate::render::Templates;
@@ -159,18 +158,10 @@ impl Ctx {
         Ok(Checked { loaded, sources, policy, report })
     }
 
-    /// Load, render and plan one environment (no lock: planning only reads). The plan
-    /// carries the policy findings and waivers.
-    pub fn plan(&self, env: &str, scope: Scope, exec: bool) -> Result<(Environment, Plan), Error> {
+    /// Load, render and plan one environment (no lock: planning only reads).
+    pub fn plan(&self, env: &str, scope: Scope, exec: bool) -> Result<Plan, Error> {
         let Checked { loaded, report, .. } = self.load_checked(env)?;
-        let environment = self.open(loaded)?;
-        let state = State::load(&environment.output_dir, env)?;
-        let mut providers = environment.providers(scope)?;
-        let mut plan = environment.plan(&mut providers, &state)?;
-        if exec {
-            plan.exec = Some(environment.exec_plan(&plan, &state)?);
-        }
-        Ok((environment, Plan { policy: Some(report), ..plan }))
+        self.open(loaded)?.plan(scope, exec, Some(report))
     }
 
     /// Render an environment and make it ready for its providers.
@@ -222,7 +213,7 @@ pub fn main() -> i32 {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
-            EXIT_ERROR
+            e.exit_code()
         }
     }
 }

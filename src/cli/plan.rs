@@ -52,7 +52,7 @@ pub struct Args {
 
 pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
     let scope = Scope::from_flags(args.files_only, args.live);
-    let (environment, plan) = ctx.plan(&args.env, scope, args.exec)?;
+    let plan = ctx.plan(&args.env, scope, args.exec)?;
     match args.format {
         PlanFormat::Text => print!("{}", output::text(&plan, ctx.color_out)),
         PlanFormat::Markdown => print!("{}", output::markdown(&plan)),
@@ -69,6 +69,5 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
             );
         }
     }
-    drop(environment);
     Ok(if args.detailed_exitcode && plan.has_changes() { EXIT_CHANGES } else { EXIT_OK })
 }

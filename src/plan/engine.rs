@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::state::State;
-use super::{ApplyOptions, Outcome, Plan, Provider, ResourceChange, Scope, Summary};
+use super::{Address, ApplyOptions, Outcome, Plan, Provider, ResourceChange, Scope, Summary};
 use crate::error::Error;
 
 /// Ask every provider for its changes, in order.
@@ -92,7 +92,7 @@ impl SavedPlan {
     pub fn check_fresh(&self, current: &Plan) -> Result<(), Error> {
         let saved = &self.plan;
         let stale = |why: &str| {
-            Error::msg(format!(
+            Error::refused(format!(
                 "the saved plan is stale: {why} since it was made. Run `redisctl plan --env {} --out FILE` again",
                 saved.environment
             ))
@@ -130,20 +130,20 @@ impl SavedPlan {
 /// Destructive changes need `--allow-destroy`, and are refused outright where the contract
 /// sets `safety.forbidDestroy`.
 pub fn check_destroy(plan: &Plan, opts: &ApplyOptions, forbid: bool) -> Result<(), Error> {
-    let destructive: Vec<&str> =
-        plan.changes.iter().filter(|c| c.flags.destructive && c.is_change()).map(|c| c.address.as_str()).collect();
+    let destructive: Vec<String> =
+        plan.changes.iter().filter(|c| c.flags.destructive && c.is_change()).map(|c| c.address.to_string()).collect();
     if destructive.is_empty() {
         return Ok(());
     }
     let list = destructive.join(", ");
     if forbid {
-        return Err(Error::msg(format!(
+        return Err(Error::refused(format!(
             "the plan deletes data ({list}) and environment `{}` forbids destructive changes (safety.forbidDestroy)",
             plan.environment
         )));
     }
     if !opts.allow_destroy {
-        return Err(Error::msg(format!(
+        return Err(Error::refused(format!(
             "the plan deletes data ({list}); re-run with --allow-destroy if that is intended"
         )));
     }
@@ -154,7 +154,7 @@ pub fn check_destroy(plan: &Plan, opts: &ApplyOptions, forbid: bool) -> Result<(
 pub struct ApplyReport {
     pub summary: Summary,
     /// (address, reason) of changes a provider did not apply.
-    pub skipped: Vec<(String, String)>,
+    pub skipped: Vec<(Address, String)>,
 }
 
 /// Apply every change of `plan` with its provider, saving the state after each one so that
@@ -169,7 +169,6 @@ pub fn apply(
     // Test hook: slow applies down so tests can interrupt one half-way.
     let pause =
         std::env::var("REDISCTL_TEST_APPLY_PAUSE_MS").ok().and_then(|v| v.parse().ok()).map(Duration::from_millis);
-    state.contract_fingerprint = plan.contract_fingerprint.clone();
     for change in plan.changes.iter().filter(|c| c.is_change()) {
         let provider = providers
             .iter_mut()
@@ -183,7 +182,7 @@ pub fn apply(
             Ok(Outcome::Skipped(why)) => report.skipped.push((change.address.clone(), why)),
             Err(e) => {
                 state.save()?;
-                return Err(Error::msg(format!("{}: {e}", change.address)));
+                return Err(Error::Change { address: change.address.to_string(), source: Box::new(e) });
             }
         }
         state.save()?;
@@ -220,7 +219,7 @@ mod tests {
     use crate::plan::Action;
 
     fn plan_with(destructive: bool) -> Plan {
-        let mut c = ResourceChange::new("process", "process:node-0/data".into(), Action::Delete);
+        let mut c = ResourceChange::new("process", Address::new("data", "node-0"), Action::Delete);
         c.flags.destructive = destructive;
         Plan {
             environment: "prod".into(),
@@ -239,7 +238,7 @@ mod tests {
         let deny = ApplyOptions::default();
         assert!(check_destroy(&plan_with(false), &deny, true).is_ok());
         let e = check_destroy(&plan_with(true), &deny, false).unwrap_err().to_string();
-        assert!(e.contains("--allow-destroy") && e.contains("process:node-0/data"), "{e}");
+        assert!(e.contains("--allow-destroy") && e.contains("data:node-0"), "{e}");
         assert!(check_destroy(&plan_with(true), &allow, false).is_ok());
         let e = check_destroy(&plan_with(true), &allow, true).unwrap_err().to_string();
         assert!(e.contains("forbids destructive changes"), "{e}");

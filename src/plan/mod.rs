@@ -6,9 +6,12 @@
 //! saves them, and hands each change back to its provider to apply. The engine knows
 //! nothing about what a resource is; a provider knows nothing about other providers.
 
+pub mod address;
 pub mod engine;
 pub mod lock;
 pub mod state;
+
+pub use address::Address;
 
 use serde::{Deserialize, Serialize};
 
@@ -75,10 +78,32 @@ pub struct Flags {
     /// The change is applied to a running server without a restart.
     #[serde(default)]
     pub live: bool,
-    /// The apply flag this change waits for (`--finish-rotation`): without it, apply leaves it
-    /// planned on purpose.
+    /// The apply flag this change waits for: without it, apply leaves it planned on purpose.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub waits_for: Option<String>,
+    pub waits_for: Option<WaitsFor>,
+}
+
+/// An apply flag a change waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WaitsFor {
+    /// The old passwords of a rotation stay valid until `--finish-rotation`.
+    #[serde(rename = "--finish-rotation")]
+    FinishRotation,
+}
+
+impl WaitsFor {
+    /// Whether `opts` gives the flag.
+    pub fn given(self, opts: &ApplyOptions) -> bool {
+        match self {
+            WaitsFor::FinishRotation => opts.finish_rotation,
+        }
+    }
+
+    pub fn flag(self) -> &'static str {
+        match self {
+            WaitsFor::FinishRotation => "--finish-rotation",
+        }
+    }
 }
 
 /// A value shown in a plan: already redacted by the provider that produced it.
@@ -92,7 +117,7 @@ pub enum Shown {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResourceChange {
     /// Stable address, e.g. `file:node-0/redis.conf`, `redis-config:node-0/maxmemory`.
-    pub address: String,
+    pub address: Address,
     /// The provider that owns the resource (`file`, `process`, `redis`, ...).
     pub provider: String,
     pub action: Action,
@@ -119,7 +144,7 @@ pub struct ResourceChange {
 }
 
 impl ResourceChange {
-    pub fn new(provider: &str, address: String, action: Action) -> Self {
+    pub fn new(provider: &str, address: Address, action: Action) -> Self {
         ResourceChange {
             address,
             provider: provider.to_string(),

@@ -15,7 +15,7 @@ use serde_json::json;
 use crate::error::Error;
 use crate::model::TopologyMode;
 use crate::plan::state::State;
-use crate::plan::{Action, ApplyOptions, Outcome, Provider, ProviderPlan, ResourceChange, Shown};
+use crate::plan::{Action, Address, ApplyOptions, Outcome, Provider, ProviderPlan, ResourceChange, Shown};
 use crate::resolve::{Deployment, Role};
 
 pub const NAME: &str = "cluster";
@@ -32,8 +32,12 @@ pub struct ClusterShape {
     wanted: BTreeMap<u32, Shard>,
 }
 
-fn address(shard: u32) -> String {
-    format!("{NAME}:shard-{shard}")
+fn address(shard: u32) -> Address {
+    Address::new(NAME, format!("shard-{shard}"))
+}
+
+fn shard_number(a: &Address) -> Option<u32> {
+    a.path().strip_prefix("shard-")?.parse().ok()
 }
 
 impl ClusterShape {
@@ -53,14 +57,14 @@ impl ClusterShape {
         ClusterShape { wanted }
     }
 
-    fn recorded(state: &State) -> BTreeMap<u32, Shard> {
-        state
-            .addresses(NAME)
-            .filter_map(|a| {
-                let n = a.strip_prefix(&format!("{NAME}:shard-"))?.parse().ok()?;
-                Some((n, serde_json::from_value(state.get(a)?.clone()).ok()?))
-            })
-            .collect()
+    fn recorded(state: &State) -> Result<BTreeMap<u32, Shard>, Error> {
+        let mut shards = BTreeMap::new();
+        for a in state.addresses(NAME) {
+            if let (Some(n), Some(shard)) = (shard_number(a), state.record(a)?) {
+                shards.insert(n, shard);
+            }
+        }
+        Ok(shards)
     }
 }
 
@@ -78,7 +82,7 @@ impl Provider for ClusterShape {
     }
 
     fn plan(&mut self, state: &State) -> Result<ProviderPlan, Error> {
-        let recorded = Self::recorded(state);
+        let recorded = Self::recorded(state)?;
         let mut changes = Vec::new();
         for (n, had) in &recorded {
             let addr = address(*n);
@@ -131,10 +135,9 @@ impl Provider for ClusterShape {
     }
 
     fn apply(&mut self, change: &ResourceChange, state: &mut State, _opts: &ApplyOptions) -> Result<Outcome, Error> {
-        let n: Option<u32> = change.address.strip_prefix(&format!("{NAME}:shard-")).and_then(|n| n.parse().ok());
-        match (change.action, n.and_then(|n| self.wanted.get(&n))) {
+        match (change.action, shard_number(&change.address).and_then(|n| self.wanted.get(&n))) {
             (Action::Delete, _) => state.remove(&change.address),
-            (_, Some(want)) => state.set(&change.address, json!(want)),
+            (_, Some(want)) => state.put(&change.address, want)?,
             (_, None) => return Err(Error::msg(format!("{} is in the plan but not in the contract", change.address))),
         }
         Ok(Outcome::Applied)
@@ -143,7 +146,7 @@ impl Provider for ClusterShape {
     /// Record the applied shape (the first apply of a cluster records it without a change).
     fn finish(&mut self, state: &mut State) -> Result<(), Error> {
         for (n, want) in &self.wanted {
-            state.set(&address(*n), json!(want));
+            state.put(&address(*n), want)?;
         }
         Ok(())
     }

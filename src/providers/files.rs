@@ -7,12 +7,13 @@
 
 use std::path::{Path, PathBuf};
 
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::error::Error;
 use crate::plan::state::State;
-use crate::plan::{Action, ApplyOptions, Outcome, Provider, ProviderPlan, ResourceChange, Shown};
+use crate::plan::{Action, Address, ApplyOptions, Outcome, Provider, ProviderPlan, ResourceChange, Shown};
 use crate::redact::{redact_text, unified_diff};
 use crate::render::Artifact;
 use crate::util::fs::{sync_dir, write_atomic};
@@ -34,8 +35,15 @@ fn sha256(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-pub fn address(path: &str) -> String {
-    format!("{NAME}:{path}")
+pub fn address(path: &str) -> Address {
+    Address::new(NAME, path)
+}
+
+/// What the state keeps of a file redisctl wrote.
+#[derive(Serialize, Deserialize)]
+struct FileRecord {
+    sha256: String,
+    mode: u32,
 }
 
 impl FilesProvider {
@@ -92,8 +100,8 @@ impl FilesProvider {
         Ok(Some(Observed { content, mode }))
     }
 
-    fn recorded_hash(state: &State, address: &str) -> Option<String> {
-        state.get(address).and_then(|v| v.get("sha256")).and_then(|h| h.as_str()).map(String::from)
+    fn recorded_hash(state: &State, address: &Address) -> Result<Option<String>, Error> {
+        Ok(state.record::<FileRecord>(address)?.map(|r| r.sha256))
     }
 }
 
@@ -112,7 +120,7 @@ impl Provider for FilesProvider {
         for a in &self.artifacts {
             let addr = address(&a.path);
             let current = Self::observe(&self.full(&a.path)?)?;
-            let recorded = Self::recorded_hash(state, &addr);
+            let recorded = Self::recorded_hash(state, &addr)?;
             let want = a.content.as_bytes();
             let mut change = ResourceChange::new(NAME, addr.clone(), Action::NoOp);
             change.expect = Some(sha256(want));
@@ -162,9 +170,9 @@ impl Provider for FilesProvider {
             changes.push(change);
         }
         // Files recorded at the last apply that are no longer rendered.
-        let rendered: Vec<String> = self.artifacts.iter().map(|a| address(&a.path)).collect();
+        let rendered: Vec<Address> = self.artifacts.iter().map(|a| address(&a.path)).collect();
         for addr in state.addresses(NAME).filter(|a| !rendered.contains(a)) {
-            let rel = &addr[NAME.len() + 1..];
+            let rel = addr.path();
             let Some(obs) = Self::observe(&self.full(rel)?)? else {
                 continue; // already gone: `finish` forgets it
             };
@@ -174,7 +182,7 @@ impl Provider for FilesProvider {
             change.before = Some(summary(&obs.content, obs.mode));
             change.expect = Some(have.clone());
             change.reason = Some("no longer rendered from the contract".into());
-            if Self::recorded_hash(state, addr).is_some_and(|h| h != have) {
+            if Self::recorded_hash(state, addr)?.is_some_and(|h| h != have) {
                 change.flags.drift = true;
                 change.reason = Some("no longer rendered, and changed outside redisctl since the last apply".into());
             }
@@ -188,7 +196,7 @@ impl Provider for FilesProvider {
     }
 
     fn apply(&mut self, change: &ResourceChange, state: &mut State, _opts: &ApplyOptions) -> Result<Outcome, Error> {
-        let rel = change.address.strip_prefix("file:").unwrap_or(&change.address).to_string();
+        let rel = change.address.path().to_string();
         let path = self.full(&rel)?;
         match change.action {
             Action::Create | Action::Update | Action::Replace => {
@@ -204,7 +212,7 @@ impl Provider for FilesProvider {
                     )));
                 }
                 write_atomic(&path, a.content.as_bytes(), a.mode)?;
-                state.set(&change.address, json!({ "sha256": hash, "mode": a.mode }));
+                state.put(&change.address, &FileRecord { sha256: hash, mode: a.mode })?;
             }
             Action::Delete => {
                 match std::fs::remove_file(&path) {
@@ -229,14 +237,14 @@ impl Provider for FilesProvider {
             let addr = address(&a.path);
             if let Some(obs) = Self::observe(&self.full(&a.path)?)? {
                 if obs.content == a.content.as_bytes() {
-                    state.set(&addr, json!({ "sha256": sha256(&obs.content), "mode": obs.mode }));
+                    state.put(&addr, &FileRecord { sha256: sha256(&obs.content), mode: obs.mode })?;
                 }
             }
         }
-        let rendered: Vec<String> = self.artifacts.iter().map(|a| address(&a.path)).collect();
-        let gone: Vec<String> = state
+        let rendered: Vec<Address> = self.artifacts.iter().map(|a| address(&a.path)).collect();
+        let gone: Vec<Address> = state
             .addresses(NAME)
-            .filter(|a| !rendered.contains(a) && self.full(&a[NAME.len() + 1..]).is_ok_and(|p| !p.exists()))
+            .filter(|a| !rendered.contains(a) && self.full(a.path()).is_ok_and(|p| !p.exists()))
             .cloned()
             .collect();
         for a in gone {

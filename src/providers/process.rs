@@ -17,13 +17,19 @@ use sha2::{Digest, Sha256};
 
 use crate::error::Error;
 use crate::plan::state::State;
-use crate::plan::{Action, ApplyOptions, Outcome, Provider, ProviderPlan, ResourceChange, Shown};
+use crate::plan::{Action, Address, ApplyOptions, Outcome, Provider, ProviderPlan, ResourceChange, Shown};
 use crate::resolve::Deployment;
+use crate::stack::paths::{CLUSTER_CONFIG_FILE, RUNTIME_CONF};
 use crate::stack::{alive, Kind, RunDir, Stack, StopOptions};
 
 pub const NAME: &str = "process";
+/// The kind of a member's data (`destroy --purge-data`).
+const DATA: &str = "data";
+
 /// The address of the stack's readiness.
-pub const READY: &str = "process:ready";
+fn ready() -> Address {
+    Address::new(NAME, "ready")
+}
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a failing readiness check may take to pass before plan reports the stack not ready.
 const READY_SETTLE: Duration = Duration::from_secs(3);
@@ -41,7 +47,7 @@ pub struct ProcessProvider {
 }
 
 /// Files a node or Sentinel keeps its data and runtime state in (`destroy --purge-data`).
-const DATA_FILES: &[&str] = &["dump.rdb", "appendonlydir", "appendonly.aof", "nodes.conf", "runtime.conf"];
+const DATA_FILES: &[&str] = &["dump.rdb", "appendonlydir", "appendonly.aof", CLUSTER_CONFIG_FILE, RUNTIME_CONF];
 
 impl ProcessProvider {
     pub fn new(deployment: Deployment, run_dir: PathBuf) -> Result<Self, Error> {
@@ -68,14 +74,14 @@ impl ProcessProvider {
         let mut changes = Vec::new();
         for name in &names {
             if self.stack.pid(name)?.is_some() {
-                let mut c = ResourceChange::new(NAME, format!("{NAME}:{name}"), Action::Delete);
+                let mut c = ResourceChange::new(NAME, Address::new(NAME, name.as_str()), Action::Delete);
                 c.reason = Some("stopped with SHUTDOWN".into());
                 changes.push(c);
             }
         }
         for name in names.iter().filter(|_| purge_data) {
             if DATA_FILES.iter().any(|f| self.stack.run.member_dir(name).join(f).exists()) {
-                let mut c = ResourceChange::new(NAME, format!("data:{name}"), Action::Delete);
+                let mut c = ResourceChange::new(NAME, Address::new(DATA, name.as_str()), Action::Delete);
                 c.flags.destructive = true;
                 c.reason = Some("--purge-data: the data directory's contents are deleted".into());
                 changes.push(c);
@@ -102,7 +108,7 @@ impl ProcessProvider {
             if known.contains(&name) || !(name.starts_with("node-") || name.starts_with("sentinel-")) {
                 continue;
             }
-            let kind = if name.starts_with("sentinel-") { Kind::Sentinel } else { Kind::Redis };
+            let kind = Kind::of(&name);
             // A pid file outlives its process and pids are reused: only a process working in
             // this member's directory is the member (never signal an unrelated program).
             let pid =
@@ -152,7 +158,7 @@ impl Provider for ProcessProvider {
             let pid = self.stack.pid(&name)?;
             seen.push(format!("{name} {}", pid.is_some()));
             if pid.is_none() {
-                let mut c = ResourceChange::new(NAME, format!("{NAME}:{name}"), Action::Create);
+                let mut c = ResourceChange::new(NAME, Address::new(NAME, name.as_str()), Action::Create);
                 c.after = Some(Shown::Value(json!({ "binary": kind.stem(), "address": format!("127.0.0.1:{port}") })));
                 c.reason = Some("not running".into());
                 changes.push(c);
@@ -160,7 +166,7 @@ impl Provider for ProcessProvider {
         }
         for (name, pid) in self.orphans() {
             seen.push(format!("{name} orphan {pid}"));
-            let mut c = ResourceChange::new(NAME, format!("{NAME}:{name}"), Action::Delete);
+            let mut c = ResourceChange::new(NAME, Address::new(NAME, name.as_str()), Action::Delete);
             c.before = Some(Shown::Value(json!({ "pid": pid })));
             c.reason = Some("no longer in the topology; stopped, its data directory is kept".into());
             changes.push(c);
@@ -169,7 +175,7 @@ impl Provider for ProcessProvider {
             // Readiness settles: right after a start a Sentinel may list a returning replica as
             // disconnected for a moment. Only a check that keeps failing is a change.
             if let Err(nr) = crate::stack::poll(READY_SETTLE, || self.stack.check_ready()) {
-                let mut c = ResourceChange::new(NAME, READY.into(), Action::Update);
+                let mut c = ResourceChange::new(NAME, ready(), Action::Update);
                 c.before = Some(Shown::Value(json!({ "ready": false, "member": nr.member, "check": nr.check })));
                 c.after = Some(Shown::Value(json!({ "ready": true })));
                 c.reason = Some(format!("not ready: {} {} check failed: {}", nr.member, nr.check, nr.detail));
@@ -182,7 +188,8 @@ impl Provider for ProcessProvider {
 
     fn apply(&mut self, change: &ResourceChange, _state: &mut State, _opts: &ApplyOptions) -> Result<Outcome, Error> {
         if self.destroying.is_some() {
-            if let Some(name) = change.address.strip_prefix("data:") {
+            let name = change.address.path();
+            if change.address.is(DATA) {
                 for f in DATA_FILES {
                     let path = self.stack.run.member_dir(name).join(f);
                     let removed =
@@ -194,12 +201,12 @@ impl Provider for ProcessProvider {
                         _ => {}
                     }
                 }
-            } else if let Some(name) = change.address.strip_prefix("process:") {
+            } else if change.address.is(NAME) {
                 self.stack.stop(name, StopOptions::default())?;
             }
             return Ok(Outcome::Applied);
         }
-        let name = change.address.strip_prefix("process:").unwrap_or(&change.address);
+        let name = change.address.path();
         match change.action {
             Action::Create => {
                 if let Err(e) = self.stack.start(name) {
@@ -209,9 +216,9 @@ impl Provider for ProcessProvider {
                 self.bring_up = true;
             }
             // Bootstrapping and waiting is `finish`'s job.
-            Action::Update if change.address == READY => self.bring_up = true,
+            Action::Update if change.address == ready() => self.bring_up = true,
             Action::Delete => {
-                let kind = if name.starts_with("sentinel-") { Kind::Sentinel } else { Kind::Redis };
+                let kind = Kind::of(name);
                 let pid_file = self.stack.run.pid_file(name, kind);
                 let pid = std::fs::read_to_string(&pid_file).ok().and_then(|p| p.trim().parse::<i32>().ok());
                 if let Some(pid) = pid.filter(|p| alive(*p, &self.stack.run.member_dir(name))) {

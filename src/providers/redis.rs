@@ -14,15 +14,14 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::contract::checks::config_lines;
 use crate::error::Error;
 use crate::model::directives::{Apply, Directives, Kind};
 use crate::model::UserRole;
 use crate::plan::state::State;
-use crate::plan::{Action, ApplyOptions, Outcome, Provider, ProviderPlan, ResourceChange, Shown};
+use crate::plan::{Action, Address, ApplyOptions, Outcome, Provider, ProviderPlan, ResourceChange, Shown, WaitsFor};
 use crate::redact::redact_text;
 use crate::render::acl_users;
 use crate::resolve::{Deployment, Node, Sentinel};
@@ -30,6 +29,32 @@ use crate::secrets::Secret;
 use crate::units::{format_size, parse_size};
 
 pub const NAME: &str = "redis";
+/// The kinds of this provider's resources.
+const CONFIG: &str = "redis-config";
+const ACL_USER: &str = "acl-user";
+const SENTINEL_CONFIG: &str = "sentinel-config";
+
+/// What the state keeps per node or Sentinel: the values redisctl last set (to tell a hand
+/// change from a contract change), and per ACL user what it set and how Redis printed it.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct MemberRecord {
+    #[serde(default)]
+    config: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    acl: BTreeMap<String, AclRecord>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct AclRecord {
+    /// The hash of the command rules redisctl set.
+    desired: String,
+    /// The command rules as Redis printed them after setting them.
+    commands: String,
+}
+
+fn member_address(name: &str) -> Address {
+    Address::new(NAME, name)
+}
 
 pub struct LiveRedis {
     deployment: Deployment,
@@ -115,29 +140,7 @@ fn unreachable(e: &str) -> bool {
 /// The directives a node should run with, as (name, value) in redis.conf spelling, for the
 /// settings that can differ between the rendered file and a running server.
 pub fn desired_config(d: &Deployment) -> BTreeMap<String, String> {
-    let c = &d.contract;
-    let mut want = BTreeMap::new();
-    if let Some(max) = c.resources.maxmemory {
-        want.insert("maxmemory".into(), max.0.to_string());
-    }
-    want.insert("maxmemory-policy".into(), c.redis.maxmemory_policy.as_str().into());
-    let p = &c.redis.persistence;
-    want.insert("appendonly".into(), if p.mode.aof() { "yes" } else { "no" }.into());
-    if p.mode.aof() {
-        want.insert("appendfsync".into(), p.fsync.as_str().into());
-    }
-    let save = if p.mode.rdb() {
-        p.snapshots.iter().map(|s| s.split_whitespace().collect::<Vec<_>>().join(" ")).collect::<Vec<_>>().join(" ")
-    } else {
-        String::new()
-    };
-    want.insert("save".into(), save);
-    let table = Directives::get();
-    for (name, value) in &c.redis.config {
-        let canonical = table.find(name).map(|d| d.name.clone()).unwrap_or_else(|| name.to_ascii_lowercase());
-        want.insert(canonical, config_lines(value).join(" "));
-    }
-    want
+    d.settings.running()
 }
 
 /// Compare a wanted and a live value the way Redis means them.
@@ -217,8 +220,8 @@ impl LiveRedis {
         self.deployment.nodes.iter().find(|n| n.name == name).ok_or_else(|| Error::msg(format!("no node {name}")))
     }
 
-    fn node_state<'a>(state: &'a State, node: &str) -> Option<&'a serde_json::Value> {
-        state.get(&format!("{NAME}:{node}"))
+    fn member_record(state: &State, name: &str) -> Result<MemberRecord, String> {
+        Ok(state.record(&member_address(name)).map_err(|e| e.to_string())?.unwrap_or_default())
     }
 
     fn plan_node(
@@ -232,7 +235,7 @@ impl LiveRedis {
         let Some(mut con) = self.reach(&node.name, self.connect_node(node), seen)? else { return Ok(()) };
         let live: BTreeMap<String, String> =
             redis::cmd("CONFIG").arg("GET").arg("*").query(&mut con).map_err(|e| e.to_string())?;
-        let recorded = Self::node_state(state, &node.name);
+        let recorded = Self::member_record(state, &node.name)?;
         let table = Directives::get();
         let desired = desired_config(d);
         for (name, want) in desired.clone() {
@@ -241,7 +244,8 @@ impl LiveRedis {
             if same_value(&name, &want, have) {
                 continue;
             }
-            let mut c = ResourceChange::new(NAME, format!("redis-config:{}/{name}", node.name), Action::Update);
+            let mut c =
+                ResourceChange::new(NAME, Address::new(CONFIG, format!("{}/{name}", node.name)), Action::Update);
             c.before = Some(Shown::Text(show(&name, have)));
             c.after = Some(Shown::Text(show(&name, &want)));
             c.expect = Some(want.clone());
@@ -254,7 +258,7 @@ impl LiveRedis {
                     }
                 }
             }
-            let last = recorded.and_then(|r| r["config"].get(&name)).and_then(|v| v.as_str());
+            let last = recorded.config.get(&name);
             if last.is_some_and(|l| same_value(&name, l, &want)) {
                 c.flags.drift = true;
                 c.reason = Some("changed outside redisctl".into());
@@ -263,7 +267,7 @@ impl LiveRedis {
         }
         // A directive redisctl set that has left the contract goes back to Redis's default: the
         // rendered file no longer names it, so that is also what the next restart gives.
-        let set_before = recorded.and_then(|r| r["config"].as_object()).into_iter().flat_map(|c| c.keys());
+        let set_before = recorded.config.keys();
         for name in set_before.filter(|n| !desired.contains_key(*n)) {
             let default = table.find(name).and_then(|x| x.default_in(d.version()));
             let (Some(have), Some(default)) = (live.get(name), default) else { continue };
@@ -271,7 +275,8 @@ impl LiveRedis {
             if same_value(name, default, have) {
                 continue;
             }
-            let mut c = ResourceChange::new(NAME, format!("redis-config:{}/{name}", node.name), Action::Update);
+            let mut c =
+                ResourceChange::new(NAME, Address::new(CONFIG, format!("{}/{name}", node.name)), Action::Update);
             c.before = Some(Shown::Text(show(name, have)));
             c.after = Some(Shown::Text(show(name, default)));
             c.expect = Some(default.to_string());
@@ -284,19 +289,18 @@ impl LiveRedis {
         let live_users = acl_list(&mut con)?;
         let wanted = acl_users(d)?;
         for (user, rules) in &wanted {
-            let addr = format!("acl-user:{}/{user}", node.name);
+            let addr = Address::new(ACL_USER, format!("{}/{user}", node.name));
             let want = AclRules::parse(rules.iter().map(String::as_str));
             let live_line = live_users.get(user);
             let have = live_line.map(|l| AclRules::parse(l.split(' ').skip(2)));
             seen.push(format!("{addr} {}", live_line.map(|l| rules_hash(std::slice::from_ref(l))).unwrap_or_default()));
             // Redis rewrites command rules into its own expanded form, so commands are compared
             // with what was recorded when redisctl last set them (see `finish`).
-            let rec = recorded.and_then(|r| r["acl"].get(user));
-            let commands_changed = rec.is_some_and(|r| r["desired"].as_str() != Some(want.commands_hash().as_str()));
+            let rec = recorded.acl.get(user);
+            let commands_changed = rec.is_some_and(|r| r.desired != want.commands_hash());
             // Redis prints the expanded rules in no stable order (it differs after a restart).
             let commands_drifted = rec.zip(have.as_ref()).is_some_and(|(r, h)| {
-                sorted_words(r["commands"].as_str().unwrap_or_default().split(' '))
-                    != sorted_words(h.commands.iter().map(String::as_str))
+                sorted_words(r.commands.split(' ')) != sorted_words(h.commands.iter().map(String::as_str))
             });
             if have.as_ref().is_some_and(|h| h.same_apart_from_commands(&want))
                 && !commands_changed
@@ -318,7 +322,7 @@ impl LiveRedis {
                 if only_passwords && want.passwords.is_subset(&have.passwords) {
                     c.reason =
                         Some("finish password rotation: remove the old password (needs --finish-rotation)".into());
-                    c.flags.waits_for = Some("--finish-rotation".into());
+                    c.flags.waits_for = Some(WaitsFor::FinishRotation);
                 } else if only_passwords {
                     c.reason = Some(
                         "password rotation: the new password is added, the old one stays valid until --finish-rotation"
@@ -332,7 +336,8 @@ impl LiveRedis {
             changes.push(c);
         }
         for user in live_users.keys().filter(|u| !wanted.iter().any(|(w, _)| w == *u)) {
-            let mut c = ResourceChange::new(NAME, format!("acl-user:{}/{user}", node.name), Action::Delete);
+            let mut c =
+                ResourceChange::new(NAME, Address::new(ACL_USER, format!("{}/{user}", node.name)), Action::Delete);
             c.flags.live = true;
             c.reason = Some("not in the contract".into());
             changes.push(c);
@@ -380,18 +385,19 @@ impl LiveRedis {
         let d = &self.deployment;
         let Some(mut con) = self.reach(&s.name, self.connect_sentinel(s), seen)? else { return Ok(()) };
         let live = sentinel_master(d, &mut con).map_err(|e| format!("{}: {e}", s.name))?;
-        let recorded = Self::node_state(state, &s.name);
+        let recorded = Self::member_record(state, &s.name)?;
         for (name, want) in desired_sentinel_config(d) {
             let have = live.get(name).cloned().unwrap_or_default();
             seen.push(format!("{}/{name}={have}", s.name));
             if have == want {
                 continue;
             }
-            let mut c = ResourceChange::new(NAME, format!("sentinel-config:{}/{name}", s.name), Action::Update);
+            let mut c =
+                ResourceChange::new(NAME, Address::new(SENTINEL_CONFIG, format!("{}/{name}", s.name)), Action::Update);
             c.before = Some(Shown::Text(have));
             c.after = Some(Shown::Text(want.clone()));
             c.flags.live = true;
-            if recorded.and_then(|r| r["config"].get(name)).and_then(|v| v.as_str()) == Some(want.as_str()) {
+            if recorded.config.get(name) == Some(&want) {
                 c.flags.drift = true;
                 c.reason = Some("changed outside redisctl".into());
             }
@@ -442,12 +448,11 @@ impl LiveRedis {
                 .arg("REWRITE")
                 .exec(&mut con)
                 .map_err(|e| Error::msg(format!("CONFIG REWRITE on {name}: {e}")))?;
-            let key = format!("{NAME}:{name}");
-            let mut record = state.get(&key).cloned().unwrap_or_else(|| json!({ "config": {}, "acl": {} }));
+            let mut record = Self::member_record(state, name).map_err(Error::msg)?;
             for (k, v) in pairs {
-                record["config"][k.as_str()] = json!(v);
+                record.config.insert(k.clone(), v.clone());
             }
-            state.set(&key, record);
+            state.put(&member_address(name), &record)?;
         }
         Ok(())
     }
@@ -476,10 +481,9 @@ impl LiveRedis {
             .arg(&want)
             .exec(&mut con)
             .map_err(|e| Error::msg(format!("SENTINEL SET {} {item} on {name}: {e}", d.master_name)))?;
-        let key = format!("{NAME}:{name}");
-        let mut record = state.get(&key).cloned().unwrap_or_else(|| json!({ "config": {} }));
-        record["config"][item] = json!(want);
-        state.set(&key, record);
+        let mut record = Self::member_record(state, name).map_err(Error::msg)?;
+        record.config.insert(item.to_string(), want);
+        state.put(&member_address(name), &record)?;
         Ok(Outcome::Applied)
     }
 }
@@ -502,9 +506,9 @@ impl Provider for LiveRedis {
     }
 
     fn apply(&mut self, change: &ResourceChange, state: &mut State, opts: &ApplyOptions) -> Result<Outcome, Error> {
-        let (kind, rest) = change.address.split_once(':').unwrap_or(("", ""));
-        let (node_name, item) = rest.split_once('/').unwrap_or((rest, ""));
-        if kind == "sentinel-config" {
+        let kind = change.address.kind();
+        let (node_name, item) = change.address.path().split_once('/').unwrap_or((change.address.path(), ""));
+        if kind == SENTINEL_CONFIG {
             return self.set_sentinel(node_name, item, change, state);
         }
         let node = self.node(node_name)?.clone();
@@ -523,26 +527,23 @@ impl Provider for LiveRedis {
             return Ok(Outcome::Applied);
         }
         let mut con = self.connect_node(&node).map_err(Error::msg)?;
-        let key = format!("{NAME}:{node_name}");
-        let mut record = state.get(&key).cloned().unwrap_or_else(|| json!({ "config": {}, "acl": {} }));
+        let mut record = Self::member_record(state, node_name).map_err(Error::msg)?;
         match kind {
-            "redis-config" => {
+            CONFIG => {
                 // Collected here and set in `finish`: all of a node's settings in one CONFIG SET.
                 let want = change.expect.clone().unwrap_or_default();
                 self.pending_config.push((node.name.clone(), item.to_string(), want));
                 return Ok(Outcome::Applied);
             }
-            "acl-user" if change.action == Action::Delete => {
+            ACL_USER if change.action == Action::Delete => {
                 redis::cmd("ACL")
                     .arg("DELUSER")
                     .arg(item)
                     .exec(&mut con)
                     .map_err(|e| Error::msg(format!("ACL DELUSER: {e}")))?;
-                if let Some(acl) = record["acl"].as_object_mut() {
-                    acl.remove(item);
-                }
+                record.acl.remove(item);
             }
-            "acl-user" => {
+            ACL_USER => {
                 let users = acl_users(&self.deployment).map_err(Error::msg)?;
                 let rules = users
                     .iter()
@@ -555,8 +556,8 @@ impl Provider for LiveRedis {
                 let want = AclRules::parse(rules.iter().map(String::as_str));
                 let live = acl_list(&mut con).map_err(Error::msg)?;
                 let have = live.get(item).map(|l| AclRules::parse(l.split(' ').skip(2)));
-                let finishing = change.reason.as_deref().is_some_and(|r| r.starts_with("finish password rotation"));
-                if finishing && !opts.finish_rotation {
+                let finishing = change.flags.waits_for == Some(WaitsFor::FinishRotation);
+                if finishing && !WaitsFor::FinishRotation.given(opts) {
                     return Ok(Outcome::Skipped(
                         "the old password stays valid until you re-run with --finish-rotation".into(),
                     ));
@@ -581,11 +582,13 @@ impl Provider for LiveRedis {
                 })?;
                 let line = acl_list(&mut con).map_err(Error::msg)?.remove(item).unwrap_or_default();
                 let live_commands = AclRules::parse(line.split(' ').skip(2)).commands.join(" ");
-                record["acl"][item] = json!({ "desired": want.commands_hash(), "commands": live_commands });
+                record
+                    .acl
+                    .insert(item.to_string(), AclRecord { desired: want.commands_hash(), commands: live_commands });
             }
             _ => return Err(Error::msg(format!("unknown live resource {}", change.address))),
         }
-        state.set(&key, record);
+        state.put(&member_address(node_name), &record)?;
         Ok(Outcome::Applied)
     }
 
@@ -604,51 +607,47 @@ impl Provider for LiveRedis {
         for s in &d.sentinels {
             let Some(mut con) = self.connect_sentinel(s).ok().filter(|_| self.ours(&s.name)) else { continue };
             let Ok(live) = sentinel_master(&d, &mut con) else { continue };
-            let key = format!("{NAME}:{}", s.name);
-            let mut record = state.get(&key).cloned().unwrap_or_else(|| json!({ "config": {} }));
+            let mut record = Self::member_record(state, &s.name).map_err(Error::msg)?;
             for (name, want) in desired_sentinel_config(&d) {
                 if live.get(name) == Some(&want) {
-                    record["config"][name] = json!(want);
+                    record.config.insert(name.to_string(), want);
                 }
             }
-            state.set(&key, record);
+            state.put(&member_address(&s.name), &record)?;
         }
         for node in &d.nodes {
             if !self.ours(&node.name) {
                 continue;
             }
             let Ok(mut con) = self.connect_node(node) else { continue };
-            let key = format!("{NAME}:{}", node.name);
-            let mut record = state.get(&key).cloned().unwrap_or_else(|| json!({ "config": {}, "acl": {} }));
+            let mut record = Self::member_record(state, &node.name).map_err(Error::msg)?;
             let live: BTreeMap<String, String> =
                 redis::cmd("CONFIG").arg("GET").arg("*").query(&mut con).map_err(|e| Error::msg(e.to_string()))?;
             let desired = desired_config(&d);
             for (name, want) in &desired {
                 if live.get(name).is_some_and(|have| same_value(name, want, have)) {
-                    record["config"][name] = json!(want);
+                    record.config.insert(name.clone(), want.clone());
                 }
             }
             // A directive that left the contract stops being managed once it is back to its
             // default (or has no known default to go back to).
-            if let Some(config) = record["config"].as_object_mut() {
-                let table = Directives::get();
-                config.retain(|name, _| {
-                    let default = table.find(name).and_then(|x| x.default_in(d.version()));
-                    desired.contains_key(name)
-                        || default.zip(live.get(name)).is_some_and(|(def, have)| !same_value(name, def, have))
-                });
-            }
+            let table = Directives::get();
+            record.config.retain(|name, _| {
+                let default = table.find(name).and_then(|x| x.default_in(d.version()));
+                desired.contains_key(name)
+                    || default.zip(live.get(name)).is_some_and(|(def, have)| !same_value(name, def, have))
+            });
             let users = acl_list(&mut con).map_err(Error::msg)?;
             for (user, rules) in &wanted {
                 let want = AclRules::parse(rules.iter().map(String::as_str));
-                let recorded = record["acl"].get(user).is_some();
+                let recorded = record.acl.contains_key(user);
                 if let (Some(line), false) = (users.get(user), recorded) {
                     // First sight of a node started from the rendered ACL file.
                     let commands = AclRules::parse(line.split(' ').skip(2)).commands.join(" ");
-                    record["acl"][user] = json!({ "desired": want.commands_hash(), "commands": commands });
+                    record.acl.insert(user.clone(), AclRecord { desired: want.commands_hash(), commands });
                 }
             }
-            state.set(&key, record);
+            state.put(&member_address(&node.name), &record)?;
         }
         Ok(())
     }

@@ -9,8 +9,6 @@ pub mod conf;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::contract::checks::config_lines;
-use crate::model::directives::Directives;
 use crate::model::{Auth, UserRole};
 use crate::resolve::{Deployment, Node, Role, User};
 use crate::units::format_size;
@@ -93,16 +91,12 @@ pub fn server_files(d: &Deployment, templates: &Templates, flavor: &Flavor) -> R
     let replication_user = d.user_with_role(UserRole::Replication).filter(|_| d.auth_required());
     let has_replicas = d.nodes.iter().any(|n| matches!(n.role, Role::Replica(_)));
     let masteruser = replication_user.filter(|_| has_replicas).map(|u| u.spec.name.clone());
-    let save: Vec<Vec<String>> = if c.redis.persistence.mode.rdb() {
-        c.redis.persistence.snapshots.iter().map(|s| s.split_whitespace().map(String::from).collect()).collect()
-    } else {
-        Vec::new()
-    };
+    let settings = &d.settings;
     let persistence = json!({
         "mode": c.redis.persistence.mode.as_str(),
-        "aof": if c.redis.persistence.mode.aof() { "yes" } else { "no" },
-        "fsync": c.redis.persistence.fsync.as_str(),
-        "save": save,
+        "aof": if settings.appendonly { "yes" } else { "no" },
+        "fsync": settings.appendfsync,
+        "save": settings.save,
     });
     let config = config_directives(d);
     let common = json!({
@@ -114,8 +108,8 @@ pub fn server_files(d: &Deployment, templates: &Templates, flavor: &Flavor) -> R
         "tls": tls_ctx,
         "cluster": cluster,
         "masteruser": masteruser,
-        "maxmemory": c.resources.maxmemory.map(|s| format_size(s.0)),
-        "maxmemory_policy": c.redis.maxmemory_policy.as_str(),
+        "maxmemory": settings.maxmemory.map(format_size),
+        "maxmemory_policy": settings.maxmemory_policy,
         "persistence": persistence,
         "config": config,
     });
@@ -189,17 +183,8 @@ pub fn server_files(d: &Deployment, templates: &Templates, flavor: &Flavor) -> R
 /// `redis.config` entries as (name, args) lines: multi-argument directives are split on
 /// whitespace, everything else is one argument (quoted by the template formatter).
 fn config_directives(d: &Deployment) -> Vec<serde_json::Value> {
-    let table = Directives::get();
-    let mut lines = Vec::new();
-    for (name, value) in &d.contract.redis.config {
-        let multi = table.find(name).is_some_and(|dir| dir.multi);
-        for line in config_lines(value) {
-            let args: Vec<String> =
-                if multi { line.split_whitespace().map(String::from).collect() } else { vec![line] };
-            lines.push(json!({ "name": name.to_ascii_lowercase(), "args": args }));
-        }
-    }
-    lines
+    let lines = d.settings.config.iter().flat_map(|dir| dir.args().into_iter().map(|args| (&dir.name, args)));
+    lines.map(|(name, args)| json!({ "name": name, "args": args })).collect()
 }
 
 /// One line of the ACL file: `user <name> <head...> [#<SHA-256 of the password>] <rules...>`.

@@ -8,7 +8,7 @@
 
 mod client;
 mod cluster;
-mod paths;
+pub mod paths;
 mod process;
 mod ready;
 mod recover;

@@ -13,12 +13,13 @@ use crate::providers::process::ProcessProvider;
 use crate::providers::redis::{LiveRedis, Placement};
 use crate::render::{server_files, Artifact, Flavor, Templates};
 use crate::resolve::Deployment;
-use crate::stack::{Stack, HOST};
+use crate::stack::paths::{ACL_FILE, CLUSTER_CONFIG_FILE, SENTINEL_ACL_FILE};
+use crate::stack::{Kind, Stack, HOST};
 
 pub struct Process;
 
-/// Everything under the environment's run directory, one folder per node; redis-server runs
-/// with that folder as its working directory and `dir`.
+/// Everything under the environment's run directory, one folder per member (the stack's
+/// layout, `stack::paths`); redis-server runs with that folder as its working directory and `dir`.
 pub fn flavor() -> Flavor {
     Flavor {
         bind: |_, _| vec![HOST.into()],
@@ -27,19 +28,18 @@ pub fn flavor() -> Flavor {
         announce: None,
         host: |_, _| HOST.into(),
         paths: |_, name| {
-            let is_sentinel = name.starts_with("sentinel");
-            let stem = if is_sentinel { "sentinel" } else { "redis" };
+            let kind = Kind::of(name);
             json!({
                 "dir": ".",
-                "pidfile": format!("{stem}.pid"),
-                "logfile": format!("{stem}.log"),
-                "aclfile": if is_sentinel { "../sentinel-users.acl" } else { "../users.acl" },
-                "cluster_config_file": "nodes.conf",
+                "pidfile": kind.pid_file(),
+                "logfile": kind.log_file(),
+                "aclfile": format!("../{}", kind.acl_file()),
+                "cluster_config_file": CLUSTER_CONFIG_FILE,
             })
         },
         config_path: |_, name, file| format!("{name}/{file}"),
-        acl_path: Some(|_| "users.acl".into()),
-        sentinel_acl_path: Some(|_| "sentinel-users.acl".into()),
+        acl_path: Some(|_| ACL_FILE.into()),
+        sentinel_acl_path: Some(|_| SENTINEL_ACL_FILE.into()),
     }
 }
 

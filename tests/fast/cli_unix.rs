@@ -25,6 +25,11 @@ fn usage_errors_exit_64_and_help_exits_0() {
     let o = common::redisctl().args(["plan", "--env", "x", "--no-such-flag"]).output().unwrap();
     assert_eq!(o.status.code(), Some(64), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--no-such-flag"));
+    // Flags that parse but cannot be used as given are usage errors too, checked before any work.
+    for args in [&["apply"][..], &["apply", "--env", "local", "--lock-timeout", "soon"]] {
+        let o = common::redisctl_on(&common::repo_root()).args(args).output().unwrap();
+        assert_eq!(o.status.code(), Some(64), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    }
     let o = common::redisctl().args(["plan", "--help"]).output().unwrap();
     assert_eq!(o.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&o.stdout).contains("--detailed-exitcode"));

@@ -158,6 +158,15 @@ impl Proj {
     }
 }
 
+fn addr(text: &str) -> redisctl::plan::Address {
+    redisctl::plan::Address::parse(text).unwrap()
+}
+
+/// The state record at `address`, as JSON.
+fn record_of(state: &State, address: &str) -> Option<serde_json::Value> {
+    state.record(&addr(address)).unwrap()
+}
+
 fn sha256(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
@@ -165,15 +174,11 @@ fn sha256(s: &str) -> String {
 /// What redisctl recorded when it last applied these users (their passwords unchanged since).
 fn record_users(state: &mut State, users: &[(&str, &str)]) {
     for (id, password) in users {
-        state.set(
-            &format!("elasticache:user/{id}"),
-            serde_json::json!({ "password_sha256": sha256(password), "rotating": false }),
-        );
+        let record = serde_json::json!({ "password_sha256": sha256(password), "rotating": false });
+        state.put(&addr(&format!("elasticache:user/{id}")), &record).unwrap();
     }
-    state.set(
-        &format!("elasticache:user/{DEFAULT_USER}"),
-        serde_json::json!({ "password_sha256": null, "rotating": false }),
-    );
+    let record = serde_json::json!({ "password_sha256": null, "rotating": false });
+    state.put(&addr(&format!("elasticache:user/{DEFAULT_USER}")), &record).unwrap();
     state.save().unwrap();
 }
 
@@ -401,11 +406,14 @@ fn run(p: &Proj, plan: &Plan, providers: &mut [Box<dyn Provider>], opts: &ApplyO
 }
 
 fn changes(plan: &Plan) -> Vec<(String, Action)> {
-    plan.changes.iter().filter(|c| c.is_change()).map(|c| (c.address.clone(), c.action)).collect()
+    plan.changes.iter().filter(|c| c.is_change()).map(|c| (c.address.to_string(), c.action)).collect()
 }
 
 fn change<'a>(plan: &'a Plan, address: &str) -> &'a redisctl::plan::ResourceChange {
-    plan.changes.iter().find(|c| c.address == address).unwrap_or_else(|| panic!("no {address} in {plan:#?}"))
+    plan.changes
+        .iter()
+        .find(|c| c.address.to_string() == address)
+        .unwrap_or_else(|| panic!("no {address} in {plan:#?}"))
 }
 
 fn pairs(input: &ModifyCacheParameterGroupInput) -> Vec<(String, String)> {
@@ -486,7 +494,7 @@ fn differing_parameters_are_set_one_by_one_and_reboot_only_with_allow_restart() 
     let report = run(&p, &plan1, &mut providers, &ApplyOptions::default());
     assert_eq!(report.summary.change, 1);
     assert_eq!(report.skipped.len(), 1, "{:?}", report.skipped);
-    assert_eq!(report.skipped[0].0, databases);
+    assert_eq!(report.skipped[0].0.to_string(), databases);
     assert!(report.skipped[0].1.contains("--allow-restart"), "{:?}", report.skipped);
     let calls = taken(&modified);
     assert_eq!(calls.len(), 1);
@@ -687,7 +695,7 @@ fn a_user_group_is_created_with_every_user_and_waited_for() {
     let m = &taken(&modified_group)[0];
     assert_eq!(m.user_group_ids_to_add(), [USERS]);
     assert!(m.user_group_ids_to_remove().is_empty(), "{m:?}");
-    assert!(p.state().get(&ug).is_some());
+    assert!(record_of(&p.state(), &ug).is_some());
 }
 
 #[test]
@@ -751,7 +759,7 @@ fn a_user_removed_from_the_contract_leaves_the_user_group_then_is_deleted() {
     assert!(m.user_ids_to_add().is_empty(), "{m:?}");
     assert_eq!(describe_ug.num_calls(), 3);
     assert_eq!(taken(&deleted), [OPS_USER]);
-    assert!(p.state().get(&ops_address).is_none());
+    assert!(record_of(&p.state(), &ops_address).is_none());
 }
 
 // ------------------------------------------------------------------ 4. RBAC password rotation
@@ -818,7 +826,7 @@ fn rbac_password_rotation_keeps_both_passwords_until_finish_rotation_and_never_s
     assert_eq!(calls.len(), 1);
     assert_eq!(calls[0].user_id(), Some(APP_USER));
     assert_eq!(passwords(&calls[0]), [OLD_PASSWORD, NEW_PASSWORD]);
-    let recorded = p.state().get(&app).cloned().unwrap();
+    let recorded = record_of(&p.state(), &app).unwrap();
     assert_eq!(recorded["rotating"], true);
     assert_eq!(recorded["password_sha256"], sha256(NEW_PASSWORD));
 
@@ -838,14 +846,14 @@ fn rbac_password_rotation_keeps_both_passwords_until_finish_rotation_and_never_s
     assert_eq!(report.skipped.len(), 1, "{:?}", report.skipped);
     assert!(report.skipped[0].1.contains("--finish-rotation"), "{:?}", report.skipped);
     assert_eq!(taken(&modified).len(), 1);
-    assert_eq!(p.state().get(&app).unwrap()["rotating"], true);
+    assert_eq!(record_of(&p.state(), &app).unwrap()["rotating"], true);
     // With it: the new password alone.
     let report = run(&p, &plan2, &mut providers, &ApplyOptions { finish_rotation: true, ..ApplyOptions::default() });
     assert!(report.skipped.is_empty(), "{:?}", report.skipped);
     let calls = taken(&modified);
     assert_eq!(calls.len(), 2);
     assert_eq!(passwords(&calls[1]), [NEW_PASSWORD]);
-    assert_eq!(p.state().get(&app).unwrap()["rotating"], false);
+    assert_eq!(record_of(&p.state(), &app).unwrap()["rotating"], false);
 
     // Done: nothing left.
     let users3 = users(&want, 1);

@@ -320,15 +320,9 @@ impl Desired {
         };
         let automatic_failover = cluster_mode || replicas_per_shard > 0;
         let mut parameters = BTreeMap::new();
-        parameters.insert("maxmemory-policy".to_string(), c.redis.maxmemory_policy.as_str().to_string());
+        parameters.insert("maxmemory-policy".to_string(), d.settings.maxmemory_policy.to_string());
         parameters.insert("reserved-memory-percent".to_string(), aws.reserved_memory_percent.to_string());
-        for (name, value) in &c.redis.config {
-            let canonical = crate::model::directives::Directives::get()
-                .find(name)
-                .map(|d| d.name.clone())
-                .unwrap_or_else(|| name.to_ascii_lowercase());
-            parameters.insert(canonical, config_lines(value).join(" "));
-        }
+        parameters.extend(d.settings.config_values());
         let on_defaults = parameters.iter().all(|(k, v)| cat.defaults.get(k) == Some(v));
         let parameter_group = if on_defaults {
             let suffix = if cluster_mode { ".cluster.on" } else { "" };

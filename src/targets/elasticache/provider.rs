@@ -19,7 +19,7 @@ use aws_sdk_elasticache::types::{
     AuthTokenUpdateStrategyType, AuthenticationMode, ClusterMode, InputAuthenticationType, ParameterNameValue, Tag,
 };
 use aws_sdk_elasticache::Client;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -28,10 +28,37 @@ use super::Desired;
 use crate::error::Error;
 use crate::model::SecretRef;
 use crate::plan::state::State;
-use crate::plan::{Action, ApplyOptions, Outcome, Provider, ProviderPlan, ResourceChange, Shown};
+use crate::plan::{Action, Address, ApplyOptions, Outcome, Provider, ProviderPlan, ResourceChange, Shown, WaitsFor};
 use crate::secrets::Secret;
 
 pub const NAME: &str = "elasticache";
+
+/// `elasticache:<kind>/<id>`, e.g. `elasticache:replication-group/catalog`.
+fn address(kind: &str, id: &str) -> Address {
+    Address::new(NAME, format!("{kind}/{id}"))
+}
+
+/// The resource kind and id of an address of this provider.
+fn resource(a: &Address) -> Option<(&str, &str)> {
+    a.path().split_once('/')
+}
+
+/// What the state keeps of an ACL user redisctl manages: its password's hash, and whether a
+/// rotation (old and new both valid) waits for `--finish-rotation`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct UserRecord {
+    password_sha256: Option<String>,
+    #[serde(default)]
+    rotating: bool,
+}
+
+/// The same for the replication group's AUTH token.
+#[derive(Debug, Serialize, Deserialize)]
+struct TokenRecord {
+    sha256: String,
+    #[serde(default)]
+    rotating: bool,
+}
 
 /// How long one step (create, modify, delete) may take before apply gives up.
 pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(60 * 60);
@@ -336,7 +363,7 @@ impl ElastiCache {
     // ---------------------------------------------------------------- plan
 
     fn change(&self, kind: &str, id: &str, action: Action) -> ResourceChange {
-        ResourceChange::new(NAME, format!("{NAME}:{kind}/{id}"), action)
+        ResourceChange::new(NAME, address(kind, id), action)
     }
 
     /// The create request of `operation` for `id`, as shown in the rendered document.
@@ -399,8 +426,11 @@ impl ElastiCache {
                         if &current == value {
                             continue;
                         }
-                        let mut ch =
-                            ResourceChange::new(NAME, format!("{NAME}:parameter/{}/{name}", pg.name), Action::Update);
+                        let mut ch = ResourceChange::new(
+                            NAME,
+                            address("parameter", &format!("{}/{name}", pg.name)),
+                            Action::Update,
+                        );
                         ch.before = Some(Shown::Text(current));
                         ch.after = Some(Shown::Text(value.clone()));
                         if change_type == "requires-reboot" {
@@ -419,8 +449,7 @@ impl ElastiCache {
         }
 
         for u in &w.users {
-            let address = format!("{NAME}:user/{}", u.user_id);
-            let recorded = state.get(&address);
+            let recorded = state.record::<UserRecord>(&address("user", &u.user_id))?;
             let hash = match &u.password {
                 Some(r) => Some(sha256(&self.secret(r, &format!("password of ACL user `{}`", u.user_name))?)),
                 None => None,
@@ -433,8 +462,8 @@ impl ElastiCache {
                     out.push(ch);
                 }
                 Some(have) => {
-                    let recorded_hash = recorded.and_then(|r| r["password_sha256"].as_str()).map(String::from);
-                    let rotating = recorded.is_some_and(|r| r["rotating"].as_bool() == Some(true));
+                    let recorded_hash = recorded.as_ref().and_then(|r| r.password_sha256.clone());
+                    let rotating = recorded.is_some_and(|r| r.rotating);
                     let mut ch = self.change("user", &u.user_id, Action::Update);
                     let mut before = serde_json::Map::new();
                     let mut after = serde_json::Map::new();
@@ -460,7 +489,7 @@ impl ElastiCache {
                         ch.reason = Some(
                             "password rotation, step 2: `apply --finish-rotation` removes the old password".into(),
                         );
-                        ch.flags.waits_for = Some("--finish-rotation".into());
+                        ch.flags.waits_for = Some(WaitsFor::FinishRotation);
                     }
                     if !after.is_empty() {
                         ch.before = Some(Shown::Value(Value::Object(before)));
@@ -471,8 +500,8 @@ impl ElastiCache {
             }
         }
         // Users redisctl created earlier and the contract no longer has.
-        for address in state.addresses(NAME) {
-            if let Some(id) = address.strip_prefix(&format!("{NAME}:user/")) {
+        for a in state.addresses(NAME) {
+            if let Some(("user", id)) = resource(a) {
                 if !w.users.iter().any(|u| u.user_id == id) {
                     deletions.push(self.change("user", id, Action::Delete));
                 }
@@ -498,7 +527,7 @@ impl ElastiCache {
             }
         }
 
-        let rg_address = format!("{NAME}:replication-group/{}", w.group_id);
+        let rg_address = address("replication-group", &w.group_id);
         match &o.group {
             None => {
                 let mut ch = self.change("replication-group", &w.group_id, Action::Create);
@@ -520,7 +549,7 @@ impl ElastiCache {
                 )))
             }
             Some(have) => {
-                let applied = state.get(&rg_address).cloned().unwrap_or(Value::Null);
+                let applied = state.record::<Value>(&rg_address)?.unwrap_or(Value::Null);
                 if let Some(why) = replace_reason(w, have, &applied) {
                     let mut ch = self.change("replication-group", &w.group_id, Action::Replace);
                     ch.flags.destructive = true;
@@ -540,7 +569,7 @@ impl ElastiCache {
                         out.push(ch);
                     }
                     if have.replicas_per_shard != w.replicas_per_shard {
-                        let mut ch = ResourceChange::new(NAME, format!("{rg_address}/replicas"), Action::Update);
+                        let mut ch = ResourceChange::new(NAME, rg_address.join("replicas"), Action::Update);
                         let more = w.replicas_per_shard > have.replicas_per_shard;
                         ch.reason = Some(if more {
                             "IncreaseReplicaCount: new replicas copy the data of their primary (full sync); \
@@ -556,7 +585,7 @@ impl ElastiCache {
                         out.push(ch);
                     }
                     if w.cluster_mode && have.shards != w.shards {
-                        let mut ch = ResourceChange::new(NAME, format!("{rg_address}/shards"), Action::Update);
+                        let mut ch = ResourceChange::new(NAME, rg_address.join("shards"), Action::Update);
                         if w.shards > have.shards {
                             ch.reason = Some(format!(
                                 "ModifyReplicationGroupShardConfiguration: online resharding moves about {}% of the \
@@ -581,16 +610,16 @@ impl ElastiCache {
                 }
                 if let Some(token) = &w.auth_token {
                     let hash = sha256(&self.secret(token, "aws.authToken")?);
-                    let recorded = state.get(&format!("{NAME}:auth-token/{}", w.group_id));
-                    let rotating = recorded.is_some_and(|r| r["rotating"].as_bool() == Some(true));
-                    let same = recorded.and_then(|r| r["sha256"].as_str()) == Some(hash.as_str());
+                    let recorded = state.record::<TokenRecord>(&address("auth-token", &w.group_id))?;
+                    let rotating = recorded.as_ref().is_some_and(|r| r.rotating);
+                    let same = recorded.is_some_and(|r| r.sha256 == hash);
                     if !same || rotating {
                         let mut ch = self.change("auth-token", &w.group_id, Action::Update);
                         ch.redacted = 1;
                         ch.before = Some(Shown::Text("(sensitive)".into()));
                         ch.after = Some(Shown::Text(if same { "(sensitive)" } else { "(sensitive, changed)" }.into()));
                         if same {
-                            ch.flags.waits_for = Some("--finish-rotation".into());
+                            ch.flags.waits_for = Some(WaitsFor::FinishRotation);
                         }
                         ch.reason = Some(if same {
                             "rotation, step 2: `apply --finish-rotation` makes the new token the only one (SET)".into()
@@ -606,8 +635,8 @@ impl ElastiCache {
         }
 
         if w.user_group.is_none() {
-            for address in state.addresses(NAME) {
-                if let Some(id) = address.strip_prefix(&format!("{NAME}:user-group/")) {
+            for a in state.addresses(NAME) {
+                if let Some(("user-group", id)) = resource(a) {
                     deletions.push(self.change("user-group", id, Action::Delete));
                 }
             }
@@ -740,10 +769,7 @@ impl ElastiCache {
         }
         self.call("CreateReplicationGroup", req.send())?;
         if let Some(token) = &token {
-            state.set(
-                &format!("{NAME}:auth-token/{}", w.group_id),
-                json!({ "sha256": sha256(token), "rotating": false }),
-            );
+            state.put(&address("auth-token", &w.group_id), &TokenRecord { sha256: sha256(token), rotating: false })?;
         }
         self.wait_group(false)
     }
@@ -751,7 +777,7 @@ impl ElastiCache {
     fn modify_group(&self, state: &State) -> Result<(), Error> {
         let w = &self.want;
         let have = self.observed.group.clone().unwrap_or_default();
-        let applied = state.get(&format!("{NAME}:replication-group/{}", w.group_id)).cloned().unwrap_or(Value::Null);
+        let applied = state.record::<Value>(&address("replication-group", &w.group_id))?.unwrap_or(Value::Null);
         let (_, after) = settings_diff(w, &have, &applied);
         let mut req = self.client.modify_replication_group().replication_group_id(&w.group_id).apply_immediately(true);
         for (field, value) in &after {
@@ -823,7 +849,7 @@ impl ElastiCache {
     }
 
     fn apply_user(&self, change: &ResourceChange, state: &mut State, opts: &ApplyOptions) -> Result<Outcome, Error> {
-        let id = change.address.rsplit('/').next().unwrap_or_default().to_string();
+        let id = resource(&change.address).map(|(_, id)| id.to_string()).unwrap_or_default();
         let c = &self.client;
         if change.action == Action::Delete {
             match self.rt.block_on(c.delete_user().user_id(&id).send()) {
@@ -862,9 +888,9 @@ impl ElastiCache {
                     .send(),
             )?;
         } else {
-            let recorded = state.get(&change.address).cloned().unwrap_or(Value::Null);
-            let changed = hash.is_some() && recorded["password_sha256"].as_str() != hash.as_deref();
-            let was_rotating = recorded["rotating"].as_bool() == Some(true);
+            let recorded = state.record::<UserRecord>(&change.address)?.unwrap_or_default();
+            let changed = hash.is_some() && recorded.password_sha256 != hash;
+            let was_rotating = recorded.rotating;
             let mut req = c.modify_user().user_id(&id).access_string(&u.access_string);
             if changed {
                 match self.previous_password(&u.user_name) {
@@ -886,7 +912,7 @@ impl ElastiCache {
             }
             self.call("ModifyUser", req.send())?;
         }
-        state.set(&change.address, json!({ "password_sha256": hash, "rotating": rotating }));
+        state.put(&change.address, &UserRecord { password_sha256: hash, rotating })?;
         Ok(Outcome::Applied)
     }
 
@@ -900,8 +926,8 @@ impl ElastiCache {
         let token = w.auth_token.as_ref().ok_or_else(|| Error::msg("internal: no auth token"))?;
         let secret = self.secret(token, "aws.authToken")?;
         let hash = sha256(&secret);
-        let recorded = state.get(&change.address).cloned().unwrap_or(Value::Null);
-        let same = recorded["sha256"].as_str() == Some(hash.as_str());
+        let recorded = state.record::<TokenRecord>(&change.address)?;
+        let same = recorded.is_some_and(|r| r.sha256 == hash);
         let strategy = if same {
             if !opts.finish_rotation {
                 return Ok(Outcome::Skipped(
@@ -924,22 +950,21 @@ impl ElastiCache {
                 .send(),
         )?;
         self.wait_group(false)?;
-        state.set(&change.address, json!({ "sha256": hash, "rotating": rotating }));
+        state.put(&change.address, &TokenRecord { sha256: hash, rotating })?;
         Ok(Outcome::Applied)
     }
 
     /// What redisctl applied to the replication group, for settings Describe does not return.
-    fn record_group(&self, state: &mut State) {
+    /// (Keyed by the API's field names: `settings_diff` compares them field by field.)
+    fn record_group(&self, state: &mut State) -> Result<(), Error> {
         let w = &self.want;
-        state.set(
-            &format!("{NAME}:replication-group/{}", w.group_id),
-            json!({
-                "EngineVersion": w.engine_version,
-                "CacheParameterGroupName": w.parameter_group.name,
-                "PreferredMaintenanceWindow": w.maintenance_window,
-                "SecurityGroupIds": w.security_group_ids,
-            }),
-        );
+        let record = json!({
+            "EngineVersion": w.engine_version,
+            "CacheParameterGroupName": w.parameter_group.name,
+            "PreferredMaintenanceWindow": w.maintenance_window,
+            "SecurityGroupIds": w.security_group_ids,
+        });
+        state.put(&address("replication-group", &w.group_id), &record)
     }
 }
 
@@ -1133,10 +1158,7 @@ impl Provider for ElastiCache {
         if let Some(t) = opts.wait_timeout {
             self.wait_timeout = t;
         }
-        let (kind, rest) = change
-            .address
-            .strip_prefix(&format!("{NAME}:"))
-            .and_then(|a| a.split_once('/'))
+        let (kind, rest) = resource(&change.address)
             .ok_or_else(|| Error::msg(format!("internal: not an elasticache address: {}", change.address)))?;
         let w = self.want.clone();
         let c = self.client.clone();
@@ -1246,16 +1268,16 @@ impl Provider for ElastiCache {
             }
             ("replication-group", Action::Create) => {
                 self.create_group(state)?;
-                self.record_group(state);
+                self.record_group(state)?;
             }
             ("replication-group", Action::Update) => {
                 self.modify_group(state)?;
-                self.record_group(state);
+                self.record_group(state)?;
             }
             ("replication-group", Action::Replace) => {
                 self.delete_group(true)?;
                 self.create_group(state)?;
-                self.record_group(state);
+                self.record_group(state)?;
             }
             ("replication-group", Action::Delete) => {
                 self.delete_group(self.dependents_observed())?;
@@ -1272,10 +1294,8 @@ impl Provider for ElastiCache {
         // no longer has it; parameters and the replication group keep their own records.
         if change.action == Action::Delete {
             state.remove(&change.address);
-        } else if matches!(kind, "subnet-group" | "parameter-group" | "user-group")
-            && state.get(&change.address).is_none()
-        {
-            state.set(&change.address, json!({}));
+        } else if matches!(kind, "subnet-group" | "parameter-group" | "user-group") && !state.has(&change.address) {
+            state.put(&change.address, &serde_json::Map::new())?;
         }
         Ok(Outcome::Applied)
     }
