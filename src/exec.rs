@@ -10,10 +10,9 @@ use std::process::{Command, Stdio};
 
 use crate::error::Error;
 use crate::plan::state::State;
-use crate::plan::{Address, ExecCommand, ExecPlan, Plan};
+use crate::plan::{Address, Changed, ExecCommand, ExecPlan, Plan};
 use crate::providers::files;
 use crate::redact::redact_text;
-use crate::render::Changed;
 use crate::resolve::Deployment;
 use crate::secrets::REDACTED;
 

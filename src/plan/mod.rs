@@ -280,6 +280,24 @@ impl ExecCommand {
     }
 }
 
+/// A command to run after the files are written (`apply --exec`), shown in plans first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PostApply {
+    /// Host the command runs on (systemd: the VM of the node), `None` for where redisctl runs.
+    pub host: Option<String>,
+    pub argv: Vec<String>,
+    /// What changed that needs the command (shown in the plan).
+    pub why: String,
+}
+
+/// A rendered file a plan creates, updates or deletes: what decides the commands to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Changed {
+    /// `/`-separated path inside the output directory.
+    pub path: String,
+    pub action: Action,
+}
+
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Summary {
     pub add: usize,

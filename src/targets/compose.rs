@@ -14,10 +14,8 @@ use serde_json::{json, Map, Value};
 
 use super::containers::{self, CONFIG_DIR, DATA_DIR, REDIS_UID, RUN_DIR, SENTINEL_MEMORY_MIB};
 use crate::model::{TopologyMode, UserRole};
-use crate::plan::Action;
-use crate::render::{
-    generated_header, sentinel_auth_required, server_files, yaml_artifact, Artifact, Changed, PostApply, Templates,
-};
+use crate::plan::{Action, Changed, PostApply};
+use crate::render::{generated_header, sentinel_auth_required, server_files, yaml_artifact, Artifact, Templates};
 use crate::resolve::{Deployment, User};
 
 /// Environment variable that carries a user's password into the containers.

@@ -373,7 +373,7 @@ pub fn check(c: &Contract, index: &SpanIndex) -> Vec<Diagnostic> {
 pub struct ContainerTarget {
     pub kind: crate::model::TargetKind,
     pub render: fn(&Deployment, &crate::render::Templates) -> Result<Vec<crate::render::Artifact>, String>,
-    pub post_apply: fn(&Deployment, &std::path::Path, &[crate::render::Changed]) -> Vec<crate::render::PostApply>,
+    pub post_apply: fn(&Deployment, &std::path::Path, &[crate::plan::Changed]) -> Vec<crate::plan::PostApply>,
     /// The host clients reach a member at; `None`: ports published on 127.0.0.1.
     pub client_host: Option<fn(&Deployment, &str) -> String>,
 }
@@ -414,8 +414,8 @@ impl super::Target for ContainerTarget {
         &self,
         d: &Deployment,
         dir: &std::path::Path,
-        changed: &[crate::render::Changed],
-    ) -> Option<Vec<crate::render::PostApply>> {
+        changed: &[crate::plan::Changed],
+    ) -> Option<Vec<crate::plan::PostApply>> {
         Some((self.post_apply)(d, dir, changed))
     }
 }

@@ -16,10 +16,8 @@ use sha2::{Digest, Sha256};
 
 use super::containers::{self, sh_quote, TlsFiles, CONFIG_DIR, DATA_DIR, REDIS_UID, RUN_DIR, SENTINEL_MEMORY_MIB};
 use crate::model::{AntiAffinity, PersistenceMode, TopologyMode, UserRole};
-use crate::plan::Action;
-use crate::render::{
-    generated_header, sentinel_auth_required, server_files, yaml_artifact, Artifact, Changed, PostApply, Templates,
-};
+use crate::plan::{Action, Changed, PostApply};
+use crate::render::{generated_header, sentinel_auth_required, server_files, yaml_artifact, Artifact, Templates};
 use crate::resolve::{Deployment, Node, Role, User, CLUSTER_BUS_OFFSET};
 
 /// Where the Secret's keys (one per ACL user) are mounted.

@@ -23,10 +23,10 @@ use crate::contract::{Loaded, Project};
 use crate::diagnostics::{Diagnostic, Sources};
 use crate::error::Error;
 use crate::model::{Contract, TargetKind, UserRole};
-use crate::plan::{Provider, Scope};
+use crate::plan::{Changed, PostApply, Provider, Scope};
 use crate::providers::cluster::ClusterShape;
 use crate::providers::files::FilesProvider;
-use crate::render::{Artifact, Changed, PostApply, Templates};
+use crate::render::{Artifact, Templates};
 use crate::resolve::Deployment;
 
 /// What a target's providers are built from: one opened environment.

@@ -16,8 +16,8 @@ use serde_json::json;
 use crate::contract::merge::SpanIndex;
 use crate::diagnostics::Diagnostic;
 use crate::model::UserRole;
-use crate::plan::Action;
-use crate::render::{generated_header, server_files, Artifact, Changed, Flavor, PostApply, Templates};
+use crate::plan::{Action, Changed, PostApply};
+use crate::render::{generated_header, server_files, Artifact, Flavor, Templates};
 use crate::resolve::{Deployment, Role};
 
 fn config_dir(d: &Deployment) -> String {

@@ -122,7 +122,7 @@ fn post_apply_commands_per_target() {
     use redisctl::contract::Project;
     use redisctl::diagnostics::Sources;
     use redisctl::plan::Action;
-    use redisctl::render::Changed;
+    use redisctl::plan::Changed;
     use redisctl::resolve::Deployment;
 
     let project = Project::new(root().join(PROJECT));
