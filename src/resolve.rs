@@ -21,6 +21,8 @@ pub struct User {
     pub spec: AclUser,
     /// `None` when the target passes passwords by reference (containers, managed).
     pub secret: Option<Secret>,
+    /// The password being rotated out (`previousPassword`), resolved like `secret`.
+    pub previous: Option<Secret>,
 }
 
 #[derive(Debug, Clone)]
@@ -139,16 +141,16 @@ impl Deployment {
         let (nodes, sentinels) = layout(c);
         let mut users = Vec::new();
         for spec in &c.acl.users {
-            let secret = if c.target.facts().secrets_at_render {
-                Some(
-                    spec.password
-                        .resolve(project_dir)
-                        .map_err(|e| format!("password of ACL user `{}`: {e}", spec.name))?,
-                )
-            } else {
-                None
+            let resolve = |what: &str, r: &crate::model::SecretRef| {
+                r.resolve(project_dir).map_err(|e| format!("{what} of ACL user `{}`: {e}", spec.name))
             };
-            users.push(User { spec: spec.clone(), secret });
+            let (secret, previous) = if c.target.facts().secrets_at_render {
+                let previous = spec.previous_password.as_ref().map(|p| resolve("previousPassword", p)).transpose()?;
+                (Some(resolve("password", &spec.password)?), previous)
+            } else {
+                (None, None)
+            };
+            users.push(User { spec: spec.clone(), secret, previous });
         }
         Ok(Deployment {
             env: loaded.env.clone(),

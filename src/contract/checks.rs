@@ -385,17 +385,34 @@ fn users(c: &Contract, index: &SpanIndex, project_dir: &Path, diags: &mut Vec<Di
                 .at(at("name")),
             );
         }
-        if c.target.facts().secrets_at_render {
-            if let Err(e) = u.password.resolve(project_dir) {
+        let secrets = std::iter::once(("password", &u.password))
+            .chain(u.previous_password.as_ref().map(|p| ("previousPassword", p)));
+        for (field, secret) in secrets.filter(|_| c.target.facts().secrets_at_render) {
+            if let Err(e) = secret.resolve(project_dir) {
                 diags.push(
-                    Diagnostic::error("RCTL050", format!("password of ACL user `{}`: {e}", u.name))
-                        .at(at("password"))
-                        .hint(match &u.password.from_env {
+                    Diagnostic::error("RCTL050", format!("{field} of ACL user `{}`: {e}", u.name)).at(at(field)).hint(
+                        match &secret.from_env {
                             Some(var) => format!("export {var}=... before running redisctl"),
                             None => "create the file, readable by redisctl only (chmod 600)".into(),
-                        }),
+                        },
+                    ),
                 );
             }
+        }
+        if u.previous_password.is_some() && c.target.facts().containers {
+            diags.push(
+                Diagnostic::error(
+                    "RCTL140",
+                    format!(
+                        "`previousPassword` of ACL user `{}`: target `{}` has no rotation window",
+                        u.name,
+                        c.target.as_str()
+                    ),
+                )
+                .at(index.key(&format!("/acl/users/{i}/previousPassword")))
+                .reason("containers are replaced when a password changes; they start with the new password only")
+                .hint("remove `previousPassword` for this environment, and roll the clients over with the containers"),
+            );
         }
         for (field, prefix) in [("keys", "~"), ("channels", "&"), ("commands", "")] {
             let rules = match field {

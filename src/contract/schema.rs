@@ -156,7 +156,7 @@ pub fn check(doc: &Value, index: &SpanIndex) -> Vec<Diagnostic> {
 }
 
 /// Keys whose values are secrets (or references to them).
-const SECRET_KEYS: &[&str] = &["password", "authToken", "previousPasswords"];
+const SECRET_KEYS: &[&str] = &["password", "previousPassword", "authToken", "previousPasswords"];
 
 /// Whether a value at `pointer` may hold a secret: under a secret key, or holding one.
 fn holds_secret(pointer: &str, instance: &Value) -> bool {

@@ -611,6 +611,13 @@ pub struct AclUser {
     #[serde(default)]
     pub role: UserRole,
     pub password: SecretRef,
+    /// During a password rotation, the password being replaced. Both stay valid — in the
+    /// rendered ACL file too, so a node that restarts keeps accepting the old one — until this
+    /// is removed from the contract and `apply --finish-rotation` removes it from running nodes.
+    /// Self-hosted file targets and ElastiCache; container targets replace their containers on
+    /// a password change instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_password: Option<SecretRef>,
     /// Key patterns the user may access (`~pattern`).
     #[serde(default)]
     #[schemars(example = vec!["catalog:*"])]

@@ -323,9 +323,17 @@ impl LiveRedis {
                     c.reason =
                         Some("finish password rotation: remove the old password (needs --finish-rotation)".into());
                     c.flags.waits_for = Some(WaitsFor::FinishRotation);
+                } else if only_passwords && want.passwords.len() > 1 {
+                    c.reason = Some(
+                        "password rotation: the new password is added; the old one (`previousPassword`) stays valid, \
+                         in the rendered ACL file too, until it leaves the contract and --finish-rotation removes it"
+                            .into(),
+                    );
                 } else if only_passwords {
                     c.reason = Some(
-                        "password rotation: the new password is added, the old one stays valid until --finish-rotation"
+                        "password rotation: the new password is added, the old one stays valid until \
+                         --finish-rotation — on running nodes only: a node that restarts reads the rendered ACL file \
+                         and forgets it; set `previousPassword` to keep the window across restarts"
                             .into(),
                     );
                 } else if commands_drifted || (!commands_changed && !have.same_apart_from_commands(&want)) {

@@ -214,6 +214,11 @@ fn hashed(lines: Vec<AclLine<'_>>) -> Result<Vec<(String, Vec<String>)>, String>
         if let Some(user) = line.user {
             let secret =
                 user.secret.as_ref().ok_or_else(|| format!("the password of `{}` was not resolved", user.spec.name))?;
+            // During a rotation the old password stays valid, in the file too: a node that
+            // restarts must not start refusing clients that have not rolled over yet.
+            if let Some(previous) = &user.previous {
+                rules.push(format!("#{}", previous.sha256_hex()));
+            }
             rules.push(format!("#{}", secret.sha256_hex()));
         }
         rules.extend(line.rules);

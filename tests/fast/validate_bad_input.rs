@@ -597,6 +597,34 @@ fn missing_secret_file() -> Case {
     .dev("acl:\n  users:\n    - name: demo-app\n      password: { fromFile: secrets/nope.password }\n")
 }
 
+fn missing_previous_password() -> Case {
+    Case::new(
+        "missing_previous_password",
+        "RCTL050",
+        "previousPassword of ACL user `demo-app`: environment variable DEMO_UNSET_OLD_PW is not set",
+        "redisctl.yaml:19:25",
+    )
+    .base(
+        "      password: { fromFile: secrets/app.password }\n",
+        "      password: { fromFile: secrets/app.password }\n      previousPassword: { fromEnv: DEMO_UNSET_OLD_PW }\n",
+    )
+}
+
+fn previous_password_on_containers() -> Case {
+    Case::new(
+        "previous_password_on_containers",
+        "RCTL140",
+        "target `compose` has no rotation window",
+        "redisctl.yaml:19:7",
+    )
+    .base(
+        "      password: { fromFile: secrets/app.password }\n",
+        "      password: { fromFile: secrets/app.password }\n      previousPassword: { fromFile: secrets/app.password }\n",
+    )
+    .file(DEV_FILE, "target: compose\nsecurity: { auth: required }\n")
+    .hint("remove `previousPassword`")
+}
+
 fn empty_secret() -> Case {
     Case::new("empty_secret", "RCTL050", "environment variable DEMO_EMPTY_PW is empty", "redisctl.yaml:18:17")
         .base("{ fromFile: secrets/app.password }", "{ fromEnv: DEMO_EMPTY_PW }")
@@ -838,6 +866,8 @@ cases!(
     missing_env_var,
     missing_secret_file,
     empty_secret,
+    missing_previous_password,
+    previous_password_on_containers,
     sentinel_with_two_sentinels,
     quorum_not_a_majority,
     cluster_with_two_shards,

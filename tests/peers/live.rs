@@ -247,6 +247,8 @@ fn acl_users_are_created_rotated_and_removed_live() {
     p.write("secrets/reporting", "Reporting-Password-New\n");
     let rotation = plan(&p);
     assert!(rotation.contains("password rotation"), "{rotation}");
+    // Without `previousPassword` the window lives on running nodes only, and the plan says so.
+    assert!(rotation.contains("a node that restarts") && rotation.contains("`previousPassword`"), "{rotation}");
     apply_incomplete(&p, &[]);
     assert!(redis(p.port, "reporting", "Reporting-Password-New", &["PING"]).is_ok());
     assert!(redis(p.port, "reporting", "Reporting-Password-Old", &["PING"]).is_ok(), "old one still valid");
@@ -269,6 +271,57 @@ fn acl_users_are_created_rotated_and_removed_live() {
     let outputs = [rotation, finishing, skipped, removed, plan(&p)];
     for o in outputs {
         for secret in ["Reporting-Password-Old", "Reporting-Password-New", APP_PASSWORD, OPS_PASSWORD] {
+            assert!(!o.contains(secret), "leaked {secret}: {o}");
+        }
+    }
+}
+
+#[test]
+fn a_rotation_window_with_previous_password_survives_a_restart() {
+    let p = Project::new();
+    p.write("secrets/reporting", "Reporting-Password-Old\n");
+    let user = |password: &str, previous: &str| {
+        format!(
+            "    - {{ name: reporting, password: {{ fromFile: {password} }}{previous}, commands: [\"+@read\", \"+ping\"] }}\n"
+        )
+    };
+    p.contract("64mb", "", &user("secrets/reporting", ""));
+    apply(&p, &["--files-only"]);
+    let server = p.start();
+    assert!(redis(p.port, "reporting", "Reporting-Password-Old", &["PING"]).is_ok());
+
+    // The window opens in the contract: both passwords valid, live and in the rendered file.
+    p.write("secrets/reporting-new", "Reporting-Password-New\n");
+    p.contract("64mb", "", &user("secrets/reporting-new", ", previousPassword: { fromFile: secrets/reporting }"));
+    let opening = plan(&p);
+    assert!(opening.contains("stays valid, in the rendered ACL file too"), "{opening}");
+    let opened = apply(&p, &[]);
+    assert!(opened.contains("Apply complete!"), "{opened}");
+    let acl = std::fs::read_to_string(p.dir.path().join(".redisctl/dev/run/users.acl")).unwrap();
+    let line = acl.lines().find(|l| l.starts_with("user reporting ")).unwrap();
+    assert_eq!(line.matches(" #").count(), 2, "both hashes in the file: {line}");
+
+    // The node restarts during the window (a crash, a host reboot): clients on either password
+    // keep working.
+    drop(server);
+    let server = p.start();
+    for password in ["Reporting-Password-Old", "Reporting-Password-New"] {
+        assert!(redis(p.port, "reporting", password, &["PING"]).is_ok(), "{password} refused after a restart");
+    }
+    assert!(plan(&p).contains("No changes."), "{}", plan(&p));
+
+    // The window closes: out of the contract first, then off the running node with the flag.
+    p.contract("64mb", "", &user("secrets/reporting-new", ""));
+    let closing = plan(&p);
+    assert!(closing.contains("finish password rotation"), "{closing}");
+    apply(&p, &["--finish-rotation"]);
+    drop(server);
+    let _server = p.start();
+    assert!(redis(p.port, "reporting", "Reporting-Password-Old", &["PING"]).is_err(), "old one revoked");
+    assert!(redis(p.port, "reporting", "Reporting-Password-New", &["PING"]).is_ok());
+    assert!(plan(&p).contains("No changes."), "{}", plan(&p));
+    for o in [opening, opened, closing, acl] {
+        for secret in ["Reporting-Password-Old", "Reporting-Password-New"] {
             assert!(!o.contains(secret), "leaked {secret}: {o}");
         }
     }

@@ -215,6 +215,13 @@ pub fn problems(c: &Contract) -> Vec<Problem> {
         ));
     }
     for name in aws.previous_passwords.keys() {
+        if let Some(i) = c.acl.users.iter().position(|u| &u.name == name && u.previous_password.is_some()) {
+            out.push(problem(
+                format!("/aws/previousPasswords/{name}"),
+                format!("user `{name}` has `previousPassword` (acl.users[{i}]) and `aws.previousPasswords.{name}`"),
+                "keep one: `acl.users[].previousPassword` works on every target that has a rotation window",
+            ));
+        }
         if !c.acl.users.iter().any(|u| &u.name == name) {
             out.push(problem(
                 format!("/aws/previousPasswords/{name}"),
@@ -389,7 +396,13 @@ impl Desired {
             users,
             user_group,
             auth_token: aws.auth_token.clone(),
-            previous_passwords: aws.previous_passwords.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            // A user's own `previousPassword` and the older `aws.previousPasswords` say the same.
+            previous_passwords: aws
+                .previous_passwords
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .chain(c.acl.users.iter().filter_map(|u| Some((u.name.clone(), u.previous_password.clone()?))))
+                .collect(),
             group_id,
         })
     }

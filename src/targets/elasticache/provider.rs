@@ -480,7 +480,7 @@ impl ElastiCache {
                                 .into()
                         } else {
                             "password replaced at once (clients with the old password fail until they roll over); \
-                             set `aws.previousPasswords.<user>` to keep both valid during the rotation"
+                             set `previousPassword` of the user to keep both valid during the rotation"
                                 .into()
                         });
                     } else if rotating {
