@@ -16,6 +16,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::error::Error;
+use crate::model::TopologyMode;
 use crate::plan::state::State;
 use crate::plan::{Action, Address, ApplyOptions, Outcome, Provider, ProviderPlan, ResourceChange, Shown};
 use crate::resolve::Deployment;
@@ -41,6 +42,8 @@ pub struct ProcessProvider {
     started: Vec<String>,
     /// The stack must be brought up and waited for in `finish` (a start, or not ready).
     bring_up: bool,
+    /// Members no longer in the topology, stopped once the stack is up without them.
+    leaving: Vec<String>,
     /// `redisctl destroy`: plan stopping every running member (and, with `Some(true)`,
     /// deleting their data) instead of what the contract wants running.
     destroying: Option<bool>,
@@ -55,6 +58,7 @@ impl ProcessProvider {
             stack: Stack::new(deployment, run_dir)?,
             started: Vec::new(),
             bring_up: false,
+            leaving: Vec::new(),
             destroying: None,
         })
     }
@@ -168,7 +172,13 @@ impl Provider for ProcessProvider {
             seen.push(format!("{name} orphan {pid}"));
             let mut c = ResourceChange::new(NAME, Address::new(NAME, name.as_str()), Action::Delete);
             c.before = Some(Shown::Value(json!({ "pid": pid })));
-            c.reason = Some("no longer in the topology; stopped, its data directory is kept".into());
+            c.reason = Some(if self.stack.deployment.contract.topology.mode == TopologyMode::Cluster {
+                "no longer in the topology: the slots it serves move to the remaining shards (keys included), then \
+                 it is stopped and forgotten (its data files, which hold nothing the cluster does not, are removed)"
+                    .into()
+            } else {
+                "no longer in the topology; stopped, its data directory is kept".into()
+            });
             changes.push(c);
         }
         if changes.is_empty() {
@@ -217,15 +227,11 @@ impl Provider for ProcessProvider {
             }
             // Bootstrapping and waiting is `finish`'s job.
             Action::Update if change.address == ready() => self.bring_up = true,
+            // Stopped in `finish`, after the stack has been brought up in its new shape: a
+            // cluster node that leaves is drained (its slots migrated) first.
             Action::Delete => {
-                let kind = Kind::of(name);
-                let pid_file = self.stack.run.pid_file(name, kind);
-                let pid = std::fs::read_to_string(&pid_file).ok().and_then(|p| p.trim().parse::<i32>().ok());
-                if let Some(pid) = pid.filter(|p| alive(*p, &self.stack.run.member_dir(name))) {
-                    // Not in the deployment any more, so the stack cannot address it: SIGTERM
-                    // makes redis-server shut down cleanly (and save, if persistence is on).
-                    unsafe { libc::kill(pid, libc::SIGTERM) };
-                }
+                self.leaving.push(name.to_string());
+                self.bring_up = true;
             }
             _ => {}
         }
@@ -235,6 +241,34 @@ impl Provider for ProcessProvider {
     fn finish(&mut self, _state: &mut State) -> Result<(), Error> {
         if self.bring_up {
             self.stack.up(READY_TIMEOUT).map_err(|e| self.stop_started(e))?;
+        }
+        let cluster = self.stack.deployment.contract.topology.mode == TopologyMode::Cluster;
+        for name in std::mem::take(&mut self.leaving) {
+            let kind = Kind::of(&name);
+            let dir = self.stack.run.member_dir(&name);
+            let pid_file = self.stack.run.pid_file(&name, kind);
+            let pid = std::fs::read_to_string(&pid_file).ok().and_then(|p| p.trim().parse::<i32>().ok());
+            if let Some(pid) = pid.filter(|p| alive(*p, &dir)) {
+                // Not in the deployment any more, so the stack cannot address it: SIGTERM
+                // makes redis-server shut down cleanly (and save, if persistence is on).
+                unsafe { libc::kill(pid, libc::SIGTERM) };
+                let gone = crate::stack::poll(Duration::from_secs(10), || match alive(pid, &dir) {
+                    true => Err(()),
+                    false => Ok(()),
+                });
+                if gone.is_err() {
+                    return Err(Error::msg(format!("{name} (pid {pid}) did not stop within 10 s of SIGTERM")));
+                }
+            }
+            if cluster {
+                // The cluster has forgotten it and it serves nothing (its slots were moved, a
+                // replica's data is a copy): its identity and data go, so that a later scale-out
+                // starts it as a new, empty node (the others refuse a forgotten id for a while).
+                for f in DATA_FILES.iter().filter(|f| **f != RUNTIME_CONF) {
+                    let path = dir.join(f);
+                    let _ = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+                }
+            }
         }
         Ok(())
     }

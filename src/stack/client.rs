@@ -70,7 +70,7 @@ impl Stack {
     }
 
     /// The user redisctl manages nodes as: the operator-role user when auth is required.
-    fn operator(&self) -> Result<Option<&User>> {
+    pub(super) fn operator(&self) -> Result<Option<&User>> {
         if !self.deployment.auth_required() {
             return Ok(None);
         }

@@ -8,7 +8,7 @@ use redis::Connection;
 use super::client::{info, parse_fields, poll, run};
 use super::{Member, Stack, HOST};
 use crate::error::{Error, Result};
-use crate::resolve::{Node, Role, CLUSTER_SLOTS};
+use crate::resolve::{Node, CLUSTER_SLOTS};
 
 /// One line of `CLUSTER NODES`, as far as redisctl needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +18,8 @@ pub(super) struct Peer {
     pub addr: String,
     pub myself: bool,
     pub master: bool,
+    /// The id of the master this replica follows.
+    pub master_of: Option<String>,
     /// Still being introduced (`handshake`) or without an address yet (`noaddr`).
     pub joining: bool,
     /// Inclusive slot ranges served (masters only).
@@ -45,6 +47,7 @@ fn parse_cluster_nodes(text: &str) -> Vec<Peer> {
                 addr: f[1].split(['@', ',']).next().unwrap_or_default().to_string(),
                 myself: flags.contains(&"myself"),
                 master: flags.contains(&"master"),
+                master_of: (f[3] != "-").then(|| f[3].to_string()),
                 joining: flags.contains(&"handshake") || flags.contains(&"noaddr"),
                 slots,
             })
@@ -90,6 +93,11 @@ pub fn key_in_slots(prefix: &str, ranges: &[(u16, u16)]) -> Option<String> {
     })
 }
 
+/// The parts of `ranges` inside `first..=last`.
+fn overlap(ranges: &[(u16, u16)], first: u16, last: u16) -> Vec<(u16, u16)> {
+    ranges.iter().map(|&(a, b)| (a.max(first), b.min(last))).filter(|(a, b)| a <= b).collect()
+}
+
 /// The parts of `first..=last` that no peer in `view` serves, as ranges.
 fn unowned(first: u16, last: u16, view: &[Peer]) -> Vec<(u16, u16)> {
     let owned = |slot: u16| view.iter().any(|p| p.slots.iter().any(|&(a, b)| (a..=b).contains(&slot)));
@@ -103,94 +111,308 @@ fn unowned(first: u16, last: u16, view: &[Peer]) -> Vec<(u16, u16)> {
     out
 }
 
+/// What one node says about itself and the cluster.
+struct Seen {
+    con: Connection,
+    view: Vec<Peer>,
+}
+
+impl Seen {
+    fn me(&self) -> Option<&Peer> {
+        self.view.iter().find(|p| p.myself)
+    }
+}
+
 impl Stack {
     fn addr(node: &Node) -> String {
         format!("{HOST}:{}", node.port)
     }
 
-    /// Form the cluster of the Deployment, idempotently: each rendered primary claims the
-    /// slots of its range nobody serves yet, the first node MEETs the ones it does not know,
-    /// then (once every node knows every node and sees all slots) each rendered replica that
-    /// is still an empty master REPLICATEs the node now serving its shard's first slot. Ends
-    /// when every node reports `cluster_state:ok`. On a formed cluster (also after failovers)
-    /// it sends no command that changes anything.
+    fn seen(&self, n: &Node) -> Result<Seen> {
+        let mut con = self.conn(Member::Node(n))?;
+        let view = cluster_nodes(&mut con, &n.name)?;
+        Ok(Seen { con, view })
+    }
+
+    /// The nodes the contract gives shard `s`: its primary and its replicas.
+    fn shard_members(&self, s: u32) -> impl Iterator<Item = &Node> {
+        self.deployment.nodes.iter().filter(move |n| n.shard == Some(s))
+    }
+
+    fn shards(&self) -> impl Iterator<Item = (&Node, (u16, u16))> {
+        self.deployment.nodes.iter().filter_map(|n| n.slots.map(|(a, b)| (n, (a as u16, b as u16))))
+    }
+
+    /// The member of a shard that serves slots now (after failovers, not necessarily the one the
+    /// contract calls primary); `None` for a shard nobody serves yet.
+    fn shard_master(&self, s: u32) -> Result<Option<&Node>> {
+        let Some((first, last)) = self.shards().find(|(p, _)| p.shard == Some(s)).map(|(_, r)| r) else {
+            return Ok(None);
+        };
+        // A member serving only other shards' slots (the primary of a shard that left, now a
+        // replica here) is drained by migration, not counted.
+        let mut serving = Vec::new();
+        for n in self.shard_members(s) {
+            if self.seen(n)?.me().is_some_and(|me| me.master && !overlap(&me.slots, first, last).is_empty()) {
+                serving.push(n);
+            }
+        }
+        match serving.as_slice() {
+            [] => Ok(None),
+            [one] => Ok(Some(*one)),
+            many => Err(Error::msg(format!(
+                "shard {s} has {} primaries serving slots ({}); resolve it by hand (CLUSTER FAILOVER / REPLICATE)",
+                many.len(),
+                many.iter().map(|n| n.name.as_str()).collect::<Vec<_>>().join(", ")
+            ))),
+        }
+    }
+
+    /// Form the cluster of the Deployment, and bring an existing one to the contract's shape,
+    /// idempotently (on a cluster in shape, also after failovers, it sends no command that
+    /// changes anything):
+    /// 1. a node the contract makes the primary of a shard nobody serves, still a replica of
+    ///    another shard, is emptied (`CLUSTER RESET`: its data is a copy of its primary's) to
+    ///    join as an empty primary;
+    /// 2. the first node MEETs the nodes it does not know, every node FORGETs the ones the
+    ///    contract no longer has;
+    /// 3. each shard's serving node (the rendered primary for a new shard) claims the slots of
+    ///    its range nobody serves, and takes the ones another node serves by migrating them,
+    ///    keys included (`SETSLOT IMPORTING/MIGRATING`, `MIGRATE`, `SETSLOT NODE`);
+    /// 4. every other member of a shard REPLICATEs its serving node.
+    ///
+    /// Ends when every node reports `cluster_state:ok`.
     pub fn bootstrap_cluster(&self, timeout: Duration) -> Result<()> {
         let nodes = &self.deployment.nodes;
         let Some(first) = nodes.first().filter(|_| self.cluster()) else {
             return Err(Error::msg(format!("environment `{}` is not a cluster", self.deployment.env)));
         };
         let v7 = self.deployment.version().pair() >= (7, 0);
-        let connect = |n: &Node| -> Result<(Connection, Vec<Peer>)> {
-            let mut con = self.conn(Member::Node(n))?;
-            let view = cluster_nodes(&mut con, &n.name)?;
-            Ok((con, view))
-        };
+        let node_at = |addr: &str| nodes.iter().find(|n| Self::addr(n) == addr);
 
-        for n in nodes {
-            let Some((first_slot, last_slot)) = n.slots else {
+        let mut reset = Vec::new();
+        for (p, _) in self.shards() {
+            if self.shard_master(p.shard.unwrap_or(0))?.is_some() {
                 continue;
-            };
-            let (mut con, view) = connect(n)?;
-            if !view.iter().any(|p| p.myself && p.master) {
-                continue; // demoted by a failover: its shard is served by another node
             }
-            for (a, b) in unowned(first_slot as u16, last_slot as u16, &view) {
-                let slots: Vec<String> =
-                    if v7 { vec![a.to_string(), b.to_string()] } else { (a..=b).map(|s| s.to_string()).collect() };
-                let mut words = vec!["CLUSTER", if v7 { "ADDSLOTSRANGE" } else { "ADDSLOTS" }];
-                words.extend(slots.iter().map(String::as_str));
-                run::<()>(&mut con, &n.name, &words)?;
+            let mut seen = self.seen(p)?;
+            let Some(me) = seen.me().filter(|me| !me.master).cloned() else { continue };
+            let followed = me.master_of.as_deref().and_then(|id| seen.view.iter().find(|x| x.id == id));
+            if followed.and_then(|f| node_at(&f.addr)).is_some_and(|f| f.shard == p.shard) {
+                continue; // a replica of its own shard: the shard is served, by a failover's winner
             }
+            let link = info(&mut seen.con, &p.name)?.get("master_link_status").cloned().unwrap_or_default();
+            if link != "up" {
+                return Err(Error::msg(format!(
+                    "{} must become the primary of shard {} but is a replica whose link to its primary is {link}: \
+                     it may hold the only copy of that data; bring its primary back first",
+                    p.name,
+                    p.shard.unwrap_or(0)
+                )));
+            }
+            run::<()>(&mut seen.con, &p.name, &["CLUSTER", "RESET", "SOFT"])?;
+            reset.push(p.name.clone());
         }
 
-        let (mut con, view) = connect(first)?;
+        let mut con = self.seen(first)?;
         for n in &nodes[1..] {
-            if !view.iter().any(|p| p.addr == Self::addr(n)) {
+            let known_here = con.view.iter().any(|p| p.addr == Self::addr(n) && !p.joining);
+            // A node that was reset (now or by an interrupted apply) forgot everyone, while the
+            // others still know it: introduce it again.
+            let knows_first = self.seen(n)?.view.iter().any(|p| p.addr == Self::addr(first));
+            if reset.contains(&n.name) || !known_here || !knows_first {
                 let (port, bus) = (n.port.to_string(), n.bus_port.map(|b| b.to_string()).unwrap_or_default());
                 let words: &[&str] =
                     if v7 { &["CLUSTER", "MEET", HOST, &port, &bus] } else { &["CLUSTER", "MEET", HOST, &port] };
-                run::<()>(&mut con, &first.name, words)?;
+                run::<()>(&mut con.con, &first.name, words)?;
             }
         }
-
-        let all_known = |n: &Node| -> Result<()> {
-            let view = connect(n)?.1;
+        let knows = |n: &Node, exactly: bool| -> Result<()> {
+            let view = self.seen(n)?.view;
             let known = nodes.iter().filter(|m| view.iter().any(|p| !p.joining && p.addr == Self::addr(m))).count();
-            let assigned: u32 = view.iter().filter(|p| p.master).map(|p| slot_count(&p.slots)).sum();
-            if known < nodes.len() || assigned < CLUSTER_SLOTS {
+            if known < nodes.len() || (exactly && view.len() > nodes.len()) {
                 return Err(Error::msg(format!(
-                    "{} knows {known} of {} nodes and sees {assigned} of {CLUSTER_SLOTS} slots assigned",
+                    "{} knows {known} of {} nodes ({} in all)",
                     n.name,
-                    nodes.len()
+                    nodes.len(),
+                    view.len()
                 )));
             }
             Ok(())
         };
-        poll(timeout, || nodes.iter().try_for_each(all_known))?;
+        poll(timeout, || nodes.iter().try_for_each(|n| knows(n, false)))?;
 
-        for n in nodes {
-            let Role::Replica(i) = n.role else { continue };
-            let (mut con, view) = connect(n)?;
-            if !view.iter().any(|p| p.myself && p.master && p.slots.is_empty()) {
-                continue; // already a replica, or promoted by a failover
+        for (p, (first_slot, last_slot)) in self.shards() {
+            let s = p.shard.unwrap_or(0);
+            let owner = self.shard_master(s)?.unwrap_or(p);
+            let mut seen = self.seen(owner)?;
+            for (a, b) in unowned(first_slot, last_slot, &seen.view) {
+                let slots: Vec<String> =
+                    if v7 { vec![a.to_string(), b.to_string()] } else { (a..=b).map(|s| s.to_string()).collect() };
+                let mut words = vec!["CLUSTER", if v7 { "ADDSLOTSRANGE" } else { "ADDSLOTS" }];
+                words.extend(slots.iter().map(String::as_str));
+                run::<()>(&mut seen.con, &owner.name, &words)?;
             }
-            let shard_slot = nodes[i].slots.map(|(a, _)| a as u16).unwrap_or_default();
-            let owner = view.iter().find(|p| p.master && p.slots.iter().any(|&(a, b)| (a..=b).contains(&shard_slot)));
-            let owner =
-                owner.ok_or_else(|| Error::msg(format!("{} sees no node serving slot {shard_slot}", n.name)))?;
-            run::<()>(&mut con, &n.name, &["CLUSTER", "REPLICATE", &owner.id])?;
+            let my_id = seen.me().map(|me| me.id.clone()).unwrap_or_default();
+            // Slots of this shard another node serves: a node of another shard, or one the
+            // contract no longer has (scale-in: it is stopped only after it has been drained).
+            let moving: Vec<&Peer> = seen
+                .view
+                .iter()
+                .filter(|x| x.id != my_id && !overlap(&x.slots, first_slot, last_slot).is_empty())
+                .collect();
+            if !moving.is_empty() {
+                // A node that just joined refuses the keys (CLUSTERDOWN) until it sees every
+                // slot served.
+                poll(timeout, || self.cluster_ok(owner))?;
+            }
+            for from in moving {
+                for range in overlap(&from.slots, first_slot, last_slot) {
+                    let port = from.addr.rsplit_once(':').and_then(|(_, p)| p.parse().ok());
+                    let port = port.ok_or_else(|| Error::msg(format!("no port in the address {}", from.addr)))?;
+                    let source = node_at(&from.addr).map_or(from.addr.clone(), |n| n.name.clone());
+                    self.migrate((&source, port, &from.id), owner, &my_id, range)?;
+                }
+            }
         }
 
-        poll(timeout, || {
-            nodes.iter().try_for_each(|n| {
-                let mut con = self.conn(Member::Node(n))?;
-                let text: String = run(&mut con, &n.name, &["CLUSTER", "INFO"])?;
-                match parse_fields(&text).get("cluster_state").map(String::as_str) {
-                    Some("ok") => Ok(()),
-                    state => Err(Error::msg(format!("{}: cluster_state is {}", n.name, state.unwrap_or("missing")))),
+        // Nodes the contract no longer has serve nothing now; a forgotten node comes back
+        // through gossip unless every node forgets it.
+        for n in nodes {
+            let mut seen = self.seen(n)?;
+            let gone: Vec<String> =
+                seen.view.iter().filter(|p| !p.myself && node_at(&p.addr).is_none()).map(|p| p.id.clone()).collect();
+            for id in gone {
+                run::<()>(&mut seen.con, &n.name, &["CLUSTER", "FORGET", &id])?;
+            }
+        }
+        poll(timeout, || nodes.iter().try_for_each(|n| knows(n, true)))?;
+
+        for (p, _) in self.shards() {
+            let s = p.shard.unwrap_or(0);
+            let Some(owner) = self.shard_master(s)? else { continue };
+            let owner_id = self.seen(owner)?.me().map(|me| me.id.clone()).unwrap_or_default();
+            for n in self.shard_members(s).filter(|n| n.name != owner.name) {
+                let mut seen = self.seen(n)?;
+                let follows = seen.me().is_some_and(|me| me.master_of.as_deref() == Some(owner_id.as_str()));
+                if !follows {
+                    // Wait until the node sees its new primary as one (gossip after a reset).
+                    poll(timeout, || {
+                        let view = self.seen(n)?.view;
+                        match view.iter().any(|x| x.id == owner_id && x.master) {
+                            true => Ok(()),
+                            false => {
+                                Err(Error::msg(format!("{} does not see {} as a primary yet", n.name, owner.name)))
+                            }
+                        }
+                    })?;
+                    run::<()>(&mut seen.con, &n.name, &["CLUSTER", "REPLICATE", &owner_id])?;
                 }
+            }
+        }
+
+        poll(timeout, || nodes.iter().try_for_each(|n| self.cluster_ok(n)))
+    }
+
+    fn cluster_ok(&self, n: &Node) -> Result<()> {
+        let mut con = self.conn(Member::Node(n))?;
+        let text: String = run(&mut con, &n.name, &["CLUSTER", "INFO"])?;
+        match parse_fields(&text).get("cluster_state").map(String::as_str) {
+            Some("ok") => Ok(()),
+            state => Err(Error::msg(format!("{}: cluster_state is {}", n.name, state.unwrap_or("missing")))),
+        }
+    }
+
+    /// Whether the cluster has the contract's shape: in every shard one member serves exactly
+    /// the shard's slots and every other member replicates it. A failover inside a shard keeps
+    /// the shape; a changed `shards` or `replicasPerShard` does not, until apply reshapes it.
+    pub(super) fn shape_problem(&self) -> Result<Option<(String, String)>> {
+        for (p, (first_slot, last_slot)) in self.shards() {
+            let s = p.shard.unwrap_or(0);
+            let Some(owner) = self.shard_master(s)? else {
+                return Ok(Some((p.name.clone(), format!("no member of shard {s} serves slots"))));
+            };
+            let seen = self.seen(owner)?;
+            let Some(me) = seen.me() else { return Ok(Some((owner.name.clone(), "not in its own view".into()))) };
+            let within = me.slots.iter().all(|&(a, b)| a >= first_slot && b <= last_slot);
+            if !within || slot_count(&me.slots) != slot_count(&[(first_slot, last_slot)]) {
+                return Ok(Some((
+                    owner.name.clone(),
+                    format!("serves slots {:?}; shard {s} is {first_slot}-{last_slot}", me.slots),
+                )));
+            }
+            for n in self.shard_members(s).filter(|n| n.name != owner.name) {
+                let follows = self.seen(n)?.me().is_some_and(|x| x.master_of.as_deref() == Some(me.id.as_str()));
+                if !follows {
+                    return Ok(Some((
+                        n.name.clone(),
+                        format!("does not replicate {}, the primary of shard {s}", owner.name),
+                    )));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Move the slots `range` from `source` to `target`, keys included: the target imports,
+    /// the source migrates (clients are redirected with ASK meanwhile), the keys move with
+    /// MIGRATE, then both record the new owner. Safe to run again after an interruption.
+    /// `source` is (name, port, cluster id): it may be a node the contract no longer has.
+    fn migrate(&self, source: (&str, u32, &str), target: &Node, target_id: &str, range: (u16, u16)) -> Result<()> {
+        let (source_name, source_port, source_id) = source;
+        let mut src = self
+            .open(source_port, self.operator()?)
+            .map_err(|e| Error::msg(format!("cannot connect to {source_name} to migrate its slots: {e}")))?;
+        let mut dst = self.conn(Member::Node(target))?;
+        let slots = range.0..=range.1;
+        let batch = |con: &mut Connection, name: &str, state: &str, id: &str| -> Result<()> {
+            let mut pipe = redis::pipe();
+            for slot in slots.clone() {
+                pipe.cmd("CLUSTER").arg("SETSLOT").arg(slot).arg(state).arg(id).ignore();
+            }
+            pipe.query::<()>(con).map_err(|e| {
+                // A pipeline error lists every failed command: the first says it.
+                let text = e.to_string();
+                let first: String = text.chars().take(200).collect();
+                Error::msg(format!("{name}: CLUSTER SETSLOT {state} {range:?} failed: {first}"))
             })
-        })
+        };
+        batch(&mut dst, &target.name, "IMPORTING", source_id)?;
+        batch(&mut src, source_name, "MIGRATING", target_id)?;
+        let login =
+            self.operator()?.and_then(|u| u.secret.as_ref().map(|s| (u.spec.name.clone(), s.expose().to_string())));
+        for slot in slots.clone() {
+            loop {
+                let keys: Vec<Vec<u8>> =
+                    run(&mut src, source_name, &["CLUSTER", "GETKEYSINSLOT", &slot.to_string(), "256"])?;
+                if keys.is_empty() {
+                    break;
+                }
+                let mut cmd = redis::cmd("MIGRATE");
+                cmd.arg(HOST).arg(target.port).arg("").arg(0).arg(10_000).arg("REPLACE");
+                if let Some((user, password)) = &login {
+                    cmd.arg("AUTH2").arg(user).arg(password);
+                }
+                cmd.arg("KEYS").arg(&keys);
+                // The command holds the operator's password: the error never shows it.
+                cmd.query::<()>(&mut src).map_err(|e| {
+                    Error::msg(format!(
+                        "{source_name}: MIGRATE of {} key(s) of slot {slot} to {} failed: {}",
+                        keys.len(),
+                        target.name,
+                        e.detail().unwrap_or("no detail")
+                    ))
+                })?;
+            }
+        }
+        batch(&mut dst, &target.name, "NODE", target_id)?;
+        // A primary that has given away its last slot turns itself into a replica of the node
+        // that took it, and then takes the slot map from there.
+        let still_primary = info(&mut src, source_name)?.get("role").is_some_and(|r| r == "master");
+        if still_primary {
+            batch(&mut src, source_name, "NODE", target_id)?;
+        }
+        Ok(())
     }
 
     /// `CLUSTER FAILOVER` on a replica, then wait until the failover is complete on both sides:

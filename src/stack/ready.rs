@@ -41,6 +41,14 @@ impl Stack {
         }
         if self.cluster() {
             self.cluster_views_agree()?;
+            let shape = self.shape_problem().map_err(|e| NotReady {
+                member: self.deployment.env.clone(),
+                check: "cluster shape",
+                detail: e.to_string(),
+            })?;
+            if let Some((member, detail)) = shape {
+                return Err(NotReady { member, check: "cluster shape", detail });
+            }
         }
         if !self.cluster() && primaries.len() != 1 {
             let list = if primaries.is_empty() { "none".to_string() } else { primaries.join(", ") };
