@@ -5,7 +5,7 @@ use clap::ValueEnum;
 use super::{Ctx, EXIT_OK};
 use crate::connect::client_config;
 use crate::error::Error;
-use crate::targets::client_host;
+use crate::targets::endpoint;
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConnectFormat {
@@ -29,7 +29,7 @@ pub struct Args {
 pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
     let loaded = ctx.load(&args.env)?;
     let d = ctx.deployment(&loaded)?;
-    let mut config = client_config(&d, &|name| client_host(&d, name));
+    let mut config = client_config(&d, &|name| endpoint(&d, name));
     let artifacts = [];
     let output_dir = crate::targets::output_dir(&ctx.project, &loaded);
     let opened = crate::targets::Opened {

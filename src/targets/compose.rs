@@ -13,6 +13,7 @@ use std::path::Path;
 use serde_json::{json, Map, Value};
 
 use super::containers::{self, CONFIG_DIR, DATA_DIR, REDIS_UID, RUN_DIR, SENTINEL_MEMORY_MIB};
+use crate::connect::Endpoint;
 use crate::model::{TopologyMode, UserRole};
 use crate::plan::Action;
 use crate::render::{
@@ -79,6 +80,19 @@ fn base(d: &Deployment, entrypoint: &str, env: Value, tls: Option<&str>) -> Valu
     })
 }
 
+/// Where a node or Sentinel is reachable from the Docker host: its port published on 127.0.0.1,
+/// the same port the member listens on inside its container (and announces). compose.yaml
+/// publishes with it (`published`) and `connect` prints it.
+pub fn endpoint(d: &Deployment, name: &str) -> Endpoint {
+    Endpoint { host: "127.0.0.1".into(), port: d.port_of(name).unwrap_or(0) }
+}
+
+/// `127.0.0.1:<endpoint port>:<container port>` of one member.
+fn published(d: &Deployment, name: &str, container_port: u32) -> String {
+    let at = endpoint(d, name);
+    format!("{}:{}:{container_port}", at.host, at.port)
+}
+
 pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, String> {
     let secret = |u: &User| format!("${}", var_name(d, u));
     let flavor = containers::flavor(|_, name| name.to_string(), |_, node| node.name.clone());
@@ -124,7 +138,7 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
                 v.push(json!(DATA_DIR));
             }
         }
-        svc["ports"] = json!([format!("127.0.0.1:{0}:{0}", n.port)]);
+        svc["ports"] = json!([published(d, &n.name, n.port)]);
         svc["mem_limit"] = json!(mem(limit));
         svc["memswap_limit"] = json!(mem(limit));
         svc["healthcheck"] = healthcheck("redis", n.port);
@@ -150,7 +164,7 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
         if let Some(v) = svc["volumes"].as_array_mut() {
             v.push(json!(DATA_DIR));
         }
-        svc["ports"] = json!([format!("127.0.0.1:{0}:{0}", s.port)]);
+        svc["ports"] = json!([published(d, &s.name, s.port)]);
         svc["mem_limit"] = json!(mem(SENTINEL_MEMORY_MIB << 20));
         svc["memswap_limit"] = json!(mem(SENTINEL_MEMORY_MIB << 20));
         svc["healthcheck"] = healthcheck("sentinel", s.port);
@@ -223,10 +237,10 @@ fn readme(d: &Deployment) -> String {
     }
     s.push_str("\n## Ports\n\nPublished on 127.0.0.1 only:\n\n");
     for n in &d.nodes {
-        s.push_str(&format!("- `{}`: {}\n", n.name, n.port));
+        s.push_str(&format!("- `{}`: {}\n", n.name, endpoint(d, &n.name).port));
     }
     for n in &d.sentinels {
-        s.push_str(&format!("- `{}`: {}\n", n.name, n.port));
+        s.push_str(&format!("- `{}`: {}\n", n.name, endpoint(d, &n.name).port));
     }
     if d.contract.topology.mode != TopologyMode::Standalone {
         let names: Vec<&str> = d.nodes.iter().map(|n| n.name.as_str()).collect();
@@ -244,5 +258,5 @@ pub const TARGET: containers::ContainerTarget = containers::ContainerTarget {
     kind: crate::model::TargetKind::Compose,
     render,
     post_apply: post_apply_commands,
-    client_host: None,
+    endpoint,
 };

@@ -374,8 +374,8 @@ pub struct ContainerTarget {
     pub kind: crate::model::TargetKind,
     pub render: fn(&Deployment, &crate::render::Templates) -> Result<Vec<crate::render::Artifact>, String>,
     pub post_apply: fn(&Deployment, &std::path::Path, &[crate::render::Changed]) -> Vec<crate::render::PostApply>,
-    /// The host clients reach a member at; `None`: ports published on 127.0.0.1.
-    pub client_host: Option<fn(&Deployment, &str) -> String>,
+    /// Where a member is reachable (`Target::endpoint`), used by the target's renderer too.
+    pub endpoint: fn(&Deployment, &str) -> crate::connect::Endpoint,
 }
 
 impl super::Target for ContainerTarget {
@@ -387,8 +387,8 @@ impl super::Target for ContainerTarget {
         check(c, index)
     }
 
-    fn client_host(&self, d: &Deployment, name: &str) -> String {
-        self.client_host.map_or_else(|| "127.0.0.1".into(), |host| host(d, name))
+    fn endpoint(&self, d: &Deployment, name: &str) -> crate::connect::Endpoint {
+        (self.endpoint)(d, name)
     }
 
     fn render(

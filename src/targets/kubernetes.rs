@@ -4,7 +4,7 @@
 //! Nodes run in the StatefulSet `<service>-redis` (pod `<service>-redis-<i>` is `node-<i>`),
 //! Sentinels in `<service>-sentinel`; each has a headless Service (stable DNS names, published
 //! before readiness so that replication, Sentinel and the cluster bootstrap can find peers) and
-//! a client Service. Every pod gets the same ports, so node ports are the base ports. The
+//! a client Service. Every pod gets the same ports, so node ports are the base ports (`endpoint`). The
 //! configs live in one ConfigMap whose checksum is a pod annotation (a config change rolls the
 //! pods); passwords come from an existing Secret (never rendered) mounted as files, which
 //! `start.sh` hashes into the ACL file on an in-memory emptyDir.
@@ -15,6 +15,7 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::containers::{self, sh_quote, TlsFiles, CONFIG_DIR, DATA_DIR, REDIS_UID, RUN_DIR, SENTINEL_MEMORY_MIB};
+use crate::connect::Endpoint;
 use crate::model::{AntiAffinity, PersistenceMode, TopologyMode, UserRole};
 use crate::plan::Action;
 use crate::render::{
@@ -242,18 +243,32 @@ fn quantity_mib(bytes: u64) -> String {
     format!("{}Mi", bytes.div_ceil(1 << 20))
 }
 
+/// Where a node or Sentinel is reachable: its pod's stable DNS name at the base port (every pod
+/// has its own address, so every pod listens on the same port). The manifests place the members
+/// with it (`placed`) and `connect` prints it.
+pub fn endpoint(d: &Deployment, name: &str) -> Endpoint {
+    let ports = &d.contract.ports;
+    let port = if name.starts_with("sentinel-") { ports.sentinel } else { ports.redis };
+    Endpoint { host: dns_name(d, name), port }
+}
+
+/// The deployment as the pods run it: each member at its endpoint's port (the layout's
+/// `base + i` ports are for members that share one host).
+fn placed(d: &Deployment) -> Deployment {
+    let mut placed = d.clone();
+    for n in &mut placed.nodes {
+        n.port = endpoint(d, &n.name).port;
+        n.bus_port = n.bus_port.map(|_| n.port + CLUSTER_BUS_OFFSET);
+    }
+    for s in &mut placed.sentinels {
+        s.port = endpoint(d, &s.name).port;
+    }
+    placed
+}
+
 pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, String> {
+    let d = &placed(d);
     let c = &d.contract;
-    // Every pod has its own address: all nodes use the base ports.
-    let mut d = d.clone();
-    for n in &mut d.nodes {
-        n.port = c.ports.redis;
-        n.bus_port = n.bus_port.map(|_| c.ports.redis + CLUSTER_BUS_OFFSET);
-    }
-    for s in &mut d.sentinels {
-        s.port = c.ports.sentinel;
-    }
-    let d = &d;
     let cluster = c.topology.mode == TopologyMode::Cluster;
     let secret = |u: &User| format!("$(cat {})", sh_quote(&format!("{SECRETS_DIR}/{}", u.spec.name)));
     let operator = containers::operator(d)?;
@@ -281,7 +296,8 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
     let limit = containers::memory_limit(d).ok_or("target `kubernetes` needs `resources.maxmemory` (RCTL092)")?;
     let limit_text = c.resources.memory_limit.as_ref().map(|q| q.text.clone()).unwrap_or_else(|| quantity_mib(limit));
     let persistent = c.redis.persistence.mode != PersistenceMode::None;
-    let port = c.ports.redis;
+    // One pod template for every node: they all listen at the same (placed) port.
+    let port = endpoint(d, "node-0").port;
     let mut ports = vec![json!({ "name": "redis", "containerPort": port, "protocol": "TCP" })];
     let mut service_ports = vec![("redis", port)];
     if cluster {
@@ -384,7 +400,7 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
 
     // Sentinels.
     if !d.sentinels.is_empty() {
-        let sport = c.ports.sentinel;
+        let sport = endpoint(d, "sentinel-0").port;
         let (readiness, liveness) = probes("sentinel", sport, "sentinel");
         let mem = format!("{SENTINEL_MEMORY_MIB}Mi");
         let sentinel = json!({
@@ -550,5 +566,5 @@ pub const TARGET: containers::ContainerTarget = containers::ContainerTarget {
     kind: crate::model::TargetKind::Kubernetes,
     render,
     post_apply: post_apply_commands,
-    client_host: Some(dns_name),
+    endpoint,
 };

@@ -17,7 +17,7 @@ pub mod systemd;
 
 use std::path::{Path, PathBuf};
 
-use crate::connect::ClientConfig;
+use crate::connect::{ClientConfig, Endpoint};
 use crate::contract::merge::SpanIndex;
 use crate::contract::{Loaded, Project};
 use crate::diagnostics::{Diagnostic, Sources};
@@ -49,9 +49,11 @@ pub trait Target: Sync {
         Vec::new()
     }
 
-    /// The host clients (and redisctl's live provider) reach the node or Sentinel `name` at.
-    fn client_host(&self, _d: &Deployment, _name: &str) -> String {
-        "127.0.0.1".into()
+    /// Where the node or Sentinel `name` is reachable (host and port), as clients and the
+    /// other members see it: the target's placement. The renderer places members with it and
+    /// `connect` prints it, so the two cannot disagree. Default: 127.0.0.1 at the layout's port.
+    fn endpoint(&self, d: &Deployment, name: &str) -> Endpoint {
+        Endpoint { host: "127.0.0.1".into(), port: d.port_of(name).unwrap_or(0) }
     }
 
     /// The output directory when the contract sets none.
@@ -126,9 +128,9 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
     of(d.contract.target).render(d, templates)
 }
 
-/// The host clients use to reach a node or Sentinel of this deployment's target.
-pub fn client_host(d: &Deployment, name: &str) -> String {
-    of(d.contract.target).client_host(d, name)
+/// Where a node or Sentinel of this deployment is reachable, placed by its target.
+pub fn endpoint(d: &Deployment, name: &str) -> Endpoint {
+    of(d.contract.target).endpoint(d, name)
 }
 
 /// The files provider, plus the cluster shape of targets whose cluster members live in the

@@ -295,8 +295,8 @@ impl super::Target for Systemd {
         Vec::new()
     }
 
-    fn client_host(&self, d: &Deployment, name: &str) -> String {
-        host_of(d, name)
+    fn endpoint(&self, d: &Deployment, name: &str) -> crate::connect::Endpoint {
+        crate::connect::Endpoint { host: host_of(d, name), port: d.port_of(name).unwrap_or(0) }
     }
 
     fn render(&self, d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, String> {

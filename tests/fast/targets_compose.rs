@@ -69,3 +69,40 @@ fn tls_mounts_the_certificate_directory_read_only() {
     let node = std::fs::read_to_string(cluster.path().join("config/node-0.conf")).unwrap();
     assert!(node.contains("tls-cluster yes") && node.contains("port 0\n"), "{node}");
 }
+
+/// `connect` hands out exactly the ports compose.yaml publishes: each endpoint is a port
+/// published on 127.0.0.1 by one service, which forwards it to the port the member's config
+/// listens on.
+#[test]
+fn connect_endpoints_are_the_published_ports() {
+    let mut envs: Vec<(String, String)> =
+        container_topologies().map(|t| (PROJECT.to_string(), format!("compose-{t}"))).collect();
+    envs.push(("examples/compose-cache".into(), "dev".into()));
+    envs.push(("examples/compose-sentinel".into(), "dev".into()));
+    for (project, env) in envs {
+        let out = render_project(&project, &env);
+        let compose = yaml_file(&out.path().join("compose.yaml"));
+        // (host address, published port, service, container port) of every published port.
+        let mut published = Vec::new();
+        for (name, svc) in compose["services"].as_object().unwrap() {
+            for p in svc["ports"].as_array().into_iter().flatten() {
+                let parts: Vec<&str> = p.as_str().unwrap().split(':').collect();
+                let [ip, host_port, container_port] = parts[..] else { panic!("{env}: {name}: port {p}") };
+                let conf = std::fs::read_to_string(out.path().join(format!("config/{name}.conf"))).unwrap();
+                let container_port: u32 = container_port.parse().unwrap();
+                assert_eq!(listening_port(&conf), container_port, "{project} {env}: {name} publishes {p}");
+                published.push((ip.to_string(), host_port.parse::<u32>().unwrap(), name.clone()));
+            }
+        }
+        let connect = connect_json(&project, &env);
+        let endpoints = connect_endpoints(&connect);
+        assert!(!endpoints.is_empty(), "{project} {env}: {connect:#}");
+        for endpoint in endpoints {
+            let (host, port) = endpoint.rsplit_once(':').unwrap();
+            let port: u32 = port.parse().unwrap();
+            let found: Vec<&(String, u32, String)> =
+                published.iter().filter(|(ip, p, _)| ip == host && *p == port).collect();
+            assert_eq!(found.len(), 1, "{project} {env}: {endpoint} is published by {found:?} (all: {published:?})");
+        }
+    }
+}
