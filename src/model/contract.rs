@@ -769,8 +769,10 @@ pub struct Network {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Container {
-    /// Image reference. Pin an exact version (`redis:7.2.5`) or a digest
-    /// (`redis@sha256:...`): floating tags (`latest`, `7`, `7.2-alpine`) change under you.
+    /// Image every Redis and Sentinel container runs. Pin an exact version of `redis.version`
+    /// (`redis:7.2.5`, `redis:7.2.5-alpine`) or a digest (`redis@sha256:...`): validate refuses
+    /// floating tags (`latest`, `7`, `7.2-alpine`), which change under you, and a tag of another
+    /// Redis version (RCTL096). Default: the pinned official image of `redis.version`.
     #[serde(default)]
     #[schemars(example = &"redis:7.2.5-alpine", length(min = 1, max = 255))]
     pub image: Option<String>,

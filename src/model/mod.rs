@@ -5,6 +5,7 @@
 pub mod acl;
 pub mod contract;
 pub mod directives;
+pub mod image;
 pub mod topology;
 
 pub use contract::*;

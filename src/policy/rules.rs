@@ -92,15 +92,6 @@ pub static RULES: &[Rule] = &[
         check: memory_headroom,
     },
     Rule {
-        id: "RCTL108",
-        title: "no floating image tags",
-        reason: "a floating tag pulls a different Redis on the next restart, untested and different per node \
-                 (seed: image tag is an exact version, not floating latest)",
-        hint: "pin an exact version such as `redis:7.2.5-alpine`, or a digest `redis@sha256:...`",
-        levels: levels(WARN, WARN, ERR),
-        check: floating_image,
-    },
-    Rule {
         id: "RCTL109",
         title: "Sentinel majority: at least 3 Sentinels and a majority quorum",
         reason: "Sentinel needs a majority to authorise a failover: a primary + 1 replica watched by 2 Sentinels \
@@ -338,30 +329,6 @@ fn memory_headroom(i: &Input) -> Vec<Hit> {
     }
 }
 
-/// Why an image reference floats, if it does: pinned means a digest or an exact x.y.z tag.
-fn floating(image: &str) -> Option<String> {
-    if image.contains("@sha256:") {
-        return None;
-    }
-    let name_end = image.rfind('/').map_or(0, |i| i + 1);
-    let tag = image[name_end..].split_once(':').map(|(_, t)| t);
-    let exact = |t: &str| {
-        let version = t.split('-').next().unwrap_or("");
-        let parts: Vec<&str> = version.split('.').collect();
-        parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
-    };
-    match tag {
-        None => Some("has no tag, which means `latest`".into()),
-        Some(t) if exact(t) => None,
-        Some(t) => Some(format!("uses the floating tag `{t}`")),
-    }
-}
-
-fn floating_image(i: &Input) -> Vec<Hit> {
-    let Some(image) = &i.contract.container.image else { return vec![] };
-    floating(image).map(|why| hit(&["/container/image"], format!("image `{image}` {why}"))).into_iter().collect()
-}
-
 fn sentinel_majority(i: &Input) -> Vec<Hit> {
     let t = &i.contract.topology;
     if t.mode != TopologyMode::Sentinel {
@@ -593,18 +560,6 @@ mod tests {
             let [local, shared, production] = r.levels.words();
             let row = format!("| {} | {} | {local} | {shared} | {production} |", r.id, r.title);
             assert!(doc.contains(&row), "docs/policy.md lacks the row `{row}`");
-        }
-    }
-
-    #[test]
-    fn floating_tags() {
-        for pinned in ["redis:7.2.5", "redis:7.2.5-alpine", "registry:5000/redis:8.2.1", "redis@sha256:abc"] {
-            assert_eq!(floating(pinned), None, "{pinned}");
-        }
-        for floats in
-            ["redis", "redis:latest", "redis:7", "redis:7-alpine", "redis:7.2", "registry:5000/redis", "redis:alpine"]
-        {
-            assert!(floating(floats).is_some(), "{floats}");
         }
     }
 

@@ -66,7 +66,7 @@ fn base(d: &Deployment, entrypoint: &str, env: Value, tls: Option<&str>) -> Valu
     let mut volumes = vec![format!("./config:{CONFIG_DIR}:ro")];
     volumes.extend(tls.map(String::from));
     json!({
-        "image": containers::image(d.version()),
+        "image": containers::image(d),
         "user": format!("{REDIS_UID}:{REDIS_UID}"),
         "entrypoint": ["/bin/sh", format!("{CONFIG_DIR}/{entrypoint}")],
         "environment": env,

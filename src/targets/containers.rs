@@ -1,4 +1,4 @@
-//! What the container targets (compose, kubernetes) share: the pinned image, the memory
+//! What the container targets (compose, kubernetes) share: the image (the contract's, or a pinned default), the memory
 //! limit, the in-container layout, and three small shell scripts mounted next to the configs.
 //!
 //! Containers never see a rendered password: the secrets reach a container as environment
@@ -42,8 +42,13 @@ const IMAGES: &[(RedisVersion, &str)] = &[
     (RedisVersion::V8_2, "redis:8.2.2"),
 ];
 
-pub fn image(v: RedisVersion) -> &'static str {
-    IMAGES.iter().find(|(version, _)| *version == v).map(|(_, image)| *image).unwrap_or("redis:7.0.15")
+/// The image every Redis and Sentinel container runs: `container.image` (validate refuses one
+/// that floats or names another Redis version, RCTL096), else the pinned image of `redis.version`.
+pub fn image(d: &Deployment) -> &str {
+    match &d.contract.container.image {
+        Some(image) => image,
+        None => IMAGES.iter().find(|(v, _)| *v == d.version()).map(|(_, image)| *image).unwrap_or("redis:7.0.15"),
+    }
 }
 
 const MIB: u64 = 1 << 20;
@@ -352,6 +357,21 @@ pub fn check(c: &Contract, index: &SpanIndex) -> Vec<Diagnostic> {
                 .at(index.value("/redis/version"))
                 .hint("containers change IP addresses; cluster nodes must announce hostnames (`cluster-announce-hostname`, Redis 7.0+)"),
         );
+    }
+    if let Some(image) = &c.container.image {
+        if let Some(why) = crate::model::image::problem(image, c.redis.version) {
+            diags.push(
+                Diagnostic::error("RCTL096", format!("`container.image` `{image}` {why}"))
+                    .at(index.value("/container/image"))
+                    .hint(format!(
+                        "every container runs this image: pin an exact Redis {} release such as `{}` (a suffix like \
+                         `-alpine` is fine) or a digest `redis@sha256:...`; a floating tag pulls a different, untested \
+                         Redis on the next restart",
+                        c.redis.version.as_str(),
+                        IMAGES.iter().find(|(v, _)| *v == c.redis.version).map_or("redis:x.y.z", |(_, i)| *i),
+                    )),
+            );
+        }
     }
     if let Some(name) = &c.kubernetes.exporter.user {
         if !c.acl.users.iter().any(|u| &u.name == name) {

@@ -307,7 +307,7 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
     let (readiness, liveness) = probes("redis", port, "redis");
     let mut pod_containers = vec![json!({
         "name": "redis",
-        "image": containers::image(d.version()),
+        "image": containers::image(d),
         "command": ["/bin/sh", "-c", format!("exec /bin/sh {CONFIG_DIR}/start.sh redis node-${{HOSTNAME##*-}}")],
         "ports": ports,
         "resources": { "requests": { "cpu": "100m", "memory": limit_text }, "limits": { "memory": limit_text } },
@@ -405,7 +405,7 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
         let mem = format!("{SENTINEL_MEMORY_MIB}Mi");
         let sentinel = json!({
             "name": "sentinel",
-            "image": containers::image(d.version()),
+            "image": containers::image(d),
             "command": ["/bin/sh", "-c", format!("exec /bin/sh {CONFIG_DIR}/start.sh sentinel sentinel-${{HOSTNAME##*-}}")],
             "ports": [{ "name": "sentinel", "containerPort": sport, "protocol": "TCP" }],
             "resources": { "requests": { "cpu": "50m", "memory": mem }, "limits": { "memory": mem } },
@@ -442,7 +442,7 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
         let mut job = object(d, "batch/v1", "Job", &name, "cluster-init");
         let init = json!({
             "name": "cluster-init",
-            "image": containers::image(d.version()),
+            "image": containers::image(d),
             "command": ["/bin/sh", format!("{CONFIG_DIR}/cluster-init.sh")],
             "resources": { "requests": { "cpu": "10m", "memory": "32Mi" }, "limits": { "memory": "64Mi" } },
             "securityContext": container_security(),

@@ -147,21 +147,6 @@ fn rctl107_memory_limit_leaves_fork_headroom() {
 }
 
 #[test]
-fn rctl108_no_floating_image_tags() {
-    check(
-        "shared",
-        "target: compose\ncontainer:\n  image: redis:7.2\n",
-        "target: compose\ncontainer:\n  image: redis:7.2.5\n",
-        &[finding("RCTL108", "warning", &format!("{SHARED}:3:10"), "image `redis:7.2` uses the floating tag `7.2`")],
-    );
-    let latest = Project::new(&[("prod", "productionLike: true\ncontainer:\n  image: redis\n")]);
-    assert_eq!(
-        latest.findings("prod"),
-        [finding("RCTL108", "error", &format!("{PROD}:3:10"), "image `redis` has no tag, which means `latest`")]
-    );
-}
-
-#[test]
 fn rctl109_sentinel_majority() {
     check(
         "local",

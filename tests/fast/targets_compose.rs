@@ -106,3 +106,18 @@ fn connect_endpoints_are_the_published_ports() {
         }
     }
 }
+
+/// Every Redis and Sentinel service runs the contract's `container.image`, and without one the
+/// pinned image of `redis.version`.
+#[test]
+fn services_run_the_contracts_image() {
+    for (env, want) in [("compose-sentinel-tls", "redis:7.0.15-alpine"), ("compose-sentinel", "redis:7.0.15")] {
+        let out = render(env);
+        let compose = yaml_file(&out.path().join("compose.yaml"));
+        let services = compose["services"].as_object().unwrap();
+        assert_eq!(services.len(), 6, "{env}");
+        for (name, svc) in services {
+            assert_eq!(svc["image"], want, "{env}: {name}");
+        }
+    }
+}

@@ -163,3 +163,27 @@ fn connect_endpoints_are_where_the_pods_listen() {
         }
     }
 }
+
+/// Every Redis, Sentinel and cluster-init container runs the contract's `container.image` (the
+/// exporter has its own); without one, the pinned image of `redis.version`.
+#[test]
+fn pods_run_the_contracts_image() {
+    let digest = "redis@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    for (project, env, want) in [
+        (PROJECT, "kubernetes-sentinel-tls", digest),
+        (".", "staging", "redis:7.0.15-alpine"),
+        (PROJECT, "kubernetes-cluster", "redis:7.0.15"),
+    ] {
+        let out = render_project(project, env);
+        let mut seen = 0;
+        for (rel, path) in files(out.path()).into_iter().filter(|(rel, _)| rel.ends_with(".yaml")) {
+            let manifest = yaml_file(&path);
+            let containers = &manifest["spec"]["template"]["spec"]["containers"];
+            for c in containers.as_array().into_iter().flatten().filter(|c| c["name"] != "exporter") {
+                assert_eq!(c["image"], want, "{env}: {rel}: {}", c["name"]);
+                seen += 1;
+            }
+        }
+        assert!(seen >= 2, "{env}: {seen} containers");
+    }
+}
