@@ -540,7 +540,9 @@ pub struct Resources {
     #[serde(default)]
     pub maxmemory: Option<Size>,
     /// Container memory limit (compose, kubernetes), as a Kubernetes quantity. Must leave
-    /// headroom above maxmemory for fragmentation, buffers and fork copy-on-write.
+    /// headroom above maxmemory for fragmentation, buffers and fork copy-on-write. Default:
+    /// 2 × maxmemory with persistence (a fork can copy every page), else 1.5 × (at least
+    /// maxmemory + 64 MiB).
     #[serde(default)]
     pub memory_limit: Option<Quantity>,
 }

@@ -9,6 +9,7 @@ use super::acl;
 use super::{EnvClass, Hit, Input, Levels, Rule};
 use crate::contract::merge::pointer_escape;
 use crate::diagnostics::Severity;
+use crate::model::memory;
 use crate::model::{
     AclUser, AntiAffinity, Auth, Fsync, MaxmemoryPolicy, PersistenceMode, ReadFrom, TopologyMode, UserRole, Workload,
 };
@@ -87,7 +88,8 @@ pub static RULES: &[Rule] = &[
         title: "container memory limit above maxmemory plus fork headroom",
         reason: "a persistence fork copies pages on write: up to twice maxmemory, and the container is OOM-killed \
                  mid-save (seed: container memory limit > maxmemory + overhead; provision 2x the working set)",
-        hint: "set `resources.memoryLimit` to at least twice `resources.maxmemory` when persistence is on",
+        hint: "set `resources.memoryLimit` to at least twice `resources.maxmemory` when persistence is on, or leave \
+               it out: the rendered default is twice maxmemory with persistence",
         levels: levels(WARN, WARN, ERR),
         check: memory_headroom,
     },
@@ -307,26 +309,28 @@ fn persistence_fits(i: &Input) -> Vec<Hit> {
 
 fn memory_headroom(i: &Input) -> Vec<Hit> {
     let c = i.contract;
-    let (Some(max), true) = (c.resources.maxmemory, c.target.facts().containers) else {
+    if !c.target.facts().containers {
+        return vec![];
+    }
+    // Without `resources.memoryLimit` the targets render `memory::default_limit`, which has the
+    // headroom by construction: only a limit the contract sets can fall short.
+    let (Some(max), Some(limit), Some(need)) =
+        (c.resources.maxmemory, &c.resources.memory_limit, memory::fork_headroom(c))
+    else {
         return vec![];
     };
-    let mode = c.redis.persistence.mode;
-    match &c.resources.memory_limit {
-        None => vec![hit(
-            &["/resources", "/target"],
-            format!("target `{}` without a container memory limit (`resources.memoryLimit`)", c.target.as_str()),
-        )],
-        Some(limit) if mode != PersistenceMode::None && limit.bytes < max.0.saturating_mul(2) => vec![hit(
-            &["/resources/memoryLimit"],
-            format!(
-                "memory limit {} is below 2 × maxmemory ({}) while persistence `{}` forks",
-                limit.text,
-                format_size(max.0.saturating_mul(2)),
-                mode.as_str()
-            ),
-        )],
-        Some(_) => vec![],
+    if limit.bytes >= need {
+        return vec![];
     }
+    vec![hit(
+        &["/resources/memoryLimit"],
+        format!(
+            "memory limit {} is below 2 × maxmemory ({}) while persistence `{}` forks",
+            limit.text,
+            format_size(max.0.saturating_mul(2)),
+            c.redis.persistence.mode.as_str()
+        ),
+    )]
 }
 
 fn sentinel_majority(i: &Input) -> Vec<Hit> {

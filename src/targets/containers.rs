@@ -51,18 +51,10 @@ pub fn image(d: &Deployment) -> &str {
     }
 }
 
-const MIB: u64 = 1 << 20;
-
-/// Memory limit of a Redis container in bytes: `resources.memoryLimit`, else maxmemory plus
-/// half of it (at least 64 MiB) for buffers, fragmentation and fork copy-on-write, in MiB.
+/// Memory limit of a Redis container in bytes (`model::memory`: the contract's, else a default
+/// that leaves the headroom policy rule RCTL107 asks for).
 pub fn memory_limit(d: &Deployment) -> Option<u64> {
-    let r = &d.contract.resources;
-    if let Some(limit) = &r.memory_limit {
-        return Some(limit.bytes);
-    }
-    let max = r.maxmemory?.0;
-    let limit = max + (max / 2).max(64 * MIB);
-    Some(limit.div_ceil(MIB) * MIB)
+    crate::model::memory::container_limit(&d.contract)
 }
 
 /// Where the TLS files are inside the containers: their directory (the mount point) and file
