@@ -259,4 +259,5 @@ pub const TARGET: containers::ContainerTarget = containers::ContainerTarget {
     render,
     post_apply: post_apply_commands,
     endpoint,
+    consequences: None,
 };

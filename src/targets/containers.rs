@@ -388,6 +388,8 @@ pub struct ContainerTarget {
     pub post_apply: fn(&Deployment, &std::path::Path, &[crate::render::Changed]) -> Vec<crate::render::PostApply>,
     /// Where a member is reachable (`Target::endpoint`), used by the target's renderer too.
     pub endpoint: fn(&Deployment, &str) -> crate::connect::Endpoint,
+    /// What an updated file does to what runs (shown in the plan).
+    pub consequences: Option<crate::providers::files::Consequences>,
 }
 
 impl super::Target for ContainerTarget {
@@ -419,7 +421,7 @@ impl super::Target for ContainerTarget {
         if scope == crate::plan::Scope::Live {
             return Err(super::no_live(self.kind));
         }
-        Ok(super::files_and_shape(env, true))
+        Ok(super::files_and_shape(env, true, self.consequences))
     }
 
     fn post_apply_commands(

@@ -4,10 +4,12 @@
 //! Nodes run in the StatefulSet `<service>-redis` (pod `<service>-redis-<i>` is `node-<i>`),
 //! Sentinels in `<service>-sentinel`; each has a headless Service (stable DNS names, published
 //! before readiness so that replication, Sentinel and the cluster bootstrap can find peers) and
-//! a client Service. Every pod gets the same ports, so node ports are the base ports (`endpoint`). The
-//! configs live in one ConfigMap whose checksum is a pod annotation (a config change rolls the
-//! pods); passwords come from an existing Secret (never rendered) mounted as files, which
-//! `start.sh` hashes into the ACL file on an in-memory emptyDir.
+//! a client Service. Every pod gets the same ports, so node ports are the base ports
+//! (`endpoint`). The configs live in one ConfigMap; each StatefulSet's pods carry the checksum
+//! of what they read from it (a config change rolls exactly the pods it concerns). Passwords
+//! come from an existing Secret (never rendered) mounted as files, which `start.sh` hashes into
+//! the ACL file on an in-memory emptyDir. `consequences` tells the plan what an updated
+//! manifest does to what runs.
 
 use std::path::Path;
 
@@ -18,6 +20,7 @@ use super::containers::{self, sh_quote, TlsFiles, CONFIG_DIR, DATA_DIR, REDIS_UI
 use crate::connect::Endpoint;
 use crate::model::{AntiAffinity, PersistenceMode, TopologyMode, UserRole};
 use crate::plan::Action;
+use crate::providers::files::Consequence;
 use crate::render::{
     generated_header, sentinel_auth_required, server_files, yaml_artifact, Artifact, Changed, PostApply, Templates,
 };
@@ -239,6 +242,18 @@ fn pdb(d: &Deployment, component: &str) -> Value {
     p
 }
 
+/// SHA-256 of what the pods of one StatefulSet read from the ConfigMap: the configs of its
+/// members (`node-` or `sentinel-`) and the scripts. A redis-only setting changes the nodes'
+/// configs only, so it rolls the nodes and leaves the Sentinels running.
+fn checksum(data: &Map<String, Value>, members: &str) -> String {
+    let read: Map<String, Value> = data
+        .iter()
+        .filter(|(key, _)| key.starts_with(members) || *key == "start.sh" || *key == "health.sh")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    hex::encode(Sha256::digest(Value::Object(read).to_string().as_bytes()))
+}
+
 fn quantity_mib(bytes: u64) -> String {
     format!("{}Mi", bytes.div_ceil(1 << 20))
 }
@@ -287,7 +302,7 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
         let host = |n: &Node| dns_name(d, &n.name);
         data.insert("cluster-init.sh".into(), json!(containers::cluster_init_script(d, &host, &secret)?));
     }
-    let checksum = hex::encode(Sha256::digest(Value::Object(data.clone()).to_string().as_bytes()));
+    let (node_checksum, sentinel_checksum) = (checksum(&data, "node-"), checksum(&data, "sentinel-"));
     let mut config = object(d, "v1", "ConfigMap", &set_name(d, "redis-config"), "config");
     config["data"] = Value::Object(data);
     let mut objects = vec![config];
@@ -381,7 +396,7 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
     };
     let grace = if persistent { 60 } else { 30 };
     let pod = pod_spec(d, "redis", pod_containers, volumes, grace);
-    objects.push(statefulset(d, "redis", d.nodes.len(), pod, &checksum, claims));
+    objects.push(statefulset(d, "redis", d.nodes.len(), pod, &node_checksum, claims));
     let redis_set = set_name(d, "redis");
     objects.push(service(d, "redis", &format!("{redis_set}-headless"), true, &service_ports, None));
     match c.topology.mode {
@@ -429,7 +444,7 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
         ];
         volumes.extend(tls_volume.clone());
         let pod = pod_spec(d, "sentinel", vec![sentinel], volumes, 30);
-        objects.push(statefulset(d, "sentinel", d.sentinels.len(), pod, &checksum, None));
+        objects.push(statefulset(d, "sentinel", d.sentinels.len(), pod, &sentinel_checksum, None));
         let set = set_name(d, "sentinel");
         objects.push(service(d, "sentinel", &format!("{set}-headless"), true, &[("sentinel", sport)], None));
         objects.push(service(d, "sentinel", &set, false, &[("sentinel", sport)], None));
@@ -510,15 +525,111 @@ fn network_policy(d: &Deployment) -> Value {
     np
 }
 
-/// Server-side apply of the created and changed manifests (ConfigMap first, so that pods
-/// rolled by a new checksum find the new config), then deletion of the objects whose manifest
-/// is gone. Files are named one by one, not `-f DIR`: the output directory also holds
+/// A rendered manifest read back (one object); `None` for text that is none (edited by hand).
+fn manifest(text: &str) -> Option<Value> {
+    let node = crate::contract::yaml::parse(text, 0).ok()?;
+    Some(crate::contract::merge::to_json(&node, &mut Default::default()))
+}
+
+/// The fields of a StatefulSet's spec an update may change; the API server refuses a change to
+/// any other (`volumeClaimTemplates`, `selector`, `serviceName`, `podManagementPolicy`).
+const STATEFULSET_MUTABLE: &[&str] = &[
+    "replicas",
+    "template",
+    "updateStrategy",
+    "persistentVolumeClaimRetentionPolicy",
+    "minReadySeconds",
+    "ordinals",
+    "revisionHistoryLimit",
+];
+
+/// What applying an updated manifest does to what runs (files provider `Consequences`): the
+/// pods a StatefulSet change rolls, adds or removes, and the objects the API server can only
+/// replace (a StatefulSet's immutable fields, a Job's pod template), which `--exec` deletes and
+/// creates again (`post_apply_commands`).
+pub fn consequences(_path: &str, before: &str, after: &str) -> Option<Consequence> {
+    let (old, new) = (manifest(before)?, manifest(after)?);
+    if old["kind"] != new["kind"] {
+        return None;
+    }
+    match new["kind"].as_str()? {
+        "StatefulSet" => statefulset_consequences(&old, &new),
+        "Job" if old["spec"]["template"] != new["spec"]["template"] => Some(Consequence {
+            replace: true,
+            reason: "the API server refuses a change to a Job's pod template: apply --exec deletes the Job and \
+                     creates it again (cluster-init.sh leaves an existing cluster as it is)"
+                .into(),
+        }),
+        _ => None,
+    }
+}
+
+fn statefulset_consequences(old: &Value, new: &Value) -> Option<Consequence> {
+    let name = new["metadata"]["name"].as_str()?;
+    let pods = |ordinals: Vec<u64>| ordinals.iter().map(|i| format!("{name}-{i}")).collect::<Vec<_>>().join(", ");
+    let replicas = |v: &Value| v["spec"]["replicas"].as_u64().unwrap_or(1);
+    let (was, now) = (replicas(old), replicas(new));
+    let spec_keys =
+        |v: &Value| v["spec"].as_object().map(|m| m.keys().cloned().collect::<Vec<_>>()).unwrap_or_default();
+    let mut immutable: Vec<String> = spec_keys(old)
+        .into_iter()
+        .chain(spec_keys(new))
+        .filter(|k| !STATEFULSET_MUTABLE.contains(&k.as_str()) && old["spec"][k] != new["spec"][k])
+        .collect();
+    immutable.sort();
+    immutable.dedup();
+    let mut notes = Vec::new();
+    if !immutable.is_empty() {
+        let fields: Vec<String> = immutable.iter().map(|f| format!("`spec.{f}`")).collect();
+        notes.push(format!(
+            "the API server refuses a change to {} of a StatefulSet: apply --exec deletes it with --cascade=orphan \
+             (its pods and PersistentVolumeClaims keep running) and creates it again",
+            fields.join(", ")
+        ));
+        if immutable.iter().any(|f| f == "volumeClaimTemplates") {
+            notes.push(format!(
+                "existing claims keep their size and class: resize each with `kubectl patch pvc data-{name}-<i>` \
+                 (new spec.resources.requests.storage; the StorageClass must allow volume expansion)"
+            ));
+        }
+    }
+    if old["spec"]["template"] != new["spec"]["template"] && was.min(now) > 0 {
+        notes.push(format!(
+            "rolls pods {} one at a time, highest ordinal first, without a failover first",
+            pods((0..was.min(now)).rev().collect())
+        ));
+    } else if was.min(now) > 0 {
+        notes.push("restarts no running pod".into());
+    }
+    if now > was {
+        notes.push(format!("adds pods {}", pods((was..now).collect())));
+    }
+    if now < was {
+        notes.push(format!("removes pods {} (their PersistentVolumeClaims stay)", pods((now..was).rev().collect())));
+    }
+    Some(Consequence { replace: !immutable.is_empty(), reason: notes.join("; ") })
+}
+
+/// Server-side apply of the created and changed manifests (objects that must be replaced are
+/// deleted first; the ConfigMap goes first, so that pods rolled by a new checksum find the new
+/// config), then deletion of the objects whose manifest is gone. Files are named one by one, not `-f DIR`: the output directory also holds
 /// `.redisctl-state.json`, which kubectl would read as a manifest.
 pub fn post_apply_commands(d: &Deployment, dir: &Path, changed: &[Changed]) -> Vec<PostApply> {
     let manifests = || changed.iter().filter(|c| c.path.ends_with(".yaml"));
     let mut applied: Vec<&Changed> = manifests().filter(|c| c.action != Action::Delete).collect();
     applied.sort_by_key(|c| (!c.path.starts_with("configmap-"), c.path.clone()));
     let mut out = Vec::new();
+    // Objects the API server can only replace (`consequences`): deleted first, so that the apply
+    // below creates them again; a StatefulSet's pods and claims stay (orphaned, then adopted).
+    for c in manifests().filter(|c| c.action == Action::Replace) {
+        let Some((kind, name)) = c.path.trim_end_matches(".yaml").split_once('-') else { continue };
+        let mut argv: Vec<String> =
+            ["kubectl", "delete", "--ignore-not-found", "-n", &namespace(d), kind, name].map(String::from).to_vec();
+        if kind == "statefulset" {
+            argv.push("--cascade=orphan".into());
+        }
+        out.push(PostApply { host: None, argv, why: format!("{} must be replaced", c.path) });
+    }
     if !applied.is_empty() {
         let mut argv: Vec<String> =
             ["kubectl", "apply", "--server-side", "--field-manager=redisctl"].map(String::from).to_vec();
@@ -567,4 +678,22 @@ pub const TARGET: containers::ContainerTarget = containers::ContainerTarget {
     render,
     post_apply: post_apply_commands,
     endpoint,
+    consequences: Some(consequences),
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn consequences_of_text_that_is_no_manifest_are_unknown() {
+        let job = "kind: Job\nspec: { template: { a: 1 } }\n";
+        assert_eq!(consequences("x.yaml", "not: [yaml", job), None);
+        assert_eq!(consequences("x.yaml", "- a list\n", job), None);
+        assert_eq!(consequences("x.yaml", "kind: Service\n", job), None, "another kind");
+        let changed = consequences("x.yaml", job, "kind: Job\nspec: { template: { a: 2 } }\n");
+        assert!(changed.is_some_and(|c| c.replace));
+        // A StatefulSet without a name or spec (edited by hand) gives no claim and no panic.
+        assert_eq!(consequences("x.yaml", "kind: StatefulSet\n", "kind: StatefulSet\nspec: 1\n"), None);
+    }
+}

@@ -25,7 +25,7 @@ use crate::error::Error;
 use crate::model::{Contract, TargetKind, UserRole};
 use crate::plan::{Provider, Scope};
 use crate::providers::cluster::ClusterShape;
-use crate::providers::files::FilesProvider;
+use crate::providers::files::{Consequences, FilesProvider};
 use crate::render::{Artifact, Changed, PostApply, Templates};
 use crate::resolve::Deployment;
 
@@ -136,9 +136,10 @@ pub fn endpoint(d: &Deployment, name: &str) -> Endpoint {
 /// The files provider, plus the cluster shape of targets whose cluster members live in the
 /// rendered files (recorded after the files it describes were written, so that removing a
 /// shard does not look like a file edit).
-fn files_and_shape(env: &Opened, shape: bool) -> Vec<Box<dyn Provider>> {
-    let mut providers: Vec<Box<dyn Provider>> =
-        vec![Box::new(FilesProvider::new(env.output_dir.to_path_buf(), env.artifacts.to_vec()))];
+fn files_and_shape(env: &Opened, shape: bool, consequences: Option<Consequences>) -> Vec<Box<dyn Provider>> {
+    let files =
+        FilesProvider::new(env.output_dir.to_path_buf(), env.artifacts.to_vec()).with_consequences(consequences);
+    let mut providers: Vec<Box<dyn Provider>> = vec![Box::new(files)];
     if shape {
         providers.push(Box::new(ClusterShape::new(env.deployment)));
     }

@@ -310,7 +310,7 @@ impl super::Target for Systemd {
         env: &super::Opened,
         scope: crate::plan::Scope,
     ) -> Result<Vec<Box<dyn crate::plan::Provider>>, crate::error::Error> {
-        let mut providers = super::files_and_shape(env, true);
+        let mut providers = super::files_and_shape(env, true, None);
         if scope == crate::plan::Scope::Live {
             let placement = crate::providers::redis::Placement {
                 host: host_of,

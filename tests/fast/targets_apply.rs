@@ -189,10 +189,13 @@ fn saved_plans_carry_the_commands_and_need_the_flag() {
     let o = s.run(&["apply", &saved, "--exec"]);
     assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("without --exec"));
     assert_eq!(s.take(), Vec::<String>::new());
-    // Objects whose manifest is gone (the Sentinels) are deleted after the apply.
+    // Objects whose manifest is gone (the Sentinels) are deleted after the apply. The nodes'
+    // StatefulSet loses the fixture's storage class (an immutable claim template): it is
+    // replaced, deleted first with its pods orphaned.
     s.ok(&["apply", "--env", "kubernetes-sentinel", "--auto-approve", "--exec"]);
     let calls = s.take();
-    assert!(calls[0].starts_with("kubectl apply --server-side"), "{calls:?}");
+    assert_eq!(calls[0], "kubectl delete --ignore-not-found -n catalog statefulset catalog-redis --cascade=orphan");
+    assert!(calls[1].starts_with("kubectl apply --server-side"), "{calls:?}");
     for object in
         ["statefulset catalog-sentinel", "service catalog-sentinel-headless", "poddisruptionbudget catalog-sentinel"]
     {
@@ -297,4 +300,102 @@ fn cluster_scale_in_is_destructive_and_needs_allow_destroy() {
         assert!(plan.contains("keeps 0 of 1 replica(s): not destructive"), "{target}: {plan}");
         s.ok(&["apply", "--env", &env, "--auto-approve"]);
     }
+}
+
+/// The line of `file:<path>` in a text plan (its heading, with the reason).
+fn heading<'a>(plan: &'a str, path: &str) -> &'a str {
+    let address = format!("# file:{path} ");
+    plan.lines()
+        .find(|l| l.trim_start().starts_with(&address))
+        .unwrap_or_else(|| panic!("no heading for {path} in\n{plan}"))
+}
+
+/// A Kubernetes plan says what a manifest change does to what runs: which pods it rolls (only
+/// those whose config changed: a redis-only setting leaves the Sentinels alone), which pods a
+/// scale adds, and that a change the API server refuses in place (a StatefulSet's
+/// volumeClaimTemplates, a Job's pod template) is a replacement, which --exec carries out.
+#[test]
+fn kubernetes_plans_say_which_pods_roll_and_replace_what_cannot_change() {
+    let s = Sandbox::new();
+    let env = |replicas: u32, config: &str, size: &str| {
+        s.write_env(
+            "kubernetes-sentinel",
+            &format!(
+                "target: kubernetes\ntopology: {{ mode: sentinel, replicas: {replicas}, sentinels: 3 }}\n\
+                 redis: {{ persistence: {{ mode: aof+rdb }}, config: {{ {config} }} }}\n\
+                 kubernetes: {{ storage: {{ size: {size} }} }}\n"
+            ),
+        )
+    };
+    env(2, "", "2Gi");
+    s.ok(&["apply", "--env", "kubernetes-sentinel", "--auto-approve"]);
+
+    // A redis-only setting: the node pods roll, one at a time; the Sentinels' StatefulSet is unchanged.
+    env(2, "timeout: 120", "2Gi");
+    let plan = s.ok(&["plan", "--env", "kubernetes-sentinel", "--exec"]);
+    let nodes = heading(&plan, "statefulset-catalog-redis.yaml");
+    assert!(nodes.contains("will be updated in-place"), "{nodes}");
+    assert!(
+        nodes.contains(
+            "rolls pods catalog-redis-2, catalog-redis-1, catalog-redis-0 one at a time, highest ordinal first"
+        ),
+        "{nodes}"
+    );
+    assert!(
+        !plan.contains("file:statefulset-catalog-sentinel.yaml"),
+        "a redis-only setting rolls the Sentinels:\n{plan}"
+    );
+    s.ok(&["apply", "--env", "kubernetes-sentinel", "--auto-approve"]);
+
+    // One more replica: a new pod, and the others roll (their ConfigMap checksum names every node's config).
+    env(3, "timeout: 120", "2Gi");
+    let plan = s.ok(&["plan", "--env", "kubernetes-sentinel"]);
+    assert!(heading(&plan, "statefulset-catalog-redis.yaml").contains("adds pods catalog-redis-3"), "{plan}");
+
+    // A bigger volume: volumeClaimTemplates is immutable, so the StatefulSet is replaced
+    // (orphaning its pods and claims), with the resize path for the existing claims.
+    env(2, "timeout: 120", "8Gi");
+    let plan = s.ok(&["plan", "--env", "kubernetes-sentinel", "--exec"]);
+    let nodes = heading(&plan, "statefulset-catalog-redis.yaml");
+    assert!(nodes.contains("must be replaced"), "{nodes}");
+    assert!(nodes.contains("the API server refuses a change to `spec.volumeClaimTemplates`"), "{nodes}");
+    assert!(nodes.contains("kubectl patch pvc data-catalog-redis-<i>"), "{nodes}");
+    assert!(nodes.contains("restarts no running pod"), "only the claims changed: {nodes}");
+    let json: serde_json::Value =
+        serde_json::from_str(&s.ok(&["plan", "--env", "kubernetes-sentinel", "--exec", "--format", "json"])).unwrap();
+    let change = json["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["address"] == "file:statefulset-catalog-redis.yaml")
+        .unwrap();
+    assert_eq!(change["change"]["actions"], serde_json::json!(["delete", "create"]), "{change}");
+    let delete = "kubectl delete --ignore-not-found -n catalog statefulset catalog-redis --cascade=orphan";
+    let commands: Vec<String> = json["exec"]["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["argv"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(commands[0], delete, "{commands:?}");
+    assert!(commands[1].starts_with("kubectl apply --server-side"), "{commands:?}");
+    s.ok(&["apply", "--env", "kubernetes-sentinel", "--auto-approve", "--exec"]);
+    let calls = s.take();
+    assert_eq!(calls[0], delete, "{calls:?}");
+    let plan = s.ok(&["plan", "--env", "kubernetes-sentinel", "--exec"]);
+    assert!(plan.contains("No changes"), "{plan}");
+
+    // A cluster's bootstrap Job cannot change its pod template either: it is deleted and created again.
+    s.ok(&["apply", "--env", "kubernetes-cluster", "--auto-approve"]);
+    s.write_env(
+        "kubernetes-cluster",
+        "target: kubernetes\ntopology: { mode: cluster, shards: 3, replicasPerShard: 1 }\n\
+         container: { image: redis:7.0.15-alpine }\n",
+    );
+    let plan = s.ok(&["plan", "--env", "kubernetes-cluster", "--exec"]);
+    let job = heading(&plan, "job-catalog-redis-cluster-init.yaml");
+    assert!(job.contains("must be replaced") && job.contains("a Job's pod template"), "{job}");
+    assert!(plan.contains("kubectl delete --ignore-not-found -n catalog job catalog-redis-cluster-init"), "{plan}");
+    let nodes = heading(&plan, "statefulset-catalog-redis.yaml");
+    assert!(nodes.contains("rolls pods catalog-redis-5, catalog-redis-4"), "a new image rolls every node: {nodes}");
 }
