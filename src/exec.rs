@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::error::Error;
 use crate::plan::state::State;
-use crate::plan::{ExecCommand, ExecPlan, Plan};
+use crate::plan::{Action, ExecCommand, ExecPlan, Plan};
 use crate::providers::files;
 use crate::redact::redact_text;
 use crate::render::Changed;
@@ -38,7 +38,14 @@ pub fn plan_exec(d: &Deployment, dir: &std::path::Path, plan: &Plan, state: &Sta
         .changes
         .iter()
         .filter(|c| c.provider == files::NAME && c.is_change())
-        .map(|c| Changed { path: c.address[files::NAME.len() + 1..].to_string(), action: c.action })
+        .map(|c| {
+            let path = c.address[files::NAME.len() + 1..].to_string();
+            // Read before apply writes anything: plans, and apply before its first write, come here.
+            let before = (c.action != Action::Create && c.action != Action::Delete)
+                .then(|| std::fs::read_to_string(dir.join(&path)).ok())
+                .flatten();
+            Changed { path, action: c.action, before }
+        })
         .collect();
     for p in target.post_apply_commands(d, dir, &changed)? {
         let command = ExecCommand { argv: p.argv, why: p.why };
