@@ -54,10 +54,24 @@ pub struct TlsConfig {
     pub ca_file: Option<String>,
 }
 
-/// The client configuration of a deployment whose nodes are reached at `host(node name)`.
-pub fn client_config(d: &Deployment, host: &dyn Fn(&str) -> String) -> ClientConfig {
+/// Where one node or Sentinel is reachable: the host and port its target places it at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub host: String,
+    pub port: u32,
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.host, self.port)
+    }
+}
+
+/// The client configuration of a deployment whose nodes and Sentinels are reachable at
+/// `endpoint(name)`: the target's placement, the same one its renderer uses.
+pub fn client_config(d: &Deployment, endpoint: &dyn Fn(&str) -> Endpoint) -> ClientConfig {
     let c = &d.contract;
-    let addr = |name: &str, port: u32| format!("{}:{port}", host(name));
+    let addr = |name: &str| endpoint(name).to_string();
     let primaries = d.nodes.iter().filter(|n| n.role == Role::Primary);
     let app = d.users.iter().find(|u| u.spec.role == UserRole::Application);
     // `render::sentinel_acl_lines` gives application users a discovery-only login on Sentinels.
@@ -68,13 +82,13 @@ pub fn client_config(d: &Deployment, host: &dyn Fn(&str) -> String) -> ClientCon
             Vec::new(),
             Some(SentinelConfig {
                 master_name: d.master_name.clone(),
-                endpoints: d.sentinels.iter().map(|s| addr(&s.name, s.port)).collect(),
+                endpoints: d.sentinels.iter().map(|s| addr(&s.name)).collect(),
                 username: sentinel_login.map(|u| u.spec.name.clone()),
                 password_ref: sentinel_login.map(|u| u.spec.password.clone()),
             }),
         ),
-        TopologyMode::Cluster => ("cluster", d.nodes.iter().map(|n| addr(&n.name, n.port)).collect(), None),
-        _ => ("standalone", primaries.map(|n| addr(&n.name, n.port)).collect(), None),
+        TopologyMode::Cluster => ("cluster", d.nodes.iter().map(|n| addr(&n.name)).collect(), None),
+        _ => ("standalone", primaries.map(|n| addr(&n.name)).collect(), None),
     };
     ClientConfig {
         mode,

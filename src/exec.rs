@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 
 use crate::error::Error;
 use crate::plan::state::State;
-use crate::plan::{Address, Changed, ExecCommand, ExecPlan, Plan};
+use crate::plan::{Action, Address, Changed, ExecCommand, ExecPlan, Plan};
 use crate::providers::files;
 use crate::redact::redact_text;
 use crate::resolve::Deployment;
@@ -37,7 +37,14 @@ pub fn plan_exec(d: &Deployment, dir: &std::path::Path, plan: &Plan, state: &Sta
         .changes
         .iter()
         .filter(|c| c.provider == files::NAME && c.is_change())
-        .map(|c| Changed { path: c.address.path().to_string(), action: c.action })
+        .map(|c| {
+            let path = c.address.path().to_string();
+            // Read before apply writes anything: plans, and apply before its first write, come here.
+            let before = (c.action != Action::Create && c.action != Action::Delete)
+                .then(|| std::fs::read_to_string(dir.join(&path)).ok())
+                .flatten();
+            Changed { path, action: c.action, before }
+        })
         .collect();
     let Some(commands) = target.post_apply_commands(d, dir, &changed) else { return Ok(None) };
     for p in commands {

@@ -178,6 +178,13 @@ impl Deployment {
         self.users.iter().find(|u| u.spec.role == role)
     }
 
+    /// The port the node or Sentinel `name` has in the layout (targets may place it elsewhere:
+    /// `targets::endpoint`).
+    pub fn port_of(&self, name: &str) -> Option<u32> {
+        let node = self.nodes.iter().find(|n| n.name == name).map(|n| n.port);
+        node.or_else(|| self.sentinels.iter().find(|s| s.name == name).map(|s| s.port))
+    }
+
     pub fn primary_of(&self, node: &Node) -> Option<&Node> {
         match node.role {
             Role::Replica(i) => self.nodes.get(i),

@@ -6,7 +6,7 @@ use super::{Ctx, EXIT_OK};
 use crate::connect::client_config;
 use crate::environment::Environment;
 use crate::error::Error;
-use crate::targets::client_host;
+use crate::targets::endpoint;
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConnectFormat {
@@ -31,7 +31,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
     let mut environment = Environment::unrendered(&ctx.project, ctx.load(&args.env)?)?;
     environment.endpoint_url = ctx.endpoint_url.clone();
     let d = &environment.deployment;
-    let mut config = client_config(d, &|name| client_host(d, name));
+    let mut config = client_config(d, &|name| endpoint(d, name));
     crate::targets::of(d.contract.target).managed_endpoints(&environment.opened(), &mut config)?;
     match args.format {
         ConnectFormat::Yaml => print!("{}", serde_saphyr::to_string(&config).map_err(Error::msg)?),

@@ -540,7 +540,9 @@ pub struct Resources {
     #[serde(default)]
     pub maxmemory: Option<Size>,
     /// Container memory limit (compose, kubernetes), as a Kubernetes quantity. Must leave
-    /// headroom above maxmemory for fragmentation, buffers and fork copy-on-write.
+    /// headroom above maxmemory for fragmentation, buffers and fork copy-on-write. Default:
+    /// 2 × maxmemory with persistence (a fork can copy every page), else 1.5 × (at least
+    /// maxmemory + 64 MiB).
     #[serde(default)]
     pub memory_limit: Option<Quantity>,
 }
@@ -776,8 +778,10 @@ pub struct Network {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Container {
-    /// Image reference. Pin an exact version (`redis:7.2.5`) or a digest
-    /// (`redis@sha256:...`): floating tags (`latest`, `7`, `7.2-alpine`) change under you.
+    /// Image every Redis and Sentinel container runs. Pin an exact version of `redis.version`
+    /// (`redis:7.2.5`, `redis:7.2.5-alpine`) or a digest (`redis@sha256:...`): validate refuses
+    /// floating tags (`latest`, `7`, `7.2-alpine`), which change under you, and a tag of another
+    /// Redis version (RCTL096). Default: the pinned official image of `redis.version`.
     #[serde(default)]
     #[schemars(example = &"redis:7.2.5-alpine", length(min = 1, max = 255))]
     pub image: Option<String>,

@@ -5,6 +5,8 @@
 pub mod acl;
 pub mod contract;
 pub mod directives;
+pub mod image;
+pub mod memory;
 pub mod topology;
 
 pub use contract::*;

@@ -296,6 +296,9 @@ pub struct Changed {
     /// `/`-separated path inside the output directory.
     pub path: String,
     pub action: Action,
+    /// The file's content on disk when the plan was made, for an update (what the commands
+    /// compare the rendered file with: which compose services changed).
+    pub before: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]

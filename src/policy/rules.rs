@@ -9,6 +9,7 @@ use super::acl;
 use super::{EnvClass, Hit, Input, Levels, Rule};
 use crate::contract::merge::pointer_escape;
 use crate::diagnostics::Severity;
+use crate::model::memory;
 use crate::model::{
     AclUser, AntiAffinity, Auth, Fsync, MaxmemoryPolicy, PersistenceMode, ReadFrom, TopologyMode, UserRole, Workload,
 };
@@ -87,18 +88,10 @@ pub static RULES: &[Rule] = &[
         title: "container memory limit above maxmemory plus fork headroom",
         reason: "a persistence fork copies pages on write: up to twice maxmemory, and the container is OOM-killed \
                  mid-save (seed: container memory limit > maxmemory + overhead; provision 2x the working set)",
-        hint: "set `resources.memoryLimit` to at least twice `resources.maxmemory` when persistence is on",
+        hint: "set `resources.memoryLimit` to at least twice `resources.maxmemory` when persistence is on, or leave \
+               it out: the rendered default is twice maxmemory with persistence",
         levels: levels(WARN, WARN, ERR),
         check: memory_headroom,
-    },
-    Rule {
-        id: "RCTL108",
-        title: "no floating image tags",
-        reason: "a floating tag pulls a different Redis on the next restart, untested and different per node \
-                 (seed: image tag is an exact version, not floating latest)",
-        hint: "pin an exact version such as `redis:7.2.5-alpine`, or a digest `redis@sha256:...`",
-        levels: levels(WARN, WARN, ERR),
-        check: floating_image,
     },
     Rule {
         id: "RCTL109",
@@ -316,50 +309,28 @@ fn persistence_fits(i: &Input) -> Vec<Hit> {
 
 fn memory_headroom(i: &Input) -> Vec<Hit> {
     let c = i.contract;
-    let (Some(max), true) = (c.resources.maxmemory, c.target.facts().containers) else {
+    if !c.target.facts().containers {
+        return vec![];
+    }
+    // Without `resources.memoryLimit` the targets render `memory::default_limit`, which has the
+    // headroom by construction: only a limit the contract sets can fall short.
+    let (Some(max), Some(limit), Some(need)) =
+        (c.resources.maxmemory, &c.resources.memory_limit, memory::fork_headroom(c))
+    else {
         return vec![];
     };
-    let mode = c.redis.persistence.mode;
-    match &c.resources.memory_limit {
-        None => vec![hit(
-            &["/resources", "/target"],
-            format!("target `{}` without a container memory limit (`resources.memoryLimit`)", c.target.as_str()),
-        )],
-        Some(limit) if mode != PersistenceMode::None && limit.bytes < max.0.saturating_mul(2) => vec![hit(
-            &["/resources/memoryLimit"],
-            format!(
-                "memory limit {} is below 2 × maxmemory ({}) while persistence `{}` forks",
-                limit.text,
-                format_size(max.0.saturating_mul(2)),
-                mode.as_str()
-            ),
-        )],
-        Some(_) => vec![],
+    if limit.bytes >= need {
+        return vec![];
     }
-}
-
-/// Why an image reference floats, if it does: pinned means a digest or an exact x.y.z tag.
-fn floating(image: &str) -> Option<String> {
-    if image.contains("@sha256:") {
-        return None;
-    }
-    let name_end = image.rfind('/').map_or(0, |i| i + 1);
-    let tag = image[name_end..].split_once(':').map(|(_, t)| t);
-    let exact = |t: &str| {
-        let version = t.split('-').next().unwrap_or("");
-        let parts: Vec<&str> = version.split('.').collect();
-        parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
-    };
-    match tag {
-        None => Some("has no tag, which means `latest`".into()),
-        Some(t) if exact(t) => None,
-        Some(t) => Some(format!("uses the floating tag `{t}`")),
-    }
-}
-
-fn floating_image(i: &Input) -> Vec<Hit> {
-    let Some(image) = &i.contract.container.image else { return vec![] };
-    floating(image).map(|why| hit(&["/container/image"], format!("image `{image}` {why}"))).into_iter().collect()
+    vec![hit(
+        &["/resources/memoryLimit"],
+        format!(
+            "memory limit {} is below 2 × maxmemory ({}) while persistence `{}` forks",
+            limit.text,
+            format_size(max.0.saturating_mul(2)),
+            c.redis.persistence.mode.as_str()
+        ),
+    )]
 }
 
 fn sentinel_majority(i: &Input) -> Vec<Hit> {
@@ -593,18 +564,6 @@ mod tests {
             let [local, shared, production] = r.levels.words();
             let row = format!("| {} | {} | {local} | {shared} | {production} |", r.id, r.title);
             assert!(doc.contains(&row), "docs/policy.md lacks the row `{row}`");
-        }
-    }
-
-    #[test]
-    fn floating_tags() {
-        for pinned in ["redis:7.2.5", "redis:7.2.5-alpine", "registry:5000/redis:8.2.1", "redis@sha256:abc"] {
-            assert_eq!(floating(pinned), None, "{pinned}");
-        }
-        for floats in
-            ["redis", "redis:latest", "redis:7", "redis:7-alpine", "redis:7.2", "registry:5000/redis", "redis:alpine"]
-        {
-            assert!(floating(floats).is_some(), "{floats}");
         }
     }
 

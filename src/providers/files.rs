@@ -23,7 +23,20 @@ pub const NAME: &str = "file";
 pub struct FilesProvider {
     root: PathBuf,
     artifacts: Vec<Artifact>,
+    consequences: Option<Consequences>,
 }
+
+/// What writing a changed file does beyond the file, as its target knows it (which pods a
+/// manifest rolls, an object the API server can only replace). The reason is shown with the
+/// change; `replace` plans it as a replacement, which the target's `--exec` commands carry out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consequence {
+    pub replace: bool,
+    pub reason: String,
+}
+
+/// A target's reading of one updated file: (path, content on disk, rendered content).
+pub type Consequences = fn(&str, &str, &str) -> Option<Consequence>;
 
 /// What is on disk at one path.
 struct Observed {
@@ -48,7 +61,12 @@ struct FileRecord {
 
 impl FilesProvider {
     pub fn new(root: PathBuf, artifacts: Vec<Artifact>) -> Self {
-        FilesProvider { root, artifacts }
+        FilesProvider { root, artifacts, consequences: None }
+    }
+
+    /// The provider, with the target's reading of what an updated file does.
+    pub fn with_consequences(self, consequences: Option<Consequences>) -> Self {
+        FilesProvider { consequences, ..self }
     }
 
     /// The path of a rendered file. Every directory between the output directory and the file
@@ -154,7 +172,17 @@ impl Provider for FilesProvider {
                             }
                             _ => {}
                         }
-                        let (old, n1) = redact_text(&a.path, &String::from_utf8_lossy(&obs.content));
+                        let on_disk = String::from_utf8_lossy(&obs.content);
+                        if let Some(c) = self.consequences.and_then(|f| f(&a.path, &on_disk, &a.content)) {
+                            if c.replace {
+                                change.action = Action::Replace;
+                            }
+                            change.reason = Some(match change.reason.take() {
+                                Some(r) => format!("{r}; {}", c.reason),
+                                None => c.reason,
+                            });
+                        }
+                        let (old, n1) = redact_text(&a.path, &on_disk);
                         let (new, n2) = redact_text(&a.path, &a.content);
                         change.redacted = n1 + n2;
                         change.diff = Some(if old == new && obs.content != want {

@@ -13,10 +13,11 @@ use std::path::Path;
 use serde_json::{json, Map, Value};
 
 use super::containers::{self, CONFIG_DIR, DATA_DIR, REDIS_UID, RUN_DIR, SENTINEL_MEMORY_MIB};
+use crate::connect::Endpoint;
 use crate::model::{TopologyMode, UserRole};
 use crate::plan::{Action, Changed, PostApply};
 use crate::render::{generated_header, sentinel_auth_required, server_files, yaml_artifact, Artifact, Templates};
-use crate::resolve::{Deployment, User};
+use crate::resolve::{Deployment, Role, User};
 
 /// Environment variable that carries a user's password into the containers.
 fn var_name(d: &Deployment, user: &User) -> String {
@@ -63,7 +64,7 @@ fn base(d: &Deployment, entrypoint: &str, env: Value, tls: Option<&str>) -> Valu
     let mut volumes = vec![format!("./config:{CONFIG_DIR}:ro")];
     volumes.extend(tls.map(String::from));
     json!({
-        "image": containers::image(d.version()),
+        "image": containers::image(d),
         "user": format!("{REDIS_UID}:{REDIS_UID}"),
         "entrypoint": ["/bin/sh", format!("{CONFIG_DIR}/{entrypoint}")],
         "environment": env,
@@ -75,6 +76,19 @@ fn base(d: &Deployment, entrypoint: &str, env: Value, tls: Option<&str>) -> Valu
         // scripts need no /tmp; pid and log files are off (logs go to stdout).
         "read_only": true,
     })
+}
+
+/// Where a node or Sentinel is reachable from the Docker host: its port published on 127.0.0.1,
+/// the same port the member listens on inside its container (and announces). compose.yaml
+/// publishes with it (`published`) and `connect` prints it.
+pub fn endpoint(d: &Deployment, name: &str) -> Endpoint {
+    Endpoint { host: "127.0.0.1".into(), port: d.port_of(name).unwrap_or(0) }
+}
+
+/// `127.0.0.1:<endpoint port>:<container port>` of one member.
+fn published(d: &Deployment, name: &str, container_port: u32) -> String {
+    let at = endpoint(d, name);
+    format!("{}:{}:{container_port}", at.host, at.port)
 }
 
 pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, String> {
@@ -89,6 +103,19 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
     out.push(script("start.sh", containers::start_script(d, &secret)));
     out.push(script("health.sh", containers::health_script(d, &secret)?));
 
+    if d.contract.topology.mode == TopologyMode::Cluster {
+        let host = |n: &crate::resolve::Node| n.name.clone();
+        out.push(script("cluster-init.sh", containers::cluster_init_script(d, &host, &secret)?));
+    }
+    let doc = document(d)?;
+    out.push(yaml_artifact(d, "compose.yaml", &[doc])?);
+    out.push(Artifact { path: "README.md".into(), content: readme(d), mode: 0o644 });
+    Ok(out)
+}
+
+/// compose.yaml as data: one service per node and Sentinel (and the cluster bootstrap). Built
+/// from the deployment alone, so that `post_apply_commands` compares it with the file on disk.
+fn document(d: &Deployment) -> Result<Value, String> {
     let limit = containers::memory_limit(d).ok_or("target `compose` needs `resources.maxmemory` (RCTL092)")?;
     let tls = match containers::tls_files(d)? {
         None => None,
@@ -122,7 +149,7 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
                 v.push(json!(DATA_DIR));
             }
         }
-        svc["ports"] = json!([format!("127.0.0.1:{0}:{0}", n.port)]);
+        svc["ports"] = json!([published(d, &n.name, n.port)]);
         svc["mem_limit"] = json!(mem(limit));
         svc["memswap_limit"] = json!(mem(limit));
         svc["healthcheck"] = healthcheck("redis", n.port);
@@ -148,7 +175,7 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
         if let Some(v) = svc["volumes"].as_array_mut() {
             v.push(json!(DATA_DIR));
         }
-        svc["ports"] = json!([format!("127.0.0.1:{0}:{0}", s.port)]);
+        svc["ports"] = json!([published(d, &s.name, s.port)]);
         svc["mem_limit"] = json!(mem(SENTINEL_MEMORY_MIB << 20));
         svc["memswap_limit"] = json!(mem(SENTINEL_MEMORY_MIB << 20));
         svc["healthcheck"] = healthcheck("sentinel", s.port);
@@ -157,8 +184,6 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
         services.insert(s.name.clone(), svc);
     }
     if d.contract.topology.mode == TopologyMode::Cluster {
-        let host = |n: &crate::resolve::Node| n.name.clone();
-        out.push(script("cluster-init.sh", containers::cluster_init_script(d, &host, &secret)?));
         let mut svc = base(d, "cluster-init.sh", environment(d, containers::operator(d).into_iter()), tls);
         svc["depends_on"] = json!(d.nodes.iter().map(|n| &n.name).collect::<Vec<_>>());
         svc["restart"] = json!("no");
@@ -168,14 +193,17 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
     if !volumes.is_empty() {
         doc["volumes"] = Value::Object(volumes);
     }
-    out.push(yaml_artifact(d, "compose.yaml", &[doc])?);
-    out.push(Artifact { path: "README.md".into(), content: readme(d), mode: 0o644 });
-    Ok(out)
+    Ok(doc)
 }
 
-/// `docker compose up -d` when anything but the README changed (it creates and recreates the
-/// services whose definition changed), then a restart of the services whose mounted config
-/// changed: compose does not see a change inside a bind-mounted file.
+/// After a change (anything but the README): `up -d --no-recreate --remove-orphans` creates new
+/// services and removes gone ones without touching running ones; then the services that must
+/// restart are recreated one at a time, each waited for until healthy (`up --no-deps
+/// --force-recreate --wait`): replicas first, then primaries, Sentinels last, like the systemd
+/// target. A service must restart when its service in compose.yaml changed (compose would
+/// recreate it), its mounted config changed or start.sh did (compose does not see changes
+/// inside bind-mounted files). Primaries restart without a failover first: each command's
+/// reason says so, and the plan shows it.
 pub fn post_apply_commands(d: &Deployment, dir: &Path, changed: &[Changed]) -> Vec<PostApply> {
     let relevant: Vec<&Changed> = changed.iter().filter(|c| c.path != "README.md").collect();
     if relevant.is_empty() {
@@ -187,25 +215,63 @@ pub fn post_apply_commands(d: &Deployment, dir: &Path, changed: &[Changed]) -> V
         argv.extend(args.iter().map(|a| a.to_string()));
         PostApply { host: None, argv, why }
     };
-    let names: Vec<&str> = relevant.iter().map(|c| c.path.as_str()).collect();
-    let mut out = vec![compose(&["up", "-d", "--remove-orphans"], format!("changed: {}", names.join(", ")))];
-    let updated = |path: &str| relevant.iter().any(|c| c.path == path && c.action == Action::Update);
-    let start_changed = updated("config/start.sh");
-    let restart: Vec<&str> = d
-        .nodes
-        .iter()
-        .map(|n| n.name.as_str())
-        .chain(d.sentinels.iter().map(|s| s.name.as_str()))
-        .filter(|name| start_changed || updated(&format!("config/{name}.conf")))
-        .collect();
-    if !restart.is_empty() {
-        let mut args = vec!["restart"];
-        args.extend(&restart);
-        let why =
-            if start_changed { "config/start.sh changed".to_string() } else { "their config changed".to_string() };
-        out.push(compose(&args, why));
+    let mut out = Vec::new();
+    // New services (a file created) and gone ones (deleted), or a changed compose.yaml.
+    if relevant.iter().any(|c| c.path == "compose.yaml" || c.action != Action::Update) {
+        let names: Vec<&str> = relevant.iter().map(|c| c.path.as_str()).collect();
+        out.push(compose(&["up", "-d", "--no-recreate", "--remove-orphans"], format!("changed: {}", names.join(", "))));
+    }
+    let updated = |path: &str| relevant.iter().find(|c| c.path == path && c.action == Action::Update);
+    let start_changed = updated("config/start.sh").is_some();
+    let definition_changed = service_changes(d, updated("compose.yaml").map(|c| c.before.as_deref()));
+    let cluster = d.contract.topology.mode == TopologyMode::Cluster;
+    let replicas = d.nodes.iter().filter(|n| n.role != Role::Primary).map(|n| {
+        (n.name.as_str(), "a replica: restarted before the primary, one at a time, each waited for until healthy")
+    });
+    let primaries = d.nodes.iter().filter(|n| n.role == Role::Primary).map(|n| {
+        let what = if cluster {
+            "a primary: restarted after the replicas, without a failover first (its hash slots fail until it is \
+             healthy again)"
+        } else {
+            "the primary: restarted after the replicas, without a failover first (writes fail until it is healthy \
+             again)"
+        };
+        (n.name.as_str(), what)
+    });
+    let sentinels =
+        d.sentinels.iter().map(|s| (s.name.as_str(), "a Sentinel: restarted after the nodes, one at a time"));
+    for (name, what) in replicas.chain(primaries).chain(sentinels) {
+        let why = if updated(&format!("config/{name}.conf")).is_some() {
+            format!("{name}.conf changed")
+        } else if start_changed {
+            "start.sh changed".to_string()
+        } else if definition_changed(name) {
+            "its service in compose.yaml changed".to_string()
+        } else {
+            continue;
+        };
+        out.push(compose(
+            &["up", "-d", "--no-deps", "--force-recreate", "--wait", name],
+            format!("{why}; {name} is {what}"),
+        ));
     }
     out
+}
+
+/// Whether a service's definition differs between compose.yaml on disk (`before`: `None` when
+/// compose.yaml is not updated, `Some(None)` when its old content is unknown) and the rendered one.
+fn service_changes(d: &Deployment, before: Option<Option<&str>>) -> impl Fn(&str) -> bool {
+    let old = before.map(|text| {
+        text.and_then(|t| crate::contract::yaml::parse(t, 0).ok())
+            .map(|node| crate::contract::merge::to_json(&node, &mut Default::default()))
+    });
+    let new = document(d).ok();
+    move |name: &str| match &old {
+        None => false,
+        // Unreadable (edited by hand): restart rather than leave a changed service running.
+        Some(None) => true,
+        Some(Some(old)) => new.as_ref().is_none_or(|new| old["services"].get(name) != new["services"].get(name)),
+    }
 }
 
 fn readme(d: &Deployment) -> String {
@@ -221,10 +287,10 @@ fn readme(d: &Deployment) -> String {
     }
     s.push_str("\n## Ports\n\nPublished on 127.0.0.1 only:\n\n");
     for n in &d.nodes {
-        s.push_str(&format!("- `{}`: {}\n", n.name, n.port));
+        s.push_str(&format!("- `{}`: {}\n", n.name, endpoint(d, &n.name).port));
     }
     for n in &d.sentinels {
-        s.push_str(&format!("- `{}`: {}\n", n.name, n.port));
+        s.push_str(&format!("- `{}`: {}\n", n.name, endpoint(d, &n.name).port));
     }
     if d.contract.topology.mode != TopologyMode::Standalone {
         let names: Vec<&str> = d.nodes.iter().map(|n| n.name.as_str()).collect();
@@ -242,5 +308,6 @@ pub const TARGET: containers::ContainerTarget = containers::ContainerTarget {
     kind: crate::model::TargetKind::Compose,
     render,
     post_apply: post_apply_commands,
-    client_host: None,
+    endpoint,
+    consequences: None,
 };

@@ -1,4 +1,4 @@
-//! What the container targets (compose, kubernetes) share: the pinned image, the memory
+//! What the container targets (compose, kubernetes) share: the image (the contract's, or a pinned default), the memory
 //! limit, the in-container layout, and three small shell scripts mounted next to the configs.
 //!
 //! Containers never see a rendered password: the secrets reach a container as environment
@@ -42,22 +42,19 @@ const IMAGES: &[(RedisVersion, &str)] = &[
     (RedisVersion::V8_2, "redis:8.2.2"),
 ];
 
-pub fn image(v: RedisVersion) -> &'static str {
-    IMAGES.iter().find(|(version, _)| *version == v).map(|(_, image)| *image).unwrap_or("redis:7.0.15")
+/// The image every Redis and Sentinel container runs: `container.image` (validate refuses one
+/// that floats or names another Redis version, RCTL096), else the pinned image of `redis.version`.
+pub fn image(d: &Deployment) -> &str {
+    match &d.contract.container.image {
+        Some(image) => image,
+        None => IMAGES.iter().find(|(v, _)| *v == d.version()).map(|(_, image)| *image).unwrap_or("redis:7.0.15"),
+    }
 }
 
-const MIB: u64 = 1 << 20;
-
-/// Memory limit of a Redis container in bytes: `resources.memoryLimit`, else maxmemory plus
-/// half of it (at least 64 MiB) for buffers, fragmentation and fork copy-on-write, in MiB.
+/// Memory limit of a Redis container in bytes (`model::memory`: the contract's, else a default
+/// that leaves the headroom policy rule RCTL107 asks for).
 pub fn memory_limit(d: &Deployment) -> Option<u64> {
-    let r = &d.contract.resources;
-    if let Some(limit) = &r.memory_limit {
-        return Some(limit.bytes);
-    }
-    let max = r.maxmemory?.0;
-    let limit = max + (max / 2).max(64 * MIB);
-    Some(limit.div_ceil(MIB) * MIB)
+    crate::model::memory::container_limit(&d.contract)
 }
 
 /// Where the TLS files are inside the containers: their directory (the mount point) and file
@@ -353,6 +350,21 @@ pub fn check(c: &Contract, index: &SpanIndex) -> Vec<Diagnostic> {
                 .hint("containers change IP addresses; cluster nodes must announce hostnames (`cluster-announce-hostname`, Redis 7.0+)"),
         );
     }
+    if let Some(image) = &c.container.image {
+        if let Some(why) = crate::model::image::problem(image, c.redis.version) {
+            diags.push(
+                Diagnostic::error("RCTL096", format!("`container.image` `{image}` {why}"))
+                    .at(index.value("/container/image"))
+                    .hint(format!(
+                        "every container runs this image: pin an exact Redis {} release such as `{}` (a suffix like \
+                         `-alpine` is fine) or a digest `redis@sha256:...`; a floating tag pulls a different, untested \
+                         Redis on the next restart",
+                        c.redis.version.as_str(),
+                        IMAGES.iter().find(|(v, _)| *v == c.redis.version).map_or("redis:x.y.z", |(_, i)| *i),
+                    )),
+            );
+        }
+    }
     if let Some(name) = &c.kubernetes.exporter.user {
         if !c.acl.users.iter().any(|u| &u.name == name) {
             diags.push(
@@ -374,8 +386,10 @@ pub struct ContainerTarget {
     pub kind: crate::model::TargetKind,
     pub render: fn(&Deployment, &crate::render::Templates) -> Result<Vec<crate::render::Artifact>, String>,
     pub post_apply: fn(&Deployment, &std::path::Path, &[crate::plan::Changed]) -> Vec<crate::plan::PostApply>,
-    /// The host clients reach a member at; `None`: ports published on 127.0.0.1.
-    pub client_host: Option<fn(&Deployment, &str) -> String>,
+    /// Where a member is reachable (`Target::endpoint`), used by the target's renderer too.
+    pub endpoint: fn(&Deployment, &str) -> crate::connect::Endpoint,
+    /// What an updated file does to what runs (shown in the plan).
+    pub consequences: Option<crate::providers::files::Consequences>,
 }
 
 impl super::Target for ContainerTarget {
@@ -387,8 +401,8 @@ impl super::Target for ContainerTarget {
         check(c, index)
     }
 
-    fn client_host(&self, d: &Deployment, name: &str) -> String {
-        self.client_host.map_or_else(|| "127.0.0.1".into(), |host| host(d, name))
+    fn endpoint(&self, d: &Deployment, name: &str) -> crate::connect::Endpoint {
+        (self.endpoint)(d, name)
     }
 
     fn render(
@@ -407,7 +421,7 @@ impl super::Target for ContainerTarget {
         if scope == crate::plan::Scope::Live {
             return Err(super::no_live(self.kind));
         }
-        Ok(super::files_and_shape(env, true))
+        Ok(super::files_and_shape(env, true, self.consequences))
     }
 
     fn post_apply_commands(

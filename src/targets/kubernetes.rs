@@ -4,10 +4,12 @@
 //! Nodes run in the StatefulSet `<service>-redis` (pod `<service>-redis-<i>` is `node-<i>`),
 //! Sentinels in `<service>-sentinel`; each has a headless Service (stable DNS names, published
 //! before readiness so that replication, Sentinel and the cluster bootstrap can find peers) and
-//! a client Service. Every pod gets the same ports, so node ports are the base ports. The
-//! configs live in one ConfigMap whose checksum is a pod annotation (a config change rolls the
-//! pods); passwords come from an existing Secret (never rendered) mounted as files, which
-//! `start.sh` hashes into the ACL file on an in-memory emptyDir.
+//! a client Service. Every pod gets the same ports, so node ports are the base ports
+//! (`endpoint`). The configs live in one ConfigMap; each StatefulSet's pods carry the checksum
+//! of what they read from it (a config change rolls exactly the pods it concerns). Passwords
+//! come from an existing Secret (never rendered) mounted as files, which `start.sh` hashes into
+//! the ACL file on an in-memory emptyDir. `consequences` tells the plan what an updated
+//! manifest does to what runs.
 
 use std::path::Path;
 
@@ -15,8 +17,10 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::containers::{self, sh_quote, TlsFiles, CONFIG_DIR, DATA_DIR, REDIS_UID, RUN_DIR, SENTINEL_MEMORY_MIB};
+use crate::connect::Endpoint;
 use crate::model::{AntiAffinity, PersistenceMode, TopologyMode, UserRole};
 use crate::plan::{Action, Changed, PostApply};
+use crate::providers::files::Consequence;
 use crate::render::{generated_header, sentinel_auth_required, server_files, yaml_artifact, Artifact, Templates};
 use crate::resolve::{Deployment, Node, Role, User, CLUSTER_BUS_OFFSET};
 
@@ -236,22 +240,48 @@ fn pdb(d: &Deployment, component: &str) -> Value {
     p
 }
 
+/// SHA-256 of what the pods of one StatefulSet read from the ConfigMap: the configs of its
+/// members (`node-` or `sentinel-`) and the scripts. A redis-only setting changes the nodes'
+/// configs only, so it rolls the nodes and leaves the Sentinels running.
+fn checksum(data: &Map<String, Value>, members: &str) -> String {
+    let read: Map<String, Value> = data
+        .iter()
+        .filter(|(key, _)| key.starts_with(members) || *key == "start.sh" || *key == "health.sh")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    hex::encode(Sha256::digest(Value::Object(read).to_string().as_bytes()))
+}
+
 fn quantity_mib(bytes: u64) -> String {
     format!("{}Mi", bytes.div_ceil(1 << 20))
 }
 
+/// Where a node or Sentinel is reachable: its pod's stable DNS name at the base port (every pod
+/// has its own address, so every pod listens on the same port). The manifests place the members
+/// with it (`placed`) and `connect` prints it.
+pub fn endpoint(d: &Deployment, name: &str) -> Endpoint {
+    let ports = &d.contract.ports;
+    let port = if name.starts_with("sentinel-") { ports.sentinel } else { ports.redis };
+    Endpoint { host: dns_name(d, name), port }
+}
+
+/// The deployment as the pods run it: each member at its endpoint's port (the layout's
+/// `base + i` ports are for members that share one host).
+fn placed(d: &Deployment) -> Deployment {
+    let mut placed = d.clone();
+    for n in &mut placed.nodes {
+        n.port = endpoint(d, &n.name).port;
+        n.bus_port = n.bus_port.map(|_| n.port + CLUSTER_BUS_OFFSET);
+    }
+    for s in &mut placed.sentinels {
+        s.port = endpoint(d, &s.name).port;
+    }
+    placed
+}
+
 pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, String> {
+    let d = &placed(d);
     let c = &d.contract;
-    // Every pod has its own address: all nodes use the base ports.
-    let mut d = d.clone();
-    for n in &mut d.nodes {
-        n.port = c.ports.redis;
-        n.bus_port = n.bus_port.map(|_| c.ports.redis + CLUSTER_BUS_OFFSET);
-    }
-    for s in &mut d.sentinels {
-        s.port = c.ports.sentinel;
-    }
-    let d = &d;
     let cluster = c.topology.mode == TopologyMode::Cluster;
     let secret = |u: &User| format!("$(cat {})", sh_quote(&format!("{SECRETS_DIR}/{}", u.spec.name)));
     let operator = containers::operator(d)?;
@@ -270,7 +300,7 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
         let host = |n: &Node| dns_name(d, &n.name);
         data.insert("cluster-init.sh".into(), json!(containers::cluster_init_script(d, &host, &secret)?));
     }
-    let checksum = hex::encode(Sha256::digest(Value::Object(data.clone()).to_string().as_bytes()));
+    let (node_checksum, sentinel_checksum) = (checksum(&data, "node-"), checksum(&data, "sentinel-"));
     let mut config = object(d, "v1", "ConfigMap", &set_name(d, "redis-config"), "config");
     config["data"] = Value::Object(data);
     let mut objects = vec![config];
@@ -279,7 +309,8 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
     let limit = containers::memory_limit(d).ok_or("target `kubernetes` needs `resources.maxmemory` (RCTL092)")?;
     let limit_text = c.resources.memory_limit.as_ref().map(|q| q.text.clone()).unwrap_or_else(|| quantity_mib(limit));
     let persistent = c.redis.persistence.mode != PersistenceMode::None;
-    let port = c.ports.redis;
+    // One pod template for every node: they all listen at the same (placed) port.
+    let port = endpoint(d, "node-0").port;
     let mut ports = vec![json!({ "name": "redis", "containerPort": port, "protocol": "TCP" })];
     let mut service_ports = vec![("redis", port)];
     if cluster {
@@ -289,7 +320,7 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
     let (readiness, liveness) = probes("redis", port, "redis");
     let mut pod_containers = vec![json!({
         "name": "redis",
-        "image": containers::image(d.version()),
+        "image": containers::image(d),
         "command": ["/bin/sh", "-c", format!("exec /bin/sh {CONFIG_DIR}/start.sh redis node-${{HOSTNAME##*-}}")],
         "ports": ports,
         "resources": { "requests": { "cpu": "100m", "memory": limit_text }, "limits": { "memory": limit_text } },
@@ -363,7 +394,7 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
     };
     let grace = if persistent { 60 } else { 30 };
     let pod = pod_spec(d, "redis", pod_containers, volumes, grace);
-    objects.push(statefulset(d, "redis", d.nodes.len(), pod, &checksum, claims));
+    objects.push(statefulset(d, "redis", d.nodes.len(), pod, &node_checksum, claims));
     let redis_set = set_name(d, "redis");
     objects.push(service(d, "redis", &format!("{redis_set}-headless"), true, &service_ports, None));
     match c.topology.mode {
@@ -382,12 +413,12 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
 
     // Sentinels.
     if !d.sentinels.is_empty() {
-        let sport = c.ports.sentinel;
+        let sport = endpoint(d, "sentinel-0").port;
         let (readiness, liveness) = probes("sentinel", sport, "sentinel");
         let mem = format!("{SENTINEL_MEMORY_MIB}Mi");
         let sentinel = json!({
             "name": "sentinel",
-            "image": containers::image(d.version()),
+            "image": containers::image(d),
             "command": ["/bin/sh", "-c", format!("exec /bin/sh {CONFIG_DIR}/start.sh sentinel sentinel-${{HOSTNAME##*-}}")],
             "ports": [{ "name": "sentinel", "containerPort": sport, "protocol": "TCP" }],
             "resources": { "requests": { "cpu": "50m", "memory": mem }, "limits": { "memory": mem } },
@@ -411,7 +442,7 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
         ];
         volumes.extend(tls_volume.clone());
         let pod = pod_spec(d, "sentinel", vec![sentinel], volumes, 30);
-        objects.push(statefulset(d, "sentinel", d.sentinels.len(), pod, &checksum, None));
+        objects.push(statefulset(d, "sentinel", d.sentinels.len(), pod, &sentinel_checksum, None));
         let set = set_name(d, "sentinel");
         objects.push(service(d, "sentinel", &format!("{set}-headless"), true, &[("sentinel", sport)], None));
         objects.push(service(d, "sentinel", &set, false, &[("sentinel", sport)], None));
@@ -424,7 +455,7 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
         let mut job = object(d, "batch/v1", "Job", &name, "cluster-init");
         let init = json!({
             "name": "cluster-init",
-            "image": containers::image(d.version()),
+            "image": containers::image(d),
             "command": ["/bin/sh", format!("{CONFIG_DIR}/cluster-init.sh")],
             "resources": { "requests": { "cpu": "10m", "memory": "32Mi" }, "limits": { "memory": "64Mi" } },
             "securityContext": container_security(),
@@ -492,15 +523,111 @@ fn network_policy(d: &Deployment) -> Value {
     np
 }
 
-/// Server-side apply of the created and changed manifests (ConfigMap first, so that pods
-/// rolled by a new checksum find the new config), then deletion of the objects whose manifest
-/// is gone. Files are named one by one, not `-f DIR`: the output directory also holds
+/// A rendered manifest read back (one object); `None` for text that is none (edited by hand).
+fn manifest(text: &str) -> Option<Value> {
+    let node = crate::contract::yaml::parse(text, 0).ok()?;
+    Some(crate::contract::merge::to_json(&node, &mut Default::default()))
+}
+
+/// The fields of a StatefulSet's spec an update may change; the API server refuses a change to
+/// any other (`volumeClaimTemplates`, `selector`, `serviceName`, `podManagementPolicy`).
+const STATEFULSET_MUTABLE: &[&str] = &[
+    "replicas",
+    "template",
+    "updateStrategy",
+    "persistentVolumeClaimRetentionPolicy",
+    "minReadySeconds",
+    "ordinals",
+    "revisionHistoryLimit",
+];
+
+/// What applying an updated manifest does to what runs (files provider `Consequences`): the
+/// pods a StatefulSet change rolls, adds or removes, and the objects the API server can only
+/// replace (a StatefulSet's immutable fields, a Job's pod template), which `--exec` deletes and
+/// creates again (`post_apply_commands`).
+pub fn consequences(_path: &str, before: &str, after: &str) -> Option<Consequence> {
+    let (old, new) = (manifest(before)?, manifest(after)?);
+    if old["kind"] != new["kind"] {
+        return None;
+    }
+    match new["kind"].as_str()? {
+        "StatefulSet" => statefulset_consequences(&old, &new),
+        "Job" if old["spec"]["template"] != new["spec"]["template"] => Some(Consequence {
+            replace: true,
+            reason: "the API server refuses a change to a Job's pod template: apply --exec deletes the Job and \
+                     creates it again (cluster-init.sh leaves an existing cluster as it is)"
+                .into(),
+        }),
+        _ => None,
+    }
+}
+
+fn statefulset_consequences(old: &Value, new: &Value) -> Option<Consequence> {
+    let name = new["metadata"]["name"].as_str()?;
+    let pods = |ordinals: Vec<u64>| ordinals.iter().map(|i| format!("{name}-{i}")).collect::<Vec<_>>().join(", ");
+    let replicas = |v: &Value| v["spec"]["replicas"].as_u64().unwrap_or(1);
+    let (was, now) = (replicas(old), replicas(new));
+    let spec_keys =
+        |v: &Value| v["spec"].as_object().map(|m| m.keys().cloned().collect::<Vec<_>>()).unwrap_or_default();
+    let mut immutable: Vec<String> = spec_keys(old)
+        .into_iter()
+        .chain(spec_keys(new))
+        .filter(|k| !STATEFULSET_MUTABLE.contains(&k.as_str()) && old["spec"][k] != new["spec"][k])
+        .collect();
+    immutable.sort();
+    immutable.dedup();
+    let mut notes = Vec::new();
+    if !immutable.is_empty() {
+        let fields: Vec<String> = immutable.iter().map(|f| format!("`spec.{f}`")).collect();
+        notes.push(format!(
+            "the API server refuses a change to {} of a StatefulSet: apply --exec deletes it with --cascade=orphan \
+             (its pods and PersistentVolumeClaims keep running) and creates it again",
+            fields.join(", ")
+        ));
+        if immutable.iter().any(|f| f == "volumeClaimTemplates") {
+            notes.push(format!(
+                "existing claims keep their size and class: resize each with `kubectl patch pvc data-{name}-<i>` \
+                 (new spec.resources.requests.storage; the StorageClass must allow volume expansion)"
+            ));
+        }
+    }
+    if old["spec"]["template"] != new["spec"]["template"] && was.min(now) > 0 {
+        notes.push(format!(
+            "rolls pods {} one at a time, highest ordinal first, without a failover first",
+            pods((0..was.min(now)).rev().collect())
+        ));
+    } else if was.min(now) > 0 {
+        notes.push("restarts no running pod".into());
+    }
+    if now > was {
+        notes.push(format!("adds pods {}", pods((was..now).collect())));
+    }
+    if now < was {
+        notes.push(format!("removes pods {} (their PersistentVolumeClaims stay)", pods((now..was).rev().collect())));
+    }
+    Some(Consequence { replace: !immutable.is_empty(), reason: notes.join("; ") })
+}
+
+/// Server-side apply of the created and changed manifests (objects that must be replaced are
+/// deleted first; the ConfigMap goes first, so that pods rolled by a new checksum find the new
+/// config), then deletion of the objects whose manifest is gone. Files are named one by one, not `-f DIR`: the output directory also holds
 /// `.redisctl-state.json`, which kubectl would read as a manifest.
 pub fn post_apply_commands(d: &Deployment, dir: &Path, changed: &[Changed]) -> Vec<PostApply> {
     let manifests = || changed.iter().filter(|c| c.path.ends_with(".yaml"));
     let mut applied: Vec<&Changed> = manifests().filter(|c| c.action != Action::Delete).collect();
     applied.sort_by_key(|c| (!c.path.starts_with("configmap-"), c.path.clone()));
     let mut out = Vec::new();
+    // Objects the API server can only replace (`consequences`): deleted first, so that the apply
+    // below creates them again; a StatefulSet's pods and claims stay (orphaned, then adopted).
+    for c in manifests().filter(|c| c.action == Action::Replace) {
+        let Some((kind, name)) = c.path.trim_end_matches(".yaml").split_once('-') else { continue };
+        let mut argv: Vec<String> =
+            ["kubectl", "delete", "--ignore-not-found", "-n", &namespace(d), kind, name].map(String::from).to_vec();
+        if kind == "statefulset" {
+            argv.push("--cascade=orphan".into());
+        }
+        out.push(PostApply { host: None, argv, why: format!("{} must be replaced", c.path) });
+    }
     if !applied.is_empty() {
         let mut argv: Vec<String> =
             ["kubectl", "apply", "--server-side", "--field-manager=redisctl"].map(String::from).to_vec();
@@ -548,5 +675,23 @@ pub const TARGET: containers::ContainerTarget = containers::ContainerTarget {
     kind: crate::model::TargetKind::Kubernetes,
     render,
     post_apply: post_apply_commands,
-    client_host: Some(dns_name),
+    endpoint,
+    consequences: Some(consequences),
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn consequences_of_text_that_is_no_manifest_are_unknown() {
+        let job = "kind: Job\nspec: { template: { a: 1 } }\n";
+        assert_eq!(consequences("x.yaml", "not: [yaml", job), None);
+        assert_eq!(consequences("x.yaml", "- a list\n", job), None);
+        assert_eq!(consequences("x.yaml", "kind: Service\n", job), None, "another kind");
+        let changed = consequences("x.yaml", job, "kind: Job\nspec: { template: { a: 2 } }\n");
+        assert!(changed.is_some_and(|c| c.replace));
+        // A StatefulSet without a name or spec (edited by hand) gives no claim and no panic.
+        assert_eq!(consequences("x.yaml", "kind: StatefulSet\n", "kind: StatefulSet\nspec: 1\n"), None);
+    }
+}

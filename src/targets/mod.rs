@@ -17,7 +17,7 @@ pub mod systemd;
 
 use std::path::{Path, PathBuf};
 
-use crate::connect::ClientConfig;
+use crate::connect::{ClientConfig, Endpoint};
 use crate::contract::merge::SpanIndex;
 use crate::contract::{Loaded, Project};
 use crate::diagnostics::{Diagnostic, Sources};
@@ -25,7 +25,7 @@ use crate::error::Error;
 use crate::model::{Contract, TargetKind, UserRole};
 use crate::plan::{Changed, PostApply, Provider, Scope};
 use crate::providers::cluster::ClusterShape;
-use crate::providers::files::FilesProvider;
+use crate::providers::files::{Consequences, FilesProvider};
 use crate::render::{Artifact, Templates};
 use crate::resolve::Deployment;
 
@@ -49,9 +49,11 @@ pub trait Target: Sync {
         Vec::new()
     }
 
-    /// The host clients (and redisctl's live provider) reach the node or Sentinel `name` at.
-    fn client_host(&self, _d: &Deployment, _name: &str) -> String {
-        "127.0.0.1".into()
+    /// Where the node or Sentinel `name` is reachable (host and port), as clients and the
+    /// other members see it: the target's placement. The renderer places members with it and
+    /// `connect` prints it, so the two cannot disagree. Default: 127.0.0.1 at the layout's port.
+    fn endpoint(&self, d: &Deployment, name: &str) -> Endpoint {
+        Endpoint { host: "127.0.0.1".into(), port: d.port_of(name).unwrap_or(0) }
     }
 
     /// The output directory when the contract sets none.
@@ -126,17 +128,18 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
     of(d.contract.target).render(d, templates)
 }
 
-/// The host clients use to reach a node or Sentinel of this deployment's target.
-pub fn client_host(d: &Deployment, name: &str) -> String {
-    of(d.contract.target).client_host(d, name)
+/// Where a node or Sentinel of this deployment is reachable, placed by its target.
+pub fn endpoint(d: &Deployment, name: &str) -> Endpoint {
+    of(d.contract.target).endpoint(d, name)
 }
 
 /// The files provider, plus the cluster shape of targets whose cluster members live in the
 /// rendered files (recorded after the files it describes were written, so that removing a
 /// shard does not look like a file edit).
-fn files_and_shape(env: &Opened, shape: bool) -> Vec<Box<dyn Provider>> {
-    let mut providers: Vec<Box<dyn Provider>> =
-        vec![Box::new(FilesProvider::new(env.output_dir.to_path_buf(), env.artifacts.to_vec()))];
+fn files_and_shape(env: &Opened, shape: bool, consequences: Option<Consequences>) -> Vec<Box<dyn Provider>> {
+    let files =
+        FilesProvider::new(env.output_dir.to_path_buf(), env.artifacts.to_vec()).with_consequences(consequences);
+    let mut providers: Vec<Box<dyn Provider>> = vec![Box::new(files)];
     if shape {
         providers.push(Box::new(ClusterShape::new(env.deployment)));
     }

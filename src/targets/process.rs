@@ -58,7 +58,7 @@ impl Target for Process {
 
     /// A local stack is managed whole: its files, its processes, their live settings.
     fn providers(&self, env: &Opened, scope: Scope) -> Result<Vec<Box<dyn Provider>>, Error> {
-        let mut providers = files_and_shape(env, false);
+        let mut providers = files_and_shape(env, false, None);
         if scope == Scope::FilesOnly {
             return Ok(providers);
         }

@@ -295,8 +295,8 @@ impl super::Target for Systemd {
         Vec::new()
     }
 
-    fn client_host(&self, d: &Deployment, name: &str) -> String {
-        host_of(d, name)
+    fn endpoint(&self, d: &Deployment, name: &str) -> crate::connect::Endpoint {
+        crate::connect::Endpoint { host: host_of(d, name), port: d.port_of(name).unwrap_or(0) }
     }
 
     fn render(&self, d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, String> {
@@ -310,7 +310,7 @@ impl super::Target for Systemd {
         env: &super::Opened,
         scope: crate::plan::Scope,
     ) -> Result<Vec<Box<dyn crate::plan::Provider>>, crate::error::Error> {
-        let mut providers = super::files_and_shape(env, true);
+        let mut providers = super::files_and_shape(env, true, None);
         if scope == crate::plan::Scope::Live {
             let placement = crate::providers::redis::Placement {
                 host: host_of,

@@ -118,3 +118,42 @@ pub fn localize(conf: &str, port: u16, dir: &Path) -> String {
         .join("\n")
         + "\n"
 }
+
+/// `connect --env ENV --format json` of `project` (relative to the repository), parsed.
+pub fn connect_json(project: &str, env: &str) -> serde_json::Value {
+    let mut cmd = super::redisctl_on(&root().join(project));
+    cmd.args(["connect", "--env", env, "--format", "json"]);
+    let o = super::Run::of(&mut cmd);
+    assert!(o.success(), "connect {project} {env} failed:\n{}", o.show());
+    serde_json::from_str(&o.stdout).unwrap_or_else(|e| panic!("connect {project} {env}: {e}\n{}", o.stdout))
+}
+
+/// Every `host:port` that `connect` hands to clients: the node endpoints and the Sentinels'.
+pub fn connect_endpoints(config: &serde_json::Value) -> Vec<String> {
+    let list = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array().into_iter().flatten().map(|e| e.as_str().expect("an endpoint string").to_string()).collect()
+    };
+    let mut out = list(&config["endpoints"]);
+    out.extend(list(&config["sentinel"]["endpoints"]));
+    out
+}
+
+/// A rendered YAML file (one document, a map) as JSON, read with redisctl's own YAML reader.
+pub fn yaml_file(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).unwrap();
+    let node = redisctl::contract::yaml::parse(&text, 0)
+        .unwrap_or_else(|d| panic!("{} is not YAML redisctl reads: {d:?}", path.display()));
+    redisctl::contract::merge::to_json(&node, &mut Default::default())
+}
+
+/// The port a rendered redis.conf / sentinel.conf listens on: `port`, or `tls-port` when the
+/// plaintext port is off (`port 0`).
+pub fn listening_port(conf: &str) -> u32 {
+    let value = |key: &str| {
+        conf.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix(' ')).map(|v| v.trim().parse::<u32>().unwrap())
+    };
+    match value("port") {
+        Some(0) | None => value("tls-port").expect("a config with neither port nor tls-port"),
+        Some(p) => p,
+    }
+}

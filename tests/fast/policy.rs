@@ -146,19 +146,36 @@ fn rctl107_memory_limit_leaves_fork_headroom() {
     );
 }
 
+/// Without `resources.memoryLimit` the containers get the default limit, which leaves the fork
+/// headroom RCTL107 demands: no finding, and the rendered limit is 2 × maxmemory with
+/// persistence (1.5 × without). The rule and the renderer share that default.
 #[test]
-fn rctl108_no_floating_image_tags() {
-    check(
-        "shared",
-        "target: compose\ncontainer:\n  image: redis:7.2\n",
-        "target: compose\ncontainer:\n  image: redis:7.2.5\n",
-        &[finding("RCTL108", "warning", &format!("{SHARED}:3:10"), "image `redis:7.2` uses the floating tag `7.2`")],
-    );
-    let latest = Project::new(&[("prod", "productionLike: true\ncontainer:\n  image: redis\n")]);
-    assert_eq!(
-        latest.findings("prod"),
-        [finding("RCTL108", "error", &format!("{PROD}:3:10"), "image `redis` has no tag, which means `latest`")]
-    );
+fn rctl107_the_default_memory_limit_leaves_fork_headroom() {
+    for (target, file, key) in
+        [("compose", "compose.yaml", "mem_limit: "), ("kubernetes", "statefulset-shop-redis.yaml", "memory: ")]
+    {
+        for (mode, want) in [("none", "384"), ("rdb", "512"), ("aof", "512"), ("aof+rdb", "512")] {
+            let overlay = format!(
+                "target: {target}\nredis:\n  persistence:\n    mode: {mode}\nresources:\n  maxmemory: 256mb\n  \
+                 memoryLimit: null\nsecurity:\n  tls:\n    enabled: false\n"
+            );
+            let p = Project::new(&[("shared", &overlay)]);
+            let findings: Vec<Finding> = p.findings("shared").into_iter().filter(|f| f.code == "RCTL107").collect();
+            assert_eq!(findings, [], "{target} {mode}");
+            let out = tempfile::tempdir().unwrap();
+            p.stdout_ok(&["render", "--env", "shared", "--out", out.path().to_str().unwrap()]);
+            let text = std::fs::read_to_string(out.path().join(file)).unwrap();
+            let limits: Vec<&str> = text.lines().filter_map(|l| l.trim().strip_prefix(key)).collect();
+            assert!(!limits.is_empty(), "{target} {mode}: no {key} in\n{text}");
+            // Compose writes `512m`, Kubernetes `512Mi` (request and limit).
+            for limit in limits {
+                assert!(
+                    limit == format!("{want}m") || limit == format!("{want}Mi"),
+                    "{target} {mode}: limit {limit}, want {want} MiB"
+                );
+            }
+        }
+    }
 }
 
 #[test]

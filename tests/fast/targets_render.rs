@@ -132,7 +132,7 @@ fn post_apply_commands_per_target() {
     };
     let dir = std::path::Path::new("deploy/x");
     let changed = |paths: &[&str]| -> Vec<Changed> {
-        paths.iter().map(|p| Changed { path: p.to_string(), action: Action::Update }).collect()
+        paths.iter().map(|p| Changed { path: p.to_string(), action: Action::Update, before: None }).collect()
     };
     let argv = |env: &str, paths: &[&str]| -> Vec<String> {
         let d = load(env).unwrap();
@@ -143,10 +143,7 @@ fn post_apply_commands_per_target() {
     assert!(argv("compose-sentinel", &["README.md"]).is_empty());
     assert_eq!(
         argv("compose-sentinel", &["config/sentinel-1.conf"]),
-        [
-            "docker compose -f deploy/x/compose.yaml up -d --remove-orphans",
-            "docker compose -f deploy/x/compose.yaml restart sentinel-1"
-        ]
+        ["docker compose -f deploy/x/compose.yaml up -d --no-deps --force-recreate --wait sentinel-1"]
     );
     assert_eq!(
         argv(

@@ -728,6 +728,56 @@ fn memory_limit_below_maxmemory() -> Case {
     .hint("headroom")
 }
 
+// --- container image ------------------------------------------------------------------------
+
+/// A compose environment; cases append to it (from line 2 on).
+const COMPOSE: &str = "target: compose\n";
+
+fn container_image_floating() -> Case {
+    Case::new(
+        "container_image_floating",
+        "RCTL096",
+        "`container.image` `redis:7-alpine` uses the floating tag `7-alpine`",
+        "environments/box.yaml:2:21",
+    )
+    .file("environments/box.yaml", format!("{COMPOSE}container: {{ image: redis:7-alpine }}\n"))
+    .env("box")
+    .hint("redis:7.0.15")
+}
+
+fn container_image_untagged() -> Case {
+    Case::new(
+        "container_image_untagged",
+        "RCTL096",
+        "`container.image` `redis` has no tag, which means `latest`",
+        "environments/box.yaml:2:21",
+    )
+    .file("environments/box.yaml", format!("{COMPOSE}container: {{ image: redis }}\n"))
+    .env("box")
+}
+
+fn container_image_other_version() -> Case {
+    Case::new(
+        "container_image_other_version",
+        "RCTL096",
+        "`container.image` `redis:7.2.5-alpine` is Redis 7.2.5, but `redis.version` is 7.0",
+        "environments/box.yaml:2:21",
+    )
+    .file("environments/box.yaml", format!("{COMPOSE}container: {{ image: redis:7.2.5-alpine }}\n"))
+    .env("box")
+}
+
+fn container_image_bad_digest() -> Case {
+    Case::new(
+        "container_image_bad_digest",
+        "RCTL096",
+        "has the digest `sha256:abc`, which is not `sha256:` and 64 hex digits",
+        "environments/box.yaml:3:10",
+    )
+    .file("environments/box.yaml", format!("{COMPOSE}container:\n  image: redis@sha256:abc\n"))
+    .env("box")
+}
+
 // --- environments -----------------------------------------------------------------------------
 
 fn unknown_environment() -> Case {
@@ -819,6 +869,10 @@ macro_rules! cases {
 }
 
 cases!(
+    container_image_floating,
+    container_image_untagged,
+    container_image_other_version,
+    container_image_bad_digest,
     yaml_syntax_error,
     yaml_unclosed_flow_sequence,
     duplicate_key,
