@@ -259,8 +259,9 @@ impl Stack {
 
     /// Start redis-server from `runtime.conf`: the rendered redis.conf with the node's
     /// `replicaof` replaced by `upstream` (kept in the file rather than on the command line, so
-    /// the next start finds the role the node last had). Mode 0600: Redis may write
-    /// `masterauth` into it on CONFIG REWRITE.
+    /// the next start finds the role the node last had), and `masterauth`. Passwords go into
+    /// that file (mode 0600, in a 0700 directory), never on the command line, where every local
+    /// user could read them in /proc/*/cmdline.
     fn start_node_as(&self, node: &Node, upstream: Option<Upstream>) -> Result<()> {
         let rendered = read(&self.run.rendered_config(&node.name, Kind::Redis))?;
         let mut text: String = rendered
@@ -271,41 +272,42 @@ impl Stack {
         if let Some(Upstream::ReplicaOf { host, port }) = &upstream {
             text.push_str(&format!("\n# current role, set by redisctl at start\nreplicaof {} {port}\n", quote(host)));
         }
-        write_atomic(&self.run.runtime_config(&node.name), text.as_bytes(), 0o600)?;
-        let mut args = Vec::new();
         let has_replicas = self.deployment.nodes.iter().any(|n| matches!(n.role, Role::Replica(_)));
         if let Some(pass) = self.auth_password(UserRole::Replication).filter(|_| has_replicas) {
-            args.extend(["--masterauth".to_string(), pass.to_string()]);
+            text.push_str(&format!("\n# set by redisctl at start\nmasterauth {}\n", quote(pass)));
         }
-        self.spawn(Member::Node(node), &args)
+        write_atomic(&self.run.runtime_config(&node.name), text.as_bytes(), 0o600)?;
+        self.spawn(Member::Node(node))
     }
 
     /// Start redis-sentinel. Its runtime.conf is created from the rendered file only once:
     /// Sentinel keeps its state there (myid, current primary, known replicas and Sentinels,
-    /// epochs). The auth password comes on the command line (Sentinel persists it into
-    /// runtime.conf, hence mode 0600). Its ACL is the rendered `sentinel-users.acl`, which
-    /// runtime.conf names by path, so a re-rendered ACL takes effect at the next start.
+    /// epochs). The passwords it logs in with are set in it at every start (so a changed one
+    /// takes effect), never on the command line; mode 0600. Its ACL is the rendered
+    /// `sentinel-users.acl`, which runtime.conf names by path, so a re-rendered ACL takes
+    /// effect at the next start.
     fn start_sentinel(&self, s: &Sentinel) -> Result<()> {
         let runtime = self.run.runtime_config(&s.name);
-        if !runtime.exists() {
-            let rendered = read(&self.run.rendered_config(&s.name, Kind::Sentinel))?;
-            write_atomic(&runtime, rendered.as_bytes(), 0o600)?;
-        }
-        let mut args = Vec::new();
+        let text =
+            if runtime.exists() { read(&runtime)? } else { read(&self.run.rendered_config(&s.name, Kind::Sentinel))? };
+        let is_password_line = |l: &str| {
+            let mut words = l.split_whitespace();
+            words.next().is_some_and(|w| w.eq_ignore_ascii_case("sentinel"))
+                && words
+                    .next()
+                    .is_some_and(|w| w.eq_ignore_ascii_case("auth-pass") || w.eq_ignore_ascii_case("sentinel-pass"))
+        };
+        let mut text: String = text.lines().filter(|l| !is_password_line(l)).map(|l| format!("{l}\n")).collect();
         if let Some(pass) = self.auth_password(UserRole::Sentinel) {
-            if pass.starts_with("--") {
-                return Err(Error::msg(
-                    "the Sentinel user's password starts with `--`, which redis-sentinel's command line cannot take",
-                ));
-            }
-            args.extend(["--sentinel", "auth-pass", &self.deployment.master_name, pass].map(String::from));
+            text.push_str(&format!("sentinel auth-pass {} {}\n", quote(&self.deployment.master_name), quote(pass)));
             if crate::render::sentinel_auth_required(&self.deployment) {
                 // The rendered sentinel.conf names the user (`sentinel sentinel-user`) Sentinels
                 // log in to each other as; its password is the same one.
-                args.extend(["--sentinel", "sentinel-pass", pass].map(String::from));
+                text.push_str(&format!("sentinel sentinel-pass {}\n", quote(pass)));
             }
         }
-        self.spawn(Member::Sentinel(s), &args)
+        write_atomic(&runtime, text.as_bytes(), 0o600)?;
+        self.spawn(Member::Sentinel(s))
     }
 
     /// The password of the user with `role` when auth is required (handed to Redis only).
@@ -316,8 +318,8 @@ impl Stack {
 
     /// Run the member's binary on `runtime.conf` in its directory, in its own process group
     /// (a Ctrl-C in our terminal does not reach it), output appended to its log; wait until it
-    /// accepts connections. Arguments may hold secrets: they never appear in messages.
-    fn spawn(&self, m: Member, args: &[String]) -> Result<()> {
+    /// accepts connections.
+    fn spawn(&self, m: Member) -> Result<()> {
         let binary = self.binaries.find(m.kind())?;
         if self.responds(m.port()) {
             return Err(Error::msg(format!(
@@ -345,7 +347,6 @@ impl Stack {
         let stderr = log.try_clone().map_err(|e| Error::io(format!("cannot open {}", log_path.display()), e))?;
         let mut child = Command::new(&binary)
             .arg(super::paths::RUNTIME_CONF)
-            .args(args)
             .current_dir(&dir)
             .stdin(Stdio::null())
             .stdout(log)

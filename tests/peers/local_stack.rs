@@ -155,6 +155,15 @@ fn exercise(topology: &str, members: usize, primaries: usize) {
     assert_eq!(list.len(), members, "{status:#}");
     assert!(list.iter().all(|m| m["up"] == true), "{status:#}");
     assert_eq!(list.iter().filter(|m| m["role"] == "primary").count(), primaries, "{status:#}");
+    // No password on any process's command line (/proc/*/cmdline is readable by every user).
+    for m in list {
+        let pid = m["pid"].as_u64().unwrap();
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        for s in ["app", "repl", "sentinel", "ops"] {
+            assert!(!cmdline.contains(&format!("{s}-Local-Stack-Test")), "{}: {cmdline}", m["name"]);
+        }
+    }
 
     // The connect output alone is enough to reach the primary.
     let config: serde_json::Value = connect_config(dir);
