@@ -181,7 +181,10 @@ impl AclTable {
             return Ok(());
         }
         let suggestion = crate::util::suggest::did_you_mean(sub, subs).map(|s| format!("{command}|{s}"));
-        bad(format!("`{}` has no subcommand `{sub}` in Redis {}", command.to_uppercase(), self.version), suggestion.as_deref())
+        bad(
+            format!("`{}` has no subcommand `{sub}` in Redis {}", command.to_uppercase(), self.version),
+            suggestion.as_deref(),
+        )
     }
 
     /// Whether `rules` (applied left to right, starting from nothing allowed) let a user run
@@ -219,24 +222,24 @@ impl AclTable {
 /// What redisctl itself sends as the `role: operator` user on targets it manages live (`process`,
 /// `systemd --live`): its readiness checks, the live planner and applier, recovery and stop.
 pub const LIVE_OPERATOR_COMMANDS: &[(&str, &str)] = &[
-    ("ping", "readiness checks"),
-    ("info", "readiness checks and `status`"),
+    ("ping", "the readiness checks"),
+    ("info", "the readiness checks and `status`"),
     ("set", "the readiness probe write"),
     ("get", "the readiness probe read"),
-    ("config|get", "`plan` reads the live settings"),
-    ("config|set", "`apply` changes settings live"),
-    ("config|rewrite", "`apply` keeps live changes across restarts"),
-    ("acl|list", "`plan` reads the live ACL users"),
-    ("acl|setuser", "`apply` changes ACL users live"),
-    ("acl|deluser", "`apply` removes ACL users live"),
-    ("replicaof", "recovery promotes a replica"),
-    ("shutdown", "`destroy` and rolling restarts stop the nodes"),
+    ("config|get", "`plan` reading the live settings"),
+    ("config|set", "`apply` changing settings live"),
+    ("config|rewrite", "`apply` keeping live changes across restarts"),
+    ("acl|list", "`plan` reading the live ACL users"),
+    ("acl|setuser", "`apply` changing ACL users live"),
+    ("acl|deluser", "`apply` removing ACL users live"),
+    ("replicaof", "recovery promoting a replica"),
+    ("shutdown", "`destroy` and rolling restarts stopping the nodes"),
 ];
 
 /// What the health checks of container targets run as the `role: operator` user.
 pub const HEALTH_OPERATOR_COMMANDS: &[(&str, &str)] = &[
     ("role", "the container health check"),
-    ("info", "the container health check (replication link)"),
+    ("info", "the container health check of the replication link"),
     ("set", "the container health check's probe write"),
     ("get", "the container health check's probe read"),
 ];
@@ -280,7 +283,9 @@ mod tests {
     #[test]
     fn rules_are_checked_like_redis_server_does() {
         let t = table(RedisVersion::V7_0);
-        for ok in ["+@read", "+@ALL", "-@dangerous", "+GET", "+cluster|slots", "+Config|Get", "+select|0", "allcommands"] {
+        for ok in
+            ["+@read", "+@ALL", "-@dangerous", "+GET", "+cluster|slots", "+Config|Get", "+select|0", "allcommands"]
+        {
             assert_eq!(t.check_rule(ok), Ok(()), "{ok}");
         }
         let bad = |r: &str| t.check_rule(r).unwrap_err();
