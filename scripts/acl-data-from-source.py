@@ -12,6 +12,9 @@ Reads facts only (no code is copied or built):
   * 6.2: the redisCommandTable[] entries of src/server.c ("name",function,arity,"flags" ...),
     flags as populateCommandTableParseFlags() reads them. 6.2 has no subcommand ACLs.
 
+Checked: on redis/redis tag 7.0.15 it gives exactly data/acl/7.0.toml, which is read from a real
+redis-server 7.0.15 (and compared with it by tests/peers/acl_data.rs).
+
 The output layout is the one src/model/acl.rs reads and tests/peers/acl_data.rs writes for the
 installed server (scripts/refresh-acl-data.sh), so files from either source diff cleanly.
 """
