@@ -113,7 +113,7 @@ impl TargetKind {
                 one_host: true,
                 secrets_at_render: true,
                 operator_required: Some("redisctl logs in as it for its readiness checks, live changes and SHUTDOWN"),
-                operator_commands: crate::model::acl::LIVE_OPERATOR_COMMANDS,
+                operator_commands: crate::model::acl::LOCAL_STACK_OPERATOR_COMMANDS,
                 ..TargetFacts::SELF_HOSTED
             },
             TargetKind::Systemd => &TargetFacts {

@@ -893,6 +893,22 @@ fn operator_denies_acl() -> Case {
     .base("      role: operator\n", "      role: operator\n      commands: [\"+@all\", \"-acl\"]\n")
 }
 
+fn systemd_operator_denies_config() -> Case {
+    // `plan --live` / `apply --live` log in as the operator; SHUTDOWN is not theirs to send.
+    Case::new(
+        "systemd_operator_denies_config",
+        "RCTL055",
+        "the rules of operator user `ops` deny CONFIG SET",
+        "redisctl.yaml:29:17",
+    )
+    .base(
+        "      role: operator\n",
+        "      role: operator\n      commands: [\"+@all\", \"-config|set\", \"-shutdown\"]\n",
+    )
+    .file("environments/vm.yaml", "target: systemd\nsystemd: { hosts: [10.0.1.11] }\n")
+    .env("vm")
+}
+
 fn local_stack_without_users() -> Case {
     Case::new(
         "local_stack_without_users",
@@ -1085,6 +1101,7 @@ cases!(
     snapshot_not_a_number,
     operator_denies_config,
     operator_denies_acl,
+    systemd_operator_denies_config,
     local_stack_without_users,
     local_stack_without_operator,
     container_without_operator,
