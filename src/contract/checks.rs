@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::merge::{pointer_escape, SpanIndex};
 use super::yaml::{Node, Value as YamlValue};
 use crate::diagnostics::{Diagnostic, Span};
+use crate::model::acl;
 use crate::model::directives::{Directives, Lookup};
 use crate::model::topology::{layout, majority, Role};
 use crate::model::{Auth, ConfigValue, Contract, TopologyMode, UserRole};
@@ -126,6 +127,7 @@ fn walk(v: &Value, pointer: String, f: &mut dyn FnMut(&str, Option<&str>, &Value
 pub fn check(c: &Contract, doc: &Value, index: &SpanIndex, project_dir: &Path) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     directives(c, index, &mut diags);
+    persistence(c, index, &mut diags);
     topology(c, doc, index, &mut diags);
     ports(c, index, &mut diags);
     users(c, index, project_dir, &mut diags);
@@ -234,6 +236,33 @@ fn directives(c: &Contract, index: &SpanIndex, diags: &mut Vec<Diagnostic>) {
             if let Err(msg) = directive.check_value(line) {
                 diags.push(Diagnostic::error("RCTL033", msg).at(value_span));
             }
+        }
+    }
+}
+
+/// `persistence.snapshots`: each entry becomes a `save <seconds> <changes>` line, which
+/// redis-server refuses unless both are whole numbers, seconds at least 1 (config.c,
+/// setConfigSaveOption; 6.2 reads them with atoi, so `300 .inf` would even mean "300 0" there).
+fn persistence(c: &Contract, index: &SpanIndex, diags: &mut Vec<Diagnostic>) {
+    for (i, entry) in c.redis.persistence.snapshots.iter().enumerate() {
+        let number = |w: &str, min: u32| {
+            w.bytes().all(|b| b.is_ascii_digit()) && w.parse::<i32>().is_ok_and(|n| n >= min as i32)
+        };
+        let ok = match entry.split_whitespace().collect::<Vec<_>>()[..] {
+            [seconds, changes] => number(seconds, 1) && number(changes, 0),
+            _ => false,
+        };
+        if !ok {
+            diags.push(
+                Diagnostic::error(
+                    "RCTL035",
+                    format!("snapshot point {entry:?} is not `<seconds> <changes>`: redis-server refuses it"),
+                )
+                .at(index.value(&format!("/redis/persistence/snapshots/{i}")))
+                .hint(
+                    "two whole numbers, seconds at least 1: e.g. `300 100` (snapshot after 300 s if 100 keys changed)",
+                ),
+            );
         }
     }
 }
@@ -365,6 +394,9 @@ fn ports(c: &Contract, index: &SpanIndex, diags: &mut Vec<Diagnostic>) {
 
 fn users(c: &Contract, index: &SpanIndex, project_dir: &Path, diags: &mut Vec<Diagnostic>) {
     let mut names: HashMap<&str, usize> = HashMap::new();
+    let acl_table = acl::table(c.redis.version);
+    // Modules register commands and categories of their own, which the table does not know.
+    let check_names = c.redis.modules.is_empty();
     for (i, u) in c.acl.users.iter().enumerate() {
         let at = |f: &str| index.value(&format!("/acl/users/{i}/{f}"));
         if u.name == "default" {
@@ -445,6 +477,33 @@ fn users(c: &Contract, index: &SpanIndex, project_dir: &Path, diags: &mut Vec<Di
                         .at(span)
                         .hint("e.g. `+@read`, `-@dangerous`, `-flushall`"),
                     );
+                } else if let Some(bad) = rule.chars().find(|c| !crate::util::text::conf_plain(*c)) {
+                    // ACL files have no quoting (redis-server splits their lines on spaces): a
+                    // rule that `quote` would put in quotes is refused when the file is loaded.
+                    diags.push(
+                        Diagnostic::error(
+                            "RCTL063",
+                            format!("ACL {field} rule `{rule}` of user `{}` contains {bad:?}, which an ACL file cannot hold", u.name),
+                        )
+                        .at(span)
+                        .hint("ACL files have no quoting or escapes, so redis-server refuses such a line: use ASCII letters, digits and -_.:/@+*,=%~&^!?[]{}<>|$#()"),
+                    );
+                } else if field == "commands" && check_names {
+                    if let Err(bad) = acl_table.check_rule(rule) {
+                        let mut d = Diagnostic::error(
+                            "RCTL062",
+                            format!("command rule `{rule}` of user `{}`: {}", u.name, bad.message),
+                        )
+                        .at(span);
+                        d = match bad.suggestion {
+                            Some(s) => d.hint(format!("did you mean `{s}`?")),
+                            None => d.hint(format!(
+                                "redis-server refuses the ACL file; `ACL CAT` lists the categories of Redis {}",
+                                c.redis.version.as_str()
+                            )),
+                        };
+                        diags.push(d);
+                    }
                 } else if !prefix.is_empty()
                     && (rule.starts_with('~') || rule.starts_with('&') || rule.starts_with('%'))
                 {
@@ -494,6 +553,21 @@ fn users(c: &Contract, index: &SpanIndex, project_dir: &Path, diags: &mut Vec<Di
                 .hint("add a user with `role: replication` and a password reference"),
             );
         }
+        let facts = c.target.facts();
+        if let (Some(why), false) = (facts.operator_required, has(UserRole::Operator)) {
+            diags.push(
+                Diagnostic::error(
+                    "RCTL054",
+                    format!(
+                        "target `{}` needs an ACL user with `role: operator` when `security.auth` is `required`",
+                        facts.name
+                    ),
+                )
+                .at(users_at)
+                .hint(format!("{why}; add a user with `role: operator` and a password reference")),
+            );
+        }
+        operator_rules(c, index, diags);
         if !managed && !sentinels.is_empty() && !has(UserRole::Sentinel) {
             diags.push(
                 Diagnostic::error(
@@ -504,6 +578,32 @@ fn users(c: &Contract, index: &SpanIndex, project_dir: &Path, diags: &mut Vec<Di
                 .hint("add a user with `role: sentinel` and a password reference"),
             );
         }
+    }
+}
+
+/// The operator user must be allowed what logs in as it runs on this target (readiness checks,
+/// live CONFIG/ACL changes, health checks): otherwise servers start and then every check fails.
+fn operator_rules(c: &Contract, index: &SpanIndex, diags: &mut Vec<Diagnostic>) {
+    let needed = c.target.facts().operator_commands;
+    let table = acl::table(c.redis.version);
+    for (i, u) in c.acl.users.iter().enumerate().filter(|(_, u)| u.role == UserRole::Operator) {
+        let rules: Vec<String> = if u.commands.is_empty() {
+            acl::role_defaults(u.role, c.redis.version).iter().map(|r| r.to_string()).collect()
+        } else {
+            u.commands.clone()
+        };
+        let denied: Vec<&(&str, &str)> = needed.iter().filter(|(cmd, _)| !table.allows(&rules, cmd)).collect();
+        let Some((first, why)) = denied.first() else { continue };
+        let names: Vec<String> = denied.iter().map(|(cmd, _)| cmd.replace('|', " ").to_uppercase()).collect();
+        diags.push(
+            Diagnostic::error("RCTL055", format!("the rules of operator user `{}` deny {}", u.name, names.join(", ")))
+                .at(index.value(&format!("/acl/users/{i}/commands")))
+                .reason(format!(
+                    "{} is needed for {why}; the servers would start, and then fail their checks as this user",
+                    first.replace('|', " ").to_uppercase()
+                ))
+                .hint("allow them (e.g. `+config`, `+acl`), or leave `commands` unset: operators get `+@all`"),
+        );
     }
 }
 

@@ -112,6 +112,8 @@ impl TargetKind {
                 local: true,
                 one_host: true,
                 secrets_at_render: true,
+                operator_required: Some("redisctl logs in as it for its readiness checks, live changes and SHUTDOWN"),
+                operator_commands: crate::model::acl::LOCAL_STACK_OPERATOR_COMMANDS,
                 ..TargetFacts::SELF_HOSTED
             },
             TargetKind::Systemd => &TargetFacts {
@@ -119,6 +121,8 @@ impl TargetKind {
                 description: "VMs with systemd units (`systemd`)",
                 secrets_at_render: true,
                 needs_auth: true,
+                // Only `plan --live` / `apply --live` log in, and they say so themselves.
+                operator_commands: crate::model::acl::LIVE_OPERATOR_COMMANDS,
                 ..TargetFacts::SELF_HOSTED
             },
             TargetKind::Compose => &TargetFacts {
@@ -127,6 +131,8 @@ impl TargetKind {
                 one_host: true,
                 containers: true,
                 needs_auth: true,
+                operator_required: Some(CONTAINER_OPERATOR),
+                operator_commands: crate::model::acl::HEALTH_OPERATOR_COMMANDS,
                 ..TargetFacts::SELF_HOSTED
             },
             TargetKind::Kubernetes => &TargetFacts {
@@ -135,6 +141,8 @@ impl TargetKind {
                 containers: true,
                 needs_auth: true,
                 volume_claims: true,
+                operator_required: Some(CONTAINER_OPERATOR),
+                operator_commands: crate::model::acl::HEALTH_OPERATOR_COMMANDS,
                 ..TargetFacts::SELF_HOSTED
             },
             TargetKind::Elasticache => &TargetFacts {
@@ -150,6 +158,10 @@ impl TargetKind {
         }
     }
 }
+
+/// Why container targets need a `role: operator` user when auth is required.
+const CONTAINER_OPERATOR: &str =
+    "the health checks (role, replication, a write and a read) and the cluster bootstrap log in as it";
 
 /// Facts about a target that checks, policy and review read.
 #[derive(Clone, Copy)]
@@ -174,6 +186,11 @@ pub struct TargetFacts {
     pub needs_auth: bool,
     /// Persistence lives on PersistentVolumeClaims.
     pub volume_claims: bool,
+    /// Why the target cannot work without a `role: operator` user when `security.auth` is
+    /// `required` (what logs in as it); `None`: nothing needs one.
+    pub operator_required: Option<&'static str>,
+    /// The commands (`config|get`) and what for, that log in as the operator user run.
+    pub operator_commands: &'static [(&'static str, &'static str)],
     /// The maintenance window the provider's own settings give, for the review.
     pub maintenance_window: fn(&Contract) -> Option<String>,
 }
@@ -189,6 +206,8 @@ impl TargetFacts {
         secrets_at_render: false,
         needs_auth: false,
         volume_claims: false,
+        operator_required: None,
+        operator_commands: &[],
         maintenance_window: |_| None,
     };
 }

@@ -25,8 +25,7 @@ const EMBEDDED: &[(&str, &str)] = &[
 /// Plain words stay as they are; anything else is double-quoted with `\"`, `\\` and `\xHH`
 /// escapes, so a value can never end the line or open a second argument.
 pub fn quote(arg: &str) -> String {
-    let plain =
-        !arg.is_empty() && arg.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:/@+*,=%~&^!?[]{}<>|$#()".contains(c));
+    let plain = !arg.is_empty() && arg.chars().all(crate::util::text::conf_plain);
     if plain {
         return arg.to_string();
     }

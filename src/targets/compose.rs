@@ -120,10 +120,13 @@ fn document(d: &Deployment) -> Result<Value, String> {
     let tls = match containers::tls_files(d)? {
         None => None,
         Some(t) => {
-            let host = d.contract.container.tls_dir.as_deref().ok_or(
-                "TLS on target `compose` needs `container.tlsDir`: the directory on the Docker host that holds the \
-                 certificate, key and CA (mounted read-only)",
-            )?;
+            // RCTL074 reports a missing directory with its location; this is the safety net.
+            let host = d
+                .contract
+                .container
+                .tls_dir
+                .as_deref()
+                .ok_or("TLS on target `compose` needs `container.tlsDir` (RCTL074)")?;
             Some(format!("{host}:{}:ro", t.dir))
         }
     };
@@ -303,9 +306,20 @@ fn readme(d: &Deployment) -> String {
     s
 }
 
+/// Compose mounts the TLS files from a directory of the Docker host.
+fn check(c: &crate::model::Contract, index: &crate::contract::merge::SpanIndex) -> Vec<crate::diagnostics::Diagnostic> {
+    if !c.security.tls.enabled || c.container.tls_dir.is_some() {
+        return Vec::new();
+    }
+    vec![crate::diagnostics::Diagnostic::error("RCTL074", "TLS on target `compose` needs `container.tlsDir`")
+        .at(index.value("/security/tls/enabled"))
+        .hint("the directory on the Docker host that holds the certificate, key and CA (mounted read-only at the directory of `security.tls.certFile`)")]
+}
+
 /// `target: compose`.
 pub const TARGET: containers::ContainerTarget = containers::ContainerTarget {
     kind: crate::model::TargetKind::Compose,
+    check,
     render,
     post_apply: post_apply_commands,
     endpoint,

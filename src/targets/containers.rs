@@ -66,42 +66,67 @@ pub struct TlsFiles {
     pub ca: String,
 }
 
+/// A contract whose TLS files a container target cannot mount: the `security.tls` field at
+/// fault and why.
+pub struct TlsProblem {
+    pub field: &'static str,
+    pub message: String,
+}
+
 /// The TLS files of a container target (`None` without TLS). They are mounted from one
-/// directory (a bind mount, a Secret volume), so they must share one, and it must not be one
-/// that redisctl mounts itself.
-pub fn tls_files(d: &Deployment) -> Result<Option<TlsFiles>, String> {
-    let tls = &d.contract.security.tls;
+/// directory (a bind mount, a Secret volume), so they must share one, given as an absolute path
+/// inside the container, and it must not be one that redisctl mounts itself. `check` reports a
+/// problem with its location; render keeps the error as a safety net.
+pub fn tls_layout(c: &Contract) -> Result<Option<TlsFiles>, TlsProblem> {
+    let tls = &c.security.tls;
     if !tls.enabled {
         return Ok(None);
     }
-    let target = d.contract.target.as_str();
-    let split = |field: &str, value: &Option<String>| -> Result<(String, String), String> {
-        let v = value.as_deref().ok_or_else(|| format!("TLS is enabled but `security.tls.{field}` is not set"))?;
+    let target = c.target.as_str();
+    let split = |field: &'static str, value: &Option<String>| -> Result<(String, String), TlsProblem> {
+        let v = value.as_deref().ok_or_else(|| TlsProblem {
+            field,
+            message: format!("TLS is enabled but `security.tls.{field}` is not set"),
+        })?;
         match v.rsplit_once('/') {
             Some((dir, name)) if dir.starts_with('/') && !name.is_empty() => Ok((dir.to_string(), name.to_string())),
-            _ => Err(format!(
-                "`security.tls.{field}` ({v}) must be an absolute path inside the container on target `{target}`, \
-                 e.g. /tls/tls.crt"
-            )),
+            _ => Err(TlsProblem {
+                field,
+                message: format!(
+                    "`security.tls.{field}` ({v}) must be an absolute path inside the container on target `{target}`, \
+                     e.g. /tls/tls.crt"
+                ),
+            }),
         }
     };
     let (dir, cert) = split("certFile", &tls.cert_file)?;
     let (key_dir, key) = split("keyFile", &tls.key_file)?;
     let (ca_dir, ca) = split("caFile", &tls.ca_file)?;
     if key_dir != dir || ca_dir != dir {
-        return Err(format!(
-            "on target `{target}` the TLS files are mounted from one directory: `security.tls.certFile`, `keyFile` \
-             and `caFile` must be in the same directory (they are in {dir}, {key_dir} and {ca_dir})"
-        ));
+        return Err(TlsProblem {
+            field: if key_dir != dir { "keyFile" } else { "caFile" },
+            message: format!(
+                "on target `{target}` the TLS files are mounted from one directory: `security.tls.certFile`, \
+                 `keyFile` and `caFile` must be in the same directory (they are in {dir}, {key_dir} and {ca_dir})"
+            ),
+        });
     }
     for taken in [CONFIG_DIR, RUN_DIR, DATA_DIR, "/run/secrets/redisctl"] {
         if dir == taken || dir.starts_with(&format!("{taken}/")) || taken.starts_with(&format!("{dir}/")) {
-            return Err(format!(
-                "the TLS directory {dir} overlaps {taken}, where redisctl mounts its own files: use e.g. /tls"
-            ));
+            return Err(TlsProblem {
+                field: "certFile",
+                message: format!(
+                    "the TLS directory {dir} overlaps {taken}, where redisctl mounts its own files: use e.g. /tls"
+                ),
+            });
         }
     }
     Ok(Some(TlsFiles { dir, cert, key, ca }))
+}
+
+/// `tls_layout` of a deployment, for render.
+pub fn tls_files(d: &Deployment) -> Result<Option<TlsFiles>, String> {
+    tls_layout(&d.contract).map_err(|p| p.message)
 }
 
 /// redis-cli arguments for the TLS port: the CA, and the server's own certificate as client
@@ -119,10 +144,11 @@ fn cli_tls(d: &Deployment) -> Result<String, String> {
     })
 }
 
-/// The user the health checks, the cluster bootstrap and the exporter authenticate as.
+/// The user the health checks, the cluster bootstrap and the exporter authenticate as (RCTL054
+/// makes it mandatory when auth is required; this error is a safety net).
 pub fn operator(d: &Deployment) -> Result<&User, String> {
     d.user_with_role(UserRole::Operator).ok_or_else(|| {
-        format!("target `{}` needs an ACL user with `role: operator` (RCTL094)", d.contract.target.as_str())
+        format!("target `{}` needs an ACL user with `role: operator` (RCTL054)", d.contract.target.as_str())
     })
 }
 
@@ -365,6 +391,16 @@ pub fn check(c: &Contract, index: &SpanIndex) -> Vec<Diagnostic> {
             );
         }
     }
+    let tls = &c.security.tls;
+    // Unset files are RCTL070, reported by the shared checks.
+    let files_set = [&tls.cert_file, &tls.key_file, &tls.ca_file].iter().all(|f| f.is_some());
+    if let (true, Err(p)) = (files_set, tls_layout(c)) {
+        diags.push(
+            Diagnostic::error("RCTL073", p.message)
+                .at(index.value(&format!("/security/tls/{}", p.field)))
+                .hint("certFile, keyFile and caFile are paths inside the container, in one directory that is mounted read-only, e.g. /tls/tls.crt, /tls/tls.key, /tls/ca.crt"),
+        );
+    }
     if let Some(name) = &c.kubernetes.exporter.user {
         if !c.acl.users.iter().any(|u| &u.name == name) {
             diags.push(
@@ -384,6 +420,8 @@ pub fn check(c: &Contract, index: &SpanIndex) -> Vec<Diagnostic> {
 /// read-only and containers are replaced on change, so there are no live settings to reach).
 pub struct ContainerTarget {
     pub kind: crate::model::TargetKind,
+    /// The target's own checks, beside the ones every container target shares.
+    pub check: fn(&Contract, &SpanIndex) -> Vec<Diagnostic>,
     pub render: fn(&Deployment, &crate::render::Templates) -> Result<Vec<crate::render::Artifact>, String>,
     pub post_apply: fn(&Deployment, &std::path::Path, &[crate::plan::Changed]) -> Vec<crate::plan::PostApply>,
     /// Where a member is reachable (`Target::endpoint`), used by the target's renderer too.
@@ -398,7 +436,9 @@ impl super::Target for ContainerTarget {
     }
 
     fn check(&self, c: &Contract, index: &SpanIndex) -> Vec<Diagnostic> {
-        check(c, index)
+        let mut diags = check(c, index);
+        diags.extend((self.check)(c, index));
+        diags
     }
 
     fn endpoint(&self, d: &Deployment, name: &str) -> crate::connect::Endpoint {

@@ -119,10 +119,13 @@ fn mounts(data: bool, run: bool, tls: Option<&TlsFiles>) -> Value {
 
 /// The `kubernetes.io/tls` Secret, its keys under the file names the configs use.
 fn tls_volume(d: &Deployment, t: &TlsFiles) -> Result<Value, String> {
-    let name = d.contract.kubernetes.tls_secret_name.as_deref().ok_or(
-        "TLS on target `kubernetes` needs `kubernetes.tlsSecretName`: an existing Secret of type kubernetes.io/tls \
-         with the keys tls.crt, tls.key and ca.crt (cert-manager writes them)",
-    )?;
+    // RCTL074 reports a missing name with its location; this is the safety net.
+    let name = d
+        .contract
+        .kubernetes
+        .tls_secret_name
+        .as_deref()
+        .ok_or("TLS on target `kubernetes` needs `kubernetes.tlsSecretName` (RCTL074)")?;
     let items = json!([
         { "key": "tls.crt", "path": t.cert },
         { "key": "tls.key", "path": t.key },
@@ -670,9 +673,20 @@ fn readme(d: &Deployment) -> String {
     s
 }
 
+/// Kubernetes mounts the TLS files from an existing Secret.
+fn check(c: &crate::model::Contract, index: &crate::contract::merge::SpanIndex) -> Vec<crate::diagnostics::Diagnostic> {
+    if !c.security.tls.enabled || c.kubernetes.tls_secret_name.is_some() {
+        return Vec::new();
+    }
+    vec![crate::diagnostics::Diagnostic::error("RCTL074", "TLS on target `kubernetes` needs `kubernetes.tlsSecretName`")
+        .at(index.value("/security/tls/enabled"))
+        .hint("an existing Secret of type kubernetes.io/tls with the keys tls.crt, tls.key and ca.crt (cert-manager writes them)")]
+}
+
 /// `target: kubernetes`.
 pub const TARGET: containers::ContainerTarget = containers::ContainerTarget {
     kind: crate::model::TargetKind::Kubernetes,
+    check,
     render,
     post_apply: post_apply_commands,
     endpoint,

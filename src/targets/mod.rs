@@ -22,7 +22,7 @@ use crate::contract::merge::SpanIndex;
 use crate::contract::{Loaded, Project};
 use crate::diagnostics::{Diagnostic, Sources};
 use crate::error::Error;
-use crate::model::{Contract, TargetKind, UserRole};
+use crate::model::{Contract, TargetKind};
 use crate::plan::{Changed, PostApply, Provider, Scope};
 use crate::providers::cluster::ClusterShape;
 use crate::providers::files::{Consequences, FilesProvider};
@@ -117,13 +117,6 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
         // Policy rule RCTL101 reports this; a waiver cannot make it work: protected mode
         // refuses password-less clients from other hosts and containers.
         return Err(format!("target `{}` needs `security.auth: required`", facts.name));
-    }
-    if facts.containers && d.auth_required() && d.user_with_role(UserRole::Operator).is_none() {
-        return Err(format!(
-            "target `{}` needs an ACL user with `role: operator`: health checks (role, replication, a write \
-             and a read) and the cluster bootstrap authenticate as that user",
-            facts.name
-        ));
     }
     of(d.contract.target).render(d, templates)
 }

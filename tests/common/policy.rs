@@ -29,9 +29,9 @@ keyspace:
 security:
   tls:
     enabled: true
-    certFile: tls/redis.crt
-    keyFile: tls/redis.key
-    caFile: tls/ca.crt
+    certFile: /tls/redis.crt
+    keyFile: /tls/redis.key
+    caFile: /tls/ca.crt
 acl:
   users:
     - name: shop-app
@@ -53,6 +53,9 @@ resources:
 operations:
   backup: { schedule: daily 02:00 UTC, destination: "s3://shop-redis-backups", retentionDays: 14 }
   restoreDrill: { lastPerformed: 2026-09-01 }
+# Where the container targets mount the TLS files from.
+kubernetes: { tlsSecretName: shop-redis-tls }
+container: { tlsDir: /srv/shop/tls }
 "#;
 
 pub struct Project {

@@ -35,11 +35,15 @@ acl:
     - name: repl
       role: replication
       password: { fromFile: secrets/repl.password }
+    - name: ops
+      role: operator
+      password: { fromFile: secrets/ops.password }
 resources:
   maxmemory: 64mb
 "#,
         );
         p.write("secrets/app.password", &format!("{PASSWORD}\n"));
+        p.write("secrets/ops.password", "ops-dev-only\n");
         p.write("secrets/repl.password", "repl-dev-only\n");
         p.set_replicas(replicas);
         p

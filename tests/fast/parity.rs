@@ -122,7 +122,7 @@ fn persistence_may_differ_only_in_local() {
 
 #[test]
 fn application_acl_rules_and_client_semantics_are_locked() {
-    let local = "acl:\n  users:\n    - name: shop-app\n      password: { fromFile: secrets/app.password }\n      keys: [\"shop:*\"]\n      commands: [\"+@all\"]\nclient:\n  commandTimeout: 5s\n";
+    let local = "acl:\n  users:\n    - name: shop-app\n      password: { fromFile: secrets/app.password }\n      keys: [\"shop:*\"]\n      commands: [\"+@all\"]\n    - name: ops\n      role: operator\n      password: { fromFile: secrets/ops.password }\nclient:\n  commandTimeout: 5s\n";
     let p = Project::new(&[("local", local), ("prod", PROD)]);
     let (code, json) = parity_json(&p);
     assert_eq!(code, 1);

@@ -230,7 +230,8 @@ fn rctl110_failure_domains() {
     );
 }
 
-const APP_USER: &str = "target: kubernetes\nacl:\n  users:\n    - name: shop-app\n      password: { fromEnv: SHOP_APP_PASSWORD }\n      commands:\n";
+/// Kubernetes needs an operator user (the health checks log in as it), then the application user.
+const APP_USER: &str = "target: kubernetes\nacl:\n  users:\n    - name: ops\n      role: operator\n      password: { fromEnv: OPS }\n    - name: shop-app\n      password: { fromEnv: SHOP_APP_PASSWORD }\n      commands:\n";
 
 #[test]
 fn rctl111_dangerous_commands_denied() {
@@ -243,7 +244,7 @@ fn rctl111_dangerous_commands_denied() {
         &[finding(
             "RCTL111",
             "error",
-            &format!("{SHARED}:7:11"),
+            &format!("{SHARED}:10:11"),
             "application user `shop-app` may run FLUSHALL, FLUSHDB, KEYS",
         )],
     );
@@ -258,7 +259,7 @@ fn rctl112_no_broad_application_user() {
         &[finding(
             "RCTL112",
             "error",
-            &format!("{SHARED}:7:11"),
+            &format!("{SHARED}:10:11"),
             "application user `shop-app` is granted `+@all`: every command, present and future",
         )],
     );
@@ -309,12 +310,12 @@ fn rctl114_no_replica_reads_for_read_your_writes() {
 
 #[test]
 fn rctl115_stateful_kubernetes() {
-    let bad = "target: kubernetes\nredis:\n  persistence:\n    mode: aof\n";
-    let at = format!("{SHARED}:1:9");
+    let bad = "target: kubernetes\nredis:\n  persistence:\n    mode: aof\nkubernetes:\n  antiAffinity: soft\n";
+    let at = format!("{SHARED}:6:17");
     check(
         "shared",
         bad,
-        &format!("{bad}kubernetes:\n  antiAffinity: hard\n"),
+        &bad.replace("antiAffinity: soft", "antiAffinity: hard"),
         &[finding(
             "RCTL115",
             "warning",
@@ -368,7 +369,8 @@ fn rctl118_cluster_application_users_can_read_the_slot_map() {
         format!(
             "target: kubernetes\ntopology:\n  mode: cluster\n  failureDomains: [a, b, c]\nkeyspace:\n  clusterSafe: true\n\
              acl:\n  users:\n    - name: shop-app\n      password: {{ fromFile: secrets/app.password }}\n      \
-             commands: [{commands}]\n    - name: replicator\n      role: replication\n      password: {{ fromFile: secrets/replicator.password }}\n"
+             commands: [{commands}]\n    - name: replicator\n      role: replication\n      password: {{ fromFile: secrets/replicator.password }}\n    \
+             - name: ops\n      role: operator\n      password: {{ fromFile: secrets/ops.password }}\n"
         )
     };
     check(

@@ -34,6 +34,9 @@ acl:
     - name: sentinel
       role: sentinel
       password: { fromFile: secrets/sentinel.password }
+    - name: ops
+      role: operator
+      password: { fromFile: secrets/ops.password }
 resources:
   maxmemory: 64mb
 "#;
@@ -111,6 +114,7 @@ impl Case {
             ("secrets/app.password", "demo-app-dev-password\n"),
             ("secrets/replicator.password", "demo-repl-dev-password\n"),
             ("secrets/sentinel.password", "demo-sentinel-dev-password\n"),
+            ("secrets/ops.password", "demo-ops-dev-password\n"),
         ]);
         for (path, content) in &self.files {
             p.write(path, content);
@@ -436,7 +440,7 @@ fn overflowing_integer() -> Case {
 }
 
 fn fractional_size() -> Case {
-    Case::new("fractional_size", "RCTL010", r#""1.5gb" is not valid"#, "redisctl.yaml:28:14")
+    Case::new("fractional_size", "RCTL010", r#""1.5gb" is not valid"#, "redisctl.yaml:31:14")
         .base("maxmemory: 64mb", "maxmemory: 1.5gb")
         .hint("whole number")
 }
@@ -808,7 +812,7 @@ fn elasticache_sets_maxmemory() -> Case {
         "elasticache_sets_maxmemory",
         "RCTL095",
         "ElastiCache derives maxmemory from `aws.nodeType`",
-        "redisctl.yaml:28:3",
+        "redisctl.yaml:31:3",
     )
     .file("environments/aws.yaml", AWS.replace("resources: { maxmemory: null }\n", ""))
     .env("aws")
@@ -854,6 +858,238 @@ fn elasticache_redis_7_4() -> Case {
     )
     .file("environments/aws.yaml", format!("{AWS}redis: {{ version: \"7.4\" }}\n"))
     .env("aws")
+}
+
+// --- checks that used to run only late (issue #14): redis-server refusing the files, servers
+// that start and then fail, render-time errors without a location ------------------------------
+
+fn acl_unknown_category() -> Case {
+    Case::new(
+        "acl_unknown_category",
+        "RCTL062",
+        "command rule `+@nosuchcategory` of user `demo-app`: Redis 7.0 has no ACL category `@nosuchcategory`",
+        "redisctl.yaml:20:18",
+    )
+    .base(r#""+@read", "+@write""#, r#""+@nosuchcategory", "+@write""#)
+    .hint("ACL CAT")
+}
+
+fn acl_category_typo() -> Case {
+    Case::new("acl_category_typo", "RCTL062", "no ACL category `@dangerus`", "redisctl.yaml:20:39")
+        .base(r#""-@dangerous""#, r#""-@dangerus""#)
+        .hint("did you mean `-@dangerous`?")
+}
+
+fn acl_unknown_command() -> Case {
+    Case::new("acl_unknown_command", "RCTL062", "Redis 7.0 has no command `nosuchcommand`", "redisctl.yaml:20:28")
+        .base(r#""+@write""#, r#""+nosuchcommand""#)
+}
+
+fn acl_command_typo() -> Case {
+    Case::new("acl_command_typo", "RCTL062", "Redis 7.0 has no command `flushal`", "redisctl.yaml:20:39")
+        .base(r#""-@dangerous""#, r#""-flushal""#)
+        .hint("did you mean `-flushall`?")
+}
+
+fn acl_unknown_subcommand() -> Case {
+    Case::new(
+        "acl_unknown_subcommand",
+        "RCTL062",
+        "`CLUSTER` has no subcommand `slot` in Redis 7.0",
+        "redisctl.yaml:20:39",
+    )
+    .base(r#""-@dangerous""#, r#""+cluster|slot""#)
+    .hint("did you mean `+cluster|slots`?")
+}
+
+fn acl_removing_part_of_a_command_on_6_2() -> Case {
+    Case::new(
+        "acl_removing_part_of_a_command_on_6_2",
+        "RCTL062",
+        "Redis 6.2 cannot remove part of a command: `-config|set` is refused",
+        "redisctl.yaml:20:39",
+    )
+    .base(r#""-@dangerous""#, r#""-config|set""#)
+    .base_version("6.2")
+}
+
+fn acl_non_ascii_key_pattern() -> Case {
+    Case::new(
+        "acl_non_ascii_key_pattern",
+        "RCTL063",
+        "ACL keys rule `démo:*` of user `demo-app` contains 'é', which an ACL file cannot hold",
+        "redisctl.yaml:19:14",
+    )
+    .base(r#"keys: ["demo:*"]"#, r#"keys: ["démo:*"]"#)
+    .hint("no quoting or escapes")
+}
+
+fn acl_non_ascii_channel_pattern() -> Case {
+    Case::new(
+        "acl_non_ascii_channel_pattern",
+        "RCTL063",
+        "ACL channels rule `nouvelles:été` of user `demo-app` contains 'é'",
+        "redisctl.yaml:20:18",
+    )
+    .base(r#"keys: ["demo:*"]"#, "keys: [\"demo:*\"]\n      channels: [\"nouvelles:été\"]")
+}
+
+fn snapshot_with_inf() -> Case {
+    Case::new(
+        "snapshot_with_inf",
+        "RCTL035",
+        "snapshot point \"300 .inf\" is not `<seconds> <changes>`",
+        "environments/dev.yaml:6:51",
+    )
+    .dev("redis:\n  persistence: { mode: rdb, snapshots: [\"3600 1\", \"300 .inf\"] }\n")
+    .hint("seconds at least 1")
+}
+
+fn snapshot_not_a_number() -> Case {
+    Case::new("snapshot_not_a_number", "RCTL035", "snapshot point \"abc 1\"", "redisctl.yaml:9:17")
+        .base("    mode: none\n", "    mode: none\n    snapshots: [\"abc 1\"]\n")
+}
+
+fn operator_denies_config() -> Case {
+    Case::new(
+        "operator_denies_config",
+        "RCTL055",
+        "the rules of operator user `ops` deny CONFIG GET, CONFIG SET, CONFIG REWRITE",
+        "redisctl.yaml:29:17",
+    )
+    .base("      role: operator\n", "      role: operator\n      commands: [\"+@all\", \"-config\"]\n")
+    .hint("+config")
+}
+
+fn operator_denies_acl() -> Case {
+    Case::new(
+        "operator_denies_acl",
+        "RCTL055",
+        "the rules of operator user `ops` deny ACL LIST, ACL SETUSER, ACL DELUSER",
+        "redisctl.yaml:29:17",
+    )
+    .base("      role: operator\n", "      role: operator\n      commands: [\"+@all\", \"-acl\"]\n")
+}
+
+fn systemd_operator_denies_config() -> Case {
+    // `plan --live` / `apply --live` log in as the operator; SHUTDOWN is not theirs to send.
+    Case::new(
+        "systemd_operator_denies_config",
+        "RCTL055",
+        "the rules of operator user `ops` deny CONFIG SET",
+        "redisctl.yaml:29:17",
+    )
+    .base(
+        "      role: operator\n",
+        "      role: operator\n      commands: [\"+@all\", \"-config|set\", \"-shutdown\"]\n",
+    )
+    .file("environments/vm.yaml", "target: systemd\nsystemd: { hosts: [10.0.1.11] }\n")
+    .env("vm")
+}
+
+fn local_stack_without_users() -> Case {
+    Case::new(
+        "local_stack_without_users",
+        "RCTL054",
+        "target `process` needs an ACL user with `role: operator` when `security.auth` is `required`",
+        "environments/dev.yaml:6:10",
+    )
+    .dev("acl:\n  users: []\n")
+    .hint("readiness checks")
+}
+
+fn local_stack_without_operator() -> Case {
+    Case::new(
+        "local_stack_without_operator",
+        "RCTL054",
+        "target `process` needs an ACL user with `role: operator`",
+        "environments/dev.yaml:7:5",
+    )
+    .dev("acl:\n  users:\n    - name: demo-app\n      password: { fromFile: secrets/app.password }\n")
+}
+
+/// A container environment; cases append to it (from line 3 on).
+const BOX: &str = "target: compose\nports: { redis: 17300, sentinel: 27300 }\n";
+const TLS: &str = "security:\n  tls:\n    enabled: true\n    certFile: /tls/tls.crt\n    keyFile: /tls/tls.key\n    caFile: /tls/ca.crt\n";
+
+fn container_without_operator() -> Case {
+    Case::new(
+        "container_without_operator",
+        "RCTL054",
+        "target `compose` needs an ACL user with `role: operator`",
+        "environments/box.yaml:5:5",
+    )
+    .file(
+        "environments/box.yaml",
+        format!("{BOX}acl:\n  users:\n    - name: demo-app\n      password: {{ fromEnv: DEMO_APP_PW }}\n"),
+    )
+    .env("box")
+    .hint("health checks")
+}
+
+fn kubernetes_tls_without_secret() -> Case {
+    Case::new(
+        "kubernetes_tls_without_secret",
+        "RCTL074",
+        "TLS on target `kubernetes` needs `kubernetes.tlsSecretName`",
+        "environments/box.yaml:5:14",
+    )
+    .file("environments/box.yaml", format!("{}{TLS}", BOX.replace("compose", "kubernetes")))
+    .env("box")
+    .hint("kubernetes.io/tls")
+}
+
+fn compose_tls_without_host_directory() -> Case {
+    Case::new(
+        "compose_tls_without_host_directory",
+        "RCTL074",
+        "TLS on target `compose` needs `container.tlsDir`",
+        "environments/box.yaml:5:14",
+    )
+    .file("environments/box.yaml", format!("{BOX}{TLS}"))
+    .env("box")
+}
+
+fn container_tls_relative_path() -> Case {
+    Case::new(
+        "container_tls_relative_path",
+        "RCTL073",
+        "`security.tls.certFile` (tls.crt) must be an absolute path inside the container on target `compose`",
+        "environments/box.yaml:6:15",
+    )
+    .file(
+        "environments/box.yaml",
+        format!("{BOX}{}container: {{ tlsDir: /srv/tls }}\n", TLS.replace("/tls/tls.crt", "tls.crt")),
+    )
+    .env("box")
+}
+
+fn container_tls_two_directories() -> Case {
+    Case::new(
+        "container_tls_two_directories",
+        "RCTL073",
+        "must be in the same directory (they are in /tls, /keys and /tls)",
+        "environments/box.yaml:7:14",
+    )
+    .file(
+        "environments/box.yaml",
+        format!("{BOX}{}container: {{ tlsDir: /srv/tls }}\n", TLS.replace("/tls/tls.key", "/keys/tls.key")),
+    )
+    .env("box")
+}
+
+fn container_tls_in_a_redisctl_mount() -> Case {
+    Case::new(
+        "container_tls_in_a_redisctl_mount",
+        "RCTL073",
+        "the TLS directory /data overlaps /data",
+        "environments/box.yaml:6:15",
+    )
+    .file(
+        "environments/box.yaml",
+        format!("{BOX}{}container: {{ tlsDir: /srv/tls }}\n", TLS.replace("/tls/", "/data/")),
+    )
+    .env("box")
 }
 
 macro_rules! cases {
@@ -937,7 +1173,51 @@ cases!(
     elasticache_aof,
     elasticache_node_type_typo,
     elasticache_redis_7_4,
+    acl_unknown_category,
+    acl_category_typo,
+    acl_unknown_command,
+    acl_command_typo,
+    acl_unknown_subcommand,
+    acl_removing_part_of_a_command_on_6_2,
+    acl_non_ascii_key_pattern,
+    acl_non_ascii_channel_pattern,
+    snapshot_with_inf,
+    snapshot_not_a_number,
+    operator_denies_config,
+    operator_denies_acl,
+    systemd_operator_denies_config,
+    local_stack_without_users,
+    local_stack_without_operator,
+    container_without_operator,
+    kubernetes_tls_without_secret,
+    compose_tls_without_host_directory,
+    container_tls_relative_path,
+    container_tls_two_directories,
+    container_tls_in_a_redisctl_mount,
 );
+
+/// The contracts that used to start servers and then fail are refused by `apply` before anything
+/// is written or started: no file, no process on the contract's port, no waiting for readiness.
+#[test]
+fn apply_refuses_them_before_starting_anything() {
+    for case in [local_stack_without_users(), operator_denies_config(), acl_unknown_category(), snapshot_with_inf()] {
+        let p = case.project();
+        let before = read_tree(p.path());
+        let started = std::time::Instant::now();
+        let run = case.cmd(&p, &["apply", "--env", "dev", "--auto-approve"]);
+        run.assert_code(1);
+        assert!(run.stderr.contains(case.code), "{}: {}", case.name, run.show());
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{}: apply took {:?}",
+            case.name,
+            started.elapsed()
+        );
+        assert!(std::net::TcpStream::connect("127.0.0.1:17100").is_err(), "{}: something listens on 17100", case.name);
+        let after = read_tree(p.path());
+        assert!(before == after, "{}: the project changed: {:?}", case.name, changed(&before, &after));
+    }
+}
 
 #[test]
 fn the_valid_project_is_valid() {

@@ -7,6 +7,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod acl_data;
 mod elasticache_moto;
 mod live;
 mod local_stack;
