@@ -169,26 +169,96 @@ impl Sources {
         }
         .with_code(d.code)
         .with_message(&d.message);
+        let shown = self.shown_files();
+        let mut files = shown.unwrap_or_else(|| self.files.clone());
+        let mut cut = false;
         if let Some(span) = d.span {
             let end = span.end.max(span.start);
-            cs = cs.with_labels(vec![Label::primary(span.file, span.start..end)]);
+            let (start, end) = match files.get(span.file).ok().map(|f| f.source().clone()) {
+                Some(text) => match cut_long_line(&text, span.start, end) {
+                    Some((short, start, end)) => {
+                        cut = true;
+                        files = replace_file(&files, span.file, short);
+                        (start, end)
+                    }
+                    None => (span.start, end),
+                },
+                None => (span.start, end),
+            };
+            cs = cs.with_labels(vec![Label::primary(span.file, start..end)]);
         }
         let notes: Vec<String> =
             d.reason.iter().map(|r| format!("why: {r}")).chain(d.hint.iter().map(|h| format!("help: {h}"))).collect();
         cs = cs.with_notes(notes);
         let config = Config { chars: term::Chars::ascii(), ..Config::default() };
-        let shown = self.shown_files();
-        let files = shown.as_ref().unwrap_or(&self.files);
         let rendered = if color {
             let mut buf = term::termcolor::Buffer::ansi();
-            term::emit_to_write_style(&mut buf, &config, files, &cs)
+            term::emit_to_write_style(&mut buf, &config, &files, &cs)
                 .map(|_| String::from_utf8_lossy(buf.as_slice()).into_owned())
         } else {
-            term::emit_into_string(&config, files, &cs)
+            term::emit_into_string(&config, &files, &cs)
+        };
+        // The snippet of a cut line has other columns: the location names the real one.
+        let rendered = match (cut, d.span, rendered) {
+            (true, Some(span), Ok(text)) => Ok(real_location(&text, &self.location(span))),
+            (_, _, r) => r,
         };
         // A span outside its file would be a bug in redisctl; still show the message.
         rendered.unwrap_or_else(|_| format!("{}[{}]: {}\n", severity_word(d.severity), d.code, d.message))
     }
+}
+
+/// How much of a long source line a snippet shows around the span (bytes on each side).
+const CONTEXT: usize = 60;
+/// Lines longer than this are cut in snippets: a 1 MB value must not print a 2 MB error.
+const LONG_LINE: usize = 240;
+
+/// `text` with the line holding `start` cut to the span (at most `LONG_LINE` bytes of it) and
+/// `CONTEXT` bytes around it, marked `...`; the span's new offsets. `None` when the line is short.
+fn cut_long_line(text: &str, start: usize, end: usize) -> Option<(String, usize, usize)> {
+    let start = start.min(text.len());
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+    if line_end - line_start <= LONG_LINE {
+        return None;
+    }
+    let floor = |mut i: usize| {
+        while !text.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    let end = floor(end.clamp(start, line_end).min(start + LONG_LINE));
+    let from = floor(start.saturating_sub(CONTEXT).max(line_start));
+    let to = floor((end + CONTEXT).min(line_end));
+    let lead = if from > line_start { "..." } else { "" };
+    let tail = if to < line_end { "..." } else { "" };
+    let short = format!("{}{lead}{}{tail}{}", &text[..line_start], &text[from..to], &text[line_end..]);
+    let new_start = line_start + lead.len() + (start - from);
+    Some((short, new_start, new_start + (end - start)))
+}
+
+fn replace_file(files: &SimpleFiles<String, String>, id: usize, text: String) -> SimpleFiles<String, String> {
+    let mut out = SimpleFiles::new();
+    let mut i = 0;
+    while let Ok(f) = files.get(i) {
+        out.add(f.name().clone(), if i == id { text.clone() } else { f.source().clone() });
+        i += 1;
+    }
+    out
+}
+
+/// Put `location` into the (first) ` --> ` line of a rendered diagnostic.
+fn real_location(rendered: &str, location: &str) -> String {
+    let mut done = false;
+    let lines = rendered.split('\n').map(|l| match l.find("--> ") {
+        Some(at) if !done && l[..at].trim().is_empty() => {
+            done = true;
+            format!("{}--> {location}", &l[..at])
+        }
+        _ => l.to_string(),
+    });
+    lines.collect::<Vec<_>>().join("\n")
 }
 
 fn severity_word(s: Severity) -> &'static str {
@@ -207,6 +277,22 @@ pub fn has_errors(diags: &[Diagnostic]) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_long_line_is_cut_around_the_span_and_keeps_its_real_location() {
+        let mut sources = Sources::default();
+        let value = "x".repeat(1_000_000);
+        let text = format!("a: 1\nbig: {value}BAD{value}\n");
+        let file = sources.add("f.yaml".into(), text.clone());
+        let at = text.find("BAD").unwrap();
+        let d = Diagnostic::error("RCTL000", "bad").at(Some(Span { file, start: at, end: at + 3 }));
+        let shown = sources.render(&d, false);
+        assert!(shown.len() < 2_000, "{} bytes", shown.len());
+        assert!(shown.contains(&format!("--> f.yaml:2:{}", 6 + value.len())), "{shown}");
+        assert!(shown.contains("...") && shown.contains("BAD"), "{shown}");
+        let short = Diagnostic::error("RCTL000", "bad").at(Some(Span { file, start: 0, end: 1 }));
+        assert!(sources.render(&short, false).contains("--> f.yaml:1:1"));
+    }
+
     use super::*;
 
     #[test]

@@ -67,6 +67,10 @@ pub fn check(doc: &Value, index: &SpanIndex) -> Vec<Diagnostic> {
                     let mut d =
                         Diagnostic::error("RCTL011", format!("unknown key `{key}` in {here}")).at(index.key(&child));
                     d = match did_you_mean(key, allowed.iter().map(String::as_str)) {
+                        _ if key == "<<" => d.hint(
+                            "YAML merge keys (`<<: *anchor`) are not supported: write the keys out here, or put what \
+                             environments share in redisctl.yaml (every overlay merges into it)",
+                        ),
                         Some(s) => d.hint(format!("did you mean `{s}`?")),
                         None if !allowed.is_empty() => d.hint(format!("allowed keys here: {}", allowed.join(", "))),
                         None => d,

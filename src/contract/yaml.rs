@@ -129,7 +129,15 @@ impl<'a> Builder<'a> {
         let start = tab.unwrap_or(marker);
         let span = Span { file: self.file, start, end: start };
         let mut d = Diagnostic::error("RCTL001", format!("invalid YAML: {}", e.info())).at(Some(span));
-        if tab.is_some() || e.info().contains("tab") {
+        let says_tab = e.info().split(|c: char| !c.is_ascii_alphabetic()).any(|w| w == "tab" || w == "tabs");
+        let unprintable = self.text[marker..].chars().next().filter(|c| c.is_control() && !"\t\n\r".contains(*c));
+        if let Some(c) = unprintable {
+            let what =
+                if c == '\0' { "a NUL byte".to_string() } else { format!("the control character U+{:04X}", c as u32) };
+            d = d.hint(format!(
+                "the file holds {what} here (binary data, or a bad copy and paste); YAML files are text: remove it"
+            ));
+        } else if tab.is_some() || says_tab {
             d = d.hint("YAML does not allow tabs here (indentation must be spaces); replace the tab with spaces");
         }
         Box::new(d)

@@ -601,6 +601,18 @@ fn missing_secret_file() -> Case {
     .dev("acl:\n  users:\n    - name: demo-app\n      password: { fromFile: secrets/nope.password }\n")
 }
 
+fn nul_byte() -> Case {
+    Case::new("nul_byte", "RCTL001", "unprintable character", "environments/dev.yaml:1:16")
+        .file(DEV_FILE, "target: process\0\n")
+        .hint("a NUL byte")
+}
+
+fn merge_key() -> Case {
+    Case::new("merge_key", "RCTL011", "unknown key `<<` in `redis`", "environments/dev.yaml:6:3")
+        .dev("redis:\n  <<: { timeout: 3 }\n")
+        .hint("merge keys (`<<: *anchor`) are not supported")
+}
+
 fn missing_previous_password() -> Case {
     Case::new(
         "missing_previous_password",
@@ -1158,6 +1170,8 @@ cases!(
     empty_secret,
     missing_previous_password,
     previous_password_on_containers,
+    nul_byte,
+    merge_key,
     sentinel_with_two_sentinels,
     quorum_not_a_majority,
     cluster_with_two_shards,
