@@ -16,7 +16,7 @@ use crate::plan::state::State;
 use crate::plan::{Action, Address, ApplyOptions, Outcome, Provider, ProviderPlan, ResourceChange, Shown};
 use crate::redact::{redact_text, unified_diff};
 use crate::render::Artifact;
-use crate::util::fs::{sync_dir, write_atomic};
+use crate::util::fs::{sync_dir, write_atomic, TEMP_PREFIX};
 
 pub const NAME: &str = "file";
 
@@ -55,8 +55,25 @@ pub fn address(path: &str) -> Address {
 /// What the state keeps of a file redisctl wrote.
 #[derive(Serialize, Deserialize)]
 struct FileRecord {
-    sha256: String,
+    /// The content redisctl last wrote; `None` while its first write is in flight.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sha256: Option<String>,
     mode: u32,
+    /// The content being written, recorded before the rename: after a crash between the two
+    /// the file holds one or the other, and both are redisctl's (no false "changed outside").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    writing: Option<String>,
+}
+
+impl FileRecord {
+    fn written(sha256: String, mode: u32) -> FileRecord {
+        FileRecord { sha256: Some(sha256), mode, writing: None }
+    }
+
+    /// Whether content with this hash is redisctl's.
+    fn owns(&self, hash: &str) -> bool {
+        self.sha256.as_deref() == Some(hash) || self.writing.as_deref() == Some(hash)
+    }
 }
 
 impl FilesProvider {
@@ -118,8 +135,30 @@ impl FilesProvider {
         Ok(Some(Observed { content, mode }))
     }
 
-    fn recorded_hash(state: &State, address: &Address) -> Result<Option<String>, Error> {
-        Ok(state.record::<FileRecord>(address)?.map(|r| r.sha256))
+    fn recorded(state: &State, address: &Address) -> Result<Option<FileRecord>, Error> {
+        state.record::<FileRecord>(address)
+    }
+
+    /// Remove the temporary files of writes an interrupted apply did not finish (a crash
+    /// between creating and renaming one). Only under the apply lock: no write is in flight.
+    fn remove_leftovers(&self) {
+        let mut dirs: Vec<PathBuf> = vec![self.root.clone()];
+        for a in &self.artifacts {
+            if let Some(dir) = self.root.join(&a.path).parent() {
+                if !dirs.iter().any(|d| d == dir) {
+                    dirs.push(dir.to_path_buf());
+                }
+            }
+        }
+        for dir in dirs {
+            let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+            for e in entries.flatten() {
+                let leftover = e.file_name().to_str().is_some_and(|n| n.starts_with(TEMP_PREFIX));
+                if leftover && e.file_type().is_ok_and(|t| t.is_file()) {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
     }
 }
 
@@ -138,7 +177,7 @@ impl Provider for FilesProvider {
         for a in &self.artifacts {
             let addr = address(&a.path);
             let current = Self::observe(&self.full(&a.path)?)?;
-            let recorded = Self::recorded_hash(state, &addr)?;
+            let recorded = Self::recorded(state, &addr)?;
             let want = a.content.as_bytes();
             let mut change = ResourceChange::new(NAME, addr.clone(), Action::NoOp);
             change.expect = Some(sha256(want));
@@ -147,7 +186,7 @@ impl Provider for FilesProvider {
                 None => {
                     observed_lines.push(format!("{addr} absent"));
                     change.action = Action::Create;
-                    if recorded.is_some() {
+                    if recorded.is_some_and(|r| r.sha256.is_some()) {
                         change.flags.drift = true;
                         change.reason = Some("deleted outside redisctl".into());
                     }
@@ -162,15 +201,15 @@ impl Provider for FilesProvider {
                     if obs.content != want || obs.mode != a.mode {
                         change.action = Action::Update;
                         match recorded {
-                            Some(h) if h != have => {
+                            Some(r) if !r.owns(&have) && r.sha256.is_some() => {
                                 change.flags.drift = true;
                                 change.reason = Some("changed outside redisctl".into());
                             }
-                            None => {
+                            Some(r) if r.owns(&have) => {}
+                            _ => {
                                 change.reason =
                                     Some("exists but was not written by redisctl; it will be replaced".into())
                             }
-                            _ => {}
                         }
                         let on_disk = String::from_utf8_lossy(&obs.content);
                         if let Some(c) = self.consequences.and_then(|f| f(&a.path, &on_disk, &a.content)) {
@@ -210,7 +249,7 @@ impl Provider for FilesProvider {
             change.before = Some(summary(&obs.content, obs.mode));
             change.expect = Some(have.clone());
             change.reason = Some("no longer rendered from the contract".into());
-            if Self::recorded_hash(state, addr)?.is_some_and(|h| h != have) {
+            if Self::recorded(state, addr)?.is_some_and(|r| !r.owns(&have)) {
                 change.flags.drift = true;
                 change.reason = Some("no longer rendered, and changed outside redisctl since the last apply".into());
             }
@@ -239,8 +278,16 @@ impl Provider for FilesProvider {
                         change.address
                     )));
                 }
+                let mut record = Self::recorded(state, &change.address)?.unwrap_or(FileRecord {
+                    sha256: None,
+                    mode: a.mode,
+                    writing: None,
+                });
+                record.writing = Some(hash.clone());
+                state.put(&change.address, &record)?;
+                state.save()?;
                 write_atomic(&path, a.content.as_bytes(), a.mode)?;
-                state.put(&change.address, &FileRecord { sha256: hash, mode: a.mode })?;
+                state.put(&change.address, &FileRecord::written(hash, a.mode))?;
             }
             Action::Delete => {
                 match std::fs::remove_file(&path) {
@@ -261,11 +308,12 @@ impl Provider for FilesProvider {
     fn finish(&mut self, state: &mut State) -> Result<(), Error> {
         // Record rendered files that already had the right content (no-op), and forget
         // recorded files that no longer exist and are no longer rendered.
+        self.remove_leftovers();
         for a in &self.artifacts {
             let addr = address(&a.path);
             if let Some(obs) = Self::observe(&self.full(&a.path)?)? {
                 if obs.content == a.content.as_bytes() {
-                    state.put(&addr, &FileRecord { sha256: sha256(&obs.content), mode: obs.mode })?;
+                    state.put(&addr, &FileRecord::written(sha256(&obs.content), obs.mode))?;
                 }
             }
         }

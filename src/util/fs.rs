@@ -6,11 +6,14 @@ use std::path::Path;
 
 use crate::error::Error;
 
+/// How the temporary files of unfinished writes begin (the next apply removes leftovers).
+pub const TEMP_PREFIX: &str = ".redisctl-tmp-";
+
 pub fn write_atomic(path: &Path, content: &[u8], mode: u32) -> Result<(), Error> {
     let dir = path.parent().ok_or_else(|| Error::msg(format!("{} has no parent directory", path.display())))?;
     std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
     let mut tmp = tempfile::Builder::new()
-        .prefix(".redisctl-")
+        .prefix(TEMP_PREFIX)
         .tempfile_in(dir)
         .map_err(|e| Error::io(format!("cannot create a temporary file in {}", dir.display()), e))?;
     tmp.write_all(content).map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
