@@ -56,6 +56,20 @@ pub fn open(tls: &Tls, host: &str, port: u32, login: Option<(&str, &str)>, t: Ti
     Ok(con)
 }
 
+/// What went wrong, in words a person acts on: the OS calls a read timeout "Resource
+/// temporarily unavailable", and the client calls an answer that is not RESP a parse error.
+pub fn explain(e: &RedisError) -> String {
+    if e.is_timeout() {
+        "no answer within the timeout (a hung or overloaded server)".into()
+    } else if e.kind() == ErrorKind::Parse {
+        "the answer is not the Redis protocol: is another program listening on that port?".into()
+    } else if e.is_connection_refusal() {
+        "connection refused: nothing listens there".into()
+    } else {
+        e.to_string()
+    }
+}
+
 fn config_error(what: &'static str, detail: String) -> RedisError {
     RedisError::from((ErrorKind::InvalidClientConfig, what, detail))
 }

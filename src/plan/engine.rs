@@ -181,8 +181,13 @@ pub fn apply(
             }
             Ok(Outcome::Skipped(why)) => report.skipped.push((change.address.clone(), why)),
             Err(e) => {
-                state.save()?;
-                return Err(Error::Change { address: change.address.to_string(), source: Box::new(e) });
+                // The change's own error is what the user needs (e.g. a full disk): a failing
+                // state save after it must not replace it.
+                let source = match state.save() {
+                    Ok(()) => e,
+                    Err(save) => Error::msg(format!("{e}\n(and the state could not be saved either: {save})")),
+                };
+                return Err(Error::Change { address: change.address.to_string(), source: Box::new(source) });
             }
         }
         state.save()?;

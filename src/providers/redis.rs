@@ -86,7 +86,11 @@ pub fn connect(d: &Deployment, host: &str, node: &Node) -> Result<redis::Connect
             .user_with_role(UserRole::Operator)
             .and_then(|u| u.secret.as_ref().map(|s| (u.spec.name.as_str(), s)))
             .ok_or("managing live nodes needs an ACL user with `role: operator` (auth is required)")?;
-        redis::cmd("AUTH").arg(user).arg(secret.expose()).exec(&mut con).map_err(|e| format!("AUTH as {user}: {e}"))?;
+        redis::cmd("AUTH")
+            .arg(user)
+            .arg(secret.expose())
+            .exec(&mut con)
+            .map_err(|e| format!("{host}:{}: AUTH as {user}: {}", node.port, crate::client::explain(&e)))?;
     }
     Ok(con)
 }
@@ -100,7 +104,11 @@ pub fn connect_sentinel(d: &Deployment, host: &str, s: &Sentinel) -> Result<redi
             .user_with_role(UserRole::Sentinel)
             .and_then(|u| u.secret.as_ref().map(|s| (u.spec.name.as_str(), s)))
             .ok_or("managing live Sentinels needs the password of the `role: sentinel` user")?;
-        redis::cmd("AUTH").arg(user).arg(secret.expose()).exec(&mut con).map_err(|e| format!("AUTH as {user}: {e}"))?;
+        redis::cmd("AUTH")
+            .arg(user)
+            .arg(secret.expose())
+            .exec(&mut con)
+            .map_err(|e| format!("{host}:{}: AUTH as {user}: {}", s.port, crate::client::explain(&e)))?;
     }
     Ok(con)
 }
@@ -108,7 +116,8 @@ pub fn connect_sentinel(d: &Deployment, host: &str, s: &Sentinel) -> Result<redi
 /// A connection to a node or Sentinel at `host:port` (over TLS when the contract turns it on).
 fn open(d: &Deployment, host: &str, port: u32) -> Result<redis::Connection, String> {
     let timeouts = crate::client::Timeouts { connect: Duration::from_secs(1), command: Duration::from_secs(5) };
-    crate::client::open(&d.contract.security.tls, host, port, None, timeouts).map_err(|e| e.to_string())
+    crate::client::open(&d.contract.security.tls, host, port, None, timeouts)
+        .map_err(|e| format!("{host}:{port}: {}", crate::client::explain(&e)))
 }
 
 /// The Sentinel settings of the contract, by the names `SENTINEL MASTER` and `SENTINEL SET`
@@ -133,8 +142,9 @@ fn sentinel_master(d: &Deployment, con: &mut redis::Connection) -> Result<BTreeM
         .map_err(|e| format!("SENTINEL MASTER {}: {e}", d.master_name))
 }
 
+/// A node that is down (refused, or silent): skipped with a warning, not an error.
 fn unreachable(e: &str) -> bool {
-    e.contains("Connection refused") || e.contains("timed out")
+    e.contains("connection refused") || e.contains("no answer within")
 }
 
 /// The directives a node should run with, as (name, value) in redis.conf spelling, for the
@@ -172,7 +182,7 @@ fn rules_hash(rules: &[String]) -> String {
 
 /// `ACL LIST` lines by user name.
 fn acl_list(con: &mut redis::Connection) -> Result<BTreeMap<String, String>, String> {
-    let lines: Vec<String> = redis::cmd("ACL").arg("LIST").query(con).map_err(|e| e.to_string())?;
+    let lines: Vec<String> = redis::cmd("ACL").arg("LIST").query(con).map_err(|e| crate::client::explain(&e))?;
     Ok(lines
         .into_iter()
         .filter_map(|l| {
@@ -233,8 +243,10 @@ impl LiveRedis {
     ) -> Result<(), String> {
         let d = &self.deployment;
         let Some(mut con) = self.reach(&node.name, self.connect_node(node), seen)? else { return Ok(()) };
-        let live: BTreeMap<String, String> =
-            redis::cmd("CONFIG").arg("GET").arg("*").query(&mut con).map_err(|e| e.to_string())?;
+        let live: BTreeMap<String, String> = redis::cmd("CONFIG").arg("GET").arg("*").query(&mut con).map_err(|e| {
+            let host = (self.placement.host)(d, &node.name);
+            format!("{} ({host}:{}): CONFIG GET: {}", node.name, node.port, crate::client::explain(&e))
+        })?;
         let recorded = Self::member_record(state, &node.name)?;
         let table = Directives::get();
         let desired = desired_config(d);

@@ -21,7 +21,8 @@ pub(super) fn run<T: FromRedisValue>(con: &mut Connection, member: &str, words: 
     for w in &words[1..] {
         cmd.arg(*w);
     }
-    cmd.query(con).map_err(|e| Error::msg(format!("{member}: {} failed: {e}", words.join(" "))))
+    cmd.query(con)
+        .map_err(|e| Error::msg(format!("{member}: {} failed: {}", words.join(" "), crate::client::explain(&e))))
 }
 
 /// `INFO` (default sections) as a field → value map.
@@ -103,8 +104,14 @@ impl Stack {
             Kind::Sentinel => self.sentinel_user()?,
         };
         let as_user = user.map(|u| format!(" as `{}`", u.spec.name)).unwrap_or_default();
-        self.open(m.port(), user)
-            .map_err(|e| Error::msg(format!("cannot connect to {} ({HOST}:{}){as_user}: {e}", m.name(), m.port())))
+        self.open(m.port(), user).map_err(|e| {
+            Error::msg(format!(
+                "cannot connect to {} ({HOST}:{}){as_user}: {}",
+                m.name(),
+                m.port(),
+                crate::client::explain(&e)
+            ))
+        })
     }
 
     /// A connection to a node (authenticated as the operator user when auth is required) or to a

@@ -664,3 +664,45 @@ fn a_systemd_sentinel_serving_tls_is_planned_and_applied_live() {
         redis::cmd("SENTINEL").arg("MASTER").arg("fleet").query(&mut sentinel().unwrap()).unwrap();
     assert_eq!(master["down-after-milliseconds"], "5000", "{master:?}");
 }
+
+/// #15 item 13: a port held by a program that does not speak Redis, and a server that hangs,
+/// are named with their address and what is wrong, within the command timeout.
+#[test]
+fn a_port_that_is_not_redis_or_does_not_answer_is_named_clearly() {
+    use std::io::{Read, Write};
+    let f = Fleet::new();
+    f.ok(&["apply", "--env", "vm", "--auto-approve"]);
+    // Bind the two ports of the fleet: node-0 answers like a web server, node-1 never answers.
+    let garbage = std::net::TcpListener::bind(("127.0.0.1", f.base)).unwrap();
+    let silent = std::net::TcpListener::bind(("127.0.0.1", f.base + 1)).unwrap();
+    std::thread::spawn(move || {
+        for mut s in garbage.incoming().flatten() {
+            let mut buf = [0u8; 512];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(b"HTTP/1.0 400 Bad Request\r\n\r\n");
+        }
+    });
+    let _held = std::thread::spawn(move || {
+        let held: Vec<_> = silent.incoming().take(8).flatten().collect();
+        std::thread::sleep(Duration::from_secs(60));
+        drop(held);
+    });
+
+    let started = Instant::now();
+    let (code, text) = f.run_code(&["plan", "--env", "vm", "--live"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains(&format!("127.0.0.1:{}", f.base)), "{text}");
+    assert!(text.contains("not the Redis protocol"), "{text}");
+    assert!(!text.contains("Incompatible type") && !text.contains("os error 11"), "{text}");
+
+    // With node-0 out of the way (a fleet whose only node is the silent one).
+    f.write(
+        "environments/vm.yaml",
+        &format!("target: systemd\nsystemd: {{ hosts: [\"127.0.0.1\"] }}\nports: {{ redis: {} }}\n", f.base + 1),
+    );
+    f.contract("64mb", "");
+    let (_, text) = f.run_code(&["plan", "--env", "vm", "--live"]);
+    assert!(text.contains("no answer within the timeout"), "{text}");
+    assert!(!text.contains("os error 11"), "{text}");
+    assert!(started.elapsed() < Duration::from_secs(40), "took {:?}", started.elapsed());
+}
