@@ -12,6 +12,7 @@ mod determinism;
 mod elasticache_mocks;
 mod elasticache_moto;
 mod engine;
+mod fuzz;
 mod layers;
 mod parity;
 mod policy;
