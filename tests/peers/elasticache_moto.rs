@@ -224,44 +224,35 @@ fn a_cluster_mode_group_is_created_with_its_shards_and_connects_through_the_conf
     assert!(run.stderr.contains("--allow-destroy"), "{}", run.show());
 }
 
-/// Throttling: no peer throttles on demand, so a small proxy in front of moto_server answers the
-/// first requests with ElastiCache's `Throttling` error (the AWS Query protocol's error body)
-/// and passes the rest through. The plan must still succeed: the client retries with backoff.
-#[test]
-fn throttled_calls_are_retried_with_backoff() {
+/// A proxy in front of moto_server: request `n` (from 0) is answered by `answer(n)` when it
+/// gives a response, else passed through. Returns the proxy's URL and the request counter.
+fn proxy(
+    upstream: String,
+    answer: impl Fn(usize) -> Option<Vec<u8>> + Send + Sync + 'static,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     use std::io::{BufRead, BufReader, Write};
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 
-    let moto = start_moto();
-    let upstream = moto.url.trim_start_matches("http://").to_string();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let proxy = format!("http://{}", listener.local_addr().unwrap());
+    let url = format!("http://{}", listener.local_addr().unwrap());
     let requests = Arc::new(AtomicUsize::new(0));
-    const THROTTLED: usize = 2;
+    let answer = Arc::new(answer);
     {
         let requests = requests.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (requests, upstream) = (requests.clone(), upstream.clone());
+                let (requests, upstream, answer) = (requests.clone(), upstream.clone(), answer.clone());
                 std::thread::spawn(move || {
                     let mut client = BufReader::new(stream);
                     // One HTTP/1.1 request after the other on a kept-alive connection.
                     while let Some(request) = read_message(&mut client) {
                         let n = requests.fetch_add(1, Ordering::SeqCst);
-                        let response = if n < THROTTLED {
-                            let body = "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>\
-                                        <Message>Rate exceeded</Message></Error><RequestId>t</RequestId></ErrorResponse>";
-                            format!(
-                                "HTTP/1.1 400 Bad Request\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{body}",
-                                body.len()
-                            )
-                            .into_bytes()
-                        } else {
+                        let response = answer(n).unwrap_or_else(|| {
                             let mut moto = std::net::TcpStream::connect(&upstream).unwrap();
                             moto.write_all(&request).unwrap();
                             read_message(&mut BufReader::new(moto)).unwrap()
-                        };
+                        });
                         if client.get_mut().write_all(&response).is_err() {
                             break;
                         }
@@ -300,7 +291,30 @@ fn throttled_calls_are_retried_with_backoff() {
         head.extend(body);
         Some(head)
     }
+    (url, requests)
+}
 
+fn http(status: &str, body: &str) -> Vec<u8> {
+    format!("HTTP/1.1 {status}\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{body}", body.len()).into_bytes()
+}
+
+/// Throttling: no peer throttles on demand, so a proxy in front of moto_server answers the
+/// first requests with ElastiCache's `Throttling` error (the AWS Query protocol's error body)
+/// and passes the rest through. The plan must still succeed: the client retries with backoff.
+#[test]
+fn throttled_calls_are_retried_with_backoff() {
+    use std::sync::atomic::Ordering;
+    let moto = start_moto();
+    const THROTTLED: usize = 2;
+    let (proxy, requests) = proxy(moto.url.trim_start_matches("http://").to_string(), |n| {
+        (n < THROTTLED).then(|| {
+            http(
+                "400 Bad Request",
+                "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>\
+                 <Message>Rate exceeded</Message></Error><RequestId>t</RequestId></ErrorResponse>",
+            )
+        })
+    });
     let project = TempProject::new(&[("redisctl.yaml", BASE), ("environments/prod.yaml", &prod("cache.t4g.small"))]);
     let mut env = Env { project, moto, token: TOKEN.into(), outputs: Vec::new() };
     env.moto.url = proxy;
@@ -308,4 +322,41 @@ fn throttled_calls_are_retried_with_backoff() {
     run.assert_code(2);
     assert!(run.stdout.contains("+ elasticache:replication-group/catalog-prod"), "{}", run.show());
     assert!(requests.load(Ordering::SeqCst) > THROTTLED, "the throttled calls were not retried");
+}
+
+/// #14 item 7: an API error says what the service said (code and message, or the HTTP status
+/// when the body has none), and only what may succeed again is retried.
+#[test]
+fn api_errors_keep_their_detail_and_are_retried_only_when_retryable() {
+    use std::sync::atomic::Ordering;
+    let moto = start_moto();
+    let upstream = moto.url.trim_start_matches("http://").to_string();
+    let project = TempProject::new(&[("redisctl.yaml", BASE), ("environments/prod.yaml", &prod("cache.t4g.small"))]);
+    let mut env = Env { project, moto, token: TOKEN.into(), outputs: Vec::new() };
+
+    // A client error (not retryable): its code and message, after one request.
+    let (url, requests) = proxy(upstream.clone(), |_| {
+        Some(http(
+            "400 Bad Request",
+            "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidParameterValue</Code>\
+             <Message>The parameter X is not valid.</Message></Error><RequestId>r</RequestId></ErrorResponse>",
+        ))
+    });
+    env.moto.url = url;
+    let run = env.run(&["plan", "--env", "prod"]);
+    run.assert_code(1);
+    assert!(run.stderr.contains("InvalidParameterValue: The parameter X is not valid."), "{}", run.show());
+    assert_eq!(requests.load(Ordering::SeqCst), 1, "a client error was retried");
+
+    // A server error without a body: the HTTP status says what happened; bounded retries.
+    let (url, requests) = proxy(upstream, |_| Some(http("500 Internal Server Error", "")));
+    env.moto.url = url;
+    let started = std::time::Instant::now();
+    let run = env.run(&["plan", "--env", "prod"]);
+    run.assert_code(1);
+    assert!(run.stderr.contains("HTTP 500"), "{}", run.show());
+    assert!(!run.stderr.contains("failed: error: \n") && !run.stderr.trim_end().ends_with("error:"), "{}", run.show());
+    let n = requests.load(Ordering::SeqCst);
+    assert!((2..=4).contains(&n), "{n} requests for a failing call");
+    assert!(started.elapsed() < std::time::Duration::from_secs(15), "took {:?}", started.elapsed());
 }

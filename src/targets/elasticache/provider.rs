@@ -137,11 +137,18 @@ pub struct ElastiCache {
 
 fn sdk_err<E>(what: &str, e: aws_sdk_elasticache::error::SdkError<E>) -> Error
 where
-    E: std::fmt::Debug + aws_sdk_elasticache::error::ProvideErrorMetadata,
+    E: std::error::Error + Send + Sync + 'static + aws_sdk_elasticache::error::ProvideErrorMetadata,
 {
-    let detail = match e.as_service_error() {
-        Some(s) => format!("{}: {}", s.code().unwrap_or("error"), s.message().unwrap_or("")),
-        None => format!("{e}"),
+    use aws_sdk_elasticache::error::SdkError;
+    let detail = match &e {
+        SdkError::ServiceError(se) => match (se.err().code(), se.err().message()) {
+            (Some(code), Some(message)) => format!("{code}: {message}"),
+            (Some(code), None) => code.to_string(),
+            // A body the SDK could not read an error from: the HTTP status is what is known.
+            _ => format!("HTTP {} without an error code in the answer", se.raw().status().as_u16()),
+        },
+        // Timeouts, connection and credential errors: the whole chain of causes.
+        other => aws_sdk_elasticache::error::DisplayErrorContext(other).to_string(),
     };
     Error::msg(format!("AWS ElastiCache {what} failed: {detail}"))
 }
@@ -173,8 +180,10 @@ pub fn client_from_env(
     use aws_config::retry::RetryConfig;
     rt.block_on(async {
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            // Standard retry mode: exponential backoff with jitter on throttling and transient errors.
-            .retry_config(RetryConfig::standard().with_max_attempts(8));
+            // Standard retry mode: exponential backoff with jitter, for throttling and transient
+            // (5xx, timeout) errors only; client errors fail at once. Four attempts keep a
+            // failing call to seconds, not half a minute.
+            .retry_config(RetryConfig::standard().with_max_attempts(4));
         if let Some(r) = region {
             loader = loader.region(aws_config::Region::new(r.to_string()));
         }
@@ -244,7 +253,7 @@ impl ElastiCache {
         request: impl std::future::Future<Output = Result<T, aws_sdk_elasticache::error::SdkError<E>>>,
     ) -> Result<T, Error>
     where
-        E: std::fmt::Debug + aws_sdk_elasticache::error::ProvideErrorMetadata,
+        E: std::error::Error + Send + Sync + 'static + aws_sdk_elasticache::error::ProvideErrorMetadata,
     {
         self.rt.block_on(request).map_err(|e| sdk_err(what, e))
     }
