@@ -102,6 +102,9 @@ fn recent(date: Option<Date>, today: Date) -> Result<Date, String> {
 
 fn topology(c: &Contract) -> String {
     let t = &c.topology;
+    if let Some(service) = c.target.facts().managed {
+        return managed_topology(c, service);
+    }
     let shape = match t.mode {
         TopologyMode::Standalone => "standalone: 1 node".to_string(),
         TopologyMode::Replication => format!("replication: primary + {} replica(s), no automatic failover", t.replicas),
@@ -118,6 +121,30 @@ fn topology(c: &Contract) -> String {
     match t.failure_domains.as_slice() {
         [] => shape,
         zones => format!("{shape}, across {}", zones.join(", ")),
+    }
+}
+
+/// A managed service fails over by itself: its shape, node type and failover as it runs them.
+fn managed_topology(c: &Contract, service: &str) -> String {
+    let t = &c.topology;
+    let (shards, replicas) = match t.mode {
+        TopologyMode::Cluster => (t.shards.max(1), t.replicas_per_shard),
+        TopologyMode::Standalone => (1, 0),
+        TopologyMode::Replication | TopologyMode::Sentinel => (1, t.replicas),
+    };
+    let node_type = c.aws.node_type.as_deref().unwrap_or("(node type not set)");
+    format!("{service}: {shards} shard(s) × (primary + {replicas} replica(s)) of {node_type}, {}", managed_failover(c))
+}
+
+/// How a managed service fails over, as the target derives it (`Desired`): with a replica
+/// (or in cluster mode) automatically, across zones unless `aws.multiAz: false`.
+fn managed_failover(c: &Contract) -> &'static str {
+    let t = &c.topology;
+    let failover = t.mode == TopologyMode::Cluster || (t.mode != TopologyMode::Standalone && t.replicas > 0);
+    match (failover, c.aws.multi_az.unwrap_or(failover) && failover) {
+        (false, _) => "no automatic failover (no replica)",
+        (true, true) => "automatic failover, Multi-AZ",
+        (true, false) => "automatic failover within one zone (Multi-AZ off)",
     }
 }
 
@@ -161,7 +188,7 @@ fn delivered_rpo(c: &Contract) -> String {
 fn failover_behavior(c: &Contract) -> String {
     match (c.target.facts().managed, c.topology.mode) {
         (Some(_), TopologyMode::Standalone) => "managed single node: replaced by the provider, data lost".into(),
-        (Some(_), _) => "managed automatic failover (Multi-AZ); connections drop and must reconnect".into(),
+        (Some(_), _) => format!("managed {}; connections drop and must reconnect", managed_failover(c)),
         (_, TopologyMode::Standalone) => "none: a node failure is an outage until it restarts".into(),
         (_, TopologyMode::Replication) => "manual: an operator promotes a replica and repoints clients".into(),
         (_, TopologyMode::Sentinel) => "automatic: Sentinels promote a replica after 5 s without the primary; \

@@ -208,3 +208,27 @@ fn the_sample_project_is_valid_in_parity_and_ready_in_production() {
         .success()
         .stdout(predicate::str::contains("## Verdict: **Go** ✅"));
 }
+
+/// #14 item 7: the review of a managed environment describes the service as it runs it: node
+/// type, shards and replicas, and failover as Multi-AZ makes it, never "no automatic failover"
+/// next to "Multi-AZ automatic failover".
+#[test]
+fn the_review_of_an_elasticache_environment_says_how_it_fails_over() {
+    let copy = common::TempProject::copy_of(&common::example_dir("elasticache-session"));
+    let review = |copy: &common::TempProject| {
+        let o = common::Run::of(copy.cmd().args(["review", "--env", "production"]).env("REDISCTL_TODAY", TODAY));
+        o.stdout.clone()
+    };
+    let text = review(&copy);
+    let shape = text.lines().find(|l| l.contains("Cluster/Sentinel/standalone")).unwrap_or_default().to_string();
+    assert!(shape.contains("cache.r7g.large") && shape.contains("primary + 2 replica(s)"), "{shape}");
+    assert!(shape.contains("automatic failover, Multi-AZ") && !shape.contains("no automatic failover"), "{shape}");
+
+    let prod = copy
+        .read("environments/production.yaml")
+        .replace("  region: eu-west-1\n", "  region: eu-west-1\n  multiAz: false\n");
+    copy.write("environments/production.yaml", prod);
+    let text = review(&copy);
+    assert!(text.contains("automatic failover within one zone (Multi-AZ off)"), "{text}");
+    assert!(!text.contains("Multi-AZ);"), "{text}");
+}

@@ -139,6 +139,9 @@ fn an_environment_is_created_changed_rotated_and_deleted_through_the_aws_api() {
     assert_eq!(connect["mode"], "managed-single-endpoint", "{connect:#}");
     assert!(connect["endpoints"][0].as_str().unwrap().starts_with("master.catalog-prod."), "{connect:#}");
     assert_eq!(connect["tls"]["enabled"], true);
+    // The AUTH token by reference: where it is, never what it is.
+    assert_eq!(connect["passwordRef"]["fromEnv"], "CATALOG_AUTH_TOKEN", "{connect:#}");
+    assert!(!run.stdout.contains(TOKEN));
 
     // Token rotation: ROTATE (both valid), then SET with --finish-rotation.
     env.token = NEW_TOKEN.into();

@@ -484,6 +484,10 @@ impl super::Target for Elasticache {
             let provider = provider_of(env)?;
             let e = provider.endpoints()?;
             config.sentinel = None;
+            // Without ACL users clients log in with the group's AUTH token: name where it is.
+            if config.password_ref.is_none() {
+                config.password_ref = env.deployment.contract.aws.auth_token.clone();
+            }
             if provider.cluster_mode() {
                 config.mode = "cluster";
                 config.endpoints = e.configuration.into_iter().collect();
