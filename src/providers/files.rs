@@ -24,6 +24,28 @@ pub struct FilesProvider {
     root: PathBuf,
     artifacts: Vec<Artifact>,
     consequences: Option<Consequences>,
+    /// Whether a file's whole mode is part of its identity, or only what git keeps of it.
+    modes: Modes,
+}
+
+/// How much of a file's mode a plan compares. Apply always writes the full mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Modes {
+    /// Every bit (files nobody commits: a local stack's run directory).
+    Exact,
+    /// The executable bit only: committed output comes back from a fresh clone as 0644/0755
+    /// whatever was written, so a plan in CI must not see a change; the deploy step (`--exec`,
+    /// or the fleet's own tooling) sets the modes the plan shows in each file's summary.
+    Committed,
+}
+
+impl Modes {
+    fn same(self, have: u32, want: u32) -> bool {
+        match self {
+            Modes::Exact => have == want,
+            Modes::Committed => (have & 0o111 != 0) == (want & 0o111 != 0),
+        }
+    }
 }
 
 /// What writing a changed file does beyond the file, as its target knows it (which pods a
@@ -78,7 +100,11 @@ impl FileRecord {
 
 impl FilesProvider {
     pub fn new(root: PathBuf, artifacts: Vec<Artifact>) -> Self {
-        FilesProvider { root, artifacts, consequences: None }
+        FilesProvider { root, artifacts, consequences: None, modes: Modes::Exact }
+    }
+
+    pub fn comparing_modes(self, modes: Modes) -> Self {
+        FilesProvider { modes, ..self }
     }
 
     /// The provider, with the target's reading of what an updated file does.
@@ -198,7 +224,7 @@ impl Provider for FilesProvider {
                     let have = sha256(&obs.content);
                     observed_lines.push(format!("{addr} {have} {:o}", obs.mode));
                     change.before = Some(summary(&obs.content, obs.mode));
-                    if obs.content != want || obs.mode != a.mode {
+                    if obs.content != want || !self.modes.same(obs.mode, a.mode) {
                         change.action = Action::Update;
                         match recorded {
                             Some(r) if !r.owns(&have) && r.sha256.is_some() => {

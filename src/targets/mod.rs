@@ -25,7 +25,7 @@ use crate::error::Error;
 use crate::model::{Contract, TargetKind};
 use crate::plan::{Changed, PostApply, Provider, Scope};
 use crate::providers::cluster::ClusterShape;
-use crate::providers::files::{Consequences, FilesProvider};
+use crate::providers::files::{Consequences, FilesProvider, Modes};
 use crate::render::{Artifact, Templates};
 use crate::resolve::Deployment;
 
@@ -130,8 +130,11 @@ pub fn endpoint(d: &Deployment, name: &str) -> Endpoint {
 /// rendered files (recorded after the files it describes were written, so that removing a
 /// shard does not look like a file edit).
 fn files_and_shape(env: &Opened, shape: bool, consequences: Option<Consequences>) -> Vec<Box<dyn Provider>> {
-    let files =
-        FilesProvider::new(env.output_dir.to_path_buf(), env.artifacts.to_vec()).with_consequences(consequences);
+    // Output that is not a developer's local stack is committed (GitOps, fleet tooling).
+    let modes = if env.deployment.contract.target.facts().local { Modes::Exact } else { Modes::Committed };
+    let files = FilesProvider::new(env.output_dir.to_path_buf(), env.artifacts.to_vec())
+        .with_consequences(consequences)
+        .comparing_modes(modes);
     let mut providers: Vec<Box<dyn Provider>> = vec![Box::new(files)];
     if shape {
         providers.push(Box::new(ClusterShape::new(env.deployment)));

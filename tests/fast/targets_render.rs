@@ -165,3 +165,42 @@ fn post_apply_commands_per_target() {
     assert_eq!(cmds[0].argv, ["systemctl", "daemon-reload"]);
     assert!(!cmds.iter().any(|c| c.argv[0] == "sysctl"), "the sysctl file did not change");
 }
+
+/// #14 item 8: committed output plans clean on a fresh clone. Git keeps only the executable
+/// bit, so a clone has 0644/0755 where apply wrote 0640/0600: for committed targets the plan
+/// compares what git keeps; for a local stack (not committed) every bit still counts.
+#[test]
+fn committed_output_plans_clean_after_a_clone_resets_its_modes() {
+    use std::os::unix::fs::PermissionsExt;
+    let reset_modes = |dir: &std::path::Path| {
+        for (_, path) in crate::common::files(dir) {
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            let cloned = if mode & 0o111 != 0 { 0o755 } else { 0o644 };
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(cloned)).unwrap();
+        }
+    };
+    for (example, env, out) in [
+        ("systemd-sentinel", "production", "deploy/production"),
+        ("kubernetes-sentinel", "production", "deploy/production"),
+        ("standalone-cache", "local", ".redisctl/local/run"),
+    ] {
+        let copy = crate::common::TempProject::copy_of(&crate::common::example_dir(example));
+        let run = |args: &[&str]| {
+            let mut cmd = copy.cmd();
+            cmd.args(args);
+            for (k, v) in EXAMPLE_PASSWORDS {
+                cmd.env(k, v);
+            }
+            crate::common::Run::of(&mut cmd)
+        };
+        run(&["apply", "--env", env, "--auto-approve", "--files-only"]).assert_code(0);
+        reset_modes(&copy.path().join(out));
+        let plan = run(&["plan", "--env", env, "--files-only", "--detailed-exitcode", "--no-color"]);
+        if out.starts_with(".redisctl") {
+            plan.assert_code(2);
+            assert!(plan.stdout.contains("mode 0644 → 06"), "{}", plan.show());
+        } else {
+            plan.assert_code(0);
+        }
+    }
+}
