@@ -501,9 +501,13 @@ struct ClusterNode {
     slots: Vec<(u16, u16)>,
 }
 
-/// `CLUSTER NODES` of the node at `addr`, asked as the operator user.
+/// `CLUSTER NODES` of the node at `addr`, asked as the test project's operator user.
 fn cluster_nodes(addr: &str) -> Result<Vec<ClusterNode>, String> {
-    let mut con = app_connection(addr, "ops", "ops-Local-Stack-Test")?;
+    cluster_nodes_as(addr, ("ops", "ops-Local-Stack-Test"))
+}
+
+fn cluster_nodes_as(addr: &str, (user, password): (&str, &str)) -> Result<Vec<ClusterNode>, String> {
+    let mut con = app_connection(addr, user, password)?;
     let text: String = redis::cmd("CLUSTER").arg("NODES").query(&mut con).map_err(|e| e.to_string())?;
     Ok(text
         .lines()
@@ -533,7 +537,9 @@ struct ClusterClient {
     /// (first slot, last slot, primary address).
     slots: Vec<(u16, u16, String)>,
     cons: std::collections::HashMap<String, redis::Connection>,
-    password: String,
+    /// (user, password) of the data commands and of the slot map.
+    login: (String, String),
+    map_login: (String, String),
     /// MOVED/ASK redirects followed, and attempts retried after an error (connection refused or
     /// dropped, CLUSTERDOWN, TRYAGAIN).
     redirects: u32,
@@ -542,11 +548,17 @@ struct ClusterClient {
 
 impl ClusterClient {
     fn new(nodes: Vec<String>, password: &str) -> ClusterClient {
+        ClusterClient::as_users(nodes, ("app", password), ("ops", "ops-Local-Stack-Test"))
+    }
+
+    fn as_users(nodes: Vec<String>, login: (&str, &str), map_login: (&str, &str)) -> ClusterClient {
+        let own = |(u, p): (&str, &str)| (u.to_string(), p.to_string());
         let mut client = ClusterClient {
             nodes,
             slots: Vec::new(),
             cons: Default::default(),
-            password: password.into(),
+            login: own(login),
+            map_login: own(map_login),
             redirects: 0,
             retries: 0,
         };
@@ -555,7 +567,8 @@ impl ClusterClient {
     }
 
     fn refresh(&mut self) {
-        if let Some(view) = self.nodes.iter().find_map(|n| cluster_nodes(n).ok()) {
+        let login = (self.map_login.0.as_str(), self.map_login.1.as_str());
+        if let Some(view) = self.nodes.iter().find_map(|n| cluster_nodes_as(n, login).ok()) {
             self.slots =
                 view.into_iter().flat_map(|n| n.slots.into_iter().map(move |(x, y)| (x, y, n.addr.clone()))).collect();
         }
@@ -574,7 +587,7 @@ impl ClusterClient {
         let (mut asking, mut last) = (false, String::new());
         for _ in 0..10 {
             if !self.cons.contains_key(&addr) {
-                match app_connection(&addr, "app", &self.password) {
+                match app_connection(&addr, &self.login.0, &self.login.1) {
                     Ok(con) => {
                         self.cons.insert(addr.clone(), con);
                     }
@@ -1085,5 +1098,88 @@ fn a_cluster_scales_out_and_in_with_its_keys() {
         assert!(lost.is_empty(), "{shards}x{replicas}: {} of {} keys lost: {lost:?}", lost.len(), keys.len());
         let quiet = ok(dir, &["plan", "--env", "dev", "--no-color"]);
         assert!(quiet.contains("No changes."), "{shards}x{replicas}: {quiet}");
+    }
+}
+
+/// Truth issue, done when: every local example goes apply → kill -9 of a primary under
+/// acknowledged writes → apply → plan, and ends with an empty plan and no acknowledged write
+/// lost (on the example's own contract, on free ports).
+#[test]
+fn every_local_example_survives_a_killed_primary_with_its_acknowledged_writes() {
+    for example in common::EXAMPLES {
+        let copy = TempProject::copy_of(&common::example_dir(example));
+        let cluster = copy.read("environments/local.yaml").contains("mode: cluster");
+        let base = common::free_port_block(25, cluster);
+        copy.set_ports("local", base, base + 20);
+        let dir = copy.path();
+        let ops = copy.read("secrets/local/ops.password").trim().to_string();
+        let login = ("ops", ops.as_str());
+        let run_local = |args: &[&str]| {
+            let o = run(dir, args);
+            assert!(o.success(), "{example}: {args:?}: {}", o.text());
+            o.text()
+        };
+        // Stopped even when an assertion fails.
+        struct Down<'a>(&'a Path);
+        impl Drop for Down<'_> {
+            fn drop(&mut self) {
+                let _ = run(self.0, &["destroy", "--env", "local", "--auto-approve"]);
+            }
+        }
+        let _down = Down(dir);
+        let applied = run_local(&["apply", "--env", "local", "--auto-approve", "--no-color"]);
+        assert!(applied.contains("Apply complete!"), "{example}: {applied}");
+        let status = || -> Vec<serde_json::Value> {
+            let s: serde_json::Value =
+                serde_json::from_str(&run_local(&["status", "--env", "local", "--format", "json"])).unwrap();
+            s["members"].as_array().unwrap().iter().filter(|m| m["kind"] == "redis").cloned().collect()
+        };
+        let nodes: Vec<String> = status().iter().map(|m| m["address"].as_str().unwrap().to_string()).collect();
+        let primary = |members: &[serde_json::Value]| {
+            members.iter().find(|m| m["role"] == "primary").map(|m| m["address"].as_str().unwrap().to_string())
+        };
+        let keys: Vec<String> = (0..200).map(|i| format!("example:{i}")).collect();
+        let mut acked = Vec::new();
+        if cluster {
+            let mut client = ClusterClient::as_users(nodes.clone(), login, login);
+            for k in &keys {
+                if client.acknowledged_write(k) == Ok(true) {
+                    acked.push(k.clone());
+                }
+            }
+        } else {
+            let mut con = app_connection(&primary(&status()).unwrap(), "ops", &ops).unwrap();
+            for k in &keys {
+                redis::cmd("SET").arg(k).arg(k).exec(&mut con).unwrap();
+                // A standalone node has no replica to acknowledge anything (WAIT would time out).
+                let replicas: u32 =
+                    if nodes.len() > 1 { redis::cmd("WAIT").arg(1).arg(1000).query(&mut con).unwrap() } else { 0 };
+                if replicas >= 1 {
+                    acked.push(k.clone());
+                }
+            }
+        }
+        let victim = status().into_iter().find(|m| m["role"] == "primary").unwrap();
+        unsafe { libc::kill(victim["pid"].as_u64().unwrap() as i32, libc::SIGKILL) };
+        std::thread::sleep(Duration::from_millis(200));
+        let again = run_local(&["apply", "--env", "local", "--auto-approve", "--no-color"]);
+        assert!(again.contains("Apply complete!"), "{example}: {again}");
+        let quiet = run_local(&["plan", "--env", "local", "--no-color"]);
+        assert!(quiet.contains("No changes."), "{example}: {quiet}");
+        let lost: Vec<&String> = if cluster {
+            let mut reader = ClusterClient::as_users(nodes.clone(), login, login);
+            acked.iter().filter(|k| reader.get(k).ok().flatten().is_none()).collect()
+        } else {
+            let mut con = app_connection(&primary(&status()).unwrap(), "ops", &ops).unwrap();
+            acked
+                .iter()
+                .filter(|k| redis::cmd("GET").arg(k.as_str()).query::<Option<String>>(&mut con).unwrap().is_none())
+                .collect()
+        };
+        eprintln!("{example}: {} of {} writes acknowledged by a replica; {} lost", acked.len(), keys.len(), lost.len());
+        assert!(lost.is_empty(), "{example}: acknowledged writes lost: {lost:?}");
+        if nodes.len() > 1 {
+            assert!(!acked.is_empty(), "{example}: no write was acknowledged by a replica");
+        }
     }
 }
