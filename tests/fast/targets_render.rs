@@ -204,3 +204,34 @@ fn committed_output_plans_clean_after_a_clone_resets_its_modes() {
         }
     }
 }
+
+/// #14 done-when: every environment of every example (and of the repo's own project) goes
+/// plan → apply → plan of its rendered files, and the second plan is empty.
+#[test]
+fn every_example_environment_converges_in_one_apply_of_its_files() {
+    let root = crate::common::repo_root();
+    let mut projects = vec![root.clone()];
+    projects.extend(std::fs::read_dir(root.join("examples")).unwrap().flatten().map(|e| e.path()));
+    let mut done = 0;
+    for project in projects.iter().filter(|p| p.join("redisctl.yaml").exists()) {
+        let copy = crate::common::TempProject::copy_of(project);
+        for env in crate::common::environments(copy.path()) {
+            let run = |args: &[&str]| {
+                let mut cmd = copy.cmd();
+                cmd.args(args).args(["--env", &env, "--files-only", "--no-color"]);
+                for (k, v) in EXAMPLE_PASSWORDS.iter().chain(&crate::common::SAMPLE_ENV_PASSWORDS) {
+                    cmd.env(k, v);
+                }
+                crate::common::Run::of(&mut cmd)
+            };
+            let what = format!("{}:{env}", project.display());
+            assert_eq!(run(&["plan", "--detailed-exitcode"]).code, Some(2), "{what}: nothing to do on a clean copy");
+            let applied = run(&["apply", "--auto-approve"]);
+            assert_eq!(applied.code, Some(0), "{what}: {}", applied.show());
+            let again = run(&["plan", "--detailed-exitcode"]);
+            assert_eq!(again.code, Some(0), "{what}: the second plan is not empty:\n{}", again.show());
+            done += 1;
+        }
+    }
+    assert!(done >= 12, "{done} environments");
+}
