@@ -9,6 +9,7 @@ use crate::environment::Mode;
 use crate::error::Error;
 use crate::output;
 use crate::plan::ApplyOptions;
+use crate::secrets::Secrets;
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Shows what it will stop (and delete) and asks for `yes` like apply.\n\
@@ -31,7 +32,7 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
-    let loaded = ctx.load(&args.env)?;
+    let loaded = ctx.load(&args.env, Secrets::Needed)?;
     let managed = loaded.contract.target.facts().managed.is_some();
     let environment = ctx.open(loaded)?;
     // Never tear an environment down in the middle of an apply.

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use super::{Ctx, EXIT_CHANGES, EXIT_OK};
 use crate::error::Error;
 use crate::redact::{redact_text, unified_diff};
+use crate::secrets::Secrets;
 use crate::targets::render;
 
 #[derive(clap::Args, Debug)]
@@ -28,7 +29,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
     let templates = ctx.templates()?;
     let mut rendered = Vec::new();
     for env in [a, b] {
-        let loaded = ctx.load(env)?;
+        let loaded = ctx.load(env, Secrets::FormOnly)?;
         let d = ctx.deployment(&loaded)?;
         rendered.push(render(&d, &templates).map_err(Error::msg)?);
     }

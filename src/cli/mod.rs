@@ -26,6 +26,7 @@ use crate::plan::{Plan, Scope};
 use crate::policy::{self, Evaluation, PolicyReport};
 use crate::render::Templates;
 use crate::resolve::Deployment;
+use crate::secrets::Secrets;
 use crate::units::Date;
 
 /// Exit codes (documented in the README).
@@ -113,14 +114,15 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// Load one environment, printing its diagnostics (warnings too) to stderr.
-    pub fn load(&self, env: &str) -> Result<Loaded, Error> {
-        self.load_with_sources(env, &mut Sources::default())
+    /// Load one environment, printing its diagnostics (warnings too) to stderr. `secrets`:
+    /// whether this command reads the secret values (only those that hash or pass them do).
+    pub fn load(&self, env: &str, secrets: Secrets) -> Result<Loaded, Error> {
+        self.load_with_sources(env, secrets, &mut Sources::default())
     }
 
     /// `load`, keeping the source texts (to locate policy findings).
-    pub fn load_with_sources(&self, env: &str, sources: &mut Sources) -> Result<Loaded, Error> {
-        match crate::targets::load(&self.project, env, sources) {
+    pub fn load_with_sources(&self, env: &str, secrets: Secrets, sources: &mut Sources) -> Result<Loaded, Error> {
+        match crate::targets::load(&self.project, env, secrets, sources) {
             Ok(loaded) => {
                 self.print_diagnostics(sources, &loaded.warnings);
                 Ok(loaded)
@@ -150,9 +152,9 @@ impl Ctx {
     }
 
     /// Load one environment and evaluate the readiness policy on it.
-    pub fn load_checked(&self, env: &str) -> Result<Checked, Error> {
+    pub fn load_checked(&self, env: &str, secrets: Secrets) -> Result<Checked, Error> {
         let mut sources = Sources::default();
-        let loaded = self.load_with_sources(env, &mut sources)?;
+        let loaded = self.load_with_sources(env, secrets, &mut sources)?;
         let policy = policy::evaluate(&loaded, Date::today());
         let report = policy.report(&loaded, &sources);
         Ok(Checked { loaded, sources, policy, report })
@@ -160,7 +162,7 @@ impl Ctx {
 
     /// Load, render and plan one environment (no lock: planning only reads).
     pub fn plan(&self, env: &str, scope: Scope, exec: bool) -> Result<Plan, Error> {
-        let Checked { loaded, report, .. } = self.load_checked(env)?;
+        let Checked { loaded, report, .. } = self.load_checked(env, Secrets::Needed)?;
         self.open(loaded)?.plan(scope, exec, Some(report))
     }
 

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use super::{Ctx, EXIT_OK};
 use crate::error::Error;
+use crate::secrets::Secrets;
 use crate::util::fs::write_atomic;
 
 #[derive(clap::Args, Debug)]
@@ -19,7 +20,7 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
-    let loaded = ctx.load(&args.env)?;
+    let loaded = ctx.load(&args.env, Secrets::Needed)?;
     let deployment = ctx.deployment(&loaded)?;
     let artifacts = crate::targets::render(&deployment, &ctx.templates()?).map_err(Error::msg)?;
     let out = args.out.clone().unwrap_or_else(|| crate::targets::output_dir(&ctx.project, &loaded));

@@ -6,6 +6,7 @@ use super::{Ctx, Format, EXIT_ERROR, EXIT_OK};
 use crate::diagnostics::{Severity, Sources};
 use crate::error::Error;
 use crate::policy::{self, ReportedFinding};
+use crate::secrets::Secrets;
 use crate::units::Date;
 
 #[derive(clap::Args, Debug)]
@@ -40,7 +41,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
     for env in &envs {
         let mut sources = Sources::default();
         // Readiness policy findings join the contract's own diagnostics once it loads.
-        let (diags, policy) = match crate::targets::load(&ctx.project, env, &mut sources) {
+        let (diags, policy) = match crate::targets::load(&ctx.project, env, Secrets::FormOnly, &mut sources) {
             Ok(loaded) => {
                 let evaluation = policy::evaluate(&loaded, Date::today());
                 let mut diags = loaded.warnings.clone();

@@ -28,6 +28,7 @@ use crate::providers::cluster::ClusterShape;
 use crate::providers::files::{Consequences, FilesProvider};
 use crate::render::{Artifact, Templates};
 use crate::resolve::Deployment;
+use crate::secrets::Secrets;
 
 /// What a target's providers are built from: one opened environment.
 pub struct Opened<'a> {
@@ -96,9 +97,10 @@ pub fn of(kind: TargetKind) -> &'static dyn Target {
     }
 }
 
-/// Load and check one environment: the contract's own checks, then its target's.
-pub fn load(project: &Project, env: &str, sources: &mut Sources) -> Result<Loaded, Vec<Diagnostic>> {
-    project.load_with(env, sources, &|c, index| of(c.target).check(c, index))
+/// Load and check one environment: the contract's own checks, then its target's. `secrets`:
+/// whether the command reads secret values (see `Secrets`).
+pub fn load(project: &Project, env: &str, secrets: Secrets, sources: &mut Sources) -> Result<Loaded, Vec<Diagnostic>> {
+    project.load_with(env, sources, secrets, &|c, index| of(c.target).check(c, index))
 }
 
 /// The directory that receives an environment's rendered files: `output.dir` from the

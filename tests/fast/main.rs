@@ -18,6 +18,7 @@ mod policy;
 mod render_real_redis;
 mod review;
 mod schema;
+mod secret_free;
 mod secrets;
 mod snapshots;
 mod stack;
