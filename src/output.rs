@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use anstyle::{AnsiColor, Style};
 use serde_json::json;
 
 use crate::diagnostics::Severity;
@@ -16,34 +17,41 @@ use crate::util::text::md_cell;
 pub const MARKDOWN_LIMIT: usize = 60_000;
 pub const PLAN_FORMAT_VERSION: &str = "1.0";
 
+/// Colour for the text presenter, when the stream takes it (`--color`).
 struct Paint(bool);
 
 impl Paint {
-    fn code(&self, code: &str, s: &str) -> String {
+    fn style(&self, style: Style, s: &str) -> String {
         if self.0 {
-            format!("\x1b[{code}m{s}\x1b[0m")
+            format!("{style}{s}{style:#}")
         } else {
             s.to_string()
         }
     }
+    fn color(&self, color: AnsiColor, s: &str) -> String {
+        self.style(color.on_default(), s)
+    }
+    fn bold(&self, s: &str) -> String {
+        self.style(Style::new().bold(), s)
+    }
     fn action(&self, a: Action, s: &str) -> String {
         match a {
-            Action::Create => self.code("32", s),
-            Action::Update => self.code("33", s),
-            Action::Delete => self.code("31", s),
-            Action::Replace => self.code("35", s),
+            Action::Create => self.color(AnsiColor::Green, s),
+            Action::Update => self.color(AnsiColor::Yellow, s),
+            Action::Delete => self.color(AnsiColor::Red, s),
+            Action::Replace => self.color(AnsiColor::Magenta, s),
             Action::NoOp => s.to_string(),
         }
     }
     fn diff_line(&self, line: &str) -> String {
         if line.starts_with("+++") || line.starts_with("---") {
-            self.code("1", line)
+            self.bold(line)
         } else if line.starts_with('+') {
-            self.code("32", line)
+            self.color(AnsiColor::Green, line)
         } else if line.starts_with('-') {
-            self.code("31", line)
+            self.color(AnsiColor::Red, line)
         } else if line.starts_with("@@") {
-            self.code("36", line)
+            self.color(AnsiColor::Cyan, line)
         } else {
             line.to_string()
         }
@@ -157,7 +165,7 @@ pub fn text(plan: &Plan, color: bool) -> String {
     let mut out = String::new();
     let drift: Vec<&ResourceChange> = plan.drift().collect();
     if !drift.is_empty() {
-        let _ = writeln!(out, "{}", p.code("1", "Drift: objects changed outside redisctl since the last apply"));
+        let _ = writeln!(out, "{}", p.bold("Drift: objects changed outside redisctl since the last apply"));
         for c in &drift {
             let _ = writeln!(
                 out,
@@ -177,7 +185,7 @@ pub fn text(plan: &Plan, color: bool) -> String {
             plan.environment, plan.target
         );
         for c in changes {
-            let _ = writeln!(out, "  {}", p.code("1", &heading(c)));
+            let _ = writeln!(out, "  {}", p.bold(&heading(c)));
             let _ = writeln!(out, "  {} {}", p.action(c.action, c.action.symbol()), c.address);
             match &c.diff {
                 Some(diff) => {
@@ -194,7 +202,7 @@ pub fn text(plan: &Plan, color: bool) -> String {
     }
     let exec = exec_lines(plan);
     if !exec.is_empty() {
-        let _ = writeln!(out, "{}", p.code("1", &exec[0]));
+        let _ = writeln!(out, "{}", p.bold(&exec[0]));
         for line in &exec[1..] {
             let _ = writeln!(out, "{line}");
         }
@@ -203,7 +211,7 @@ pub fn text(plan: &Plan, color: bool) -> String {
     if let Some(policy) = &plan.policy {
         policy_text(&mut out, policy, &p);
     }
-    let _ = writeln!(out, "{}", p.code("1", &summary_line(plan)));
+    let _ = writeln!(out, "{}", p.bold(&summary_line(plan)));
     out
 }
 
@@ -237,13 +245,13 @@ fn policy_text(out: &mut String, policy: &PolicyReport, p: &Paint) {
     let _ = writeln!(
         out,
         "{}",
-        p.code("1", &format!("Readiness policy ({} environment): {}", policy.class.as_str(), policy_counts(policy)))
+        p.bold(&format!("Readiness policy ({} environment): {}", policy.class.as_str(), policy_counts(policy)))
     );
     for f in &policy.findings {
         let word = match (f.waived, f.severity) {
             (true, _) => finding_word(f).to_string(),
-            (false, Severity::Error) => p.code("31", "error"),
-            (false, Severity::Warning) => p.code("33", "warning"),
+            (false, Severity::Error) => p.color(AnsiColor::Red, "error"),
+            (false, Severity::Warning) => p.color(AnsiColor::Yellow, "warning"),
         };
         let at = f.location.as_deref().map(|l| format!(" {l}:")).unwrap_or_default();
         let _ = writeln!(out, "  {word}[{}]{at} {}", f.rule, f.message);
@@ -264,7 +272,7 @@ fn policy_text(out: &mut String, policy: &PolicyReport, p: &Paint) {
     }
     let errors = policy.count(Severity::Error);
     if errors > 0 {
-        let _ = writeln!(out, "{}", p.code("31", &format!("apply is blocked by {errors} policy error(s).")));
+        let _ = writeln!(out, "{}", p.color(AnsiColor::Red, &format!("apply is blocked by {errors} policy error(s).")));
     }
     out.push('\n');
 }

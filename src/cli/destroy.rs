@@ -12,9 +12,11 @@ use crate::plan::ApplyOptions;
 use crate::secrets::Secrets;
 
 #[derive(clap::Args, Debug)]
-#[command(after_help = "Shows what it will stop (and delete) and asks for `yes` like apply.\n\
-                        Example:\n  redisctl destroy --env local --auto-approve")]
+#[command(after_help = "Shows what it will stop (and delete) and asks for `yes` like apply.\n\n\
+                        Examples:\n  redisctl destroy --env local\n  redisctl destroy --env local --auto-approve --purge-data\n  \
+                        redisctl destroy --env production --allow-destroy --snapshot-first   # target: elasticache")]
 pub struct Args {
+    /// Environment to tear down (targets `process` and `elasticache`).
     #[arg(long, value_name = "NAME")]
     pub env: String,
     /// Do not ask for confirmation.

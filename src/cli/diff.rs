@@ -11,8 +11,10 @@ use crate::secrets::Secrets;
 use crate::targets::render;
 
 #[derive(clap::Args, Debug)]
-#[command(after_help = "Example:\n  redisctl diff --env staging --env production\n\
-                        Exit code 0 (or 2 with --detailed-exitcode when the artifacts differ), 1 on error.")]
+#[command(after_help = "Files are compared after redaction; no secret value is needed.\n\
+                        Exit code 0 (or 2 with --detailed-exitcode when the artifacts differ), 1 on error.\n\n\
+                        Examples:\n  redisctl diff --env staging --env production\n  \
+                        redisctl diff --env staging --env production --detailed-exitcode")]
 pub struct Args {
     /// The two environments to compare (give --env twice).
     #[arg(long = "env", value_name = "NAME", num_args = 1, required = true)]

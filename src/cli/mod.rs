@@ -2,9 +2,11 @@
 //! (project loading, diagnostics printing, colour, exit codes). One file per subcommand.
 
 mod apply;
+mod completions;
 mod connect;
 mod destroy;
 mod diff;
+mod man;
 mod parity;
 mod plan;
 mod render;
@@ -13,10 +15,10 @@ mod schema;
 mod status;
 mod validate;
 
-use std::io::IsTerminal;
+use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{ColorChoice, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::contract::{Loaded, Project};
 use crate::diagnostics::{Diagnostic, Sources};
@@ -45,7 +47,10 @@ pub const EXIT_USAGE: i32 = 64;
                   against the JSON Schema and Redis semantics, and renders, plans and applies the environment.\n\n\
                   Exit codes: 0 success (or no changes), 1 error or invalid contract, 2 changes present \
                   (plan --detailed-exitcode).",
-    after_help = "Examples:\n  redisctl validate --all\n  redisctl render --env local --out /tmp/local\n  redisctl schema > schemas/redisctl.schema.json"
+    after_help = "Every command has --help with examples; `redisctl man` prints the manual page and \
+                  `redisctl completions SHELL` a completion script.\n\n\
+                  Examples:\n  redisctl validate --all\n  redisctl plan --env local\n  \
+                  redisctl render --env local --out /tmp/local\n  redisctl schema > schemas/redisctl.schema.json"
 )]
 pub struct Cli {
     /// Project directory holding redisctl.yaml and environments/.
@@ -54,8 +59,12 @@ pub struct Cli {
     /// Directory of templates overriding the embedded ones (same file names, e.g. redis.conf.j2).
     #[arg(long, global = true, value_name = "DIR")]
     pub templates: Option<PathBuf>,
-    /// Never colour the output (also: the NO_COLOR environment variable).
-    #[arg(long, global = true)]
+    /// When to colour the output: `auto` colours a terminal unless NO_COLOR is set; `always`
+    /// colours pipes and CI logs too (and wins over NO_COLOR); `never` does not colour.
+    #[arg(long, global = true, value_name = "WHEN", value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// The same as `--color never`.
+    #[arg(long, global = true, conflicts_with = "color")]
     pub no_color: bool,
     /// AWS API endpoint for `target: elasticache` (a private endpoint, or a local moto_server in tests).
     #[arg(long, global = true, value_name = "URL", env = "AWS_ENDPOINT_URL")]
@@ -87,7 +96,15 @@ pub enum Command {
     /// Write the Redis Readiness Review of an environment, with its Go/No-Go verdict.
     Review(review::Args),
     /// Print the JSON Schema of the contract.
+    #[command(after_help = "The committed schemas/redisctl.schema.json is this output (a test fails when they \
+                            differ); editors read it through the `# yaml-language-server: $schema=...` line.\n\n\
+                            Examples:\n  redisctl schema > schemas/redisctl.schema.json\n  \
+                            redisctl schema | jq '.properties | keys'")]
     Schema,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(completions::Args),
+    /// Print the manual page (roff), or write one page per command.
+    Man(man::Args),
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -178,24 +195,53 @@ impl Ctx {
     }
 }
 
-fn color_enabled(stream_is_tty: bool, no_color_flag: bool) -> bool {
-    stream_is_tty && !no_color_flag && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+/// Whether to colour a stream: `--color always|never` decide; `auto` asks anstream about the
+/// stream (a terminal, NO_COLOR unset or empty, CLICOLOR, TERM not `dumb`).
+fn color_enabled(choice: ColorChoice, auto: anstream::ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => auto != anstream::ColorChoice::Never,
+    }
+}
+
+/// The colour asked for on the command line, found before clap parses it, so that clap's own
+/// help and error messages follow `--color` too. The last one given wins, as in clap.
+fn color_in_args(args: &[OsString]) -> ColorChoice {
+    let mut choice = ColorChoice::Auto;
+    let mut words = args.iter().skip(1).map(|a| a.to_str().unwrap_or_default());
+    while let Some(word) = words.next() {
+        let value = match word {
+            "--" => break,
+            "--no-color" => Some("never"),
+            "--color" => words.next(),
+            _ => word.strip_prefix("--color="),
+        };
+        if let Some(c) = value.and_then(|v| ColorChoice::from_str(v, false).ok()) {
+            choice = c;
+        }
+    }
+    choice
 }
 
 /// Run the CLI; returns the process exit code.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let parsed =
+        Cli::command().color(color_in_args(&args)).try_get_matches_from(&args).and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
             return if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
         }
     };
+    let choice = if cli.no_color { ColorChoice::Never } else { cli.color };
     let ctx = Ctx {
         project: Project::new(cli.project.clone()),
         templates: cli.templates.clone(),
-        color_err: color_enabled(std::io::stderr().is_terminal(), cli.no_color),
-        color_out: color_enabled(std::io::stdout().is_terminal(), cli.no_color),
+        color_err: color_enabled(choice, anstream::AutoStream::choice(&std::io::stderr())),
+        color_out: color_enabled(choice, anstream::AutoStream::choice(&std::io::stdout())),
         endpoint_url: cli.endpoint_url.clone(),
     };
     let result = match &cli.command {
@@ -210,6 +256,8 @@ pub fn main() -> i32 {
         Command::Parity(args) => parity::run(&ctx, args),
         Command::Review(args) => review::run(&ctx, args),
         Command::Schema => schema::run(),
+        Command::Completions(args) => completions::run(args),
+        Command::Man(args) => man::run(args),
     };
     match result {
         Ok(code) => code,

@@ -9,7 +9,9 @@ use crate::util::fs::write_atomic;
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Nothing is written when the contract is invalid. Rendering is deterministic: \
-                        the same contract gives the same bytes.")]
+                        the same contract gives the same bytes.\n\n\
+                        Examples:\n  redisctl render --env staging --out /tmp/staging\n  \
+                        redisctl render --env production            # into its output directory (deploy/production)")]
 pub struct Args {
     /// Environment to render.
     #[arg(long, value_name = "NAME")]

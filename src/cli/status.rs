@@ -8,7 +8,7 @@ use crate::targets::output_dir;
 use crate::units::format_size;
 
 #[derive(clap::Args, Debug)]
-#[command(after_help = "Example:\n  redisctl status --env local --format json")]
+#[command(after_help = "Examples:\n  redisctl status --env local\n  redisctl status --env local --format json")]
 pub struct Args {
     /// Environment (target `process`).
     #[arg(long, value_name = "NAME")]

@@ -11,8 +11,11 @@ use crate::units::Date;
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Every problem is reported with file:line:column, the line, and a hint. Readiness \
-                        policy findings (RCTL1xx) are included; waived ones are only counted.\n\
-                        Exit code 0 when every checked environment is valid, 1 otherwise.")]
+                        policy findings (RCTL1xx) are included; waived ones are only counted. No secret value \
+                        is needed: a password reference that does not resolve here is a warning (RCTL050).\n\
+                        Exit code 0 when every checked environment is valid, 1 otherwise.\n\n\
+                        Examples:\n  redisctl validate --all\n  redisctl validate --env production --format json\n  \
+                        redisctl --project examples/cluster-3-shards validate")]
 pub struct Args {
     /// Environment to check (default: all of them).
     #[arg(long, value_name = "NAME", conflicts_with = "all")]
