@@ -94,6 +94,16 @@ fn shown(s: &Option<Shown>) -> String {
     }
 }
 
+/// What a change without a diff does, in words: the provider's sentence, else `before →
+/// after`; nothing when neither side has a value (the heading says it all).
+fn described(c: &ResourceChange) -> Option<String> {
+    match (&c.summary, &c.before, &c.after) {
+        (Some(s), _, _) => Some(s.clone()),
+        (None, None, None) => None,
+        (None, before, after) => Some(format!("{} → {}", shown(before), shown(after))),
+    }
+}
+
 pub fn summary_line(plan: &Plan) -> String {
     if !plan.has_changes() {
         return "No changes. The environment matches the contract.".into();
@@ -194,7 +204,9 @@ pub fn text(plan: &Plan, color: bool) -> String {
                     }
                 }
                 None => {
-                    let _ = writeln!(out, "      {} → {}", shown(&c.before), shown(&c.after));
+                    if let Some(what) = described(c) {
+                        let _ = writeln!(out, "      {what}");
+                    }
                 }
             }
             out.push('\n');
@@ -349,15 +361,19 @@ pub fn markdown(plan: &Plan) -> String {
     let mut truncated = false;
     for c in &changes {
         let mut block = String::new();
-        let _ = writeln!(block, "<details><summary><code>{} {}</code></summary>\n", c.action.symbol(), c.address);
-        let _ = writeln!(
-            block,
-            "```diff\n{}```\n</details>\n",
-            c.diff
-                .clone()
-                .unwrap_or_else(|| format!("{} → {}\n", shown(&c.before), shown(&c.after)))
-                .replace("```", "`‵`")
-        );
+        let title = format!("<code>{} {}</code>", c.action.symbol(), c.address);
+        match (&c.diff, described(c)) {
+            (Some(diff), _) => {
+                let diff = diff.replace("```", "`‵`");
+                let _ = writeln!(block, "<details><summary>{title}</summary>\n\n```diff\n{diff}```\n</details>\n");
+            }
+            (None, Some(what)) => {
+                let _ = writeln!(block, "<details><summary>{title}</summary>\n\n{}\n</details>\n", md_cell(&what));
+            }
+            (None, None) => {
+                let _ = writeln!(block, "{title}\n");
+            }
+        }
         if head.len() + body.len() + block.len() + tail.len() + 200 > MARKDOWN_LIMIT {
             truncated = true;
             break;
@@ -409,4 +425,40 @@ pub fn json(plan: &Plan) -> serde_json::Value {
             "flags": c.flags,
         })).collect::<Vec<_>>(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Address;
+
+    fn plan(changes: Vec<ResourceChange>) -> Plan {
+        Plan {
+            environment: "dev".into(),
+            target: "process".into(),
+            contract_fingerprint: String::new(),
+            observed_fingerprint: String::new(),
+            changes,
+            policy: None,
+            exec: None,
+        }
+    }
+
+    #[test]
+    fn a_change_says_what_it_does_and_never_none_to_none() {
+        let mut stop = ResourceChange::new("process", Address::new("process", "node-0"), Action::Delete);
+        stop.reason = Some("stopped with SHUTDOWN".into());
+        let bare = ResourceChange::new("process", Address::new("process", "node-1"), Action::Delete);
+        stop.summary = Some("stops redis-server on 127.0.0.1:6379 (pid 42)".into());
+        let mut value = ResourceChange::new("redis", Address::new("redis-config", "node-0/timeout"), Action::Update);
+        value.before = Some(Shown::Text("timeout 0".into()));
+        value.after = Some(Shown::Text("timeout 300".into()));
+        let p = plan(vec![stop, bare, value]);
+        for out in [text(&p, false), markdown(&p)] {
+            assert!(out.contains("stops redis-server on 127.0.0.1:6379 (pid 42)"), "{out}");
+            assert!(out.contains("timeout 0 → timeout 300"), "{out}");
+            assert!(!out.contains("(none)"), "{out}");
+            assert!(out.contains("process:node-1"), "{out}");
+        }
+    }
 }

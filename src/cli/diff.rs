@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use super::{Ctx, EXIT_CHANGES, EXIT_OK};
 use crate::error::Error;
-use crate::redact::{redact_text, unified_diff};
+use crate::redact::{redact_text, unified_diff_between};
 use crate::secrets::Secrets;
 use crate::targets::render;
 
@@ -43,7 +43,8 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
             (Some(x), Some(y)) if x == y => {}
             (Some(x), Some(y)) => {
                 differs = true;
-                print!("{}", unified_diff(&format!("{a}:{path} vs {b}:{path}"), &x, &y));
+                // As `git diff` names two trees: each side is the environment's directory.
+                print!("{}", unified_diff_between(&format!("a/{a}/{path}"), &format!("b/{b}/{path}"), &x, &y));
             }
             (Some(_), None) => {
                 differs = true;

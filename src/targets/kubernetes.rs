@@ -670,6 +670,25 @@ fn readme(d: &Deployment) -> String {
     s
 }
 
+/// `render --out -`: the manifests as one multi-document YAML stream, what `kubectl apply -f -`
+/// and GitOps plugins read; each document names its file in a `# Source:` line (as `helm
+/// template` does). The README is no manifest and is left out.
+fn yaml_stream(artifacts: &[Artifact]) -> (String, Vec<String>) {
+    let mut text = String::new();
+    let mut left_out = Vec::new();
+    for a in artifacts {
+        if !a.path.ends_with(".yaml") {
+            left_out.push(a.path.clone());
+            continue;
+        }
+        text.push_str(&format!("---\n# Source: {}\n{}", a.path, a.content));
+        if !a.content.ends_with('\n') {
+            text.push('\n');
+        }
+    }
+    (text, left_out)
+}
+
 /// `target: kubernetes`.
 pub const TARGET: containers::ContainerTarget = containers::ContainerTarget {
     kind: crate::model::TargetKind::Kubernetes,
@@ -677,6 +696,7 @@ pub const TARGET: containers::ContainerTarget = containers::ContainerTarget {
     post_apply: post_apply_commands,
     endpoint,
     consequences: Some(consequences),
+    stream: yaml_stream,
 };
 
 #[cfg(test)]
