@@ -322,6 +322,12 @@ fn policy_markdown(out: &mut String, policy: &PolicyReport) {
 }
 
 pub fn markdown(plan: &Plan) -> String {
+    markdown_within(plan, MARKDOWN_LIMIT)
+}
+
+/// The markdown of one plan in at most about `limit` bytes: the diffs that do not fit are left
+/// out, and the document says so.
+fn markdown_within(plan: &Plan, limit: usize) -> String {
     let mut head = String::new();
     let _ = writeln!(head, "### redisctl plan: `{}` ({})\n", plan.environment, plan.target);
     let _ = writeln!(head, "**{}**\n", summary_line(plan));
@@ -374,7 +380,7 @@ pub fn markdown(plan: &Plan) -> String {
                 let _ = writeln!(block, "{title}\n");
             }
         }
-        if head.len() + body.len() + block.len() + tail.len() + 200 > MARKDOWN_LIMIT {
+        if head.len() + body.len() + block.len() + tail.len() + 200 > limit {
             truncated = true;
             break;
         }
@@ -388,6 +394,83 @@ pub fn markdown(plan: &Plan) -> String {
         );
     }
     format!("{head}{body}{tail}")
+}
+
+/// One environment of `plan --all`: its plan, or why it could not be planned (each error, located).
+pub struct EnvironmentPlan {
+    pub environment: String,
+    pub plan: Result<Plan, Vec<String>>,
+}
+
+/// The first line of `plan --all --format markdown`: a bot finds its own sticky comment by it
+/// and updates that comment instead of adding one per push.
+pub const PLAN_ALL_MARKER: &str = "<!-- redisctl-plan -->";
+
+fn overview(e: &EnvironmentPlan) -> (String, String, String) {
+    match &e.plan {
+        Ok(plan) => {
+            let policy = plan.policy.as_ref().map(policy_counts).unwrap_or_default();
+            (plan.target.clone(), summary_line(plan), policy)
+        }
+        Err(why) => {
+            let more = if why.len() > 1 { format!(" (and {} more)", why.len() - 1) } else { String::new() };
+            ("—".into(), format!("not planned: {}{more}", why.first().map(String::as_str).unwrap_or("")), String::new())
+        }
+    }
+}
+
+/// Every environment in one pull-request comment: the marker, a summary table, then each
+/// environment's plan (sharing the size limit) or why it was not planned.
+pub fn markdown_all(plans: &[EnvironmentPlan]) -> String {
+    let mut out = format!("{PLAN_ALL_MARKER}\n## redisctl plan: every environment\n\n");
+    let _ = writeln!(out, "| environment | target | plan | readiness policy |\n|---|---|---|---|");
+    for e in plans {
+        let (target, plan, policy) = overview(e);
+        let plan = if e.plan.is_ok() { md_cell(&plan) } else { format!("**{}**", md_cell(&plan)) };
+        let _ = writeln!(out, "| `{}` | {} | {plan} | {} |", e.environment, md_cell(&target), md_cell(&policy));
+    }
+    out.push('\n');
+    let mut sections = String::new();
+    for e in plans.iter().filter(|e| e.plan.is_err()) {
+        let why = e.plan.as_ref().err().map(Vec::as_slice).unwrap_or_default();
+        let _ = writeln!(sections, "### redisctl plan: `{}` was not planned\n", e.environment);
+        for line in why {
+            let _ = writeln!(sections, "- {}", md_cell(line));
+        }
+        sections.push('\n');
+    }
+    // The plans share what is left of the limit; a small one leaves more to the next.
+    let planned: Vec<&Plan> = plans.iter().filter_map(|e| e.plan.as_ref().ok()).collect();
+    for (i, plan) in planned.iter().enumerate() {
+        let left = MARKDOWN_LIMIT.saturating_sub(out.len() + sections.len());
+        sections.push_str(&markdown_within(plan, left / (planned.len() - i)));
+        sections.push('\n');
+    }
+    out + &sections
+}
+
+/// Every environment for a terminal: a summary first, then each plan or why it was not planned.
+pub fn text_all(plans: &[EnvironmentPlan], color: bool) -> String {
+    let p = Paint(color);
+    let width = plans.iter().map(|e| e.environment.len()).max().unwrap_or(0);
+    let mut out = format!("{}\n", p.bold("Every environment:"));
+    for e in plans {
+        let (target, plan, _) = overview(e);
+        let _ = writeln!(out, "  {:<width$}  {:<12} {plan}", e.environment, target);
+    }
+    for e in plans {
+        let _ = writeln!(out, "\n{}\n", p.bold(&format!("=== {} ===", e.environment)));
+        match &e.plan {
+            Ok(plan) => out.push_str(&text(plan, color)),
+            Err(why) => {
+                let _ = writeln!(out, "Not planned:");
+                for line in why {
+                    let _ = writeln!(out, "  {line}");
+                }
+            }
+        }
+    }
+    out
 }
 
 pub fn json(plan: &Plan) -> serde_json::Value {

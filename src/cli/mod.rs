@@ -12,6 +12,7 @@ mod plan;
 mod render;
 mod review;
 mod schema;
+mod show;
 mod status;
 mod validate;
 
@@ -79,8 +80,10 @@ pub enum Command {
     Validate(validate::Args),
     /// Write the rendered artifacts of one environment.
     Render(render::Args),
-    /// Show what apply would change: files, and later servers and cloud resources.
+    /// Show what apply would change: files, running servers, cloud resources.
     Plan(plan::Args),
+    /// Show a plan saved with `plan --out FILE`, as text, markdown or JSON.
+    Show(show::Args),
     /// Apply the plan of an environment (or a saved plan) safely.
     Apply(apply::Args),
     /// Compare the rendered artifacts of two environments.
@@ -121,6 +124,14 @@ pub struct Checked {
     pub report: PolicyReport,
 }
 
+impl Checked {
+    pub fn of(loaded: Loaded, sources: Sources) -> Checked {
+        let policy = policy::evaluate(&loaded, Date::today());
+        let report = policy.report(&loaded, &sources);
+        Checked { loaded, sources, policy, report }
+    }
+}
+
 /// What every command gets: the project, where templates come from, whether to colour.
 pub struct Ctx {
     pub project: Project,
@@ -139,6 +150,18 @@ impl Ctx {
 
     /// `load`, keeping the source texts (to locate policy findings).
     pub fn load_with_sources(&self, env: &str, secrets: Secrets, sources: &mut Sources) -> Result<Loaded, Error> {
+        self.load_diagnosed(env, secrets, sources)
+            .map_err(|errors| Error::Invalid(format!("environment `{env}` is invalid: {} error(s)", errors.len())))
+    }
+
+    /// `load_with_sources`, failing with the error diagnostics themselves (for a report that
+    /// names them, `plan --all`). Every diagnostic is printed to stderr either way.
+    pub fn load_diagnosed(
+        &self,
+        env: &str,
+        secrets: Secrets,
+        sources: &mut Sources,
+    ) -> Result<Loaded, Vec<Diagnostic>> {
         match crate::targets::load(&self.project, env, secrets, sources) {
             Ok(loaded) => {
                 self.print_diagnostics(sources, &loaded.warnings);
@@ -146,8 +169,7 @@ impl Ctx {
             }
             Err(diags) => {
                 self.print_diagnostics(sources, &diags);
-                let errors = diags.iter().filter(|d| d.is_error()).count();
-                Err(Error::Invalid(format!("environment `{env}` is invalid: {errors} error(s)")))
+                Err(diags.into_iter().filter(Diagnostic::is_error).collect())
             }
         }
     }
@@ -172,14 +194,17 @@ impl Ctx {
     pub fn load_checked(&self, env: &str, secrets: Secrets) -> Result<Checked, Error> {
         let mut sources = Sources::default();
         let loaded = self.load_with_sources(env, secrets, &mut sources)?;
-        let policy = policy::evaluate(&loaded, Date::today());
-        let report = policy.report(&loaded, &sources);
-        Ok(Checked { loaded, sources, policy, report })
+        Ok(Checked::of(loaded, sources))
     }
 
     /// Load, render and plan one environment (no lock: planning only reads).
     pub fn plan(&self, env: &str, scope: Scope, exec: bool) -> Result<Plan, Error> {
-        let Checked { loaded, report, .. } = self.load_checked(env, Secrets::Needed)?;
+        self.plan_checked(self.load_checked(env, Secrets::Needed)?, scope, exec)
+    }
+
+    /// Render and plan an environment loaded with `Secrets::Needed`.
+    pub fn plan_checked(&self, checked: Checked, scope: Scope, exec: bool) -> Result<Plan, Error> {
+        let Checked { loaded, report, .. } = checked;
         self.open(loaded)?.plan(scope, exec, Some(report))
     }
 
@@ -248,6 +273,7 @@ pub fn main() -> i32 {
         Command::Validate(args) => validate::run(&ctx, args),
         Command::Render(args) => render::run(&ctx, args),
         Command::Plan(args) => plan::run(&ctx, args),
+        Command::Show(args) => show::run(&ctx, args),
         Command::Apply(args) => apply::run(&ctx, args),
         Command::Diff(args) => diff::run(&ctx, args),
         Command::Connect(args) => connect::run(&ctx, args),

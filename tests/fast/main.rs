@@ -15,6 +15,7 @@ mod engine;
 mod layers;
 mod parity;
 mod policy;
+mod pr_workflow;
 mod readable_output;
 mod render_real_redis;
 mod review;
