@@ -18,6 +18,7 @@ mod policy;
 mod pr_workflow;
 mod readable_output;
 mod render_real_redis;
+mod repository;
 mod review;
 mod schema;
 mod secret_free;

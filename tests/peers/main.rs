@@ -10,6 +10,7 @@ mod common;
 mod elasticache_moto;
 mod live;
 mod local_stack;
+mod readme;
 mod render_real_redis;
 mod stack;
 mod targets_compose;
