@@ -284,12 +284,12 @@ mod tests {
         let text = format!("a: 1\nbig: {value}BAD{value}\n");
         let file = sources.add("f.yaml".into(), text.clone());
         let at = text.find("BAD").unwrap();
-        let d = Diagnostic::error("RCTL000", "bad").at(Some(Span { file, start: at, end: at + 3 }));
+        let d = Diagnostic::error("RCTL001", "bad").at(Some(Span { file, start: at, end: at + 3 }));
         let shown = sources.render(&d, false);
         assert!(shown.len() < 2_000, "{} bytes", shown.len());
         assert!(shown.contains(&format!("--> f.yaml:2:{}", 6 + value.len())), "{shown}");
         assert!(shown.contains("...") && shown.contains("BAD"), "{shown}");
-        let short = Diagnostic::error("RCTL000", "bad").at(Some(Span { file, start: 0, end: 1 }));
+        let short = Diagnostic::error("RCTL001", "bad").at(Some(Span { file, start: 0, end: 1 }));
         assert!(sources.render(&short, false).contains("--> f.yaml:1:1"));
     }
 

@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use anstyle::{AnsiColor, Style};
 use serde_json::json;
 
 use crate::diagnostics::Severity;
@@ -16,34 +17,41 @@ use crate::util::text::md_cell;
 pub const MARKDOWN_LIMIT: usize = 60_000;
 pub const PLAN_FORMAT_VERSION: &str = "1.0";
 
+/// Colour for the text presenter, when the stream takes it (`--color`).
 struct Paint(bool);
 
 impl Paint {
-    fn code(&self, code: &str, s: &str) -> String {
+    fn style(&self, style: Style, s: &str) -> String {
         if self.0 {
-            format!("\x1b[{code}m{s}\x1b[0m")
+            format!("{style}{s}{style:#}")
         } else {
             s.to_string()
         }
     }
+    fn color(&self, color: AnsiColor, s: &str) -> String {
+        self.style(color.on_default(), s)
+    }
+    fn bold(&self, s: &str) -> String {
+        self.style(Style::new().bold(), s)
+    }
     fn action(&self, a: Action, s: &str) -> String {
         match a {
-            Action::Create => self.code("32", s),
-            Action::Update => self.code("33", s),
-            Action::Delete => self.code("31", s),
-            Action::Replace => self.code("35", s),
+            Action::Create => self.color(AnsiColor::Green, s),
+            Action::Update => self.color(AnsiColor::Yellow, s),
+            Action::Delete => self.color(AnsiColor::Red, s),
+            Action::Replace => self.color(AnsiColor::Magenta, s),
             Action::NoOp => s.to_string(),
         }
     }
     fn diff_line(&self, line: &str) -> String {
         if line.starts_with("+++") || line.starts_with("---") {
-            self.code("1", line)
+            self.bold(line)
         } else if line.starts_with('+') {
-            self.code("32", line)
+            self.color(AnsiColor::Green, line)
         } else if line.starts_with('-') {
-            self.code("31", line)
+            self.color(AnsiColor::Red, line)
         } else if line.starts_with("@@") {
-            self.code("36", line)
+            self.color(AnsiColor::Cyan, line)
         } else {
             line.to_string()
         }
@@ -83,6 +91,16 @@ fn shown(s: &Option<Shown>) -> String {
         None => "(none)".into(),
         Some(Shown::Text(t)) => t.clone(),
         Some(Shown::Value(v)) => v.to_string(),
+    }
+}
+
+/// What a change without a diff does, in words: the provider's sentence, else `before →
+/// after`; nothing when neither side has a value (the heading says it all).
+fn described(c: &ResourceChange) -> Option<String> {
+    match (&c.summary, &c.before, &c.after) {
+        (Some(s), _, _) => Some(s.clone()),
+        (None, None, None) => None,
+        (None, before, after) => Some(format!("{} → {}", shown(before), shown(after))),
     }
 }
 
@@ -157,7 +175,7 @@ pub fn text(plan: &Plan, color: bool) -> String {
     let mut out = String::new();
     let drift: Vec<&ResourceChange> = plan.drift().collect();
     if !drift.is_empty() {
-        let _ = writeln!(out, "{}", p.code("1", "Drift: objects changed outside redisctl since the last apply"));
+        let _ = writeln!(out, "{}", p.bold("Drift: objects changed outside redisctl since the last apply"));
         for c in &drift {
             let _ = writeln!(
                 out,
@@ -177,7 +195,7 @@ pub fn text(plan: &Plan, color: bool) -> String {
             plan.environment, plan.target
         );
         for c in changes {
-            let _ = writeln!(out, "  {}", p.code("1", &heading(c)));
+            let _ = writeln!(out, "  {}", p.bold(&heading(c)));
             let _ = writeln!(out, "  {} {}", p.action(c.action, c.action.symbol()), c.address);
             match &c.diff {
                 Some(diff) => {
@@ -186,7 +204,9 @@ pub fn text(plan: &Plan, color: bool) -> String {
                     }
                 }
                 None => {
-                    let _ = writeln!(out, "      {} → {}", shown(&c.before), shown(&c.after));
+                    if let Some(what) = described(c) {
+                        let _ = writeln!(out, "      {what}");
+                    }
                 }
             }
             out.push('\n');
@@ -194,7 +214,7 @@ pub fn text(plan: &Plan, color: bool) -> String {
     }
     let exec = exec_lines(plan);
     if !exec.is_empty() {
-        let _ = writeln!(out, "{}", p.code("1", &exec[0]));
+        let _ = writeln!(out, "{}", p.bold(&exec[0]));
         for line in &exec[1..] {
             let _ = writeln!(out, "{line}");
         }
@@ -203,7 +223,7 @@ pub fn text(plan: &Plan, color: bool) -> String {
     if let Some(policy) = &plan.policy {
         policy_text(&mut out, policy, &p);
     }
-    let _ = writeln!(out, "{}", p.code("1", &summary_line(plan)));
+    let _ = writeln!(out, "{}", p.bold(&summary_line(plan)));
     out
 }
 
@@ -237,13 +257,13 @@ fn policy_text(out: &mut String, policy: &PolicyReport, p: &Paint) {
     let _ = writeln!(
         out,
         "{}",
-        p.code("1", &format!("Readiness policy ({} environment): {}", policy.class.as_str(), policy_counts(policy)))
+        p.bold(&format!("Readiness policy ({} environment): {}", policy.class.as_str(), policy_counts(policy)))
     );
     for f in &policy.findings {
         let word = match (f.waived, f.severity) {
             (true, _) => finding_word(f).to_string(),
-            (false, Severity::Error) => p.code("31", "error"),
-            (false, Severity::Warning) => p.code("33", "warning"),
+            (false, Severity::Error) => p.color(AnsiColor::Red, "error"),
+            (false, Severity::Warning) => p.color(AnsiColor::Yellow, "warning"),
         };
         let at = f.location.as_deref().map(|l| format!(" {l}:")).unwrap_or_default();
         let _ = writeln!(out, "  {word}[{}]{at} {}", f.rule, f.message);
@@ -264,7 +284,7 @@ fn policy_text(out: &mut String, policy: &PolicyReport, p: &Paint) {
     }
     let errors = policy.count(Severity::Error);
     if errors > 0 {
-        let _ = writeln!(out, "{}", p.code("31", &format!("apply is blocked by {errors} policy error(s).")));
+        let _ = writeln!(out, "{}", p.color(AnsiColor::Red, &format!("apply is blocked by {errors} policy error(s).")));
     }
     out.push('\n');
 }
@@ -302,6 +322,12 @@ fn policy_markdown(out: &mut String, policy: &PolicyReport) {
 }
 
 pub fn markdown(plan: &Plan) -> String {
+    markdown_within(plan, MARKDOWN_LIMIT)
+}
+
+/// The markdown of one plan in at most about `limit` bytes: the diffs that do not fit are left
+/// out, and the document says so.
+fn markdown_within(plan: &Plan, limit: usize) -> String {
     let mut head = String::new();
     let _ = writeln!(head, "### redisctl plan: `{}` ({})\n", plan.environment, plan.target);
     let _ = writeln!(head, "**{}**\n", summary_line(plan));
@@ -341,16 +367,20 @@ pub fn markdown(plan: &Plan) -> String {
     let mut truncated = false;
     for c in &changes {
         let mut block = String::new();
-        let _ = writeln!(block, "<details><summary><code>{} {}</code></summary>\n", c.action.symbol(), c.address);
-        let _ = writeln!(
-            block,
-            "```diff\n{}```\n</details>\n",
-            c.diff
-                .clone()
-                .unwrap_or_else(|| format!("{} → {}\n", shown(&c.before), shown(&c.after)))
-                .replace("```", "`‵`")
-        );
-        if head.len() + body.len() + block.len() + tail.len() + 200 > MARKDOWN_LIMIT {
+        let title = format!("<code>{} {}</code>", c.action.symbol(), c.address);
+        match (&c.diff, described(c)) {
+            (Some(diff), _) => {
+                let diff = diff.replace("```", "`‵`");
+                let _ = writeln!(block, "<details><summary>{title}</summary>\n\n```diff\n{diff}```\n</details>\n");
+            }
+            (None, Some(what)) => {
+                let _ = writeln!(block, "<details><summary>{title}</summary>\n\n{}\n</details>\n", md_cell(&what));
+            }
+            (None, None) => {
+                let _ = writeln!(block, "{title}\n");
+            }
+        }
+        if head.len() + body.len() + block.len() + tail.len() + 200 > limit {
             truncated = true;
             break;
         }
@@ -364,6 +394,83 @@ pub fn markdown(plan: &Plan) -> String {
         );
     }
     format!("{head}{body}{tail}")
+}
+
+/// One environment of `plan --all`: its plan, or why it could not be planned (each error, located).
+pub struct EnvironmentPlan {
+    pub environment: String,
+    pub plan: Result<Plan, Vec<String>>,
+}
+
+/// The first line of `plan --all --format markdown`: a bot finds its own sticky comment by it
+/// and updates that comment instead of adding one per push.
+pub const PLAN_ALL_MARKER: &str = "<!-- redisctl-plan -->";
+
+fn overview(e: &EnvironmentPlan) -> (String, String, String) {
+    match &e.plan {
+        Ok(plan) => {
+            let policy = plan.policy.as_ref().map(policy_counts).unwrap_or_default();
+            (plan.target.clone(), summary_line(plan), policy)
+        }
+        Err(why) => {
+            let more = if why.len() > 1 { format!(" (and {} more)", why.len() - 1) } else { String::new() };
+            ("—".into(), format!("not planned: {}{more}", why.first().map(String::as_str).unwrap_or("")), String::new())
+        }
+    }
+}
+
+/// Every environment in one pull-request comment: the marker, a summary table, then each
+/// environment's plan (sharing the size limit) or why it was not planned.
+pub fn markdown_all(plans: &[EnvironmentPlan]) -> String {
+    let mut out = format!("{PLAN_ALL_MARKER}\n## redisctl plan: every environment\n\n");
+    let _ = writeln!(out, "| environment | target | plan | readiness policy |\n|---|---|---|---|");
+    for e in plans {
+        let (target, plan, policy) = overview(e);
+        let plan = if e.plan.is_ok() { md_cell(&plan) } else { format!("**{}**", md_cell(&plan)) };
+        let _ = writeln!(out, "| `{}` | {} | {plan} | {} |", e.environment, md_cell(&target), md_cell(&policy));
+    }
+    out.push('\n');
+    let mut sections = String::new();
+    for e in plans.iter().filter(|e| e.plan.is_err()) {
+        let why = e.plan.as_ref().err().map(Vec::as_slice).unwrap_or_default();
+        let _ = writeln!(sections, "### redisctl plan: `{}` was not planned\n", e.environment);
+        for line in why {
+            let _ = writeln!(sections, "- {}", md_cell(line));
+        }
+        sections.push('\n');
+    }
+    // The plans share what is left of the limit; a small one leaves more to the next.
+    let planned: Vec<&Plan> = plans.iter().filter_map(|e| e.plan.as_ref().ok()).collect();
+    for (i, plan) in planned.iter().enumerate() {
+        let left = MARKDOWN_LIMIT.saturating_sub(out.len() + sections.len());
+        sections.push_str(&markdown_within(plan, left / (planned.len() - i)));
+        sections.push('\n');
+    }
+    out + &sections
+}
+
+/// Every environment for a terminal: a summary first, then each plan or why it was not planned.
+pub fn text_all(plans: &[EnvironmentPlan], color: bool) -> String {
+    let p = Paint(color);
+    let width = plans.iter().map(|e| e.environment.len()).max().unwrap_or(0);
+    let mut out = format!("{}\n", p.bold("Every environment:"));
+    for e in plans {
+        let (target, plan, _) = overview(e);
+        let _ = writeln!(out, "  {:<width$}  {:<12} {plan}", e.environment, target);
+    }
+    for e in plans {
+        let _ = writeln!(out, "\n{}\n", p.bold(&format!("=== {} ===", e.environment)));
+        match &e.plan {
+            Ok(plan) => out.push_str(&text(plan, color)),
+            Err(why) => {
+                let _ = writeln!(out, "Not planned:");
+                for line in why {
+                    let _ = writeln!(out, "  {line}");
+                }
+            }
+        }
+    }
+    out
 }
 
 pub fn json(plan: &Plan) -> serde_json::Value {
@@ -401,4 +508,40 @@ pub fn json(plan: &Plan) -> serde_json::Value {
             "flags": c.flags,
         })).collect::<Vec<_>>(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Address;
+
+    fn plan(changes: Vec<ResourceChange>) -> Plan {
+        Plan {
+            environment: "dev".into(),
+            target: "process".into(),
+            contract_fingerprint: String::new(),
+            observed_fingerprint: String::new(),
+            changes,
+            policy: None,
+            exec: None,
+        }
+    }
+
+    #[test]
+    fn a_change_says_what_it_does_and_never_none_to_none() {
+        let mut stop = ResourceChange::new("process", Address::new("process", "node-0"), Action::Delete);
+        stop.reason = Some("stopped with SHUTDOWN".into());
+        let bare = ResourceChange::new("process", Address::new("process", "node-1"), Action::Delete);
+        stop.summary = Some("stops redis-server on 127.0.0.1:6379 (pid 42)".into());
+        let mut value = ResourceChange::new("redis", Address::new("redis-config", "node-0/timeout"), Action::Update);
+        value.before = Some(Shown::Text("timeout 0".into()));
+        value.after = Some(Shown::Text("timeout 300".into()));
+        let p = plan(vec![stop, bare, value]);
+        for out in [text(&p, false), markdown(&p)] {
+            assert!(out.contains("stops redis-server on 127.0.0.1:6379 (pid 42)"), "{out}");
+            assert!(out.contains("timeout 0 → timeout 300"), "{out}");
+            assert!(!out.contains("(none)"), "{out}");
+            assert!(out.contains("process:node-1"), "{out}");
+        }
+    }
 }

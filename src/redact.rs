@@ -44,11 +44,12 @@ fn is_password_hash(token: &str) -> bool {
 
 /// A unified diff with three lines of context, headed `a/<path>` / `b/<path>`.
 pub fn unified_diff(path: &str, old: &str, new: &str) -> String {
-    TextDiff::from_lines(old, new)
-        .unified_diff()
-        .context_radius(3)
-        .header(&format!("a/{path}"), &format!("b/{path}"))
-        .to_string()
+    unified_diff_between(&format!("a/{path}"), &format!("b/{path}"), old, new)
+}
+
+/// A unified diff of two files with their own names (`--- old_name` / `+++ new_name`).
+pub fn unified_diff_between(old_name: &str, new_name: &str, old: &str, new: &str) -> String {
+    TextDiff::from_lines(old, new).unified_diff().context_radius(3).header(old_name, new_name).to_string()
 }
 
 #[cfg(test)]

@@ -12,14 +12,15 @@ use crate::contract::checks::config_lines;
 use crate::contract::Loaded;
 use crate::model::directives::Directives;
 use crate::model::{AclUser, Auth, Contract, RedisVersion, UserRole};
-use crate::secrets::Secret;
+use crate::secrets::{Secret, Secrets};
 
 pub use crate::model::topology::{layout, majority, Node, Role, Sentinel, CLUSTER_BUS_OFFSET, CLUSTER_SLOTS};
 
 #[derive(Debug, Clone)]
 pub struct User {
     pub spec: AclUser,
-    /// `None` when the target passes passwords by reference (containers, managed).
+    /// `None` when the target passes passwords by reference (containers, managed), or when the
+    /// command reads no secret values (`Secrets::FormOnly`).
     pub secret: Option<Secret>,
     /// The password being rotated out (`previousPassword`), resolved like `secret`.
     pub previous: Option<Secret>,
@@ -38,6 +39,8 @@ pub struct Deployment {
     pub quorum: u32,
     /// The settings every node runs with, resolved once.
     pub settings: Settings,
+    /// Whether the secret values were read (`users[].secret`); see `Secrets`.
+    pub secrets: Secrets,
 }
 
 /// The redis.conf settings the contract gives every node, resolved once: render writes them,
@@ -135,7 +138,8 @@ impl Settings {
 
 impl Deployment {
     /// Build the deployment of a checked contract. Secret values are read here for targets
-    /// that need them; validation has already reported unreadable ones.
+    /// that need them, when the command loaded it with `Secrets::Needed`; loading has already
+    /// reported unreadable ones.
     pub fn resolve(loaded: &Loaded, project_dir: &Path) -> Result<Deployment, String> {
         let c = &loaded.contract;
         let (nodes, sentinels) = layout(c);
@@ -144,7 +148,7 @@ impl Deployment {
             let resolve = |what: &str, r: &crate::model::SecretRef| {
                 r.resolve(project_dir).map_err(|e| format!("{what} of ACL user `{}`: {e}", spec.name))
             };
-            let (secret, previous) = if c.target.facts().secrets_at_render {
+            let (secret, previous) = if c.target.facts().secrets_at_render && loaded.secrets == Secrets::Needed {
                 let previous = spec.previous_password.as_ref().map(|p| resolve("previousPassword", p)).transpose()?;
                 (Some(resolve("password", &spec.password)?), previous)
             } else {
@@ -163,6 +167,7 @@ impl Deployment {
             master_name: c.topology.master_name.clone().unwrap_or_else(|| c.service.clone()),
             quorum: c.topology.quorum.unwrap_or_else(|| majority(c.topology.sentinels)),
             settings: Settings::of(c),
+            secrets: loaded.secrets,
         })
     }
 

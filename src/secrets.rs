@@ -13,6 +13,20 @@ use crate::model::SecretRef;
 
 pub const REDACTED: &str = "(sensitive value)";
 
+/// Whether a command needs the secret values of an environment, chosen by the command when it
+/// loads the environment. Only what must hash or pass a secret needs them (render of ACL files,
+/// plan, apply, and the commands that log in to running nodes); checking a contract never does,
+/// so that a pull request from a fork, without the secret store, can still be validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Secrets {
+    /// Read them where the target needs them at render: a reference that does not resolve is
+    /// an error (RCTL050), located.
+    Needed,
+    /// Check their form only: a reference that does not resolve here is a warning, and the
+    /// deployment holds no secret values (`validate`, `review`, `connect`, `parity`, `diff`).
+    FormOnly,
+}
+
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 

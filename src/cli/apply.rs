@@ -9,6 +9,7 @@ use crate::error::Error;
 use crate::output;
 use crate::plan::engine::SavedPlan;
 use crate::plan::{ApplyOptions, Scope};
+use crate::secrets::Secrets;
 use crate::units::parse_duration;
 
 #[derive(clap::Args, Debug)]
@@ -101,7 +102,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
         }
     }
 
-    let checked = ctx.load_checked(&env)?;
+    let checked = ctx.load_checked(&env, Secrets::Needed)?;
     let errors = checked.policy.errors();
     if errors > 0 {
         ctx.print_policy(&checked);

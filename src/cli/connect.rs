@@ -6,6 +6,7 @@ use super::{Ctx, EXIT_OK};
 use crate::connect::client_config;
 use crate::environment::Environment;
 use crate::error::Error;
+use crate::secrets::Secrets;
 use crate::targets::endpoint;
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,7 +29,7 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
-    let mut environment = Environment::unrendered(&ctx.project, ctx.load(&args.env)?)?;
+    let mut environment = Environment::unrendered(&ctx.project, ctx.load(&args.env, Secrets::FormOnly)?)?;
     environment.endpoint_url = ctx.endpoint_url.clone();
     let d = &environment.deployment;
     let mut config = client_config(d, &|name| endpoint(d, name));

@@ -9,11 +9,14 @@ use crate::environment::Mode;
 use crate::error::Error;
 use crate::output;
 use crate::plan::ApplyOptions;
+use crate::secrets::Secrets;
 
 #[derive(clap::Args, Debug)]
-#[command(after_help = "Shows what it will stop (and delete) and asks for `yes` like apply.\n\
-                        Example:\n  redisctl destroy --env local --auto-approve")]
+#[command(after_help = "Shows what it will stop (and delete) and asks for `yes` like apply.\n\n\
+                        Examples:\n  redisctl destroy --env local\n  redisctl destroy --env local --auto-approve --purge-data\n  \
+                        redisctl destroy --env production --allow-destroy --snapshot-first   # target: elasticache")]
 pub struct Args {
+    /// Environment to tear down (targets `process` and `elasticache`).
     #[arg(long, value_name = "NAME")]
     pub env: String,
     /// Do not ask for confirmation.
@@ -31,7 +34,7 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
-    let loaded = ctx.load(&args.env)?;
+    let loaded = ctx.load(&args.env, Secrets::Needed)?;
     let managed = loaded.contract.target.facts().managed.is_some();
     let environment = ctx.open(loaded)?;
     // Never tear an environment down in the middle of an apply.

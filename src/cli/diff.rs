@@ -6,12 +6,15 @@ use std::collections::BTreeSet;
 
 use super::{Ctx, EXIT_CHANGES, EXIT_OK};
 use crate::error::Error;
-use crate::redact::{redact_text, unified_diff};
+use crate::redact::{redact_text, unified_diff_between};
+use crate::secrets::Secrets;
 use crate::targets::render;
 
 #[derive(clap::Args, Debug)]
-#[command(after_help = "Example:\n  redisctl diff --env staging --env production\n\
-                        Exit code 0 (or 2 with --detailed-exitcode when the artifacts differ), 1 on error.")]
+#[command(after_help = "Files are compared after redaction; no secret value is needed.\n\
+                        Exit code 0 (or 2 with --detailed-exitcode when the artifacts differ), 1 on error.\n\n\
+                        Examples:\n  redisctl diff --env staging --env production\n  \
+                        redisctl diff --env staging --env production --detailed-exitcode")]
 pub struct Args {
     /// The two environments to compare (give --env twice).
     #[arg(long = "env", value_name = "NAME", num_args = 1, required = true)]
@@ -28,7 +31,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
     let templates = ctx.templates()?;
     let mut rendered = Vec::new();
     for env in [a, b] {
-        let loaded = ctx.load(env)?;
+        let loaded = ctx.load(env, Secrets::FormOnly)?;
         let d = ctx.deployment(&loaded)?;
         rendered.push(render(&d, &templates).map_err(Error::msg)?);
     }
@@ -40,7 +43,8 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
             (Some(x), Some(y)) if x == y => {}
             (Some(x), Some(y)) => {
                 differs = true;
-                print!("{}", unified_diff(&format!("{a}:{path} vs {b}:{path}"), &x, &y));
+                // As `git diff` names two trees: each side is the environment's directory.
+                print!("{}", unified_diff_between(&format!("a/{a}/{path}"), &format!("b/{b}/{path}"), &x, &y));
             }
             (Some(_), None) => {
                 differs = true;

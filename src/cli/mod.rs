@@ -2,21 +2,24 @@
 //! (project loading, diagnostics printing, colour, exit codes). One file per subcommand.
 
 mod apply;
+mod completions;
 mod connect;
 mod destroy;
 mod diff;
+mod man;
 mod parity;
 mod plan;
 mod render;
 mod review;
 mod schema;
+mod show;
 mod status;
 mod validate;
 
-use std::io::IsTerminal;
+use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{ColorChoice, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::contract::{Loaded, Project};
 use crate::diagnostics::{Diagnostic, Sources};
@@ -26,6 +29,7 @@ use crate::plan::{Plan, Scope};
 use crate::policy::{self, Evaluation, PolicyReport};
 use crate::render::Templates;
 use crate::resolve::Deployment;
+use crate::secrets::Secrets;
 use crate::units::Date;
 
 /// Exit codes (documented in the README).
@@ -44,7 +48,10 @@ pub const EXIT_USAGE: i32 = 64;
                   against the JSON Schema and Redis semantics, and renders, plans and applies the environment.\n\n\
                   Exit codes: 0 success (or no changes), 1 error or invalid contract, 2 changes present \
                   (plan --detailed-exitcode).",
-    after_help = "Examples:\n  redisctl validate --all\n  redisctl render --env local --out /tmp/local\n  redisctl schema > schemas/redisctl.schema.json"
+    after_help = "Every command has --help with examples; `redisctl man` prints the manual page and \
+                  `redisctl completions SHELL` a completion script.\n\n\
+                  Examples:\n  redisctl validate --all\n  redisctl plan --env local\n  \
+                  redisctl render --env local --out /tmp/local\n  redisctl schema > schemas/redisctl.schema.json"
 )]
 pub struct Cli {
     /// Project directory holding redisctl.yaml and environments/.
@@ -53,8 +60,12 @@ pub struct Cli {
     /// Directory of templates overriding the embedded ones (same file names, e.g. redis.conf.j2).
     #[arg(long, global = true, value_name = "DIR")]
     pub templates: Option<PathBuf>,
-    /// Never colour the output (also: the NO_COLOR environment variable).
-    #[arg(long, global = true)]
+    /// When to colour the output: `auto` colours a terminal unless NO_COLOR is set; `always`
+    /// colours pipes and CI logs too (and wins over NO_COLOR); `never` does not colour.
+    #[arg(long, global = true, value_name = "WHEN", value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// The same as `--color never`.
+    #[arg(long, global = true, conflicts_with = "color")]
     pub no_color: bool,
     /// AWS API endpoint for `target: elasticache` (a private endpoint, or a local moto_server in tests).
     #[arg(long, global = true, value_name = "URL", env = "AWS_ENDPOINT_URL")]
@@ -69,8 +80,10 @@ pub enum Command {
     Validate(validate::Args),
     /// Write the rendered artifacts of one environment.
     Render(render::Args),
-    /// Show what apply would change: files, and later servers and cloud resources.
+    /// Show what apply would change: files, running servers, cloud resources.
     Plan(plan::Args),
+    /// Show a plan saved with `plan --out FILE`, as text, markdown or JSON.
+    Show(show::Args),
     /// Apply the plan of an environment (or a saved plan) safely.
     Apply(apply::Args),
     /// Compare the rendered artifacts of two environments.
@@ -86,7 +99,15 @@ pub enum Command {
     /// Write the Redis Readiness Review of an environment, with its Go/No-Go verdict.
     Review(review::Args),
     /// Print the JSON Schema of the contract.
+    #[command(after_help = "The committed schemas/redisctl.schema.json is this output (a test fails when they \
+                            differ); editors read it through the `# yaml-language-server: $schema=...` line.\n\n\
+                            Examples:\n  redisctl schema > schemas/redisctl.schema.json\n  \
+                            redisctl schema | jq '.properties | keys'")]
     Schema,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(completions::Args),
+    /// Print the manual page (roff), or write one page per command.
+    Man(man::Args),
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,6 +124,14 @@ pub struct Checked {
     pub report: PolicyReport,
 }
 
+impl Checked {
+    pub fn of(loaded: Loaded, sources: Sources) -> Checked {
+        let policy = policy::evaluate(&loaded, Date::today());
+        let report = policy.report(&loaded, &sources);
+        Checked { loaded, sources, policy, report }
+    }
+}
+
 /// What every command gets: the project, where templates come from, whether to colour.
 pub struct Ctx {
     pub project: Project,
@@ -113,22 +142,34 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// Load one environment, printing its diagnostics (warnings too) to stderr.
-    pub fn load(&self, env: &str) -> Result<Loaded, Error> {
-        self.load_with_sources(env, &mut Sources::default())
+    /// Load one environment, printing its diagnostics (warnings too) to stderr. `secrets`:
+    /// whether this command reads the secret values (only those that hash or pass them do).
+    pub fn load(&self, env: &str, secrets: Secrets) -> Result<Loaded, Error> {
+        self.load_with_sources(env, secrets, &mut Sources::default())
     }
 
     /// `load`, keeping the source texts (to locate policy findings).
-    pub fn load_with_sources(&self, env: &str, sources: &mut Sources) -> Result<Loaded, Error> {
-        match crate::targets::load(&self.project, env, sources) {
+    pub fn load_with_sources(&self, env: &str, secrets: Secrets, sources: &mut Sources) -> Result<Loaded, Error> {
+        self.load_diagnosed(env, secrets, sources)
+            .map_err(|errors| Error::Invalid(format!("environment `{env}` is invalid: {} error(s)", errors.len())))
+    }
+
+    /// `load_with_sources`, failing with the error diagnostics themselves (for a report that
+    /// names them, `plan --all`). Every diagnostic is printed to stderr either way.
+    pub fn load_diagnosed(
+        &self,
+        env: &str,
+        secrets: Secrets,
+        sources: &mut Sources,
+    ) -> Result<Loaded, Vec<Diagnostic>> {
+        match crate::targets::load(&self.project, env, secrets, sources) {
             Ok(loaded) => {
                 self.print_diagnostics(sources, &loaded.warnings);
                 Ok(loaded)
             }
             Err(diags) => {
                 self.print_diagnostics(sources, &diags);
-                let errors = diags.iter().filter(|d| d.is_error()).count();
-                Err(Error::Invalid(format!("environment `{env}` is invalid: {errors} error(s)")))
+                Err(diags.into_iter().filter(Diagnostic::is_error).collect())
             }
         }
     }
@@ -150,17 +191,20 @@ impl Ctx {
     }
 
     /// Load one environment and evaluate the readiness policy on it.
-    pub fn load_checked(&self, env: &str) -> Result<Checked, Error> {
+    pub fn load_checked(&self, env: &str, secrets: Secrets) -> Result<Checked, Error> {
         let mut sources = Sources::default();
-        let loaded = self.load_with_sources(env, &mut sources)?;
-        let policy = policy::evaluate(&loaded, Date::today());
-        let report = policy.report(&loaded, &sources);
-        Ok(Checked { loaded, sources, policy, report })
+        let loaded = self.load_with_sources(env, secrets, &mut sources)?;
+        Ok(Checked::of(loaded, sources))
     }
 
     /// Load, render and plan one environment (no lock: planning only reads).
     pub fn plan(&self, env: &str, scope: Scope, exec: bool) -> Result<Plan, Error> {
-        let Checked { loaded, report, .. } = self.load_checked(env)?;
+        self.plan_checked(self.load_checked(env, Secrets::Needed)?, scope, exec)
+    }
+
+    /// Render and plan an environment loaded with `Secrets::Needed`.
+    pub fn plan_checked(&self, checked: Checked, scope: Scope, exec: bool) -> Result<Plan, Error> {
+        let Checked { loaded, report, .. } = checked;
         self.open(loaded)?.plan(scope, exec, Some(report))
     }
 
@@ -176,30 +220,60 @@ impl Ctx {
     }
 }
 
-fn color_enabled(stream_is_tty: bool, no_color_flag: bool) -> bool {
-    stream_is_tty && !no_color_flag && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+/// Whether to colour a stream: `--color always|never` decide; `auto` asks anstream about the
+/// stream (a terminal, NO_COLOR unset or empty, CLICOLOR, TERM not `dumb`).
+fn color_enabled(choice: ColorChoice, auto: anstream::ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => auto != anstream::ColorChoice::Never,
+    }
+}
+
+/// The colour asked for on the command line, found before clap parses it, so that clap's own
+/// help and error messages follow `--color` too. The last one given wins, as in clap.
+fn color_in_args(args: &[OsString]) -> ColorChoice {
+    let mut choice = ColorChoice::Auto;
+    let mut words = args.iter().skip(1).map(|a| a.to_str().unwrap_or_default());
+    while let Some(word) = words.next() {
+        let value = match word {
+            "--" => break,
+            "--no-color" => Some("never"),
+            "--color" => words.next(),
+            _ => word.strip_prefix("--color="),
+        };
+        if let Some(c) = value.and_then(|v| ColorChoice::from_str(v, false).ok()) {
+            choice = c;
+        }
+    }
+    choice
 }
 
 /// Run the CLI; returns the process exit code.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let parsed =
+        Cli::command().color(color_in_args(&args)).try_get_matches_from(&args).and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
             return if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
         }
     };
+    let choice = if cli.no_color { ColorChoice::Never } else { cli.color };
     let ctx = Ctx {
         project: Project::new(cli.project.clone()),
         templates: cli.templates.clone(),
-        color_err: color_enabled(std::io::stderr().is_terminal(), cli.no_color),
-        color_out: color_enabled(std::io::stdout().is_terminal(), cli.no_color),
+        color_err: color_enabled(choice, anstream::AutoStream::choice(&std::io::stderr())),
+        color_out: color_enabled(choice, anstream::AutoStream::choice(&std::io::stdout())),
         endpoint_url: cli.endpoint_url.clone(),
     };
     let result = match &cli.command {
         Command::Validate(args) => validate::run(&ctx, args),
         Command::Render(args) => render::run(&ctx, args),
         Command::Plan(args) => plan::run(&ctx, args),
+        Command::Show(args) => show::run(&ctx, args),
         Command::Apply(args) => apply::run(&ctx, args),
         Command::Diff(args) => diff::run(&ctx, args),
         Command::Connect(args) => connect::run(&ctx, args),
@@ -208,6 +282,8 @@ pub fn main() -> i32 {
         Command::Parity(args) => parity::run(&ctx, args),
         Command::Review(args) => review::run(&ctx, args),
         Command::Schema => schema::run(),
+        Command::Completions(args) => completions::run(args),
+        Command::Man(args) => man::run(args),
     };
     match result {
         Ok(code) => code,

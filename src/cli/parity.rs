@@ -8,6 +8,7 @@ use super::{Ctx, EXIT_ERROR, EXIT_OK};
 use crate::diagnostics::Sources;
 use crate::error::Error;
 use crate::policy::parity::{compare, Parity, Row, Status};
+use crate::secrets::Secrets;
 use crate::util::text::md_cell;
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,7 +43,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
     let mut envs = Vec::new();
     for env in &names {
         let mut sources = Sources::default();
-        let loaded = ctx.load_with_sources(env, &mut sources)?;
+        let loaded = ctx.load_with_sources(env, Secrets::FormOnly, &mut sources)?;
         envs.push((loaded, sources));
     }
     let parity = compare(&envs);

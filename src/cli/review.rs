@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use super::{Ctx, EXIT_ERROR, EXIT_OK};
 use crate::error::Error;
 use crate::policy::review::{review, Verdict};
+use crate::secrets::Secrets;
 use crate::units::Date;
 use crate::util::fs::write_atomic;
 
@@ -36,7 +37,7 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
-    let checked = ctx.load_checked(&args.env)?;
+    let checked = ctx.load_checked(&args.env, Secrets::FormOnly)?;
     let r = review(&checked.loaded, &checked.report, Date::today());
     let text = match args.format {
         ReviewFormat::Markdown => r.markdown(),

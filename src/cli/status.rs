@@ -2,12 +2,13 @@
 
 use super::{Ctx, Format, EXIT_OK};
 use crate::error::Error;
+use crate::secrets::Secrets;
 use crate::stack::Stack;
 use crate::targets::output_dir;
 use crate::units::format_size;
 
 #[derive(clap::Args, Debug)]
-#[command(after_help = "Example:\n  redisctl status --env local --format json")]
+#[command(after_help = "Examples:\n  redisctl status --env local\n  redisctl status --env local --format json")]
 pub struct Args {
     /// Environment (target `process`).
     #[arg(long, value_name = "NAME")]
@@ -21,7 +22,7 @@ fn opt<T: ToString>(v: Option<T>) -> String {
 }
 
 pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
-    let loaded = ctx.load(&args.env)?;
+    let loaded = ctx.load(&args.env, Secrets::Needed)?;
     let run_dir = output_dir(&ctx.project, &loaded);
     let stack = Stack::new(ctx.deployment(&loaded)?, run_dir)?;
     let status = stack.status();

@@ -6,12 +6,16 @@ use super::{Ctx, Format, EXIT_ERROR, EXIT_OK};
 use crate::diagnostics::{Severity, Sources};
 use crate::error::Error;
 use crate::policy::{self, ReportedFinding};
+use crate::secrets::Secrets;
 use crate::units::Date;
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Every problem is reported with file:line:column, the line, and a hint. Readiness \
-                        policy findings (RCTL1xx) are included; waived ones are only counted.\n\
-                        Exit code 0 when every checked environment is valid, 1 otherwise.")]
+                        policy findings (RCTL1xx) are included; waived ones are only counted. No secret value \
+                        is needed: a password reference that does not resolve here is a warning (RCTL050).\n\
+                        Exit code 0 when every checked environment is valid, 1 otherwise.\n\n\
+                        Examples:\n  redisctl validate --all\n  redisctl validate --env production --format json\n  \
+                        redisctl --project examples/cluster-3-shards validate")]
 pub struct Args {
     /// Environment to check (default: all of them).
     #[arg(long, value_name = "NAME", conflicts_with = "all")]
@@ -40,7 +44,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
     for env in &envs {
         let mut sources = Sources::default();
         // Readiness policy findings join the contract's own diagnostics once it loads.
-        let (diags, policy) = match crate::targets::load(&ctx.project, env, &mut sources) {
+        let (diags, policy) = match crate::targets::load(&ctx.project, env, Secrets::FormOnly, &mut sources) {
             Ok(loaded) => {
                 let evaluation = policy::evaluate(&loaded, Date::today());
                 let mut diags = loaded.warnings.clone();

@@ -15,6 +15,7 @@ use crate::model::acl;
 use crate::model::directives::{Directives, Lookup};
 use crate::model::topology::{layout, majority, Role};
 use crate::model::{Auth, ConfigValue, Contract, TopologyMode, UserRole};
+use crate::secrets::Secrets;
 use crate::util::suggest::did_you_mean;
 
 /// Reject control characters (newline, NUL, escape, tab, ...) in every key and string value:
@@ -124,13 +125,13 @@ fn walk(v: &Value, pointer: String, f: &mut dyn FnMut(&str, Option<&str>, &Value
 }
 
 /// All semantic checks of a typed contract.
-pub fn check(c: &Contract, doc: &Value, index: &SpanIndex, project_dir: &Path) -> Vec<Diagnostic> {
+pub fn check(c: &Contract, doc: &Value, index: &SpanIndex, project_dir: &Path, secrets: Secrets) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     directives(c, index, &mut diags);
     persistence(c, index, &mut diags);
     topology(c, doc, index, &mut diags);
     ports(c, index, &mut diags);
-    users(c, index, project_dir, &mut diags);
+    users(c, index, project_dir, secrets, &mut diags);
     security(c, index, &mut diags);
     diags
 }
@@ -392,7 +393,7 @@ fn ports(c: &Contract, index: &SpanIndex, diags: &mut Vec<Diagnostic>) {
     }
 }
 
-fn users(c: &Contract, index: &SpanIndex, project_dir: &Path, diags: &mut Vec<Diagnostic>) {
+fn users(c: &Contract, index: &SpanIndex, project_dir: &Path, secrets: Secrets, diags: &mut Vec<Diagnostic>) {
     let mut names: HashMap<&str, usize> = HashMap::new();
     let acl_table = acl::table(c.redis.version);
     // Modules register commands and categories of their own, which the table does not know.
@@ -417,18 +418,25 @@ fn users(c: &Contract, index: &SpanIndex, project_dir: &Path, diags: &mut Vec<Di
                 .at(at("name")),
             );
         }
-        let secrets = std::iter::once(("password", &u.password))
+        let refs = std::iter::once(("password", &u.password))
             .chain(u.previous_password.as_ref().map(|p| ("previousPassword", p)));
-        for (field, secret) in secrets.filter(|_| c.target.facts().secrets_at_render) {
+        // The reference's form is the schema's (RCTL016). Whether it resolves matters only where
+        // the rendered files hold hashes; a command that needs no value is told as a warning.
+        for (field, secret) in refs.filter(|_| c.target.facts().secrets_at_render) {
             if let Err(e) = secret.resolve(project_dir) {
-                diags.push(
-                    Diagnostic::error("RCTL050", format!("{field} of ACL user `{}`: {e}", u.name)).at(at(field)).hint(
-                        match &secret.from_env {
-                            Some(var) => format!("export {var}=... before running redisctl"),
-                            None => "create the file, readable by redisctl only (chmod 600)".into(),
-                        },
-                    ),
-                );
+                let message = format!("{field} of ACL user `{}`: {e}", u.name);
+                let d = match secrets {
+                    Secrets::Needed => Diagnostic::error("RCTL050", message),
+                    Secrets::FormOnly => Diagnostic::warning("RCTL050", message).reason(format!(
+                        "it does not resolve here; this command needs no value, but render, plan and apply of \
+                         target `{}` hash it into the ACL file and fail without it",
+                        c.target.as_str()
+                    )),
+                };
+                diags.push(d.at(at(field)).hint(match &secret.from_env {
+                    Some(var) => format!("export {var}=... before running redisctl"),
+                    None => "create the file, readable by redisctl only (chmod 600)".into(),
+                }));
             }
         }
         if u.previous_password.is_some() && c.target.facts().containers {

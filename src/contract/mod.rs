@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 
 use crate::diagnostics::{has_errors, Diagnostic, Sources, Span};
 use crate::model::Contract;
+use crate::secrets::Secrets;
 use merge::SpanIndex;
 
 pub const BASE_FILE: &str = "redisctl.yaml";
@@ -41,6 +42,8 @@ pub struct Loaded {
     pub files: Vec<String>,
     /// SHA-256 of the merged document: changes whenever the effective contract changes.
     pub fingerprint: String,
+    /// Whether the command that loaded it reads secret values (`resolve` follows it).
+    pub secrets: Secrets,
 }
 
 pub fn valid_env_name(name: &str) -> bool {
@@ -85,18 +88,20 @@ impl Project {
         Ok(envs)
     }
 
-    /// Load and check one environment with the checks every target shares. `targets::load`
-    /// adds the environment's target's own checks. On failure, the diagnostics.
+    /// Load and check one environment with the checks every target shares, reading its secrets
+    /// (`Secrets::Needed`). `targets::load` adds the environment's target's own checks. On
+    /// failure, the diagnostics.
     pub fn load(&self, env: &str, sources: &mut Sources) -> Result<Loaded, Vec<Diagnostic>> {
-        self.load_with(env, sources, &|_, _| Vec::new())
+        self.load_with(env, sources, Secrets::Needed, &|_, _| Vec::new())
     }
 
     /// `load`, with `more` checks run beside the shared semantic checks (so that one run
-    /// reports both).
+    /// reports both), and secret values read or not as `secrets` says.
     pub fn load_with(
         &self,
         env: &str,
         sources: &mut Sources,
+        secrets: Secrets,
         more: &dyn Fn(&Contract, &SpanIndex) -> Vec<Diagnostic>,
     ) -> Result<Loaded, Vec<Diagnostic>> {
         if !valid_env_name(env) {
@@ -162,7 +167,7 @@ impl Project {
                 return Err(diags);
             }
         };
-        diags.extend(checks::check(&contract, &doc, &index, &self.dir));
+        diags.extend(checks::check(&contract, &doc, &index, &self.dir, secrets));
         diags.extend(more(&contract, &index));
         if has_errors(&diags) {
             return Err(diags);
@@ -176,6 +181,7 @@ impl Project {
             warnings: diags,
             files: vec![BASE_FILE.into(), env_rel],
             fingerprint,
+            secrets,
         })
     }
 

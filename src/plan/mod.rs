@@ -134,6 +134,11 @@ pub struct ResourceChange {
     /// Unified diff of the redacted contents, when the resource is text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diff: Option<String>,
+    /// What the change does, as a sentence for people (`starts redis-server on
+    /// 127.0.0.1:6379`): the text and markdown presenters show it instead of before → after,
+    /// which stay the data for machines (the JSON plan).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
     /// How many values the provider redacted in before/after/diff.
     #[serde(default)]
     pub redacted: usize,
@@ -154,6 +159,7 @@ impl ResourceChange {
             before: None,
             after: None,
             diff: None,
+            summary: None,
             redacted: 0,
             expect: None,
         }

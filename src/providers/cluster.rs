@@ -72,6 +72,11 @@ fn shown(s: &Shard) -> Shown {
     Shown::Value(json!(s))
 }
 
+/// A shard in a sentence: `node-0 (primary), node-3`.
+fn described(s: &Shard) -> String {
+    std::iter::once(format!("{} (primary)", s.primary)).chain(s.replicas.iter().cloned()).collect::<Vec<_>>().join(", ")
+}
+
 fn members(s: &Shard) -> String {
     std::iter::once(&s.primary).chain(&s.replicas).cloned().collect::<Vec<_>>().join(", ")
 }
@@ -90,6 +95,7 @@ impl Provider for ClusterShape {
                 let mut c = ResourceChange::new(NAME, addr, Action::Delete);
                 c.flags.destructive = true;
                 c.before = Some(shown(had));
+                c.summary = Some(format!("shard {n} leaves the cluster: {}", described(had)));
                 c.reason = Some(format!(
                     "shard {n} ({}) leaves the cluster: move its hash slots to the remaining shards first \
                      (`redis-cli --cluster rebalance HOST:PORT --cluster-weight <its primary's id>=0`), \
@@ -106,6 +112,7 @@ impl Provider for ClusterShape {
             let mut c = ResourceChange::new(NAME, addr, Action::Update);
             c.before = Some(shown(had));
             c.after = Some(shown(want));
+            c.summary = Some(format!("shard {n}: {} → {}", described(had), described(want)));
             c.reason = Some(if want.primary == had.primary && want.replicas.len() < had.replicas.len() {
                 format!(
                     "shard {n} keeps {} of {} replica(s): not destructive, its primary {} keeps the data",
@@ -122,6 +129,7 @@ impl Provider for ClusterShape {
             for (n, want) in self.wanted.iter().filter(|(n, _)| !recorded.contains_key(n)) {
                 let mut c = ResourceChange::new(NAME, address(*n), Action::Create);
                 c.after = Some(shown(want));
+                c.summary = Some(format!("shard {n} joins the cluster: {}", described(want)));
                 c.reason = Some(format!(
                     "new shard {n} ({}) serves no hash slots until some are moved to it \
                      (`redis-cli --cluster rebalance HOST:PORT --cluster-use-empty-masters`)",

@@ -77,9 +77,12 @@ impl ProcessProvider {
             d.sentinels.iter().map(|s| &s.name).chain(d.nodes.iter().rev().map(|n| &n.name)).collect();
         let mut changes = Vec::new();
         for name in &names {
-            if self.stack.pid(name)?.is_some() {
+            if let Some(pid) = self.stack.pid(name)? {
                 let mut c = ResourceChange::new(NAME, Address::new(NAME, name.as_str()), Action::Delete);
                 c.reason = Some("stopped with SHUTDOWN".into());
+                let (binary, _) = Kind::of(name).binary();
+                let port = d.port_of(name).unwrap_or_default();
+                c.summary = Some(format!("stops {binary} on 127.0.0.1:{port} (pid {pid})"));
                 changes.push(c);
             }
         }
@@ -88,6 +91,7 @@ impl ProcessProvider {
                 let mut c = ResourceChange::new(NAME, Address::new(DATA, name.as_str()), Action::Delete);
                 c.flags.destructive = true;
                 c.reason = Some("--purge-data: the data directory's contents are deleted".into());
+                c.summary = Some(format!("deletes the data of {name} (RDB, AOF, nodes.conf)"));
                 changes.push(c);
             }
         }
@@ -165,6 +169,7 @@ impl Provider for ProcessProvider {
                 let mut c = ResourceChange::new(NAME, Address::new(NAME, name.as_str()), Action::Create);
                 c.after = Some(Shown::Value(json!({ "binary": kind.stem(), "address": format!("127.0.0.1:{port}") })));
                 c.reason = Some("not running".into());
+                c.summary = Some(format!("starts {} on 127.0.0.1:{port}", kind.binary().0));
                 changes.push(c);
             }
         }
@@ -172,6 +177,7 @@ impl Provider for ProcessProvider {
             seen.push(format!("{name} orphan {pid}"));
             let mut c = ResourceChange::new(NAME, Address::new(NAME, name.as_str()), Action::Delete);
             c.before = Some(Shown::Value(json!({ "pid": pid })));
+            c.summary = Some(format!("stops {} (pid {pid})", Kind::of(&name).binary().0));
             c.reason = Some(if self.stack.deployment.contract.topology.mode == TopologyMode::Cluster {
                 "no longer in the topology: the slots it serves move to the remaining shards (keys included), then \
                  it is stopped and forgotten (its data files, which hold nothing the cluster does not, are removed)"
@@ -189,6 +195,10 @@ impl Provider for ProcessProvider {
                 c.before = Some(Shown::Value(json!({ "ready": false, "member": nr.member, "check": nr.check })));
                 c.after = Some(Shown::Value(json!({ "ready": true })));
                 c.reason = Some(format!("not ready: {} {} check failed: {}", nr.member, nr.check, nr.detail));
+                c.summary = Some(format!(
+                    "brings the stack up (cluster bootstrap, replication) and waits until {} passes the {} check",
+                    nr.member, nr.check
+                ));
                 changes.push(c);
                 seen.push("not ready".into());
             }

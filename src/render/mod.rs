@@ -11,6 +11,7 @@ use serde_json::json;
 
 use crate::model::{Auth, UserRole};
 use crate::resolve::{Deployment, Node, Role, User};
+use crate::secrets::{Secrets, REDACTED};
 use crate::units::format_size;
 pub use conf::Templates;
 
@@ -204,22 +205,28 @@ pub fn acl_lines(d: &Deployment) -> Vec<AclLine<'_>> {
 
 /// ACL rules per user, `default` first. Passwords appear only as SHA-256 hashes.
 pub fn acl_users(d: &Deployment) -> Result<Vec<(String, Vec<String>)>, String> {
-    hashed(acl_lines(d))
+    hashed(acl_lines(d), d.secrets)
 }
 
-fn hashed(lines: Vec<AclLine<'_>>) -> Result<Vec<(String, Vec<String>)>, String> {
+fn hashed(lines: Vec<AclLine<'_>>, secrets: Secrets) -> Result<Vec<(String, Vec<String>)>, String> {
     let mut users = Vec::new();
     for line in lines {
         let mut rules = line.head;
         if let Some(user) = line.user {
-            let secret =
-                user.secret.as_ref().ok_or_else(|| format!("the password of `{}` was not resolved", user.spec.name))?;
             // During a rotation the old password stays valid, in the file too: a node that
             // restarts must not start refusing clients that have not rolled over yet.
-            if let Some(previous) = &user.previous {
-                rules.push(format!("#{}", previous.sha256_hex()));
+            let passwords = user.spec.previous_password.iter().map(|_| &user.previous).chain([&user.secret]);
+            for secret in passwords {
+                rules.push(match (secret, secrets) {
+                    (Some(secret), _) => format!("#{}", secret.sha256_hex()),
+                    // Loaded without secret values (`diff`): the redacted form every presenter
+                    // shows anyway, which Redis would refuse, so such a file can never run.
+                    (None, Secrets::FormOnly) => format!("#{REDACTED}"),
+                    (None, Secrets::Needed) => {
+                        return Err(format!("the password of `{}` was not resolved", user.spec.name))
+                    }
+                });
             }
-            rules.push(format!("#{}", secret.sha256_hex()));
         }
         rules.extend(line.rules);
         users.push((line.name, rules));
@@ -290,5 +297,5 @@ pub fn sentinel_acl_lines(d: &Deployment) -> Vec<AclLine<'_>> {
 
 /// `sentinel_acl_lines` with the password hashes of the resolved secrets (file targets).
 pub fn sentinel_acl_users(d: &Deployment) -> Result<Vec<(String, Vec<String>)>, String> {
-    hashed(sentinel_acl_lines(d))
+    hashed(sentinel_acl_lines(d), d.secrets)
 }

@@ -288,30 +288,43 @@ impl Stack {
         }
         poll(timeout, || nodes.iter().try_for_each(|n| knows(n, true)))?;
 
+        // Until a pass finds every member following its shard's primary: while the shape
+        // changes, Redis's replica migration moves a replica to a primary left without one,
+        // which may be another shard's, so a single pass is not enough.
+        poll(timeout, || self.follow_shard_primaries())?;
+
+        poll(timeout, || nodes.iter().try_for_each(|n| self.cluster_ok(n)))
+    }
+
+    /// One pass: every member of a shard that does not follow the shard's primary is told to
+    /// (once it sees that node as a primary); `Err` while any had to be told or is not ready.
+    fn follow_shard_primaries(&self) -> Result<()> {
+        let mut pending = Vec::new();
         for (p, _) in self.shards() {
             let s = p.shard.unwrap_or(0);
-            let Some(owner) = self.shard_master(s)? else { continue };
+            let Some(owner) = self.shard_master(s)? else {
+                pending.push(format!("shard {s} has no primary yet"));
+                continue;
+            };
             let owner_id = self.seen(owner)?.me().map(|me| me.id.clone()).unwrap_or_default();
             for n in self.shard_members(s).filter(|n| n.name != owner.name) {
                 let mut seen = self.seen(n)?;
-                let follows = seen.me().is_some_and(|me| me.master_of.as_deref() == Some(owner_id.as_str()));
-                if !follows {
-                    // Wait until the node sees its new primary as one (gossip after a reset).
-                    poll(timeout, || {
-                        let view = self.seen(n)?.view;
-                        match view.iter().any(|x| x.id == owner_id && x.master) {
-                            true => Ok(()),
-                            false => {
-                                Err(Error::msg(format!("{} does not see {} as a primary yet", n.name, owner.name)))
-                            }
-                        }
-                    })?;
+                if seen.me().is_some_and(|me| me.master_of.as_deref() == Some(owner_id.as_str())) {
+                    continue;
+                }
+                // A node that was just reset learns about its new primary through gossip.
+                if seen.view.iter().any(|x| x.id == owner_id && x.master) {
                     run::<()>(&mut seen.con, &n.name, &["CLUSTER", "REPLICATE", &owner_id])?;
+                    pending.push(format!("{} told to replicate {}", n.name, owner.name));
+                } else {
+                    pending.push(format!("{} does not see {} as a primary yet", n.name, owner.name));
                 }
             }
         }
-
-        poll(timeout, || nodes.iter().try_for_each(|n| self.cluster_ok(n)))
+        match pending.is_empty() {
+            true => Ok(()),
+            false => Err(Error::msg(pending.join("; "))),
+        }
     }
 
     fn cluster_ok(&self, n: &Node) -> Result<()> {

@@ -324,4 +324,5 @@ pub const TARGET: containers::ContainerTarget = containers::ContainerTarget {
     post_apply: post_apply_commands,
     endpoint,
     consequences: None,
+    stream: super::commented_stream,
 };

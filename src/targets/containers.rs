@@ -428,6 +428,8 @@ pub struct ContainerTarget {
     pub endpoint: fn(&Deployment, &str) -> crate::connect::Endpoint,
     /// What an updated file does to what runs (shown in the plan).
     pub consequences: Option<crate::providers::files::Consequences>,
+    /// `Target::stream`: the files as one text for standard output, and what it leaves out.
+    pub stream: fn(&[crate::render::Artifact]) -> (String, Vec<String>),
 }
 
 impl super::Target for ContainerTarget {
@@ -471,6 +473,10 @@ impl super::Target for ContainerTarget {
         changed: &[crate::plan::Changed],
     ) -> Option<Vec<crate::plan::PostApply>> {
         Some((self.post_apply)(d, dir, changed))
+    }
+
+    fn stream(&self, artifacts: &[crate::render::Artifact]) -> (String, Vec<String>) {
+        (self.stream)(artifacts)
     }
 }
 

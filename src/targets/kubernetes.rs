@@ -683,6 +683,25 @@ fn check(c: &crate::model::Contract, index: &crate::contract::merge::SpanIndex) 
         .hint("an existing Secret of type kubernetes.io/tls with the keys tls.crt, tls.key and ca.crt (cert-manager writes them)")]
 }
 
+/// `render --out -`: the manifests as one multi-document YAML stream, what `kubectl apply -f -`
+/// and GitOps plugins read; each document names its file in a `# Source:` line (as `helm
+/// template` does). The README is no manifest and is left out.
+fn yaml_stream(artifacts: &[Artifact]) -> (String, Vec<String>) {
+    let mut text = String::new();
+    let mut left_out = Vec::new();
+    for a in artifacts {
+        if !a.path.ends_with(".yaml") {
+            left_out.push(a.path.clone());
+            continue;
+        }
+        text.push_str(&format!("---\n# Source: {}\n{}", a.path, a.content));
+        if !a.content.ends_with('\n') {
+            text.push('\n');
+        }
+    }
+    (text, left_out)
+}
+
 /// `target: kubernetes`.
 pub const TARGET: containers::ContainerTarget = containers::ContainerTarget {
     kind: crate::model::TargetKind::Kubernetes,
@@ -691,6 +710,7 @@ pub const TARGET: containers::ContainerTarget = containers::ContainerTarget {
     post_apply: post_apply_commands,
     endpoint,
     consequences: Some(consequences),
+    stream: yaml_stream,
 };
 
 #[cfg(test)]

@@ -28,6 +28,7 @@ use crate::providers::cluster::ClusterShape;
 use crate::providers::files::{Consequences, FilesProvider, Modes};
 use crate::render::{Artifact, Templates};
 use crate::resolve::Deployment;
+use crate::secrets::Secrets;
 
 /// What a target's providers are built from: one opened environment.
 pub struct Opened<'a> {
@@ -83,6 +84,51 @@ pub trait Target: Sync {
     fn managed_endpoints(&self, _env: &Opened, _config: &mut ClientConfig) -> Result<(), Error> {
         Ok(())
     }
+
+    /// The rendered (and redacted) files as one text for standard output (`render --out -`),
+    /// and the paths left out of it. Default: every file after a `# --- file: <path>` line.
+    fn stream(&self, artifacts: &[Artifact]) -> (String, Vec<String>) {
+        commented_stream(artifacts)
+    }
+}
+
+/// Every file after a `# --- file: <path>` line, so that a reader (or `csplit`) can tell them
+/// apart: `file:` because the rendered configs divide themselves with `# --- memory ---` lines.
+pub fn commented_stream(artifacts: &[Artifact]) -> (String, Vec<String>) {
+    let mut text = String::new();
+    for a in artifacts {
+        text.push_str(&format!("# --- file: {}\n", a.path));
+        text.push_str(&a.content);
+        if !a.content.ends_with('\n') {
+            text.push('\n');
+        }
+    }
+    (text, Vec::new())
+}
+
+/// `render --out -`: what goes to standard output.
+pub struct Stream {
+    pub text: String,
+    /// Files that are not part of the target's stream format (a Kubernetes README).
+    pub left_out: Vec<String>,
+    /// Password hashes hidden: standard output ends up in terminals and CI logs, not in a
+    /// 0600 file, so it shows what plans show (`render --out DIR` writes the real files).
+    pub redacted: usize,
+}
+
+/// The environment's artifacts as one stream in its target's format.
+pub fn stream(d: &Deployment, artifacts: &[Artifact]) -> Stream {
+    let mut redacted = 0;
+    let shown: Vec<Artifact> = artifacts
+        .iter()
+        .map(|a| {
+            let (content, n) = crate::redact::redact_text(&a.path, &a.content);
+            redacted += n;
+            Artifact { content, ..a.clone() }
+        })
+        .collect();
+    let (text, left_out) = of(d.contract.target).stream(&shown);
+    Stream { text, left_out, redacted }
 }
 
 /// The target of a kind: the registry.
@@ -96,9 +142,10 @@ pub fn of(kind: TargetKind) -> &'static dyn Target {
     }
 }
 
-/// Load and check one environment: the contract's own checks, then its target's.
-pub fn load(project: &Project, env: &str, sources: &mut Sources) -> Result<Loaded, Vec<Diagnostic>> {
-    project.load_with(env, sources, &|c, index| of(c.target).check(c, index))
+/// Load and check one environment: the contract's own checks, then its target's. `secrets`:
+/// whether the command reads secret values (see `Secrets`).
+pub fn load(project: &Project, env: &str, secrets: Secrets, sources: &mut Sources) -> Result<Loaded, Vec<Diagnostic>> {
+    project.load_with(env, sources, secrets, &|c, index| of(c.target).check(c, index))
 }
 
 /// The directory that receives an environment's rendered files: `output.dir` from the

@@ -21,7 +21,7 @@ use super::{copy_dir, free_port_block, repo_root, TempProject};
 #[track_caller]
 pub fn load_env(project: &Project, env: &str) -> Loaded {
     let mut sources = Sources::default();
-    match redisctl::targets::load(project, env, &mut sources) {
+    match redisctl::targets::load(project, env, redisctl::secrets::Secrets::Needed, &mut sources) {
         Ok(l) => l,
         Err(diags) => {
             panic!("contract invalid:\n{}", diags.iter().map(|d| sources.render(d, false)).collect::<String>())

@@ -122,7 +122,7 @@ fn mutate(text: &str, rng: &mut Rng) -> String {
 /// What one mutant did; `Err` is a broken property.
 fn check(project: &Project, templates: &Templates, env: &str) -> Result<(), String> {
     let mut sources = Sources::default();
-    match redisctl::targets::load(project, env, &mut sources) {
+    match redisctl::targets::load(project, env, redisctl::secrets::Secrets::Needed, &mut sources) {
         Err(diags) => {
             for d in diags.iter().filter(|d| d.is_error()) {
                 if d.span.is_none() {
@@ -156,7 +156,9 @@ fn mutated_contracts_never_panic_are_rejected_with_a_location_or_render() {
     for p in &projects {
         let project = Project::new(p.clone());
         for env in common::environments(p) {
-            if redisctl::targets::load(&project, &env, &mut Sources::default()).is_ok() {
+            if redisctl::targets::load(&project, &env, redisctl::secrets::Secrets::Needed, &mut Sources::default())
+                .is_ok()
+            {
                 targets.push((p.clone(), env));
             }
         }
@@ -183,7 +185,7 @@ fn mutated_contracts_never_panic_are_rejected_with_a_location_or_render() {
             Ok(Err(broken)) => panic!("{}", report(broken)),
             Ok(Ok(())) => {}
         }
-        if redisctl::targets::load(&project, env, &mut Sources::default()).is_ok() {
+        if redisctl::targets::load(&project, env, redisctl::secrets::Secrets::Needed, &mut Sources::default()).is_ok() {
             accepted += 1;
         }
         runs += 1;

@@ -137,6 +137,7 @@ fn exercise(topology: &str, members: usize, primaries: usize) {
     let dir = stack.dir.path();
     let applied = ok(dir, &["apply", "--env", "dev", "--auto-approve", "--no-color"]);
     assert!(applied.contains("Apply complete!"), "{applied}");
+    assert!(applied.contains("\n      starts redis-server on 127.0.0.1:") && !applied.contains("{\""), "{applied}");
     assert!(ok(dir, &["plan", "--env", "dev"]).contains("No changes."));
 
     // The runtime configs hold passwords (masterauth, Sentinel auth-pass): the run directory and
@@ -174,6 +175,9 @@ fn exercise(topology: &str, members: usize, primaries: usize) {
     // Destroy stops everything and keeps the data; apply brings it back with the data.
     let destroyed = ok(dir, &["destroy", "--env", "dev", "--auto-approve", "--no-color"]);
     assert!(destroyed.contains("Destroy complete!"), "{destroyed}");
+    // The plan says what stops, in words (not `(none) → (none)`).
+    assert!(destroyed.contains("\n      stops redis-server on 127.0.0.1:"), "{destroyed}");
+    assert!(!destroyed.contains("(none)"), "{destroyed}");
     let down: serde_json::Value =
         serde_json::from_str(&ok(dir, &["status", "--env", "dev", "--format", "json"])).unwrap();
     assert!(down["members"].as_array().unwrap().iter().all(|m| m["up"] == false), "{down:#}");

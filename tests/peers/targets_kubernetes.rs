@@ -25,3 +25,29 @@ fn kubernetes_validate_accepts_every_manifest_strictly() {
         );
     }
 }
+
+/// `render --out -` is one multi-document stream that the validator reads as the separate
+/// manifests: every one passes, strictly, and none is lost or merged.
+#[test]
+fn the_rendered_stream_is_the_manifests_kubernetes_validate_accepts() {
+    let validate = tool("kubernetes-validate");
+    for topology in container_topologies() {
+        let env = format!("kubernetes-{topology}");
+        let manifests = files(render(&env).path()).into_iter().filter(|(rel, _)| rel.ends_with(".yaml")).count();
+        let mut cmd = crate::common::redisctl_on(&root().join(PROJECT));
+        cmd.args(["render", "--env", &env, "--out", "-"]);
+        for (k, v) in PASSWORDS {
+            cmd.env(k, v);
+        }
+        let run = crate::common::Run::unbounded(&mut cmd);
+        run.assert_code(0);
+        let dir = tempfile::tempdir().unwrap();
+        let stream = dir.path().join("stream.yaml");
+        std::fs::write(&stream, &run.stdout).unwrap();
+        let o = Command::new(&validate).args(["--strict", "-k", "1.29.0"]).arg(&stream).output().unwrap();
+        let text = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+        let bad: Vec<&str> = text.lines().filter(|l| !l.starts_with("INFO ") || l.contains("WARN")).collect();
+        assert!(o.status.success() && bad.is_empty(), "{env}:\n{text}");
+        assert_eq!(text.lines().filter(|l| l.contains(" passed ")).count(), manifests, "{env}:\n{text}");
+    }
+}
