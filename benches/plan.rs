@@ -26,7 +26,7 @@ fn generated_project(dir: &Path, n: usize) -> Vec<String> {
     std::fs::write(
         dir.join("redisctl.yaml"),
         "apiVersion: redisctl/v1\nservice: bench\nredis: { version: \"7.0\", workload: cache, maxmemoryPolicy: allkeys-lru, config: { timeout: 300 } }\n\
-         acl:\n  users:\n    - { name: app, password: { fromFile: secrets/app } }\n    - { name: repl, role: replication, password: { fromFile: secrets/app } }\n",
+         acl:\n  users:\n    - { name: app, password: { fromFile: secrets/app } }\n    - { name: repl, role: replication, password: { fromFile: secrets/app } }\n    - { name: ops, role: operator, password: { fromFile: secrets/app } }\n",
     )
     .unwrap();
     (0..n)
