@@ -252,15 +252,7 @@ mod tests {
     use crate::plan::{Action, WaitsFor};
 
     fn after(changes: Vec<ResourceChange>) -> Plan {
-        Plan {
-            environment: "dev".into(),
-            target: "process".into(),
-            contract_fingerprint: String::new(),
-            observed_fingerprint: String::new(),
-            changes,
-            policy: None,
-            exec: None,
-        }
+        Plan::new("dev", "process", changes)
     }
 
     #[test]

@@ -185,15 +185,7 @@ mod tests {
     #[test]
     fn the_exit_status_tells_complete_incomplete_and_unconverged_apart() {
         let report = ApplyReport::default();
-        let plan = |changes| Plan {
-            environment: "dev".into(),
-            target: "process".into(),
-            contract_fingerprint: String::new(),
-            observed_fingerprint: String::new(),
-            changes,
-            policy: None,
-            exec: None,
-        };
+        let plan = |changes| Plan::new("dev", "process", changes);
         let opts = ApplyOptions::default();
         let done = Verdict::of(&report, &plan(vec![]), None, &opts);
         assert_eq!(exit_code(&done), EXIT_OK);

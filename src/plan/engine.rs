@@ -26,13 +26,9 @@ pub fn build_plan(
         changes.extend(pp.changes);
     }
     Ok(Plan {
-        environment: environment.into(),
-        target: target.into(),
         contract_fingerprint: contract_fingerprint.into(),
         observed_fingerprint: hex::encode(observed.finalize()),
-        changes,
-        policy: None,
-        exec: None,
+        ..Plan::new(environment, target, changes)
     })
 }
 
@@ -226,15 +222,7 @@ mod tests {
     fn plan_with(destructive: bool) -> Plan {
         let mut c = ResourceChange::new("process", Address::new("data", "node-0"), Action::Delete);
         c.flags.destructive = destructive;
-        Plan {
-            environment: "prod".into(),
-            target: "process".into(),
-            contract_fingerprint: String::new(),
-            observed_fingerprint: String::new(),
-            changes: vec![c],
-            policy: None,
-            exec: None,
-        }
+        Plan::new("prod", "process", vec![c])
     }
 
     #[test]

@@ -330,6 +330,19 @@ impl Summary {
 }
 
 impl Plan {
+    /// A plan of `changes`, before fingerprints, policy or `--exec` commands are attached.
+    pub fn new(environment: &str, target: &str, changes: Vec<ResourceChange>) -> Plan {
+        Plan {
+            environment: environment.into(),
+            target: target.into(),
+            contract_fingerprint: String::new(),
+            observed_fingerprint: String::new(),
+            changes,
+            policy: None,
+            exec: None,
+        }
+    }
+
     pub fn summary(&self) -> Summary {
         let mut s = Summary::default();
         for c in &self.changes {
