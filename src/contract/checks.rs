@@ -600,7 +600,8 @@ fn operator_rules(c: &Contract, index: &SpanIndex, diags: &mut Vec<Diagnostic>) 
         } else {
             u.commands.clone()
         };
-        let denied: Vec<&(&str, &str)> = needed.iter().filter(|(cmd, _)| !table.allows(&rules, cmd)).collect();
+        let denied: Vec<&(&str, &str)> =
+            needed.iter().flat_map(|list| list.iter()).filter(|(cmd, _)| !table.allows(&rules, cmd)).collect();
         let Some((first, why)) = denied.first() else { continue };
         let names: Vec<String> = denied.iter().map(|(cmd, _)| cmd.replace('|', " ").to_uppercase()).collect();
         diags.push(

@@ -113,7 +113,10 @@ impl TargetKind {
                 one_host: true,
                 secrets_at_render: true,
                 operator_required: Some("redisctl logs in as it for its readiness checks, live changes and SHUTDOWN"),
-                operator_commands: crate::model::acl::LOCAL_STACK_OPERATOR_COMMANDS,
+                operator_commands: &[
+                    crate::model::acl::LIVE_OPERATOR_COMMANDS,
+                    crate::model::acl::LOCAL_STACK_OPERATOR_COMMANDS,
+                ],
                 ..TargetFacts::SELF_HOSTED
             },
             TargetKind::Systemd => &TargetFacts {
@@ -122,7 +125,7 @@ impl TargetKind {
                 secrets_at_render: true,
                 needs_auth: true,
                 // Only `plan --live` / `apply --live` log in, and they say so themselves.
-                operator_commands: crate::model::acl::LIVE_OPERATOR_COMMANDS,
+                operator_commands: &[crate::model::acl::LIVE_OPERATOR_COMMANDS],
                 ..TargetFacts::SELF_HOSTED
             },
             TargetKind::Compose => &TargetFacts {
@@ -132,7 +135,7 @@ impl TargetKind {
                 containers: true,
                 needs_auth: true,
                 operator_required: Some(CONTAINER_OPERATOR),
-                operator_commands: crate::model::acl::HEALTH_OPERATOR_COMMANDS,
+                operator_commands: &[crate::model::acl::HEALTH_OPERATOR_COMMANDS],
                 ..TargetFacts::SELF_HOSTED
             },
             TargetKind::Kubernetes => &TargetFacts {
@@ -142,7 +145,7 @@ impl TargetKind {
                 needs_auth: true,
                 volume_claims: true,
                 operator_required: Some(CONTAINER_OPERATOR),
-                operator_commands: crate::model::acl::HEALTH_OPERATOR_COMMANDS,
+                operator_commands: &[crate::model::acl::HEALTH_OPERATOR_COMMANDS],
                 ..TargetFacts::SELF_HOSTED
             },
             TargetKind::Elasticache => &TargetFacts {
@@ -189,8 +192,9 @@ pub struct TargetFacts {
     /// Why the target cannot work without a `role: operator` user when `security.auth` is
     /// `required` (what logs in as it); `None`: nothing needs one.
     pub operator_required: Option<&'static str>,
-    /// The commands (`config|get`) and what for, that log in as the operator user run.
-    pub operator_commands: &'static [(&'static str, &'static str)],
+    /// The commands (`config|get`) and what for, that log in as the operator user run (lists that
+    /// targets share, each written once).
+    pub operator_commands: &'static [&'static [(&'static str, &'static str)]],
     /// The maintenance window the provider's own settings give, for the review.
     pub maintenance_window: fn(&Contract) -> Option<String>,
 }
