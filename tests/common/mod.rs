@@ -14,6 +14,7 @@
 #![allow(dead_code)]
 
 pub mod elasticache;
+pub mod fuzz;
 pub mod library;
 pub mod policy;
 pub mod ports;

@@ -173,6 +173,17 @@ fn an_environment_is_created_changed_rotated_and_deleted_through_the_aws_api() {
     // Step 1 of this rotation leaves step 2 planned on purpose (exit 2), then it finishes.
     env.run(&["apply", plan_file.to_str().unwrap()]).assert_code(2);
     env.run(&["apply", "--env", "prod", "--auto-approve", "--finish-rotation"]).assert_code(0);
+    // The state records the token as a salted digest, readable by its owner alone: the bare
+    // SHA-256 of a weak token is a dictionary lookup away.
+    let state_path = env.project.path().join("deploy/prod/.redisctl-state.json");
+    let recorded = std::fs::read_to_string(&state_path).unwrap();
+    assert!(recorded.contains("\"digest\": \"s1:"), "{recorded}");
+    for token in [TOKEN.to_string(), NEW_TOKEN.to_string(), format!("{NEW_TOKEN}-2")] {
+        let bare = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(token.as_bytes()));
+        assert!(!recorded.contains(&bare), "an unsalted digest of the token:\n{recorded}");
+    }
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&state_path).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600, "state file mode {mode:o}");
 
     // Deleting the environment deletes data: refused without --allow-destroy.
     let run = env.run(&["destroy", "--env", "prod", "--auto-approve"]);
