@@ -343,3 +343,11 @@ pub fn tls_connection(port: u16, certs: &Path, user: &str, password: &str) -> Re
     redis::cmd("AUTH").arg(user).arg(password).exec(&mut con).map_err(|e| e.to_string())?;
     Ok(con)
 }
+
+/// Schema errors of a plan document (the JSON output or a saved plan file) against the
+/// committed `schemas/plan.schema.json`; empty when it conforms.
+pub fn plan_schema_errors(doc: &serde_json::Value) -> Vec<String> {
+    let schema: serde_json::Value = serde_json::from_str(include_str!("../../schemas/plan.schema.json")).unwrap();
+    let validator = jsonschema::draft202012::new(&schema).expect("the plan schema is a valid JSON Schema");
+    validator.iter_errors(doc).map(|e| format!("{} at {}", e, e.instance_path())).collect()
+}

@@ -702,7 +702,7 @@ impl ElastiCache {
             let group = self.rt.block_on(observe_group(&self.client, id))?;
             let status = group.as_ref().map_or("deleted", |g| g.status.as_str()).to_string();
             let done = if until_gone { group.is_none() } else { status == "available" };
-            eprintln!("elasticache: replication-group/{id}: {status} ({}s elapsed)", start.elapsed().as_secs());
+            tracing::info!("elasticache: replication-group/{id}: {status} ({}s elapsed)", start.elapsed().as_secs());
             if done {
                 return Ok(());
             }
@@ -726,7 +726,7 @@ impl ElastiCache {
                     Err(e) => Err(sdk_err("DescribeUserGroups", e)),
                 }
             })?;
-            eprintln!("elasticache: user-group/{id}: {status} ({}s elapsed)", start.elapsed().as_secs());
+            tracing::info!("elasticache: user-group/{id}: {status} ({}s elapsed)", start.elapsed().as_secs());
             if status == "active" {
                 return Ok(());
             }
@@ -744,7 +744,7 @@ impl ElastiCache {
             w.group_id,
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
         );
-        eprintln!(
+        tracing::info!(
             "elasticache: snapshot {name} of replication-group/{} before a change that can lose data",
             w.group_id
         );
@@ -1334,7 +1334,7 @@ impl Provider for ElastiCache {
         let mut order = group.member_clusters.clone();
         order.reverse();
         for member in order {
-            eprintln!("elasticache: rebooting {member} for parameters that need a reboot");
+            tracing::info!("elasticache: rebooting {member} for parameters that need a reboot");
             self.call(
                 "RebootCacheCluster",
                 self.client.reboot_cache_cluster().cache_cluster_id(&member).cache_node_ids_to_reboot("0001").send(),
