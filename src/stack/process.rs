@@ -367,6 +367,7 @@ impl Stack {
         });
         match started {
             Ok(Ok(())) => {
+                tracing::info!("started {} on {HOST}:{} (pid {})", m.name(), m.port(), child.id());
                 // Reap it when it exits while we still run; when we exit first, init adopts it.
                 std::thread::spawn(move || child.wait());
                 Ok(())

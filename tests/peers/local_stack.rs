@@ -733,7 +733,9 @@ fn a_restart_required_change_is_a_rolling_restart_that_keeps_a_cluster_writable(
     let longest_gap = gaps.max().unwrap_or_default();
 
     // Replicas first, then each primary only after CLUSTER FAILOVER to its replica.
-    let steps: Vec<&str> = restarted.lines().filter_map(|l| l.strip_prefix("rolling restart: ")).collect();
+    // Progress lines carry a timestamp off a terminal: the step follows the marker.
+    let steps: Vec<&str> =
+        restarted.lines().filter_map(|l| l.split_once("rolling restart: ").map(|(_, step)| step)).collect();
     assert_eq!(steps.iter().filter(|s| s.contains("(CLUSTER FAILOVER)")).count(), 3, "{restarted}");
     assert_eq!(steps.iter().filter(|s| s.starts_with("restarted")).count(), 6, "{restarted}");
     let first_failover = steps.iter().position(|s| s.contains("CLUSTER FAILOVER")).unwrap();
@@ -1221,6 +1223,8 @@ fn trace_logs_of_a_stack_lifecycle_never_hold_a_secret() {
     traced(&["destroy", "--env", "dev", "--auto-approve", "-vv"], None);
 
     let all = logs.join("\n");
+    // Progress: each member's start says where it listens.
+    assert!(all.contains("started sentinel-0 on 127.0.0.1:") && all.contains("started node-1 on 127.0.0.1:"), "{all}");
     assert!(all.contains("TRACE redisctl") && all.contains("SENTINEL"), "no command-level trace:\n{all}");
     assert!(all.contains("DEBUG redisctl") && all.contains("applying "), "no debug events:\n{all}");
     for secret in [
