@@ -40,7 +40,7 @@ pub enum Workload {
     redisctl init --service sessions --topology replication --target elasticache --env production\n  \
     cd orders && redisctl validate --all && redisctl apply --env local --auto-approve\n\n\
     Writes redisctl.yaml, environments/local.yaml, environments/<env>.yaml, development-only passwords in \
-    secrets/local/ (mode 0600), the contract's JSON Schema in schemas/ (for the editor modelines) and a \
+    secrets/local/ (mode 0600), the JSON Schemas of the contract and of an overlay in schemas/ (for the editor modelines) and a \
     .gitignore; refuses when the directory already holds a redisctl.yaml. The shared environment reads its \
     passwords from variables (<SERVICE>_REDIS_*) and carries placeholders (hosts, subnets) to replace.")]
 pub struct Args {
@@ -185,7 +185,7 @@ fn scaffold(a: &Args) -> Result<Vec<(PathBuf, String, u32)>, Error> {
         Topology::Cluster => "topology:\n  mode: cluster\n  shards: 3\n  replicasPerShard: 1\n".to_string(),
     };
     let local = format!(
-        "# yaml-language-server: $schema=../schemas/redisctl.schema.json\n\
+        "# yaml-language-server: $schema=../schemas/redisctl.overlay.schema.json\n\
          # This machine: the same topology as {env}, as redis-server processes on 127.0.0.1.\n\
          # Passwords come from development-only files in secrets/local/ (never use them elsewhere).\n\
          target: process\n{topology}ports:\n  redis: {port}\n{sentinel_port}resources:\n  maxmemory: 64mb\n\
@@ -198,7 +198,7 @@ fn scaffold(a: &Args) -> Result<Vec<(PathBuf, String, u32)>, Error> {
     );
 
     let shared = format!(
-        "# yaml-language-server: $schema=../schemas/redisctl.schema.json\n\
+        "# yaml-language-server: $schema=../schemas/redisctl.overlay.schema.json\n\
          # {env}: replace the placeholders (marked TODO) before the first plan.\n\
          target: {target}\n{production}{topology}{settings}",
         env = a.env,
@@ -214,6 +214,7 @@ fn scaffold(a: &Args) -> Result<Vec<(PathBuf, String, u32)>, Error> {
         (PathBuf::from("environments/local.yaml"), local, 0o644),
         (PathBuf::from(format!("environments/{}.yaml", a.env)), shared, 0o644),
         (PathBuf::from("schemas/redisctl.schema.json"), crate::contract::schema::schema_text(), 0o644),
+        (PathBuf::from("schemas/redisctl.overlay.schema.json"), crate::contract::schema::overlay_schema_text(), 0o644),
         (PathBuf::from(".gitignore"), "/.redisctl/\n".into(), 0o644),
     ];
     for (key, _, _) in &users {

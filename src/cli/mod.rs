@@ -109,12 +109,8 @@ pub enum Command {
     Parity(parity::Args),
     /// Write the Redis Readiness Review of an environment, with its Go/No-Go verdict.
     Review(review::Args),
-    /// Print the JSON Schema of the contract.
-    #[command(after_help = "The committed schemas/redisctl.schema.json is this output (a test fails when they \
-                            differ); editors read it through the `# yaml-language-server: $schema=...` line.\n\n\
-                            Examples:\n  redisctl schema > schemas/redisctl.schema.json\n  \
-                            redisctl schema | jq '.properties | keys'")]
-    Schema,
+    /// Print the JSON Schema of the contract (`--overlay`: of an environment overlay).
+    Schema(schema::Args),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(completions::Args),
     /// Print the manual page (roff), or write one page per command.
@@ -294,7 +290,7 @@ pub fn main() -> i32 {
         Command::Destroy(args) => destroy::run(&ctx, args),
         Command::Parity(args) => parity::run(&ctx, args),
         Command::Review(args) => review::run(&ctx, args),
-        Command::Schema => schema::run(),
+        Command::Schema(args) => schema::run(args),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),
     };

@@ -26,7 +26,105 @@ pub fn schema() -> Value {
                 .into(),
         );
     }
+    for_editors(&mut schema);
     schema
+}
+
+/// What editors (yaml-language-server) need beyond the JSON Schema: hover text as
+/// `markdownDescription`, and defaults without `null`s (a `"default": null` makes completion
+/// drop the key, and nulls inside a default object end up in its completion snippet).
+/// `names`: `value` is a map of property names to schemas, not a schema.
+fn for_editors(value: &mut Value) {
+    fn walk(value: &mut Value, names: bool) {
+        match value {
+            Value::Object(map) if names => map.values_mut().for_each(|v| walk(v, false)),
+            Value::Object(map) => {
+                if map.get("default").is_some_and(Value::is_null) {
+                    map.remove("default");
+                }
+                if let Some(default) = map.get_mut("default") {
+                    prune_nulls(default);
+                }
+                if let Some(Value::String(d)) = map.get("description") {
+                    let d = d.clone();
+                    map.entry("markdownDescription").or_insert(Value::String(d));
+                }
+                for (key, v) in map.iter_mut() {
+                    walk(v, matches!(key.as_str(), "properties" | "$defs" | "patternProperties"));
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|v| walk(v, false)),
+            _ => {}
+        }
+    }
+    walk(value, false);
+}
+
+fn prune_nulls(value: &mut Value) {
+    if let Value::Object(map) = value {
+        map.retain(|_, v| !v.is_null());
+        map.values_mut().for_each(prune_nulls);
+    }
+}
+
+/// The schema of an overlay (`environments/<env>.yaml`): the same properties and checks,
+/// nothing required — an overlay holds only what differs; the merged document must satisfy
+/// the full schema.
+pub fn overlay_schema() -> Value {
+    fn drop_required(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                if map.get("required").is_some_and(Value::is_array) {
+                    map.remove("required");
+                }
+                map.values_mut().for_each(drop_required);
+            }
+            Value::Array(items) => items.iter_mut().for_each(drop_required),
+            _ => {}
+        }
+    }
+    /// Every property may be `null` in an overlay: that removes the key from the base.
+    fn nullable_properties(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::Object(props)) = map.get_mut("properties") {
+                    for prop in props.values_mut() {
+                        let mut wrapped = serde_json::Map::new();
+                        for doc in ["description", "markdownDescription"] {
+                            if let Some(text) = prop.get(doc) {
+                                wrapped.insert(doc.into(), text.clone());
+                            }
+                        }
+                        let original = std::mem::take(prop);
+                        wrapped.insert("anyOf".into(), serde_json::json!([original, { "type": "null" }]));
+                        *prop = Value::Object(wrapped);
+                    }
+                }
+                map.values_mut().for_each(nullable_properties);
+            }
+            Value::Array(items) => items.iter_mut().for_each(nullable_properties),
+            _ => {}
+        }
+    }
+    let mut schema = schema();
+    drop_required(&mut schema);
+    nullable_properties(&mut schema);
+    if let Some(obj) = schema.as_object_mut() {
+        obj.insert("$id".into(), "https://redisctl.dev/schemas/redisctl.overlay.schema.json".into());
+        obj.insert("title".into(), "redisctl environment overlay".into());
+        let about = "An environment overlay (`environments/<env>.yaml`): only what differs from `redisctl.yaml`. \
+                     Maps merge, lists replace, `null` removes a key; the merged document must satisfy \
+                     redisctl.schema.json.";
+        obj.insert("description".into(), about.into());
+        obj.insert("markdownDescription".into(), about.into());
+    }
+    schema
+}
+
+pub fn overlay_schema_text() -> String {
+    let mut text = serde_json::to_string_pretty(&overlay_schema()).unwrap_or_default();
+    text.push('\n');
+    text
 }
 
 pub fn schema_text() -> String {

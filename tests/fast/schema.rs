@@ -144,3 +144,87 @@ fn every_example_validates_without_warnings() {
         run.show()
     );
 }
+
+/// Editors: environments/*.yaml name the overlay schema, which the binary prints
+/// (`schema --overlay`), which every overlay satisfies on its own, and which still refuses
+/// typos and wrong types — while the full schema refuses a bare overlay (it requires
+/// `apiVersion`, `service`, `redis`), which is why overlays need their own.
+#[test]
+fn overlays_have_their_own_schema_that_requires_nothing_but_still_checks() {
+    let path = repo_root().join("schemas/redisctl.overlay.schema.json");
+    let committed = std::fs::read_to_string(&path).unwrap();
+    let run = Run::of(redisctl().args(["schema", "--overlay"]));
+    run.assert_code(0);
+    assert!(
+        run.stdout == committed,
+        "schemas/redisctl.overlay.schema.json is out of date: regenerate it with\n  \
+         cargo run -- schema --overlay > schemas/redisctl.overlay.schema.json"
+    );
+    let overlay = jsonschema::draft202012::new(&serde_json::from_str::<Value>(&committed).unwrap()).unwrap();
+    let full = jsonschema::draft202012::new(&committed_schema()).unwrap();
+    let mut checked = 0;
+    for project in projects() {
+        for env in environments(&project) {
+            let file = project.join("environments").join(format!("{env}.yaml"));
+            let text = std::fs::read_to_string(&file).unwrap();
+            assert!(
+                text.lines().next().unwrap_or_default().ends_with("schemas/redisctl.overlay.schema.json"),
+                "{} does not name the overlay schema in its modeline",
+                file.display()
+            );
+            let doc = yaml_file(&file);
+            let errors: Vec<String> =
+                overlay.iter_errors(&doc).map(|e| format!("{}: {e}", e.instance_path())).collect();
+            assert!(errors.is_empty(), "{}: {errors:#?}", file.display());
+            assert!(!full.is_valid(&doc), "{}: the full schema accepts a bare overlay", file.display());
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 3 + EXAMPLES.len());
+    for (bad, why) in [
+        (serde_json::json!({ "topolgy": { "mode": "cluster" } }), "a typo"),
+        (serde_json::json!({ "ports": { "redis": "six" } }), "a wrong type"),
+        (serde_json::json!({ "topology": { "mode": "ring" } }), "an unknown enum value"),
+    ] {
+        assert!(!overlay.is_valid(&bad), "the overlay schema accepts {why}: {bad}");
+    }
+    // `null` removes a key from the base: allowed for any key of an overlay.
+    assert!(overlay.is_valid(&serde_json::json!({ "resources": { "maxmemory": null }, "kubernetes": null })));
+}
+
+/// Editors: hovers read `markdownDescription`; a `"default": null` (or nulls inside a default)
+/// makes yaml-language-server's completion drop keys. Neither schema has one.
+#[test]
+fn both_schemas_carry_hover_text_and_no_null_defaults() {
+    for file in ["schemas/redisctl.schema.json", "schemas/redisctl.overlay.schema.json"] {
+        let schema: Value = serde_json::from_str(&std::fs::read_to_string(repo_root().join(file)).unwrap()).unwrap();
+        let (mut described, mut nulls) = (0, Vec::new());
+        fn walk(v: &Value, at: String, described: &mut usize, nulls: &mut Vec<String>) {
+            match v {
+                Value::Object(map) => {
+                    if let Some(d) = map.get("default") {
+                        if d.is_null() || d.to_string().contains(":null") {
+                            nulls.push(at.clone());
+                        }
+                    }
+                    if map.get("description").is_some_and(Value::is_string) {
+                        assert_eq!(map.get("markdownDescription"), map.get("description"), "{at}");
+                        *described += 1;
+                    }
+                    for (k, child) in map {
+                        walk(child, format!("{at}/{k}"), described, nulls);
+                    }
+                }
+                Value::Array(items) => {
+                    for (i, child) in items.iter().enumerate() {
+                        walk(child, format!("{at}/{i}"), described, nulls);
+                    }
+                }
+                _ => {}
+            }
+        }
+        walk(&schema, String::new(), &mut described, &mut nulls);
+        assert!(nulls.is_empty(), "{file}: null defaults at {nulls:?}");
+        assert!(described > 100, "{file}: only {described} descriptions");
+    }
+}
