@@ -6,6 +6,7 @@
 #   check-jsonschema (PyPI)                 compose.yaml against the compose-spec schema
 #   kubernetes-validate (PyPI)              Kubernetes manifests (--strict -k 1.29.0)
 #   moto_server (PyPI moto[server])         the AWS ElastiCache API for `target: elasticache`
+#   yaml-language-server (npm)              the editor experience of the schemas, over LSP
 # Python tools go into .venv-peers/ at the repository root (gitignored). Idempotent: runs
 # apt-get only for what is missing and pip only when a tool is missing or the pins changed.
 set -euo pipefail
@@ -17,6 +18,7 @@ command -v systemd-analyze >/dev/null || need_apt+=(systemd)
 command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v docker-compose >/dev/null || need_apt+=(docker-compose)
 python3 -m venv --help >/dev/null 2>&1 || need_apt+=(python3-venv)
+command -v npm >/dev/null || need_apt+=(npm)
 if ((${#need_apt[@]})); then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -31,5 +33,11 @@ if [ ! -x "$venv/bin/check-jsonschema" ] || [ ! -x "$venv/bin/kubernetes-validat
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check $pins
   echo "$pins" > "$venv/.pins"
+fi
+# yaml-language-server (npm) for the editor test, into .node-peers/ (gitignored), pinned.
+yls=1.25.0
+if [ "$(cat .node-peers/.pin 2>/dev/null)" != "$yls" ]; then
+  npm install --silent --no-audit --no-fund --prefix .node-peers "yaml-language-server@$yls" >/dev/null
+  echo "$yls" > .node-peers/.pin
 fi
 echo "test peers ready: $(command -v docker-compose), $venv/bin/check-jsonschema, $venv/bin/kubernetes-validate, $venv/bin/moto_server"
