@@ -119,3 +119,69 @@ fn show_presents_a_saved_plan_as_plan_did() {
     missing.assert_code(1);
     assert!(missing.stderr.contains("no-such.plan"), "{}", missing.show());
 }
+
+/// `examples/ci/`: the pre-commit hook keeps the committed deploy/ output rendered (it stops a
+/// commit whose contract change is not rendered, and names the environment), and every
+/// redisctl command of the GitHub Actions workflow runs, in order, on a repository with the
+/// sample project (the passwords set as the repository's secrets would set them).
+#[test]
+fn the_ci_example_runs_on_the_sample_and_its_hook_keeps_deploy_rendered() {
+    let p = TempProject::copy_of(&repo_root());
+    std::fs::create_dir_all(p.path().join("examples")).unwrap();
+    copy_dir(&repo_root().join("examples/ci"), &p.path().join("examples/ci"));
+    let git = |args: &[&str]| {
+        let o = std::process::Command::new("git").args(args).current_dir(p.path()).output().unwrap();
+        assert!(o.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    };
+    git(&["init", "-q"]);
+    git(&["-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-q", "--allow-empty", "-m", "start"]);
+    let hook = || {
+        let mut cmd = std::process::Command::new(p.path().join("examples/ci/pre-commit"));
+        cmd.current_dir(p.path()).env("REDISCTL", env!("CARGO_BIN_EXE_redisctl")).env("NO_COLOR", "1");
+        for (k, v) in SAMPLE_ENV_PASSWORDS {
+            cmd.env(k, v);
+        }
+        let o = cmd.output().unwrap();
+        (o.status.code(), String::from_utf8_lossy(&o.stderr).to_string())
+    };
+    // Nothing rendered yet: both shared environments are rendered, the commit stops.
+    let (code, said) = hook();
+    assert_eq!(code, Some(1), "{said}");
+    assert!(said.contains("staging") && said.contains("production") && said.contains("git add deploy/"), "{said}");
+    assert!(p.path().join("deploy/staging/statefulset-catalog-redis.yaml").is_file());
+    assert_eq!(hook(), (Some(0), String::new()), "rendered output passes");
+    // A contract change of staging alone: only staging is stale.
+    let staging = p.read("environments/staging.yaml").replace("maxmemory: 1gb", "maxmemory: 1200mb");
+    p.write("environments/staging.yaml", staging);
+    let (code, said) = hook();
+    assert_eq!(code, Some(1), "{said}");
+    assert!(said.contains(": staging.") && !said.contains("production"), "{said}");
+    assert_eq!(hook().0, Some(0));
+
+    // The workflow's commands, in order.
+    let workflow = std::fs::read_to_string(p.path().join("examples/ci/redisctl.yml")).unwrap();
+    let node = redisctl::contract::yaml::parse(&workflow, 0).expect("the workflow is YAML");
+    let doc = redisctl::contract::merge::to_json(&node, &mut Default::default());
+    let steps = doc["jobs"]["plan"]["steps"].as_array().expect("jobs.plan.steps");
+    let mut ran = 0;
+    for line in steps.iter().filter_map(|s| s["run"].as_str()).flat_map(str::lines).map(str::trim) {
+        if line == "examples/ci/pre-commit" {
+            assert_eq!(hook(), (Some(0), String::new()), "{line}");
+            ran += 1;
+        } else if let Some(rest) = line.strip_prefix("redisctl ") {
+            let (args, out) = match rest.split_once(" > ") {
+                Some((args, file)) => (args, Some(file)),
+                None => (rest, None),
+            };
+            let args: Vec<&str> = args.split_whitespace().collect();
+            let o = run(&p, &args, true);
+            assert_eq!(o.code, Some(0), "`{line}`: {}", o.show());
+            if let Some(file) = out {
+                assert!(o.stdout.starts_with("<!-- redisctl-plan -->"), "`{line}`: {}", o.stdout);
+                p.write(file, &o.stdout);
+            }
+            ran += 1;
+        }
+    }
+    assert_eq!(ran, 3, "validate, the deploy check, plan --all");
+}
