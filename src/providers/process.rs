@@ -261,7 +261,7 @@ impl Provider for ProcessProvider {
             if let Some(pid) = pid.filter(|p| alive(*p, &dir)) {
                 // Not in the deployment any more, so the stack cannot address it: SIGTERM
                 // makes redis-server shut down cleanly (and save, if persistence is on).
-                unsafe { libc::kill(pid, libc::SIGTERM) };
+                crate::stack::signal(pid, rustix::process::Signal::TERM);
                 let gone = crate::stack::poll(Duration::from_secs(10), || match alive(pid, &dir) {
                     true => Err(()),
                     false => Ok(()),

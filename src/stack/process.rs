@@ -131,14 +131,14 @@ pub fn alive(pid: i32, dir: &Path) -> bool {
         let cwd = std::fs::read_link(format!("/proc/{pid}/cwd"));
         return cwd.is_ok() && cwd.ok() == dir.canonicalize().ok();
     }
-    // SAFETY: kill with signal 0 only checks that the process exists.
-    unsafe { libc::kill(pid, 0) == 0 }
+    rustix::process::Pid::from_raw(pid).is_some_and(|p| rustix::process::test_kill_process(p).is_ok())
 }
 
-fn signal(pid: i32, sig: libc::c_int) {
-    // SAFETY: plain kill(2) on a pid just checked to be this member's process.
-    unsafe {
-        libc::kill(pid, sig);
+/// Send `sig` to `pid` (just checked to be this member's process); a process that is gone
+/// already is what the caller wants anyway.
+pub fn signal(pid: i32, sig: rustix::process::Signal) {
+    if let Some(p) = rustix::process::Pid::from_raw(pid) {
+        let _ = rustix::process::kill_process(p, sig);
     }
 }
 
@@ -402,7 +402,7 @@ impl Stack {
         if polite && gone(opts.timeout) {
             return Ok(true);
         }
-        for sig in [libc::SIGTERM, libc::SIGKILL] {
+        for sig in [rustix::process::Signal::TERM, rustix::process::Signal::KILL] {
             signal(pid, sig);
             if gone(SIGNAL_GRACE) {
                 return Ok(true);
