@@ -22,6 +22,117 @@ pub struct RedisEnterpriseTarget {
     pub cluster: EnterpriseCluster,
     #[serde(default)]
     pub database: EnterpriseDatabase,
+    /// Make the database an Active-Active (geo-distributed) database: one instance per
+    /// participating cluster, every one writable, concurrent writes merged (CRDT).
+    #[serde(default)]
+    pub active_active: Option<ActiveActive>,
+}
+
+/// An Active-Active database: a `RedisEnterpriseActiveActiveDatabase` over the participating
+/// clusters (a `RedisEnterpriseRemoteCluster` each, this environment's own among them).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ActiveActive {
+    /// Every region's cluster, this environment's own marked `local: true`.
+    #[schemars(length(min = 1))]
+    pub participating_clusters: Vec<Participant>,
+    /// How the other regions reach this cluster's API and databases (the cluster's
+    /// `ingressOrRouteSpec.method`).
+    #[serde(default)]
+    pub method: IngressMethod,
+    /// What the application relies on when two regions write the same key at once, per key
+    /// prefix (the longest matching prefix applies). Every prefix the application writes
+    /// (`keyspace.prefix`, the application users' key patterns) needs one.
+    #[serde(default)]
+    pub conflicts: Vec<Conflict>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Participant {
+    /// Name of the `RedisEnterpriseRemoteCluster` resource.
+    #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"))]
+    pub name: String,
+    /// The `RedisEnterpriseCluster` it points to, and its namespace (in its own Kubernetes cluster).
+    #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$"))]
+    pub rec_name: String,
+    #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"))]
+    pub rec_namespace: String,
+    /// Host name of the cluster's API, as the other regions reach it, e.g. `api-rec-eu.example.com`.
+    #[schemars(regex(pattern = r"^[A-Za-z0-9.-]{1,253}$"))]
+    pub api_fqdn_url: String,
+    /// Suffix of the database host names, e.g. `-db-rec-eu.example.com`.
+    #[schemars(regex(pattern = r"^[A-Za-z0-9.-]{1,253}$"))]
+    pub db_fqdn_suffix: String,
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 65535))]
+    pub api_port: Option<u32>,
+    /// Existing Secret with the cluster's API credentials (`username`, `password`; never
+    /// rendered). Default: `redis-enterprise-<name>`, the name the operator requires.
+    #[serde(default)]
+    #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"))]
+    pub secret_name: Option<String>,
+    /// This environment's own cluster (exactly one).
+    #[serde(default)]
+    pub local: bool,
+}
+
+impl Participant {
+    pub fn secret(&self) -> String {
+        self.secret_name.clone().unwrap_or_else(|| format!("redis-enterprise-{}", self.name))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+pub enum IngressMethod {
+    #[default]
+    #[serde(rename = "ingress")]
+    Ingress,
+    #[serde(rename = "openShiftRoute")]
+    OpenShiftRoute,
+    #[serde(rename = "istio")]
+    Istio,
+}
+
+impl IngressMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IngressMethod::Ingress => "ingress",
+            IngressMethod::OpenShiftRoute => "openShiftRoute",
+            IngressMethod::Istio => "istio",
+        }
+    }
+}
+
+/// The conflict semantics one key prefix relies on.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Conflict {
+    /// Key prefix, e.g. `orders:count:`.
+    #[schemars(length(min = 1), example = &"orders:count:")]
+    pub prefix: String,
+    pub semantics: ConflictSemantics,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConflictSemantics {
+    /// Counters (INCRBY, HINCRBY): concurrent increments add up.
+    Counter,
+    /// Strings: the write with the later timestamp wins, the other is lost.
+    LastWriterWins,
+    /// Sets, hashes, sorted sets: a concurrent add and remove of one element keeps it.
+    AddWins,
+}
+
+impl ConflictSemantics {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConflictSemantics::Counter => "counter",
+            ConflictSemantics::LastWriterWins => "last-writer-wins",
+            ConflictSemantics::AddWins => "add-wins",
+        }
+    }
 }
 
 /// The `RedisEnterpriseCluster`: the Redis Enterprise nodes (pods) the database's shards run on.
@@ -203,8 +314,11 @@ pub const OPERATED: Operated = Operated {
         let re = &c.redis_enterprise;
         let (shards, replication) = shape(c);
         let api = if c.topology.mode == TopologyMode::Cluster { ", OSS Cluster API" } else { ", one proxy endpoint" };
+        let regions = re.active_active.as_ref().map_or(String::new(), |aa| {
+            format!(", Active-Active over {} participating clusters", aa.participating_clusters.len())
+        });
         format!(
-            "Redis Enterprise cluster `{}` ({}): database `{}` with {shards} shard(s) × (primary{}){api}",
+            "Redis Enterprise cluster `{}` ({}): database `{}` with {shards} shard(s) × (primary{}){api}{regions}",
             re.cluster_name(c),
             if re.cluster.manage { format!("{} nodes", re.cluster.nodes) } else { "managed elsewhere".into() },
             re.database_name(c),

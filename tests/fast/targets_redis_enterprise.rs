@@ -207,8 +207,19 @@ fn every_rendered_resource_passes_the_operators_crd_schemas_strictly() {
             checked += 1;
         }
     }
-    assert_eq!(kinds.into_iter().collect::<Vec<_>>(), ["RedisEnterpriseCluster", "RedisEnterpriseDatabase"]);
-    assert_eq!(checked, 7, "the example (2), auth optional (2), a cluster run elsewhere (1), modules (2)");
+    assert_eq!(
+        kinds.into_iter().collect::<Vec<_>>(),
+        [
+            "RedisEnterpriseActiveActiveDatabase",
+            "RedisEnterpriseCluster",
+            "RedisEnterpriseDatabase",
+            "RedisEnterpriseRemoteCluster"
+        ]
+    );
+    assert_eq!(
+        checked, 11,
+        "the example (2 + Active-Active 4), auth optional (2), a cluster run elsewhere (1), modules (2)"
+    );
     let db = |dir: &Path| yaml_to_json(&std::fs::read_to_string(dir.join("redisenterprisedatabase.yaml")).unwrap());
     assert_eq!(
         db(rendered[rendered.len() - 1].1.path())["spec"]["modulesList"],
@@ -495,4 +506,128 @@ fn parity_connect_and_review_speak_of_the_operator() {
     ] {
         assert!(review.stdout.contains(needle), "review lacks {needle}:\n{}", review.stdout);
     }
+}
+
+/// The example's Active-Active environment with its base contract edited by `edit`.
+fn active_active(edit: &dyn Fn(&str) -> String, overlay: &dyn Fn(&str) -> String) -> TempProject {
+    let p = TempProject::copy_of(&example_dir("redis-enterprise-orders"));
+    p.write("redisctl.yaml", edit(&p.read("redisctl.yaml")));
+    p.write("environments/global.yaml", overlay(&p.read("environments/global.yaml")));
+    p
+}
+
+fn validate_global(p: &TempProject) -> String {
+    let run = Run::of(common::redisctl_in(p.path()).args(["validate", "--env", "global"]).envs(PASSWORDS));
+    run.assert_code(1);
+    run.text()
+}
+
+fn block<'a>(out: &'a str, message: &str) -> &'a str {
+    out.split("\n\n").find(|b| b.contains(message)).unwrap_or_else(|| panic!("no `{message}` in\n{out}"))
+}
+
+/// #18 done-when: an Active-Active queue workload is refused, at the workload, with the reason.
+#[test]
+fn an_active_active_queue_or_lock_workload_is_refused_with_the_reason() {
+    for (workload, why) in [("queue", "jobs run twice or are lost"), ("coordination", "two regions hold the same lock")]
+    {
+        let p = active_active(&|base| base.replace("workload: state", &format!("workload: {workload}")), &|o| {
+            o.to_string()
+        });
+        let out = validate_global(&p);
+        let b = block(&out, &format!("a `{workload}` workload cannot run on an Active-Active database"));
+        assert!(b.contains("error[RCTL098]") && b.contains("redisctl.yaml:11:13"), "{b}");
+        assert!(b.contains("no global serializability") && b.contains(why), "the reason: {b}");
+    }
+    // The same workload on a single-region database is no Active-Active problem.
+    let p = active_active(&|base| base.replace("workload: state", "workload: queue"), &|o| o.to_string());
+    let run = Run::of(common::redisctl_in(p.path()).args(["validate", "--env", "production"]).envs(PASSWORDS));
+    assert!(!run.text().contains("RCTL098"), "{}", run.text());
+}
+
+/// Multi-region writes need declared conflict semantics for every prefix the application
+/// writes; modules without Active-Active support and a wrong number of regions are refused.
+#[test]
+fn active_active_needs_conflict_semantics_supported_modules_and_two_to_five_regions() {
+    let p = active_active(&|b| b.to_string(), &|o| {
+        o.replace("      - { prefix: \"orders:\", semantics: last-writer-wins }\n", "")
+    });
+    let out = validate_global(&p);
+    let b = block(&out, "no conflict semantics declared for the key prefix `orders:`");
+    assert!(b.contains("error[RCTL098]") && b.contains("two regions can write the same key at once"), "{b}");
+    assert!(
+        out.contains("redisctl.yaml:14:21") || out.contains("redisctl.yaml:21:14"),
+        "at the prefix or key pattern:\n{out}"
+    );
+
+    let p = active_active(
+        &|b| b.replace("  maxmemoryPolicy: noeviction\n", "  maxmemoryPolicy: noeviction\n  modules: [timeseries]\n"),
+        &|o| o.to_string(),
+    );
+    let out = validate_global(&p);
+    assert!(block(&out, "module `timeseries` has no Active-Active support").contains("error[RCTL098]"), "{out}");
+
+    let p = active_active(&|b| b.to_string(), &|o| {
+        o.lines().filter(|l| !l.contains("name: rerc-us")).map(|l| format!("{l}\n")).collect()
+    });
+    let out = validate_global(&p);
+    assert!(block(&out, "2 to 5 participating clusters, not 1").contains("environments/global.yaml:"), "{out}");
+
+    let p = active_active(&|b| b.to_string(), &|o| o.replace("recName: orders-rec-eu", "recName: orders-rec-x"));
+    let out = validate_global(&p);
+    assert!(
+        block(&out, "the local participating cluster points to `orders/orders-rec-x`").contains("error[RCTL098]"),
+        "{out}"
+    );
+}
+
+/// The Active-Active environment renders the remote clusters and the Active-Active database
+/// (no plain database), the cluster's ingress for the other regions, and names the remote
+/// clusters' credential Secrets; `--exec` applies the cluster, then the remote clusters, then
+/// the Active-Active database.
+#[test]
+fn active_active_renders_remote_clusters_and_the_database_in_apply_order() {
+    let dir = render(&example_dir("redis-enterprise-orders"), "global");
+    let names: Vec<String> = resources(dir.path()).into_iter().map(|(f, _)| f).collect();
+    assert_eq!(
+        names,
+        [
+            "redisenterpriseactiveactivedatabase.yaml",
+            "redisenterprisecluster.yaml",
+            "redisenterpriseremotecluster-rerc-eu.yaml",
+            "redisenterpriseremotecluster-rerc-us.yaml"
+        ]
+    );
+    let aa =
+        yaml_to_json(&std::fs::read_to_string(dir.path().join("redisenterpriseactiveactivedatabase.yaml")).unwrap());
+    assert_eq!(aa["spec"]["participatingClusters"], json!([{ "name": "rerc-eu" }, { "name": "rerc-us" }]));
+    assert_eq!(aa["spec"]["globalConfigurations"]["memorySize"], json!("6GB"));
+    assert_eq!(aa["spec"]["globalConfigurations"]["shardingEnabled"], json!(true));
+    let rec = yaml_to_json(&std::fs::read_to_string(dir.path().join("redisenterprisecluster.yaml")).unwrap());
+    assert_eq!(rec["spec"]["ingressOrRouteSpec"]["apiFqdnUrl"], json!("api-orders-eu.example.com"));
+    let readme = std::fs::read_to_string(dir.path().join("README.md")).unwrap();
+    assert!(readme.contains("| `orders:count:` | counter: concurrent increments"), "{readme}");
+    assert!(readme.contains("`redis-enterprise-rerc-us`"), "{readme}");
+
+    let p = TempProject::copy_of(&example_dir("redis-enterprise-orders"));
+    let plan = Run::of(cmd(p.path()).args(["plan", "--env", "global", "--exec", "--format", "json"]));
+    let json: Value = serde_json::from_str(&plan.stdout).unwrap_or_else(|e| panic!("{e}: {}", plan.show()));
+    let argv: Vec<Vec<String>> = json["exec"]["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["argv"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect())
+        .collect();
+    assert!(argv[0].join(" ").contains("secret orders-rec-license orders-rec-proxy-tls orders-redis-backup-s3 redis-enterprise-rerc-eu redis-enterprise-rerc-us"), "{argv:?}");
+    let files: Vec<&str> =
+        argv[1].iter().filter(|a| a.ends_with(".yaml")).map(|a| a.rsplit('/').next().unwrap()).collect();
+    assert_eq!(
+        files,
+        [
+            "redisenterprisecluster.yaml",
+            "redisenterpriseremotecluster-rerc-eu.yaml",
+            "redisenterpriseremotecluster-rerc-us.yaml",
+            "redisenterpriseactiveactivedatabase.yaml"
+        ]
+    );
 }

@@ -40,6 +40,17 @@ pub struct Catalog {
     pub config: ConfigTable,
     /// Contract pointer → why the operator's model has no use for it.
     pub unused: BTreeMap<String, String>,
+    pub active_active: ActiveActiveTable,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActiveActiveTable {
+    pub max_participating_clusters: usize,
+    /// Workload → why multi-region writes break it.
+    pub refused_workloads: BTreeMap<String, String>,
+    /// Conflict semantics → what it means.
+    pub semantics: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -121,14 +132,148 @@ impl Catalog {
 /// message and a hint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
+    /// RCTL097: Redis Enterprise cannot express it; RCTL098: an Active-Active database would
+    /// break it (multi-region writes).
+    pub code: &'static str,
     pub pointer: String,
     pub key: bool,
     pub message: String,
+    /// Why, when the message alone does not say.
+    pub reason: Option<String>,
     pub hint: String,
 }
 
 fn problem(pointer: impl Into<String>, message: impl Into<String>, hint: impl Into<String>) -> Problem {
-    Problem { pointer: pointer.into(), key: false, message: message.into(), hint: hint.into() }
+    Problem {
+        code: "RCTL097",
+        pointer: pointer.into(),
+        key: false,
+        message: message.into(),
+        reason: None,
+        hint: hint.into(),
+    }
+}
+
+fn active_active_problem(pointer: impl Into<String>, message: impl Into<String>, hint: impl Into<String>) -> Problem {
+    Problem { code: "RCTL098", ..problem(pointer, message, hint) }
+}
+
+/// The key prefixes the application writes, with where the contract says so: the keyspace
+/// prefix and the literal start of each application user's key patterns.
+fn written_prefixes(c: &Contract) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    if let Some(p) = &c.keyspace.prefix {
+        out.push(("/keyspace/prefix".to_string(), format!("{p}:")));
+    }
+    for (i, u) in c.acl.users.iter().enumerate().filter(|(_, u)| u.role == UserRole::Application) {
+        for (j, k) in u.keys.iter().enumerate() {
+            let literal = k.split(['*', '?', '[', '\\']).next().unwrap_or_default();
+            out.push((format!("/acl/users/{i}/keys/{j}"), literal.to_string()));
+        }
+    }
+    out
+}
+
+/// What breaks when every region writes (RCTL098): queue and lock workloads, prefixes without
+/// declared conflict semantics, modules without Active-Active support, the participants.
+fn active_active_problems(c: &Contract, out: &mut Vec<Problem>) {
+    let Some(aa) = &c.redis_enterprise.active_active else { return };
+    let cat = Catalog::get();
+    let at = "/redisEnterprise/activeActive";
+    if let Some(why) = cat.active_active.refused_workloads.get(c.redis.workload.as_str()) {
+        out.push(Problem {
+            reason: Some(format!("Active-Active merges concurrent writes and has no global serializability: {why}")),
+            ..active_active_problem(
+                "/redis/workload",
+                format!("a `{}` workload cannot run on an Active-Active database", c.redis.workload.as_str()),
+                "keep it on a single-region database (remove `redisEnterprise.activeActive`), with one writer",
+            )
+        });
+    }
+    let n = aa.participating_clusters.len();
+    if n < 2 || n > cat.active_active.max_participating_clusters {
+        out.push(active_active_problem(
+            format!("{at}/participatingClusters"),
+            format!(
+                "an Active-Active database has 2 to {} participating clusters, not {n}",
+                cat.active_active.max_participating_clusters
+            ),
+            "list every region's cluster, this environment's own with `local: true`",
+        ));
+    }
+    let locals: Vec<usize> =
+        aa.participating_clusters.iter().enumerate().filter(|(_, p)| p.local).map(|(i, _)| i).collect();
+    let re = &c.redis_enterprise;
+    match locals.as_slice() {
+        [i] => {
+            let p = &aa.participating_clusters[*i];
+            if p.rec_name != re.cluster_name(c) || p.rec_namespace != re.namespace(c) {
+                out.push(active_active_problem(
+                    format!("{at}/participatingClusters/{i}/recName"),
+                    format!(
+                        "the local participating cluster points to `{}/{}`, but this environment's cluster is `{}/{}`",
+                        p.rec_namespace,
+                        p.rec_name,
+                        re.namespace(c),
+                        re.cluster_name(c)
+                    ),
+                    "make `recName` and `recNamespace` of the `local: true` entry this environment's cluster",
+                ));
+            }
+        }
+        _ => out.push(active_active_problem(
+            format!("{at}/participatingClusters"),
+            format!(
+                "exactly one participating cluster must be `local: true` (this environment's), not {}",
+                locals.len()
+            ),
+            "mark this environment's cluster with `local: true`",
+        )),
+    }
+    let mut names: Vec<&str> = aa.participating_clusters.iter().map(|p| p.name.as_str()).collect();
+    names.sort_unstable();
+    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+        out.push(active_active_problem(
+            format!("{at}/participatingClusters"),
+            format!("participating cluster `{}` is listed twice", w[0]),
+            "give each remote cluster its own name",
+        ));
+    }
+    for (pointer, prefix) in written_prefixes(c) {
+        if !aa.conflicts.iter().any(|cf| prefix.starts_with(&cf.prefix)) {
+            out.push(Problem {
+                reason: Some(
+                    "two regions can write the same key at once; the merge keeps counters, the last string, or \
+                     added elements, and the application must be written for the one it gets"
+                        .into(),
+                ),
+                ..active_active_problem(
+                    pointer,
+                    format!("no conflict semantics declared for the key prefix `{prefix}`"),
+                    format!(
+                        "add `{{ prefix: \"{prefix}\", semantics: counter | last-writer-wins | add-wins }}` to `redisEnterprise.activeActive.conflicts`"
+                    ),
+                )
+            });
+        }
+    }
+    let bundled = crate::model::RedisVersion::ALL.iter().find(|v| v.as_str() == cat.bundled_modules_since);
+    for (i, m) in c.redis.modules.iter().enumerate() {
+        let Some(row) = cat.modules.get(m) else { continue };
+        if !row.active_active {
+            out.push(active_active_problem(
+                format!("/redis/modules/{i}"),
+                format!("module `{m}` has no Active-Active support"),
+                "remove it, or keep the database in one region",
+            ));
+        } else if bundled.is_none_or(|b| c.redis.version < *b) {
+            out.push(active_active_problem(
+                format!("/redis/modules/{i}"),
+                format!("an Active-Active database before Redis 8 needs each module's exact version (`{m}`), which the contract does not hold"),
+                "use Redis 8.0 or later, which bundles the modules",
+            ));
+        }
+    }
 }
 
 fn pointer_escape(s: &str) -> String {
@@ -267,6 +412,7 @@ pub fn problems(c: &Contract) -> Vec<Problem> {
             "add an application user to `acl.users`",
         ));
     }
+    active_active_problems(c, &mut out);
     if re.database.backup.as_ref().is_some_and(|b| b.interval.0 < 3_600_000 || !b.interval.0.is_multiple_of(1000)) {
         out.push(problem(
             "/redisEnterprise/database/backup/interval",
@@ -277,7 +423,7 @@ pub fn problems(c: &Contract) -> Vec<Problem> {
     out
 }
 
-/// Located diagnostics (RCTL097) for `problems`.
+/// Located diagnostics (RCTL097, RCTL098) for `problems`.
 fn check(c: &Contract, index: &SpanIndex) -> Vec<Diagnostic> {
     problems(c)
         .into_iter()
@@ -288,7 +434,11 @@ fn check(c: &Contract, index: &SpanIndex) -> Vec<Diagnostic> {
                 (index.value(&p.pointer), index.key(&p.pointer))
             };
             let span = first.or(second).or_else(|| index.value("/target"));
-            Diagnostic::error("RCTL097", p.message).at(span).hint(p.hint)
+            let d = Diagnostic::error(p.code, p.message).at(span).hint(p.hint);
+            match p.reason {
+                Some(r) => d.reason(r),
+                None => d,
+            }
         })
         .collect()
 }
@@ -321,10 +471,21 @@ const DATABASE_FIXED: &[(&str, &str)] = &[
 /// Fields of the cluster's spec the operator cannot change on a running cluster.
 const CLUSTER_FIXED: &[(&str, &str)] = &[("persistentSpec", "the nodes' volumes keep their storage class and size")];
 
+/// The spec fields that differ; an Active-Active database's `globalConfigurations` one by one
+/// (they are its database's fields).
 fn changed_fields(old: &Value, new: &Value) -> Vec<String> {
-    let keys = |v: &Value| v["spec"].as_object().map(|m| m.keys().cloned().collect::<Vec<_>>()).unwrap_or_default();
-    let mut fields: Vec<String> =
-        keys(old).into_iter().chain(keys(new)).filter(|k| old["spec"][k] != new["spec"][k]).collect();
+    let at = |v: &Value, k: &str| match k.strip_prefix("globalConfigurations.") {
+        Some(g) => v["spec"]["globalConfigurations"][g].clone(),
+        None => v["spec"][k].clone(),
+    };
+    let keys = |v: &Value| {
+        let mut keys: Vec<String> = v["spec"].as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default();
+        keys.retain(|k| k != "globalConfigurations");
+        let global = v["spec"]["globalConfigurations"].as_object();
+        keys.extend(global.into_iter().flat_map(|m| m.keys().map(|k| format!("globalConfigurations.{k}"))));
+        keys
+    };
+    let mut fields: Vec<String> = keys(old).into_iter().chain(keys(new)).filter(|k| at(old, k) != at(new, k)).collect();
     fields.sort();
     fields.dedup();
     fields
@@ -340,6 +501,7 @@ pub fn consequences(_path: &str, before: &str, after: &str) -> Option<Consequenc
     let what = match kind.as_str() {
         "RedisEnterpriseDatabase" => "database",
         "RedisEnterpriseCluster" => "cluster and every database on it",
+        "RedisEnterpriseActiveActiveDatabase" => "Active-Active database, in every region",
         _ => return None,
     };
     let name = old["metadata"]["name"].as_str().unwrap_or_default();
@@ -353,10 +515,13 @@ pub fn consequences(_path: &str, before: &str, after: &str) -> Option<Consequenc
     if new["kind"] != old["kind"] {
         return None;
     }
-    let fixed = if kind == "RedisEnterpriseDatabase" { DATABASE_FIXED } else { CLUSTER_FIXED };
+    let fixed = if kind == "RedisEnterpriseCluster" { CLUSTER_FIXED } else { DATABASE_FIXED };
     let mut recreate: Vec<String> = changed_fields(&old, &new)
         .iter()
-        .filter_map(|f| fixed.iter().find(|(k, _)| k == f).map(|(k, why)| format!("`spec.{k}` ({why})")))
+        .filter_map(|f| {
+            let field = f.trim_start_matches("globalConfigurations.");
+            fixed.iter().find(|(k, _)| *k == field).map(|(_, why)| format!("`spec.{f}` ({why})"))
+        })
         .collect();
     for key in ["name", "namespace"] {
         if old["metadata"][key] != new["metadata"][key] {

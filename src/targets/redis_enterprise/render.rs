@@ -7,13 +7,14 @@
 use serde_json::{json, Map, Value};
 
 use super::{memory_size, service_host, Catalog, DEFAULT_NODE_CPU, DEFAULT_NODE_MEMORY};
-use crate::model::enterprise::shape;
+use crate::model::enterprise::{shape, ActiveActive};
 use crate::model::{Auth, RedisVersion, TopologyMode, UserRole};
 use crate::render::{generated_header, yaml_artifact, Artifact};
 use crate::resolve::{Deployment, User};
 
 pub const CLUSTER_FILE: &str = "redisenterprisecluster.yaml";
 pub const DATABASE_FILE: &str = "redisenterprisedatabase.yaml";
+pub const ACTIVE_ACTIVE_FILE: &str = "redisenterpriseactiveactivedatabase.yaml";
 const API_GROUP: &str = "app.redislabs.com";
 
 /// Where failure domains come from when the contract names them and no label.
@@ -75,6 +76,13 @@ pub fn referenced_secrets(d: &Deployment) -> Vec<String> {
         );
     }
     names.extend(re.database.backup.as_ref().map(|b| b.secret_name.clone()));
+    if let Some(aa) = &re.active_active {
+        names.extend(aa.participating_clusters.iter().map(|p| p.secret()));
+        // The operator does not create an Active-Active database's password Secret.
+        if c.security.auth == Auth::Optional {
+            names.push(database_secret(d));
+        }
+    }
     names.sort();
     names.dedup();
     names
@@ -115,21 +123,36 @@ fn cluster(d: &Deployment) -> Value {
     if !certificates.is_empty() {
         spec["certificates"] = Value::Object(certificates);
     }
+    // The other regions reach this cluster's API and databases through the local participant's names.
+    let aa = c.redis_enterprise.active_active.as_ref();
+    if let Some((aa, local)) = aa.and_then(|aa| Some((aa, aa.participating_clusters.iter().find(|p| p.local)?))) {
+        spec["ingressOrRouteSpec"] = json!({
+            "apiFqdnUrl": local.api_fqdn_url,
+            "dbFqdnSuffix": local.db_fqdn_suffix,
+            "method": aa.method.as_str(),
+        });
+    }
     rec["spec"] = spec;
     rec
 }
 
-fn database(d: &Deployment) -> Result<Value, String> {
+fn database_secret(d: &Deployment) -> String {
+    let c = &d.contract;
+    let re = &c.redis_enterprise;
+    re.database.secret_name.clone().unwrap_or_else(|| format!("{}-password", re.database_name(c)))
+}
+
+/// The database's settings: the `RedisEnterpriseDatabase`'s spec, or an Active-Active
+/// database's `globalConfigurations` (the same fields).
+fn database_spec(d: &Deployment) -> Result<Value, String> {
     let c = &d.contract;
     let re = &c.redis_enterprise;
     let cat = Catalog::get();
     let (shards, replication) = shape(c);
     let memory = memory_size(c).ok_or("target `redis-enterprise` needs `resources.maxmemory` (RCTL097)")?;
     let persistence = cat.persistence(c).map_err(|(_, message, _)| format!("{message} (RCTL097)"))?;
-    let mut db = object(d, "v1alpha1", "RedisEnterpriseDatabase", &re.database_name(c));
     let auth_optional = c.security.auth == Auth::Optional;
     let mut spec = json!({
-        "redisEnterpriseCluster": { "name": re.cluster_name(c) },
         "type": "redis",
         "redisVersion": c.redis.version.as_str(),
         "memorySize": memory_text(memory),
@@ -144,8 +167,7 @@ fn database(d: &Deployment) -> Result<Value, String> {
         "defaultUser": auth_optional,
     });
     if auth_optional {
-        let name = re.database.secret_name.clone().unwrap_or_else(|| format!("{}-password", re.database_name(c)));
-        spec["databaseSecretName"] = json!(name);
+        spec["databaseSecretName"] = json!(database_secret(d));
     }
     if let Some(port) = re.database.port {
         spec["databasePort"] = json!(port);
@@ -183,7 +205,55 @@ fn database(d: &Deployment) -> Result<Value, String> {
         }
         spec["backup"] = json!({ "interval": b.interval.0 / 1000, "s3": s3 });
     }
+    Ok(spec)
+}
+
+fn database(d: &Deployment) -> Result<Value, String> {
+    let c = &d.contract;
+    let re = &c.redis_enterprise;
+    let mut db = object(d, "v1alpha1", "RedisEnterpriseDatabase", &re.database_name(c));
+    let mut spec = json!({ "redisEnterpriseCluster": { "name": re.cluster_name(c) } });
+    if let (Some(all), Value::Object(own)) = (spec.as_object_mut(), database_spec(d)?) {
+        all.extend(own);
+    }
     db["spec"] = spec;
+    Ok(db)
+}
+
+/// One `RedisEnterpriseRemoteCluster` per participating cluster.
+fn remote_clusters(d: &Deployment, aa: &ActiveActive) -> Vec<Value> {
+    aa.participating_clusters
+        .iter()
+        .map(|p| {
+            let mut rerc = object(d, "v1alpha1", "RedisEnterpriseRemoteCluster", &p.name);
+            rerc["spec"] = json!({
+                "recName": p.rec_name,
+                "recNamespace": p.rec_namespace,
+                "apiFqdnUrl": p.api_fqdn_url,
+                "dbFqdnSuffix": p.db_fqdn_suffix,
+                "secretName": p.secret(),
+            });
+            if let Some(port) = p.api_port {
+                rerc["spec"]["apiPort"] = json!(port);
+            }
+            rerc
+        })
+        .collect()
+}
+
+/// The `RedisEnterpriseActiveActiveDatabase`: the database's settings for every region.
+fn active_active(d: &Deployment, aa: &ActiveActive) -> Result<Value, String> {
+    let c = &d.contract;
+    let re = &c.redis_enterprise;
+    let mut db = object(d, "v1alpha1", "RedisEnterpriseActiveActiveDatabase", &re.database_name(c));
+    let mut global = database_spec(d)?;
+    // Sharding of an Active-Active database is its own switch (a plain database's is the count).
+    global["shardingEnabled"] = json!(shape(c).0 > 1);
+    db["spec"] = json!({
+        "redisEnterpriseCluster": { "name": re.cluster_name(c) },
+        "participatingClusters": aa.participating_clusters.iter().map(|p| json!({ "name": p.name })).collect::<Vec<_>>(),
+        "globalConfigurations": global,
+    });
     Ok(db)
 }
 
@@ -195,7 +265,16 @@ pub fn render(d: &Deployment) -> Result<Vec<Artifact>, String> {
     if d.contract.redis_enterprise.cluster.manage {
         out.push(yaml_artifact(d, CLUSTER_FILE, &[cluster(d)])?);
     }
-    out.push(yaml_artifact(d, DATABASE_FILE, &[database(d)?])?);
+    match &d.contract.redis_enterprise.active_active {
+        None => out.push(yaml_artifact(d, DATABASE_FILE, &[database(d)?])?),
+        Some(aa) => {
+            for rerc in remote_clusters(d, aa) {
+                let name = rerc["metadata"]["name"].as_str().unwrap_or_default().to_string();
+                out.push(yaml_artifact(d, &format!("redisenterpriseremotecluster-{name}.yaml"), &[rerc])?);
+            }
+            out.push(yaml_artifact(d, ACTIVE_ACTIVE_FILE, &[active_active(d, aa)?])?);
+        }
+    }
     out.push(Artifact { path: "README.md".into(), content: readme(d), mode: 0o644 });
     Ok(out)
 }
@@ -250,6 +329,25 @@ fn readme(d: &Deployment) -> String {
         s.push_str(&format!(
             "\nThe cluster replicates and fails over by itself: no user for {}.\n",
             skipped.join(", ")
+        ));
+    }
+    if let Some(aa) = &re.active_active {
+        let cat = Catalog::get();
+        s.push_str(
+            "\n## Active-Active\n\nEvery region writes; concurrent writes are merged, there is no global order. \
+             The application relies on:\n\n| key prefix | on concurrent writes |\n|---|---|\n",
+        );
+        for cf in &aa.conflicts {
+            let means = cat.active_active.semantics.get(cf.semantics.as_str()).map(String::as_str).unwrap_or_default();
+            s.push_str(&format!("| `{}` | {}: {means} |\n", cf.prefix, cf.semantics.as_str()));
+        }
+        let regions: Vec<String> =
+            aa.participating_clusters.iter().map(|p| format!("`{}` ({})", p.name, p.api_fqdn_url)).collect();
+        s.push_str(&format!(
+            "\nParticipating clusters: {}. The Active-Active database is created here and the operator creates \
+             its instance in every region; apply the `redisenterpriseremotecluster-*.yaml` files in every \
+             participating Kubernetes cluster too (each with its credentials Secret).\n",
+            regions.join(", ")
         ));
     }
     s.push_str(&format!(
