@@ -309,7 +309,7 @@ fn rendered_resources_hold_no_secret_and_name_the_secrets_they_need() {
         "`orders-rec-license`",
         "`orders-rec-proxy-tls`",
         "`orders-redis-backup-s3`",
-        "| `orders-app` | `~orders:* +@read +@write -@dangerous +ping +cluster|slots +cluster|nodes +cluster|shards` | environment variable ORDERS_REDIS_APP_PASSWORD |",
+        "| `orders-app` | `~orders:* +@read +@write -@dangerous +ping +cluster\\|slots +cluster\\|nodes +cluster\\|shards` | environment variable ORDERS_REDIS_APP_PASSWORD |",
         "orders.orders.svc:6379",
     ] {
         assert!(readme.contains(needle), "README lacks {needle}:\n{readme}");

@@ -717,4 +717,41 @@ mod tests {
         let deleted = consequences("x.yaml", db, "").unwrap();
         assert!(deleted.destroys_data && !deleted.replace, "{deleted:?}");
     }
+
+    #[test]
+    fn an_active_active_databases_global_settings_are_compared_one_by_one() {
+        let aa = |g: &str| {
+            format!("kind: RedisEnterpriseActiveActiveDatabase\nmetadata: {{ name: a }}\nspec: {{ globalConfigurations: {g} }}\n")
+        };
+        let online = consequences("x.yaml", &aa("{ memorySize: 1GB }"), &aa("{ memorySize: 2GB }")).unwrap();
+        assert!(!online.replace && !online.destroys_data, "{online:?}");
+        assert!(online.reason.contains("`spec.globalConfigurations.memorySize`"), "{online:?}");
+        let fixed = consequences("x.yaml", &aa("{ databasePort: 12000 }"), &aa("{ databasePort: 12001 }")).unwrap();
+        assert!(fixed.replace && fixed.destroys_data, "{fixed:?}");
+        assert_eq!(consequences("x.yaml", &aa("{ a: 1 }"), &aa("{ a: 1 }")), None, "nothing changed");
+        let rerc = "kind: RedisEnterpriseRemoteCluster\nmetadata: { name: r }\nspec: { recName: a }\n";
+        assert_eq!(consequences("x.yaml", rerc, ""), None, "a remote cluster holds no data");
+    }
+
+    #[test]
+    fn objects_apply_cluster_first_and_unknown_files_last() {
+        let mut paths = vec![
+            "redisenterpriseactiveactivedatabase.yaml",
+            "x.yaml",
+            "redisenterprisedatabase.yaml",
+            "redisenterpriseremotecluster-rerc-us.yaml",
+            "redisenterprisecluster.yaml",
+        ];
+        paths.sort_by_key(|p| apply_rank(p));
+        assert_eq!(
+            paths,
+            [
+                "redisenterprisecluster.yaml",
+                "redisenterpriseremotecluster-rerc-us.yaml",
+                "redisenterprisedatabase.yaml",
+                "redisenterpriseactiveactivedatabase.yaml",
+                "x.yaml"
+            ]
+        );
+    }
 }

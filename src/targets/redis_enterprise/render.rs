@@ -314,7 +314,8 @@ fn readme(d: &Deployment) -> String {
             s.push_str(&format!(
                 "| `{}` | `{}` | {} |\n",
                 u.spec.name,
-                crate::resolve::user_rules(d, u).join(" "),
+                // `|` would end the table cell (`+cluster|slots`).
+                crate::resolve::user_rules(d, u).join(" ").replace('|', "\\|"),
                 u.spec.password.describe()
             ));
         }
