@@ -64,16 +64,27 @@ fn indent_quoted_continuations(text: &str) -> String {
 /// and neither `additionalProperties` nor `x-kubernetes-preserve-unknown-fields` refuses
 /// unknown fields (the API server would prune them silently), and `nullable` admits null.
 fn strict(schema: &Value) -> Value {
+    strict_at(schema, false)
+}
+
+fn strict_at(schema: &Value, in_metadata: bool) -> Value {
     match schema {
         Value::Object(m) => {
-            let mut out: serde_json::Map<String, Value> = m.iter().map(|(k, v)| (k.clone(), strict(v))).collect();
-            // `properties` and `additionalProperties` hold schemas by name: recurse into them,
-            // but they are no schemas themselves.
+            let mut out: serde_json::Map<String, Value> =
+                m.iter().map(|(k, v)| (k.clone(), strict_at(v, false))).collect();
+            // `properties` holds schemas by name: recurse into each, but it is no schema itself.
             if let Some(Value::Object(props)) = m.get("properties") {
-                out.insert("properties".into(), props.iter().map(|(k, v)| (k.clone(), strict(v))).collect());
+                let props = props.iter().map(|(k, v)| (k.clone(), strict_at(v, k == "metadata"))).collect();
+                out.insert("properties".into(), props);
             }
             let preserve = m.get("x-kubernetes-preserve-unknown-fields") == Some(&json!(true));
             if m.contains_key("properties") && !m.contains_key("additionalProperties") && !preserve {
+                out.insert("additionalProperties".into(), json!(false));
+            }
+            // An object with no fields at all keeps none either (the API server prunes them),
+            // except `metadata`, which the API server validates itself.
+            let bare = m.get("type") == Some(&json!("object")) && !m.contains_key("properties");
+            if bare && !m.contains_key("additionalProperties") && !preserve && !in_metadata {
                 out.insert("additionalProperties".into(), json!(false));
             }
             if m.get("nullable") == Some(&json!(true)) {
@@ -83,7 +94,7 @@ fn strict(schema: &Value) -> Value {
             }
             Value::Object(out)
         }
-        Value::Array(items) => Value::Array(items.iter().map(strict).collect()),
+        Value::Array(items) => Value::Array(items.iter().map(|v| strict_at(v, false)).collect()),
         other => other.clone(),
     }
 }
