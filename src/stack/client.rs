@@ -17,6 +17,7 @@ const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Run one command; errors name the member and the command (commands never carry secrets).
 pub(super) fn run<T: FromRedisValue>(con: &mut Connection, member: &str, words: &[&str]) -> Result<T> {
+    tracing::trace!("{member}: {}", words.join(" "));
     let mut cmd = redis::cmd(words[0]);
     for w in &words[1..] {
         cmd.arg(*w);

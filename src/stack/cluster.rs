@@ -292,8 +292,29 @@ impl Stack {
         // changes, Redis's replica migration moves a replica to a primary left without one,
         // which may be another shard's, so a single pass is not enough.
         poll(timeout, || self.follow_shard_primaries())?;
+        // What a client asks any node (CLUSTER NODES / SHARDS) is the shape only once gossip
+        // has carried every member's own role to every other node.
+        poll(timeout, || self.views_agree())?;
 
         poll(timeout, || nodes.iter().try_for_each(|n| self.cluster_ok(n)))
+    }
+
+    /// `Err` while some node's view of a member (primary or replica of whom, which slots)
+    /// differs from what that member says of itself.
+    fn views_agree(&self) -> Result<()> {
+        let seen = self.deployment.nodes.iter().map(|n| Ok((n, self.seen(n)?.view))).collect::<Result<Vec<_>>>()?;
+        let selves: Vec<Peer> = seen.iter().filter_map(|(_, view)| view.iter().find(|p| p.myself).cloned()).collect();
+        for (n, view) in &seen {
+            for me in &selves {
+                let there = view.iter().find(|p| p.id == me.id);
+                let agrees =
+                    there.is_some_and(|p| p.master == me.master && p.master_of == me.master_of && p.slots == me.slots);
+                if !agrees {
+                    return Err(Error::msg(format!("{} does not see {} as it is yet", n.name, me.addr)));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// One pass: every member of a shard that does not follow the shard's primary is told to
