@@ -23,7 +23,8 @@ pub struct Contract {
     #[schemars(regex(pattern = r"^[a-z][a-z0-9-]{0,62}$"), example = &"catalog")]
     pub service: String,
     /// Where the environment runs. `process` starts local redis-server processes (the default);
-    /// `systemd`, `compose` and `kubernetes` render deployment files; `elasticache` targets AWS.
+    /// `systemd`, `compose` and `kubernetes` render deployment files; `elasticache` targets AWS;
+    /// `redis-enterprise` renders the Redis Enterprise operator's custom resources.
     #[serde(default)]
     pub target: TargetKind,
     /// Marks a production-like environment: stricter readiness rules apply, and destructive
@@ -71,6 +72,9 @@ pub struct Contract {
     /// Settings used only by `target: elasticache`: region, node type, network, snapshots, tags.
     #[serde(default)]
     pub aws: AwsTarget,
+    /// Settings used only by `target: redis-enterprise`: the cluster and database custom resources.
+    #[serde(default)]
+    pub redis_enterprise: crate::model::enterprise::RedisEnterpriseTarget,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -94,6 +98,9 @@ pub enum TargetKind {
     Kubernetes,
     /// AWS ElastiCache, through the AWS API.
     Elasticache,
+    /// Redis Enterprise on Kubernetes: the operator's custom resources (rendered-manifests GitOps).
+    #[serde(rename = "redis-enterprise")]
+    RedisEnterprise,
 }
 
 impl TargetKind {
@@ -158,6 +165,15 @@ impl TargetKind {
                 },
                 ..TargetFacts::SELF_HOSTED
             },
+            TargetKind::RedisEnterprise => &TargetFacts {
+                name: "redis-enterprise",
+                description: "Redis Enterprise on Kubernetes, run by its operator (`redis-enterprise`)",
+                // The cluster runs replication, failover and the proxy's certificates; the
+                // database's memory limit comes from the contract (`resources.maxmemory`).
+                managed: Some("Redis Enterprise operator"),
+                operated: Some(crate::model::enterprise::OPERATED),
+                ..TargetFacts::SELF_HOSTED
+            },
         }
     }
 }
@@ -197,6 +213,18 @@ pub struct TargetFacts {
     pub operator_commands: &'static [&'static [(&'static str, &'static str)]],
     /// The maintenance window the provider's own settings give, for the review.
     pub maintenance_window: fn(&Contract) -> Option<String>,
+    /// An operator's control plane (not redisctl, not a cloud API) runs failover and backups:
+    /// what the review says of them.
+    pub operated: Option<Operated>,
+}
+
+/// How an operator runs the deployment, for the review's topology, failover and backup items.
+#[derive(Clone, Copy)]
+pub struct Operated {
+    pub topology: fn(&Contract) -> String,
+    pub failover: fn(&Contract) -> String,
+    /// The backups the operator takes as the contract configures them; `None` when it takes none.
+    pub backups: fn(&Contract) -> Option<String>,
 }
 
 impl TargetFacts {
@@ -213,6 +241,7 @@ impl TargetFacts {
         operator_required: None,
         operator_commands: &[],
         maintenance_window: |_| None,
+        operated: None,
     };
 }
 

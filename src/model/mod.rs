@@ -5,6 +5,7 @@
 pub mod acl;
 pub mod contract;
 pub mod directives;
+pub mod enterprise;
 pub mod image;
 pub mod memory;
 pub mod topology;

@@ -102,6 +102,9 @@ fn recent(date: Option<Date>, today: Date) -> Result<Date, String> {
 
 fn topology(c: &Contract) -> String {
     let t = &c.topology;
+    if let Some(o) = c.target.facts().operated {
+        return (o.topology)(c);
+    }
     if let Some(service) = c.target.facts().managed {
         return managed_topology(c, service);
     }
@@ -186,6 +189,9 @@ fn delivered_rpo(c: &Contract) -> String {
 }
 
 fn failover_behavior(c: &Contract) -> String {
+    if let Some(o) = c.target.facts().operated {
+        return (o.failover)(c);
+    }
     match (c.target.facts().managed, c.topology.mode) {
         (Some(_), TopologyMode::Standalone) => "managed single node: replaced by the provider, data lost".into(),
         (Some(_), _) => format!("managed {}; connections drop and must reconnect", managed_failover(c)),
@@ -226,6 +232,7 @@ fn sections(l: &Loaded, today: Date) -> Vec<Section> {
     let ops = &c.operations;
     let o = &r.observability;
     let persistent = c.redis.persistence.mode != PersistenceMode::None;
+    let operated_backups = c.target.facts().operated.and_then(|o| (o.backups)(c));
     let has_replicas = c.topology.mode != TopologyMode::Standalone;
     let not_persistent = |what: &str| {
         prose(&r.rebuild_strategy).map(|s| format!("not applicable: no persistence, {what} by rebuilding ({s})"))
@@ -335,6 +342,8 @@ fn sections(l: &Loaded, today: Date) -> Vec<Section> {
                 item(
                     "Backup",
                     match &ops.backup {
+                        // The backups an operator takes as the contract configures them.
+                        _ if operated_backups.is_some() => operated_backups,
                         Some(b) => Some(format!("{} to {}, kept {} days", b.schedule, b.destination, b.retention_days)),
                         None if !persistent => not_persistent("recovered"),
                         None => None,

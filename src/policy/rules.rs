@@ -223,7 +223,7 @@ fn tls_required(i: &Input) -> Vec<Hit> {
     let (why, at) = if i.class == EnvClass::Production {
         (format!("production-like environment `{}`", i.env), "/productionLike")
     } else {
-        ("managed target `elasticache`".to_string(), "/target")
+        (format!("managed target `{}`", c.target.as_str()), "/target")
     };
     vec![hit(&["/security/tls/enabled", at], format!("TLS is off in {why}"))]
 }
@@ -446,8 +446,10 @@ fn backup_plan(i: &Input) -> Vec<Hit> {
         return vec![];
     }
     let ops = &c.operations;
+    // Backups an operator takes as the contract configures them count as a backup plan.
+    let operated = c.target.facts().operated.and_then(|o| (o.backups)(c)).is_some();
     let missing: Vec<&str> = [
-        (ops.backup.is_none(), "no backup (`operations.backup`)"),
+        (ops.backup.is_none() && !operated, "no backup (`operations.backup`)"),
         (ops.restore_drill.is_none(), "no restore drill (`operations.restoreDrill`)"),
     ]
     .into_iter()
@@ -499,6 +501,10 @@ fn kubernetes_stateful(i: &Input) -> Vec<Hit> {
 }
 
 fn timeouts_set(i: &Input) -> Vec<Hit> {
+    // An operator's proxy holds the client connections (and refuses raw directives).
+    if i.contract.target.facts().operated.is_some() {
+        return vec![];
+    }
     let config = &i.contract.redis.config;
     ["timeout", "tcp-keepalive"]
         .into_iter()

@@ -50,14 +50,18 @@ impl Modes {
 
 /// What writing a changed file does beyond the file, as its target knows it (which pods a
 /// manifest rolls, an object the API server can only replace). The reason is shown with the
-/// change; `replace` plans it as a replacement, which the target's `--exec` commands carry out.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// change; `replace` plans it as a replacement, which the target's `--exec` commands carry out;
+/// `destroys_data` marks it destructive (an operator that recreates a database, or deletes it
+/// with its manifest), refused without `--allow-destroy`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Consequence {
     pub replace: bool,
+    pub destroys_data: bool,
     pub reason: String,
 }
 
-/// A target's reading of one updated file: (path, content on disk, rendered content).
+/// A target's reading of one updated file: (path, content on disk, rendered content); the
+/// rendered content is empty for a file that is no longer rendered (deleted).
 pub type Consequences = fn(&str, &str, &str) -> Option<Consequence>;
 
 /// What is on disk at one path.
@@ -242,6 +246,7 @@ impl Provider for FilesProvider {
                             if c.replace {
                                 change.action = Action::Replace;
                             }
+                            change.flags.destructive |= c.destroys_data;
                             change.reason = Some(match change.reason.take() {
                                 Some(r) => format!("{r}; {}", c.reason),
                                 None => c.reason,
@@ -279,7 +284,12 @@ impl Provider for FilesProvider {
                 change.flags.drift = true;
                 change.reason = Some("no longer rendered, and changed outside redisctl since the last apply".into());
             }
-            let (old, n) = redact_text(rel, &String::from_utf8_lossy(&obs.content));
+            let on_disk = String::from_utf8_lossy(&obs.content);
+            if let Some(c) = self.consequences.and_then(|f| f(rel, &on_disk, "")).filter(|c| c.destroys_data) {
+                change.flags.destructive = true;
+                change.reason = Some(format!("{}; {}", change.reason.take().unwrap_or_default(), c.reason));
+            }
+            let (old, n) = redact_text(rel, &on_disk);
             change.diff = Some(unified_diff(rel, &old, ""));
             change.redacted = n;
             changes.push(change);

@@ -557,6 +557,7 @@ pub fn consequences(_path: &str, before: &str, after: &str) -> Option<Consequenc
         "StatefulSet" => statefulset_consequences(&old, &new),
         "Job" if old["spec"]["template"] != new["spec"]["template"] => Some(Consequence {
             replace: true,
+            destroys_data: false,
             reason: "the API server refuses a change to a Job's pod template: apply --exec deletes the Job and \
                      creates it again (cluster-init.sh leaves an existing cluster as it is)"
                 .into(),
@@ -608,7 +609,7 @@ fn statefulset_consequences(old: &Value, new: &Value) -> Option<Consequence> {
     if now < was {
         notes.push(format!("removes pods {} (their PersistentVolumeClaims stay)", pods((now..was).rev().collect())));
     }
-    Some(Consequence { replace: !immutable.is_empty(), reason: notes.join("; ") })
+    Some(Consequence { replace: !immutable.is_empty(), destroys_data: false, reason: notes.join("; ") })
 }
 
 /// Server-side apply of the created and changed manifests (objects that must be replaced are
@@ -686,7 +687,7 @@ fn check(c: &crate::model::Contract, index: &crate::contract::merge::SpanIndex) 
 /// `render --out -`: the manifests as one multi-document YAML stream, what `kubectl apply -f -`
 /// and GitOps plugins read; each document names its file in a `# Source:` line (as `helm
 /// template` does). The README is no manifest and is left out.
-fn yaml_stream(artifacts: &[Artifact]) -> (String, Vec<String>) {
+pub(super) fn yaml_stream(artifacts: &[Artifact]) -> (String, Vec<String>) {
     let mut text = String::new();
     let mut left_out = Vec::new();
     for a in artifacts {

@@ -13,6 +13,7 @@ pub mod containers;
 pub mod elasticache;
 pub mod kubernetes;
 pub mod process;
+pub mod redis_enterprise;
 pub mod systemd;
 
 use std::path::{Path, PathBuf};
@@ -139,6 +140,7 @@ pub fn of(kind: TargetKind) -> &'static dyn Target {
         TargetKind::Compose => &compose::TARGET,
         TargetKind::Kubernetes => &kubernetes::TARGET,
         TargetKind::Elasticache => &elasticache::Elasticache,
+        TargetKind::RedisEnterprise => &redis_enterprise::RedisEnterprise,
     }
 }
 

@@ -30,6 +30,7 @@ mod stack;
 mod targets_apply;
 mod targets_compose;
 mod targets_kubernetes;
+mod targets_redis_enterprise;
 mod targets_render;
 mod targets_systemd;
 mod validate_bad_input;

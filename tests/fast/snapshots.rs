@@ -59,3 +59,15 @@ fn example_elasticache_session_production() {
         rendered(&example_dir("elasticache-session"), "production")
     );
 }
+
+/// The Redis Enterprise operator's custom resources (Secrets only by name), single-region and
+/// Active-Active.
+#[test]
+fn example_redis_enterprise_orders() {
+    for env in ["production", "global"] {
+        insta::assert_snapshot!(
+            format!("redis_enterprise_orders_{env}"),
+            rendered(&example_dir("redis-enterprise-orders"), env)
+        );
+    }
+}

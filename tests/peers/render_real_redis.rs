@@ -437,6 +437,11 @@ fn example_elasticache_session_local() {
     check_environment(&example_dir("elasticache-session"), "local", &[]);
 }
 
+#[test]
+fn example_redis_enterprise_orders_local() {
+    check_environment(&example_dir("redis-enterprise-orders"), "local", &[]);
+}
+
 // --- the helpers themselves ---
 
 /// The `RedisServer` guard stops the server when the test using it panics.
