@@ -19,18 +19,26 @@ use crate::util::fs::write_atomic;
                         standard output ends up in logs; --out DIR writes the real files.\n\n\
                         Examples:\n  redisctl render --env staging --out /tmp/staging\n  \
                         redisctl render --env production            # into its output directory (deploy/production)\n  \
-                        redisctl render --env staging --out - | kubectl apply --server-side -f -")]
+                        redisctl render --env staging --out - | kubectl apply --server-side -f -\n  \
+                        redisctl render --all --out /tmp/rendered    # every environment, into /tmp/rendered/<env>/\n\n\
+                        With --all, every environment is rendered in one process (into DIR/<env>/, or each into its \
+                        own output directory without --out); one that cannot be rendered here (an unset password \
+                        variable) is reported and the others are still written; the exit status is then 1.")]
 pub struct Args {
     /// Environment to render.
-    #[arg(long, value_name = "NAME")]
-    pub env: String,
+    #[arg(long, value_name = "NAME", required_unless_present = "all", conflicts_with = "all")]
+    pub env: Option<String>,
+    /// Render every environment of the project (into `--out DIR/<env>/`).
+    #[arg(long)]
+    pub all: bool,
     /// Output directory (default: the environment's output directory); `-` for standard output.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 }
 
 pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
-    let loaded = ctx.load(&args.env, Secrets::Needed)?;
+    let Some(env) = &args.env else { return all(ctx, args.out.as_deref()) };
+    let loaded = ctx.load(env, Secrets::Needed)?;
     let deployment = ctx.deployment(&loaded)?;
     let artifacts = crate::targets::render(&deployment, &ctx.templates()?).map_err(Error::msg)?;
     if args.out.as_deref() == Some(Path::new("-")) {
@@ -52,6 +60,42 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
     for a in &artifacts {
         write_atomic(&out.join(&a.path), a.content.as_bytes(), a.mode)?;
     }
-    println!("Rendered {} file(s) for `{}` to {}", artifacts.len(), args.env, out.display());
+    println!("Rendered {} file(s) for `{env}` to {}", artifacts.len(), out.display());
     Ok(EXIT_OK)
+}
+
+/// `render --all`: every environment in one process (one start-up, one template set).
+fn all(ctx: &Ctx, out: Option<&Path>) -> Result<i32, Error> {
+    if out == Some(Path::new("-")) {
+        return Err(Error::usage("--all writes directories (DIR/<env>/): it cannot stream to standard output"));
+    }
+    let templates = ctx.templates()?;
+    let envs = ctx.project.environments().map_err(Error::msg)?;
+    let mut failed = Vec::new();
+    for env in &envs {
+        let rendered = ctx.load(env, Secrets::Needed).and_then(|loaded| {
+            let deployment = ctx.deployment(&loaded)?;
+            let artifacts = crate::targets::render(&deployment, &templates).map_err(Error::msg)?;
+            let dir = match out {
+                Some(root) => root.join(env),
+                None => crate::targets::output_dir(&ctx.project, &loaded),
+            };
+            for a in &artifacts {
+                write_atomic(&dir.join(&a.path), a.content.as_bytes(), a.mode)?;
+            }
+            Ok((artifacts.len(), dir))
+        });
+        match rendered {
+            Ok((n, dir)) => println!("Rendered {n} file(s) for `{env}` to {}", dir.display()),
+            Err(e) => {
+                eprintln!("error: `{env}` not rendered: {e}");
+                failed.push(env.as_str());
+            }
+        }
+    }
+    if failed.is_empty() {
+        return Ok(EXIT_OK);
+    }
+    eprintln!("{} of {} environment(s) not rendered: {}", failed.len(), envs.len(), failed.join(", "));
+    Ok(super::EXIT_ERROR)
 }

@@ -71,23 +71,19 @@ const TABLES: [(RedisVersion, &str); 6] = [
     (RedisVersion::V8_2, include_str!("../../data/acl/8.2.toml")),
 ];
 
-/// The ACL table of a Redis version.
+/// The ACL table of a Redis version, parsed on first use one version at a time: parsing all
+/// six took a third of a whole `validate` run, which needs one.
 pub fn table(version: RedisVersion) -> &'static AclTable {
-    static LOADED: OnceLock<Vec<(RedisVersion, AclTable)>> = OnceLock::new();
-    let tables = LOADED.get_or_init(|| {
-        let mut tables: Vec<(RedisVersion, AclTable)> = TABLES
-            .iter()
-            .map(|(v, text)| (*v, toml::from_str(text).expect("data/acl/*.toml are valid (checked by a unit test)")))
-            .collect();
-        for i in 0..tables.len() {
-            if let Some(from) = tables[i].1.commands_from.clone() {
-                let commands = tables.iter().find(|(_, t)| t.version == from).map(|(_, t)| t.commands.clone());
-                tables[i].1.commands = commands.unwrap_or_default();
-            }
+    static LOADED: [OnceLock<AclTable>; TABLES.len()] = [const { OnceLock::new() }; TABLES.len()];
+    let i = TABLES.iter().position(|(v, _)| *v == version).expect("a table per version");
+    LOADED[i].get_or_init(|| {
+        let mut t: AclTable = toml::from_str(TABLES[i].1).expect("data/acl/*.toml are valid (checked by a unit test)");
+        if let Some(from) = t.commands_from.clone() {
+            let source = TABLES.iter().find(|(v, _)| v.as_str() == from).map(|(v, _)| table(*v));
+            t.commands = source.map(|s| s.commands.clone()).unwrap_or_default();
         }
-        tables
-    });
-    &tables.iter().find(|(v, _)| *v == version).expect("a table per version").1
+        t
+    })
 }
 
 /// Why redis-server would refuse a command rule, and the name it probably meant.

@@ -235,3 +235,36 @@ fn every_example_environment_converges_in_one_apply_of_its_files() {
     }
     assert!(done >= 12, "{done} environments");
 }
+
+/// `render --all` (one process for every environment) writes exactly what `render --env` writes
+/// for each; an environment it cannot render here (the production passwords unset) is named,
+/// the others are still written, and the exit status says so.
+#[test]
+fn render_all_writes_what_each_render_writes_and_names_what_it_cannot() {
+    let p = common::TempProject::copy_of(&common::repo_root());
+    let out = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], secrets: bool| {
+        let mut cmd = p.cmd();
+        cmd.args(args);
+        if secrets {
+            for (k, v) in common::SAMPLE_ENV_PASSWORDS {
+                cmd.env(k, v);
+            }
+        }
+        common::Run::of(&mut cmd)
+    };
+    let all = out.path().join("all");
+    let o = run(&["render", "--all", "--out", all.to_str().unwrap()], false);
+    assert_eq!(o.code, Some(1), "{}", o.show());
+    assert!(o.stderr.contains("`production` not rendered") && o.stderr.contains("1 of 3"), "{}", o.show());
+    assert!(all.join("staging").is_dir() && all.join("local").is_dir() && !all.join("production").exists());
+
+    let o = run(&["render", "--all", "--out", all.to_str().unwrap()], true);
+    assert_eq!(o.code, Some(0), "{}", o.show());
+    for env in ["local", "staging", "production"] {
+        let one = out.path().join(format!("one-{env}"));
+        run(&["render", "--env", env, "--out", one.to_str().unwrap()], true).assert_code(0);
+        assert_eq!(common::read_tree(&all.join(env)), common::read_tree(&one), "{env}");
+    }
+    assert_eq!(run(&["render", "--all", "--out", "-"], true).code, Some(64));
+}

@@ -3,7 +3,7 @@
 //! redis-server and redis-sentinel. Only the local stack's ports are moved to free ones (the
 //! sample's own may be taken on a shared machine) and `/tmp/` to a temporary directory.
 
-use crate::common::{free_port_block, redisctl_in, repo_root, Run, TempProject};
+use crate::common::{copy_dir, free_port_block, redisctl_in, repo_root, Run, TempProject};
 
 /// The commands of the Quickstart's shell block, without their comments: first the alias
 /// that makes `redisctl` the freshly built binary, then `redisctl ...` lines.
@@ -30,6 +30,8 @@ fn every_quickstart_command_works_in_order_on_a_fresh_clone() {
     assert_eq!(commands[0], "alias redisctl='cargo run --release --quiet --'", "{commands:?}");
     assert!(commands.len() >= 12, "{commands:?}");
     let p = TempProject::copy_of(&repo_root());
+    // The examples too: a Quickstart line diffs two environments of one of them.
+    copy_dir(&repo_root().join("examples"), &p.path().join("examples"));
     p.set_ports("local", free_port_block(2, false), free_port_block(3, false));
     let tmp = tempfile::tempdir().unwrap();
     let _guard = Guard(&p);
