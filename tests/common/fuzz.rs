@@ -102,3 +102,74 @@ pub fn mutate(text: &str, rng: &mut Rng) -> String {
     }
     lines.join("\n") + "\n"
 }
+
+/// `REDISCTL_FUZZ_SECS` (else `default_secs`) and `REDISCTL_FUZZ_SEED` (else a fixed seed, so
+/// that a failure replays).
+pub fn budget(default_secs: u64) -> (std::time::Duration, u64) {
+    let secs = std::env::var("REDISCTL_FUZZ_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(default_secs);
+    let seed = std::env::var("REDISCTL_FUZZ_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x5EED_2026);
+    (std::time::Duration::from_secs(secs), seed)
+}
+
+/// The environments of the sample project and of every example that load as they are (those
+/// needing unset secrets are left out) and that `keep` accepts.
+pub fn environments_to_fuzz(keep: impl Fn(&redisctl::contract::Loaded) -> bool) -> Vec<(std::path::PathBuf, String)> {
+    let root = super::repo_root();
+    let mut projects = vec![root.clone()];
+    for e in std::fs::read_dir(root.join("examples")).unwrap().flatten() {
+        if e.path().join("redisctl.yaml").exists() {
+            projects.push(e.path());
+        }
+    }
+    projects.sort();
+    let mut out = Vec::new();
+    for p in projects {
+        let project = redisctl::contract::Project::new(p.clone());
+        for env in super::environments(&p) {
+            let mut sources = redisctl::diagnostics::Sources::default();
+            if let Ok(loaded) =
+                redisctl::targets::load(&project, &env, redisctl::secrets::Secrets::Needed, &mut sources)
+            {
+                if keep(&loaded) {
+                    out.push((p.clone(), env));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// One mutant: a copy of a random environment's project with its base or its overlay mutated.
+pub struct Mutant {
+    pub copy: super::TempProject,
+    pub dir: std::path::PathBuf,
+    pub env: String,
+    pub file: String,
+    pub text: String,
+}
+
+impl Mutant {
+    pub fn new(targets: &[(std::path::PathBuf, String)], rng: &mut Rng) -> Mutant {
+        let (dir, env) = targets[rng.below(targets.len())].clone();
+        let copy = super::TempProject::copy_of(&dir);
+        let file = if rng.below(2) == 0 { "redisctl.yaml".to_string() } else { format!("environments/{env}.yaml") };
+        let text = mutate(&std::fs::read_to_string(copy.path().join(&file)).unwrap_or_default(), rng);
+        copy.write(&file, &text);
+        Mutant { copy, dir, env, file, text }
+    }
+
+    pub fn project(&self) -> redisctl::contract::Project {
+        redisctl::contract::Project::new(self.copy.path().to_path_buf())
+    }
+
+    /// What a failure prints: enough to replay it.
+    pub fn report(&self, seed: u64, run: u32, what: &str) -> String {
+        format!(
+            "seed {seed}, run {run}, {}/{} (env {}): {what}\n--- mutant ---\n{}",
+            self.dir.display(),
+            self.file,
+            self.env,
+            self.text
+        )
+    }
+}

@@ -9,15 +9,14 @@
 //! Longer: `REDISCTL_FUZZ_SECS=600 cargo test --test fast fuzz -- --nocapture`.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use redisctl::contract::Project;
 use redisctl::diagnostics::Sources;
 use redisctl::environment::Environment;
 use redisctl::render::Templates;
 
-use crate::common::fuzz::{mutate, Rng};
-use crate::common::{self, TempProject};
+use crate::common::fuzz::{budget, environments_to_fuzz, Mutant, Rng};
 
 /// What one mutant did; `Err` is a broken property.
 fn check(project: &Project, templates: &Templates, env: &str) -> Result<(), String> {
@@ -40,52 +39,25 @@ fn check(project: &Project, templates: &Templates, env: &str) -> Result<(), Stri
 
 #[test]
 fn mutated_contracts_never_panic_are_rejected_with_a_location_or_render() {
-    let secs: u64 = std::env::var("REDISCTL_FUZZ_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(3);
-    let seed: u64 = std::env::var("REDISCTL_FUZZ_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x5EED_2026);
+    let (secs, seed) = budget(3);
     let templates = Templates::new(None).unwrap();
-    let root = common::repo_root();
-    let mut projects = vec![root.clone()];
-    for e in std::fs::read_dir(root.join("examples")).unwrap().flatten() {
-        if e.path().join("redisctl.yaml").exists() {
-            projects.push(e.path());
-        }
-    }
-    projects.sort();
-    // Environments that load as they are (those needing unset secrets are left out).
-    let mut targets: Vec<(std::path::PathBuf, String)> = Vec::new();
-    for p in &projects {
-        let project = Project::new(p.clone());
-        for env in common::environments(p) {
-            if redisctl::targets::load(&project, &env, redisctl::secrets::Secrets::Needed, &mut Sources::default())
-                .is_ok()
-            {
-                targets.push((p.clone(), env));
-            }
-        }
-    }
+    let targets = environments_to_fuzz(|_| true);
     assert!(targets.len() >= 8, "too few environments to fuzz: {targets:?}");
 
     let mut rng = Rng(seed | 1);
-    let deadline = Instant::now() + Duration::from_secs(secs);
+    let deadline = Instant::now() + secs;
     let (mut runs, mut accepted) = (0u32, 0u32);
     while Instant::now() < deadline || runs < 50 {
-        let (dir, env) = &targets[rng.below(targets.len())];
-        let copy = TempProject::copy_of(dir);
-        let file = if rng.below(2) == 0 { "redisctl.yaml".to_string() } else { format!("environments/{env}.yaml") };
-        let original = std::fs::read_to_string(copy.path().join(&file)).unwrap_or_default();
-        let mutant = mutate(&original, &mut rng);
-        copy.write(&file, &mutant);
-        let project = Project::new(copy.path().to_path_buf());
-        let outcome = catch_unwind(AssertUnwindSafe(|| check(&project, &templates, env)));
-        let report = |what: String| {
-            format!("seed {seed}, run {runs}, {}/{file} (env {env}): {what}\n--- mutant ---\n{mutant}", dir.display())
-        };
-        match outcome {
-            Err(_) => panic!("{}", report("panicked".into())),
-            Ok(Err(broken)) => panic!("{}", report(broken)),
+        let m = Mutant::new(&targets, &mut rng);
+        let project = m.project();
+        match catch_unwind(AssertUnwindSafe(|| check(&project, &templates, &m.env))) {
+            Err(_) => panic!("{}", m.report(seed, runs, "panicked")),
+            Ok(Err(broken)) => panic!("{}", m.report(seed, runs, &broken)),
             Ok(Ok(())) => {}
         }
-        if redisctl::targets::load(&project, env, redisctl::secrets::Secrets::Needed, &mut Sources::default()).is_ok() {
+        if redisctl::targets::load(&project, &m.env, redisctl::secrets::Secrets::Needed, &mut Sources::default())
+            .is_ok()
+        {
             accepted += 1;
         }
         runs += 1;

@@ -14,14 +14,13 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use redisctl::contract::Project;
 use redisctl::diagnostics::Sources;
 use redisctl::environment::Environment;
 use redisctl::render::Templates;
 use redisctl::secrets::Secrets;
 
-use crate::common::fuzz::{mutate, Rng};
-use crate::common::{self, free_port, require_redis, KillOnDrop, TempProject};
+use crate::common::fuzz::{budget, environments_to_fuzz, Mutant, Rng};
+use crate::common::{free_port, require_redis, KillOnDrop};
 
 /// `major.minor` of the installed redis-server (`v=7.0.15` → (7, 0)).
 fn installed_version() -> (u32, u32) {
@@ -81,63 +80,41 @@ fn loads(conf: &Path) -> Result<(), String> {
 #[test]
 fn every_accepted_mutant_renders_configs_a_real_redis_server_loads() {
     require_redis();
-    let secs: u64 = std::env::var("REDISCTL_FUZZ_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(8);
-    let seed: u64 = std::env::var("REDISCTL_FUZZ_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x5EED_2026);
+    let (secs, seed) = budget(8);
     let version = installed_version();
     let templates = Templates::new(None).unwrap();
-    let root = common::repo_root();
-    let mut projects = vec![root.clone()];
-    for e in std::fs::read_dir(root.join("examples")).unwrap().flatten() {
-        if e.path().join("redisctl.yaml").exists() {
-            projects.push(e.path());
-        }
-    }
-    projects.sort();
-    let mut targets = Vec::new();
-    for p in &projects {
-        let project = Project::new(p.clone());
-        for env in common::environments(p) {
-            let Ok(loaded) = redisctl::targets::load(&project, &env, Secrets::Needed, &mut Sources::default()) else {
-                continue;
-            };
-            if loaded.contract.target.as_str() == "process" {
-                targets.push((p.clone(), env));
-            }
-        }
-    }
+    let targets = environments_to_fuzz(|loaded| loaded.contract.target.as_str() == "process");
     assert!(targets.len() >= 5, "too few local environments to fuzz: {targets:?}");
 
     let mut rng = Rng(seed | 1);
-    let deadline = Instant::now() + Duration::from_secs(secs);
+    let deadline = Instant::now() + secs;
     let (mut runs, mut loaded_files) = (0u32, 0u32);
     while Instant::now() < deadline || loaded_files < 20 {
         runs += 1;
         assert!(runs < 5_000, "seed {seed}: no mutant was accepted in {runs} runs");
-        let (dir, env) = &targets[rng.below(targets.len())];
-        let copy = TempProject::copy_of(dir);
-        let file = if rng.below(2) == 0 { "redisctl.yaml".to_string() } else { format!("environments/{env}.yaml") };
-        let mutant = mutate(&std::fs::read_to_string(copy.path().join(&file)).unwrap_or_default(), &mut rng);
-        copy.write(&file, &mutant);
-        let project = Project::new(copy.path().to_path_buf());
-        let Ok(loaded) = redisctl::targets::load(&project, env, Secrets::Needed, &mut Sources::default()) else {
+        let m = Mutant::new(&targets, &mut rng);
+        let project = m.project();
+        let Ok(loaded) = redisctl::targets::load(&project, &m.env, Secrets::Needed, &mut Sources::default()) else {
             continue;
         };
         if loaded.contract.target.as_str() != "process" || loaded.contract.redis.version.pair() != version {
             continue;
         }
         let environment = Environment::open(&project, loaded, &templates)
-            .unwrap_or_else(|e| panic!("seed {seed}, run {runs}: accepted but not rendered: {e}"));
+            .unwrap_or_else(|e| panic!("{}", m.report(seed, runs, &format!("accepted but not rendered: {e}"))));
         let out = tempfile::tempdir().unwrap();
         for a in &environment.artifacts {
             let path = out.path().join(&a.path);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(&path, &a.content).unwrap();
         }
-        for a in
-            environment.artifacts.iter().filter(|a| a.path.ends_with("redis.conf") || a.path.ends_with("sentinel.conf"))
-        {
+        let configs = environment
+            .artifacts
+            .iter()
+            .filter(|a| a.path.ends_with("redis.conf") || a.path.ends_with("sentinel.conf"));
+        for a in configs {
             if let Err(e) = loads(&out.path().join(&a.path)) {
-                panic!("seed {seed}, run {runs}, {}/{file} (env {env}): {e}\n--- mutant ---\n{mutant}", dir.display());
+                panic!("{}", m.report(seed, runs, &e));
             }
             loaded_files += 1;
         }
