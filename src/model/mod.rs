@@ -7,6 +7,7 @@ pub mod contract;
 pub mod directives;
 pub mod image;
 pub mod memory;
+pub mod observability;
 pub mod topology;
 
 pub use contract::*;

@@ -11,7 +11,7 @@ use crate::model::TargetKind;
 use crate::plan::{Provider, Scope};
 use crate::providers::process::ProcessProvider;
 use crate::providers::redis::{LiveRedis, Placement};
-use crate::render::{server_files, Artifact, Flavor, Templates};
+use crate::render::{observability, server_files, Artifact, Flavor, Templates};
 use crate::resolve::Deployment;
 use crate::stack::paths::{ACL_FILE, CLUSTER_CONFIG_FILE, SENTINEL_ACL_FILE};
 use crate::stack::{Kind, Stack, HOST};
@@ -52,8 +52,16 @@ impl Target for Process {
         project_dir.join(".redisctl").join(env).join("run")
     }
 
+    /// The server files, and with `observability` the rules, dashboards and a prometheus.yml
+    /// that scrapes exporters on 127.0.0.1 at `exporterPort + i`: a laptop can run production's
+    /// alerts (`prometheus --config.file observability/prometheus.yml`).
     fn render(&self, d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, String> {
-        server_files(d, templates, &flavor())
+        let mut out = server_files(d, templates, &flavor())?;
+        if let Some(e) = crate::model::observability::effective(&d.contract) {
+            let address = |n: &crate::resolve::Node| format!("{HOST}:{}", observability::exporter_port(&e, d, n));
+            out.extend(observability::files(d, &address)?);
+        }
+        Ok(out)
     }
 
     /// A local stack is managed whole: its files, its processes, their live settings.
