@@ -11,6 +11,7 @@ mod acl_data;
 mod elasticache_moto;
 mod live;
 mod local_stack;
+mod observability;
 mod readme;
 mod render_real_redis;
 mod stack;
