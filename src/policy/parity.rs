@@ -61,6 +61,10 @@ const CLASSES: &[(&str, Class)] = &[
     ("redis.config.notify-keyspace-events", Class::Locked),
     ("keyspace", Class::Locked),
     ("client", Class::Locked),
+    // SLOs and alerts are semantics: staging must page on what production pages on (a
+    // developer's stack may relax them).
+    ("observability.slos", Class::LockedOutsideLocal),
+    ("observability.alerts", Class::LockedOutsideLocal),
 ];
 
 /// Parts of the contract that are not settings of the deployment.

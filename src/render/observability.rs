@@ -435,13 +435,16 @@ fn panel(id: u32, title: &str, unit: &str, targets: &[(&str, String)], x: u32, y
     })
 }
 
+/// A panel: title, unit, and (legend, query) per series.
+type PanelSpec<'a> = (&'a str, &'a str, Vec<(&'a str, String)>);
+
 /// The three dashboards of "Recommended dashboards & alerts", by file name.
 pub fn dashboards(d: &Deployment) -> Vec<(String, Value)> {
     let sel = format!("service={}, environment={}", quoted(&d.contract.service), quoted(&d.env));
     let m = |metric: &str| format!("{metric}{{{sel}}}");
     let rate = |metric: &str| format!("rate({metric}{{{sel}}}[5m])");
     let p99 = format!("max by (node, cmd) (redis_latency_percentiles_usec{{{sel}, quantile=\"99\"}}) / 1e6");
-    let views: Vec<(&str, &str, Vec<(&str, &str, Vec<(&str, String)>)>)> = vec![
+    let views: Vec<(&str, &str, Vec<PanelSpec>)> = vec![
         (
             "executive",
             "health, hit rate, latency and memory at a glance",

@@ -14,6 +14,7 @@ mod elasticache_moto;
 mod engine;
 mod fuzz;
 mod layers;
+mod observability;
 mod parity;
 mod policy;
 mod pr_workflow;

@@ -172,11 +172,7 @@ fn promtool_proves_each_alert_fires_on_a_broken_slo_and_not_on_a_kept_one() {
     let master = |n| series("redis_instance_info", n, ",role=\"master\"");
     let get = |m: &str| series(m, 0, ",cmd=\"get\"");
     let cases = vec![
-        Case {
-            alert: "RedisAvailabilityErrorBudgetFastBurn",
-            broken: vec![(master(0), "1x20")],
-            kept: vec![],
-        },
+        Case { alert: "RedisAvailabilityErrorBudgetFastBurn", broken: vec![(master(0), "1x20")], kept: vec![] },
         Case { alert: "RedisAvailabilityErrorBudgetSlowBurn", broken: vec![(master(0), "1x20")], kept: vec![] },
         Case {
             alert: "RedisLatencyErrorBudgetFastBurn",
@@ -202,8 +198,14 @@ fn promtool_proves_each_alert_fires_on_a_broken_slo_and_not_on_a_kept_one() {
         },
         Case {
             alert: "RedisMemoryHigh",
-            broken: vec![(series("redis_memory_used_bytes", 0, ""), "90x60"), (series("redis_memory_max_bytes", 0, ""), "100x60")],
-            kept: vec![(series("redis_memory_used_bytes", 0, ""), "50x60"), (series("redis_memory_max_bytes", 0, ""), "100x60")],
+            broken: vec![
+                (series("redis_memory_used_bytes", 0, ""), "90x60"),
+                (series("redis_memory_max_bytes", 0, ""), "100x60"),
+            ],
+            kept: vec![
+                (series("redis_memory_used_bytes", 0, ""), "50x60"),
+                (series("redis_memory_max_bytes", 0, ""), "100x60"),
+            ],
         },
         Case {
             alert: "RedisEvictions",
@@ -253,25 +255,15 @@ fn promtool_proves_each_alert_fires_on_a_broken_slo_and_not_on_a_kept_one() {
     let (out, rules) = rendered_rules(&dir);
     let hits = || series("redis_keyspace_hits_total", 0, "");
     let misses = || series("redis_keyspace_misses_total", 0, "");
-    let cases = vec![
-        Case {
-            alert: "RedisHitRateLow",
-            broken: vec![(hits(), "0+10x60"), (misses(), "0+90x60")],
-            kept: vec![(hits(), "0+90x60"), (misses(), "0+10x60")],
-        },
-        Case {
-            alert: "RedisEvictions",
-            broken: vec![],
-            kept: vec![(series("redis_evicted_keys_total", 0, ""), "0+100x60")],
-        },
+    let evicted = series("redis_evicted_keys_total", 0, "");
+    // `RedisEvictions` does not exist for a cache: only its silent half is run.
+    let tests = vec![
+        group(&[(hits(), "0+10x60"), (misses(), "0+90x60")], "RedisHitRateLow", true),
+        group(&[(hits(), "0+90x60"), (misses(), "0+10x60")], "RedisHitRateLow", false),
+        group(&[(evicted, "0+100x60")], "RedisEvictions", false),
     ];
-    // `RedisEvictions` does not exist for a cache: "broken" cannot fire it either, so only the
-    // kept half is run for it.
-    let mut tests = Vec::new();
-    tests.push(group(&cases[0].broken, cases[0].alert, true));
-    tests.push(group(&cases[0].kept, cases[0].alert, false));
-    tests.push(group(&cases[1].kept, cases[1].alert, false));
-    let doc = serde_json::json!({ "rule_files": [rules.to_str().unwrap()], "evaluation_interval": "1m", "tests": tests });
+    let doc =
+        serde_json::json!({ "rule_files": [rules.to_str().unwrap()], "evaluation_interval": "1m", "tests": tests });
     let file = out.path().join("tests.yml");
     std::fs::write(&file, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
     promtool(&["test", "rules", file.to_str().unwrap()], out.path());
