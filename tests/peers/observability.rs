@@ -423,3 +423,81 @@ fn a_broken_slo_fires_its_alert_in_a_real_prometheus() {
     let log = redis_cli(base, "ops", &ops, &["acl", "log"]);
     assert!(!log.contains("metrics"), "the exporter user was denied something:\n{log}");
 }
+
+/// The sample's production (systemd) with `observability`: every exporter instance, next to the
+/// node units, passes `systemd-analyze verify` without a line of output.
+#[test]
+fn systemd_analyze_verify_accepts_the_exporter_units() {
+    let out = tempfile::tempdir().unwrap();
+    let run = common::render(&common::repo_root(), "production", out.path(), &common::SAMPLE_ENV_PASSWORDS);
+    assert!(run.success(), "{}", run.show());
+    let units = tempfile::tempdir().unwrap();
+    let mut instances = Vec::new();
+    for (rel, path) in common::files(out.path()) {
+        if let Some(name) = rel.strip_prefix("etc/systemd/system/") {
+            std::fs::copy(&path, units.path().join(name)).unwrap();
+        }
+        if let Some(node) = rel.strip_prefix("etc/redis/catalog/exporter/").and_then(|f| f.strip_suffix(".env")) {
+            instances.push(format!("redis-catalog-exporter@{node}.service"));
+        }
+    }
+    assert_eq!(instances.len(), 3, "one exporter per node");
+    let mut cmd = Command::new(tool("systemd-analyze"));
+    cmd.current_dir(units.path()).arg("verify").args(&instances);
+    crate::common::targets::run_silent(&mut cmd);
+}
+
+/// The sample's staging (kubernetes) with `observability`: kubernetes-validate passes every
+/// manifest strictly except the Prometheus Operator's custom resources, whose schemas it does
+/// not have (and says so); those are checked here instead: the PrometheusRule's groups by
+/// promtool, the PodMonitor's selector and port against the StatefulSet it scrapes.
+#[test]
+fn kubernetes_monitoring_resources_are_valid() {
+    let out = tempfile::tempdir().unwrap();
+    let run = common::render(&common::repo_root(), "staging", out.path(), &[]);
+    assert!(run.success(), "{}", run.show());
+    let manifests: Vec<_> =
+        common::files(out.path()).into_iter().filter(|(rel, _)| rel.ends_with(".yaml")).map(|(_, p)| p).collect();
+    let o =
+        Command::new(tool("kubernetes-validate")).args(["--strict", "-k", "1.29.0"]).args(&manifests).output().unwrap();
+    let text = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{text}");
+    let unknown: Vec<&str> = text.lines().filter(|l| !l.starts_with("INFO ")).collect();
+    assert_eq!(unknown.len(), 2, "{text}");
+    for kind in ["PodMonitor", "PrometheusRule"] {
+        assert!(
+            unknown.iter().any(|l| l.contains(&format!("kind {kind} with api version monitoring.coreos.com/v1"))),
+            "{text}"
+        );
+    }
+    assert_eq!(text.lines().filter(|l| l.contains(" passed ")).count(), manifests.len() - 2, "{text}");
+
+    let read = |name: &str| -> serde_json::Value {
+        let text = std::fs::read_to_string(out.path().join(name)).unwrap();
+        let body: String = text.lines().filter(|l| !l.starts_with('#')).collect::<Vec<_>>().join("\n");
+        // The manifests are YAML; promtool and this test read them through redisctl's own parser.
+        let node = redisctl::contract::yaml::parse(&body, 0).unwrap();
+        redisctl::contract::merge::to_json(&node, &mut Default::default())
+    };
+    let rule = read("prometheusrule-catalog-redis.yaml");
+    let rules_file = out.path().join("from-prometheusrule.yml");
+    std::fs::write(
+        &rules_file,
+        serde_json::to_string(&serde_json::json!({ "groups": rule["spec"]["groups"] })).unwrap(),
+    )
+    .unwrap();
+    promtool(&["check", "rules", rules_file.to_str().unwrap()], out.path());
+
+    let monitor = read("podmonitor-catalog-redis.yaml");
+    let sts = read("statefulset-catalog-redis.yaml");
+    let pod_labels = &sts["spec"]["template"]["metadata"]["labels"];
+    for (k, v) in monitor["spec"]["selector"]["matchLabels"].as_object().unwrap() {
+        assert_eq!(&pod_labels[k], v, "the PodMonitor selects the Redis pods by {k}");
+    }
+    let port = monitor["spec"]["podMetricsEndpoints"][0]["port"].as_str().unwrap();
+    let containers = sts["spec"]["template"]["spec"]["containers"].as_array().unwrap();
+    assert!(
+        containers.iter().any(|c| c["ports"].as_array().is_some_and(|ps| ps.iter().any(|p| p["name"] == port))),
+        "no container port named {port}"
+    );
+}
