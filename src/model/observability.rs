@@ -395,6 +395,72 @@ pub fn burn_rate(share: f64, long_hours: u64, window_days: u32) -> f64 {
 mod tests {
     use super::*;
 
+    /// A Sentinel contract of `workload` (built as data: the model does not parse YAML).
+    fn contract(workload: &str, policy: &str, observability: Option<serde_json::Value>) -> Contract {
+        let mut doc = serde_json::json!({
+            "apiVersion": "redisctl/v1",
+            "service": "s",
+            "redis": { "version": "7.0", "workload": workload, "maxmemoryPolicy": policy },
+            "topology": { "mode": "sentinel", "replicas": 2 },
+            "resources": { "maxmemory": "64mb" },
+        });
+        if let Some(o) = observability {
+            doc["observability"] = o;
+        }
+        serde_json::from_value(doc).unwrap()
+    }
+
+    fn severity(e: &Effective, key: &str) -> Option<Severity> {
+        e.alert(key).map(|a| a.severity)
+    }
+
+    #[test]
+    fn without_the_section_nothing_is_rendered() {
+        assert_eq!(effective(&contract("cache", "allkeys-lru", None)), None);
+    }
+
+    #[test]
+    fn workloads_that_cannot_lose_data_page_on_any_eviction() {
+        for w in ["queue", "state"] {
+            let e = effective(&contract(w, "noeviction", Some(serde_json::json!({})))).unwrap();
+            assert_eq!(severity(&e, "evictions"), Some(Severity::Page), "{w}");
+            assert_eq!(e.alert("evictions").unwrap().threshold, 0.0);
+            assert_eq!(severity(&e, "hitRate"), None, "{w}: no hit-rate alert");
+            assert!(e.pages());
+        }
+    }
+
+    #[test]
+    fn a_cache_tickets_on_its_hit_rate_and_ignores_evictions() {
+        let e = effective(&contract("cache", "allkeys-lru", Some(serde_json::json!({})))).unwrap();
+        assert_eq!(severity(&e, "hitRate"), Some(Severity::Ticket));
+        assert_eq!(e.alert("hitRate").unwrap().threshold, 85.0);
+        assert_eq!(severity(&e, "evictions"), None);
+        assert_eq!(severity(&e, "oom"), Some(Severity::Page));
+    }
+
+    #[test]
+    fn the_contract_overrides_a_default_field_by_field_and_off_removes_it() {
+        let alerts =
+            serde_json::json!({ "alerts": { "memory": { "threshold": 70 }, "evictions": { "severity": "off" } } });
+        let e = effective(&contract("queue", "noeviction", Some(alerts))).unwrap();
+        let memory = e.alert("memory").unwrap();
+        assert_eq!((memory.threshold, memory.severity, memory.for_ms), (70.0, Severity::Page, 300_000));
+        assert_eq!(severity(&e, "evictions"), None);
+        // Persistence is off: no persistence alert; Sentinel: failovers are watched.
+        assert_eq!(severity(&e, "persistence"), None);
+        assert_eq!(severity(&e, "failovers"), Some(Severity::Page));
+    }
+
+    #[test]
+    fn slos_default_to_availability_and_two_latency_classes() {
+        let e = effective(&contract("cache", "allkeys-lru", Some(serde_json::json!({})))).unwrap();
+        let names: Vec<&str> = e.slos.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["availability", "latency-reads", "latency-writes"]);
+        assert!((e.slos[0].budget() - 0.001).abs() < 1e-12);
+        assert_eq!(e.slos[1].threshold_seconds, Some(0.005));
+    }
+
     #[test]
     fn burn_rates_are_the_workbooks_for_thirty_days() {
         let rates: Vec<f64> = BURN_TIERS.iter().map(|(s, h, ..)| burn_rate(*s, *h, 30)).collect();
