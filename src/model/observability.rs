@@ -336,7 +336,6 @@ fn applies(key: &str, c: &Contract) -> bool {
 /// The environment's SLOs and alerts, or `None` without an `observability` section.
 pub fn effective(c: &Contract) -> Option<Effective> {
     let spec = c.observability.as_ref()?;
-    let w = c.redis.workload;
     let mut slos = Vec::new();
     let availability =
         spec.slos.availability.clone().unwrap_or(Objective { objective: 99.9, window_days: 30, severity: None });
@@ -359,11 +358,21 @@ pub fn effective(c: &Contract) -> Option<Effective> {
         });
     }
     slos.retain(|s| s.severity != Severity::Off);
-    let alerts = ALERT_KEYS
+    let alerts = alert_policy(c).into_iter().filter(|a| applies(a.key, c) && a.severity != Severity::Off).collect();
+    Some(Effective { slos, alerts, exporter_port: spec.exporter_port.unwrap_or(DEFAULT_EXPORTER_PORT) })
+}
+
+/// Every alert with the contract's fields over the workload's defaults, `off` ones and those
+/// the topology or persistence leave out included: what parity compares (whether an alert
+/// applies follows from settings parity compares itself).
+pub fn alert_policy(c: &Contract) -> Vec<EffectiveAlert> {
+    let Some(spec) = c.observability.as_ref() else {
+        return Vec::new();
+    };
+    ALERT_KEYS
         .iter()
-        .filter(|k| applies(k, c))
         .map(|&key| {
-            let (severity, threshold, for_ms) = default_alert(key, w);
+            let (severity, threshold, for_ms) = default_alert(key, c.redis.workload);
             let set = spec.alerts.get(key);
             EffectiveAlert {
                 key,
@@ -372,9 +381,7 @@ pub fn effective(c: &Contract) -> Option<Effective> {
                 for_ms: set.and_then(|r| r.for_.map(|d| d.0)).unwrap_or(for_ms),
             }
         })
-        .filter(|a| a.severity != Severity::Off)
-        .collect();
-    Some(Effective { slos, alerts, exporter_port: spec.exporter_port.unwrap_or(DEFAULT_EXPORTER_PORT) })
+        .collect()
 }
 
 /// The burn-rate tiers of the multi-window alerts (the SRE workbook's, for any SLO window):

@@ -310,6 +310,16 @@ pub fn post_apply_commands(d: &Deployment, dir: &Path, changed: &[Changed]) -> V
             format!("{why}; {name} is {what}"),
         ));
     }
+    // Exporters hold no data: a changed one is recreated, after the nodes it watches.
+    for n in &d.nodes {
+        let name = format!("exporter-{}", n.name);
+        if definition_changed(&name) {
+            out.push(compose(
+                &["up", "-d", "--no-deps", "--force-recreate", &name],
+                format!("its service in compose.yaml changed; {name} is a metrics exporter (no data)"),
+            ));
+        }
+    }
     out
 }
 

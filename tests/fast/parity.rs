@@ -151,7 +151,7 @@ fn an_exception_with_a_reason_allows_a_locked_difference() {
 #[test]
 fn slos_and_alerts_are_locked_outside_local() {
     let relaxed =
-        "observability:\n  slos:\n    availability: { objective: 99 }\n  alerts:\n    evictions: { severity: off }\n";
+        "observability:\n  slos:\n    availability: { objective: 99 }\n  alerts:\n    oom: { severity: ticket }\n";
     let staging = |extra: &str| format!("target: kubernetes\n{extra}");
     let p = Project::new(&[("local", &format!("{LOCAL}{relaxed}")), ("prod", PROD), ("staging", &staging(""))]);
     let (code, json) = parity_json(&p);
@@ -163,19 +163,15 @@ fn slos_and_alerts_are_locked_outside_local() {
     assert_eq!(code, 1);
     assert_eq!(
         violations(&json),
-        [
-            "observability.alerts.evictions.severity",
-            "observability.slos.availability.objective",
-            "observability.slos.availability.windowDays"
-        ]
+        // The defaults take part: production's 99.9 is not written, staging's 99 is.
+        ["observability.alerts.oom.severity", "observability.slos.availability.objective"]
     );
     let r = row(&json, "observability.slos.availability.objective");
     assert_eq!(r["values"]["staging"], "99.0");
     assert_eq!(r["locations"]["staging"], "environments/staging.yaml:4:32");
 
     let base = format!(
-        "{BASE}parity:\n  exceptions:\n    - setting: observability.slos.availability.objective\n      reason: staging runs on spot nodes\n    \
-         - setting: observability.slos.availability.windowDays\n      reason: staging runs on spot nodes\n"
+        "{BASE}parity:\n  exceptions:\n    - setting: observability.slos.availability.objective\n      reason: staging runs on spot nodes\n"
     );
     let p = Project::with_base(
         &base,
