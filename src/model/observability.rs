@@ -25,6 +25,10 @@ pub struct ObservabilitySpec {
     #[serde(default)]
     #[schemars(range(min = 1, max = 65000))]
     pub exporter_port: Option<u32>,
+    /// `target: process` only: `apply` starts one prometheus-redis-exporter per node on 127.0.0.1
+    /// (where the rendered `observability/prometheus.yml` scrapes) and `destroy` stops them.
+    #[serde(default)]
+    pub run_exporters: bool,
     /// ACL user the exporters log in as. Default: the user with `role: exporter` (least
     /// privilege: INFO, SLOWLOG, LATENCY, no keys).
     #[serde(default)]

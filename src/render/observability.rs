@@ -583,8 +583,16 @@ pub fn dashboards(d: &Deployment) -> Vec<(String, Value)> {
                 })
                 .collect();
             let name = format!("{}-{}-{view}", d.contract.service, d.env);
+            // Grafana uids hold at most 40 characters: a long name is shortened to a stable hash.
+            let uid = format!("redisctl-{name}");
+            let uid = if uid.len() <= 40 {
+                uid
+            } else {
+                use sha2::{Digest, Sha256};
+                format!("redisctl-{}", &hex::encode(Sha256::digest(uid.as_bytes()))[..24])
+            };
             let dash = json!({
-                "uid": format!("redisctl-{name}"),
+                "uid": uid,
                 "title": format!("Redis {} ({}) — {view}", d.contract.service, d.env),
                 "description": description,
                 "tags": ["redis", "redisctl", d.contract.service, d.env],

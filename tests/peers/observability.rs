@@ -321,7 +321,7 @@ fn a_broken_slo_fires_its_alert_in_a_real_prometheus() {
     let exporter_base = free_port_block(2, false);
     // Alerts without `for` and with low thresholds, so that the test sees them within seconds.
     let observability = format!(
-        "  exporterPort: {exporter_base}\n  alerts:\n    memory: {{ threshold: 60, for: 0s }}\n    \
+        "  exporterPort: {exporter_base}\n  runExporters: true\n  alerts:\n    memory: {{ threshold: 60, for: 0s }}\n    \
          authFailures: {{ threshold: 0 }}\n    replicaDown: {{ for: 0s }}\n    nodeDown: {{ for: 0s }}\n"
     );
     let env = format!(
@@ -336,25 +336,29 @@ fn a_broken_slo_fires_its_alert_in_a_real_prometheus() {
     let config = std::fs::read_to_string(run_dir.join("observability/prometheus.yml")).unwrap();
     assert!(config.contains(&format!("127.0.0.1:{exporter_base}")), "{config}");
 
-    // One real exporter per node, as the exporter user; the password in its environment only.
+    // `runExporters`: apply started one real exporter per node, as the exporter user, the
+    // password in its environment only.
     let password = std::fs::read_to_string(dir.path().join("secrets/metrics")).unwrap();
     let mut exporters = Vec::new();
-    for i in 0..2u16 {
-        let child = Command::new(tool("prometheus-redis-exporter"))
-            .env("REDIS_ADDR", format!("redis://127.0.0.1:{}", base + i))
-            .env("REDIS_USER", "metrics")
-            .env("REDIS_PASSWORD", &password)
-            .env("REDIS_EXPORTER_CONFIG_COMMAND", "-")
-            .env("REDIS_EXPORTER_WEB_LISTEN_ADDRESS", format!("127.0.0.1:{}", exporter_base + i))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let child = KillOnDrop(child);
-        let args = std::fs::read_to_string(format!("/proc/{}/cmdline", child.id())).unwrap_or_default();
-        assert!(!args.contains(password.trim()), "the exporter's argv holds the password");
-        exporters.push(child);
+    for i in 0..2 {
+        let pid = std::fs::read_to_string(run_dir.join(format!("observability/exporter-node-{i}.pid"))).unwrap();
+        let pid: u32 = pid.trim().parse().unwrap();
+        let args = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap();
+        assert!(args.contains("redis-exporter") && !args.contains(password.trim()), "argv: {args:?}");
+        let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+        let environ = String::from_utf8_lossy(&environ);
+        assert!(environ.contains("REDIS_USER=metrics"), "{environ}");
+        assert!(!environ.contains("PATH="), "the exporter's environment is cleared of redisctl's: {environ}");
+        let cwd = std::fs::read_link(format!("/proc/{pid}/cwd")).unwrap();
+        assert_eq!(
+            cwd,
+            run_dir.join("observability").canonicalize().unwrap(),
+            "exporter {pid} works in observability/"
+        );
+        exporters.push(pid);
     }
+    let again = Run::unbounded(common::redisctl_on(dir.path()).args(["plan", "--env", "dev"]));
+    assert!(again.success() && !again.stdout.contains("exporter:"), "the exporters converged: {}", again.show());
 
     // The rendered configuration and rules, scraped and evaluated every second.
     let prom_dir = tempfile::tempdir().unwrap();
@@ -422,6 +426,15 @@ fn a_broken_slo_fires_its_alert_in_a_real_prometheus() {
     // The exporter user was never refused a command it needs.
     let log = redis_cli(base, "ops", &ops, &["acl", "log"]);
     assert!(!log.contains("metrics"), "the exporter user was denied something:\n{log}");
+
+    // destroy stops the exporters with the stack.
+    let destroyed = Run::unbounded(common::redisctl_on(dir.path()).args(["destroy", "--env", "dev", "--auto-approve"]));
+    assert!(destroyed.success(), "{}", destroyed.show());
+    let home = run_dir.join("observability").canonicalize().unwrap();
+    for pid in exporters {
+        let cwd = std::fs::read_link(format!("/proc/{pid}/cwd")).ok();
+        assert!(cwd.as_ref() != Some(&home), "exporter {pid} still runs after destroy");
+    }
 }
 
 /// The sample's production (systemd) with `observability`: every exporter instance, next to the
