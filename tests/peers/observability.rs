@@ -3,7 +3,7 @@
 //! stays silent on one that keeps it, and end to end a local stack, one real
 //! prometheus-redis-exporter per node and a real Prometheus (all on 127.0.0.1, free ports) load
 //! the rendered rules and scrape configuration; breaking an SLO for real (a denied login, memory
-//! filled, a replica stopped) fires its alert in Prometheus's HTTP API. Every process is stopped
+//! filled, a replica stopped, then the primary) fires its alert in Prometheus's HTTP API. Every process is stopped
 //! on drop, also when an assertion fails.
 
 use std::io::{Read, Write};
@@ -386,7 +386,13 @@ fn a_broken_slo_fires_its_alert_in_a_real_prometheus() {
     // Healthy: none of the alerts the test breaks below fires.
     std::thread::sleep(Duration::from_secs(3));
     let quiet = firing(prom_port).unwrap();
-    for alert in ["RedisAuthFailures", "RedisMemoryHigh", "RedisReplicaDown", "RedisNodeUnreachable"] {
+    for alert in [
+        "RedisAuthFailures",
+        "RedisMemoryHigh",
+        "RedisReplicaDown",
+        "RedisNodeUnreachable",
+        "RedisAvailabilityErrorBudgetFastBurn",
+    ] {
         assert!(!quiet.contains(&alert.to_string()), "{alert} fires on a healthy stack: {quiet:?}");
     }
 
@@ -426,6 +432,10 @@ fn a_broken_slo_fires_its_alert_in_a_real_prometheus() {
     // The exporter user was never refused a command it needs.
     let log = redis_cli(base, "ops", &ops, &["acl", "log"]);
     assert!(!log.contains("metrics"), "the exporter user was denied something:\n{log}");
+
+    // The primary stopped too: no writable primary, and the availability SLO's fast burn pages.
+    redis_cli(base, "ops", &ops, &["shutdown", "nosave"]);
+    wait_firing("RedisAvailabilityErrorBudgetFastBurn");
 
     // destroy stops the exporters with the stack.
     let destroyed = Run::unbounded(common::redisctl_on(dir.path()).args(["destroy", "--env", "dev", "--auto-approve"]));
