@@ -6,6 +6,8 @@ mod completions;
 mod connect;
 mod destroy;
 mod diff;
+mod init;
+mod logging;
 mod man;
 mod parity;
 mod plan;
@@ -67,6 +69,13 @@ pub struct Cli {
     /// The same as `--color never`.
     #[arg(long, global = true, conflicts_with = "color")]
     pub no_color: bool,
+    /// More detail on standard error: `-v` what redisctl does and observes, `-vv` every command
+    /// sent to a local stack's servers (never a secret). `RUST_LOG` overrides it.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only warnings and errors on standard error (no progress lines).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
     /// AWS API endpoint for `target: elasticache` (a private endpoint, or a local moto_server in tests).
     #[arg(long, global = true, value_name = "URL", env = "AWS_ENDPOINT_URL")]
     pub endpoint_url: Option<String>,
@@ -76,6 +85,8 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Scaffold a new project: base contract, a `local` overlay and one shared environment.
+    Init(init::Args),
     /// Check environments against the schema and Redis semantics; report every problem.
     Validate(validate::Args),
     /// Write the rendered artifacts of one environment.
@@ -262,6 +273,7 @@ pub fn main() -> i32 {
         }
     };
     let choice = if cli.no_color { ColorChoice::Never } else { cli.color };
+    logging::init(cli.verbose, cli.quiet);
     let ctx = Ctx {
         project: Project::new(cli.project.clone()),
         templates: cli.templates.clone(),
@@ -270,6 +282,7 @@ pub fn main() -> i32 {
         endpoint_url: cli.endpoint_url.clone(),
     };
     let result = match &cli.command {
+        Command::Init(args) => init::run(&ctx.project.dir, args),
         Command::Validate(args) => validate::run(&ctx, args),
         Command::Render(args) => render::run(&ctx, args),
         Command::Plan(args) => plan::run(&ctx, args),

@@ -506,7 +506,25 @@ fn users(c: &Contract, index: &SpanIndex, project_dir: &Path, secrets: Secrets, 
         // The reference's form is the schema's (RCTL016). Whether it resolves matters only where
         // the rendered files hold hashes; a command that needs no value is told as a warning.
         for (field, secret) in refs.filter(|_| c.target.facts().secrets_at_render) {
-            if let Err(e) = secret.resolve(project_dir) {
+            let resolved = secret.resolve(project_dir);
+            // Sentinel writes `auth-pass` back unquoted whenever it rewrites its config (after
+            // every failover): a password with a space, quote or backslash would keep it from
+            // starting again.
+            let sentinels = c.topology.mode == TopologyMode::Sentinel && u.role == UserRole::Sentinel;
+            if let (Ok(value), true) = (&resolved, sentinels) {
+                if value.expose().contains(|ch: char| ch.is_whitespace() || matches!(ch, '"' | '\'' | '\\')) {
+                    diags.push(
+                        Diagnostic::error(
+                            "RCTL056",
+                            format!("{field} of Sentinel user `{}` has a space, quote or backslash", u.name),
+                        )
+                        .at(at(field))
+                        .reason("Sentinel writes it unquoted when it rewrites its config, and would not start again")
+                        .hint("use letters, digits and punctuation other than quotes and `\\`, e.g. `openssl rand -hex 32`"),
+                    );
+                }
+            }
+            if let Err(e) = resolved {
                 let message = format!("{field} of ACL user `{}`: {e}", u.name);
                 let d = match secrets {
                     Secrets::Needed => Diagnostic::error("RCTL050", message),

@@ -21,6 +21,7 @@ pub fn build_plan(
     let mut observed = Sha256::new();
     for p in providers.iter_mut() {
         let pp = p.plan(state)?;
+        tracing::debug!("observed with provider {}: {} change(s)", p.name(), pp.changes.len());
         observed.update(p.name().as_bytes());
         observed.update(pp.observed.as_bytes());
         changes.extend(pp.changes);
@@ -170,10 +171,11 @@ pub fn apply(
             .iter_mut()
             .find(|p| p.name() == change.provider)
             .ok_or_else(|| Error::msg(format!("no provider `{}` for {}", change.provider, change.address)))?;
+        tracing::debug!("applying {} ({}) with provider {}", change.address, change.action.verb(), change.provider);
         match provider.apply(change, state, opts) {
             Ok(Outcome::Applied) => {
                 report.summary.count(change.action);
-                eprintln!("{}: {}", change.address, change.action.verb());
+                tracing::info!("{}: {}", change.address, change.action.verb());
             }
             Ok(Outcome::Skipped(why)) => report.skipped.push((change.address.clone(), why)),
             Err(e) => {

@@ -85,7 +85,7 @@ impl Lock {
         // Ours now. A name left in the file is a holder that exited without clearing it.
         let left: Option<Holder> = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok());
         if let Some(h) = left {
-            eprintln!("note: the lock was last held by pid {} ({}), which has exited", h.pid, h.command);
+            tracing::info!("note: the lock was last held by pid {} ({}), which has exited", h.pid, h.command);
         }
         let body = serde_json::to_vec(&me).map_err(Error::msg)?;
         file.set_len(0)

@@ -85,7 +85,7 @@ impl State {
     pub fn save(&self) -> Result<(), Error> {
         let mut text = serde_json::to_string_pretty(self).map_err(Error::msg)?;
         text.push('\n');
-        write_atomic(&self.path, text.as_bytes(), 0o644)
+        write_atomic(&self.path, text.as_bytes(), 0o600)
     }
 
     /// The record a provider keeps for `address`; `None` when there is none, an error naming

@@ -384,7 +384,7 @@ impl LiveRedis {
             Err(e) if unreachable(&e) => {
                 if self.stack.is_none() {
                     // Not ours to start: say so, or a plan of an unreachable fleet looks clean.
-                    eprintln!("warning: {name} is not reachable ({e}): its live settings were not read");
+                    tracing::warn!("{name} is not reachable ({e}): its live settings were not read");
                 }
                 seen.push(format!("{name} down"));
                 Ok(None)
@@ -618,7 +618,7 @@ impl Provider for LiveRedis {
         self.set_pending_config(state)?;
         if let (Some(stack), false) = (&self.stack, self.pending_restarts.is_empty()) {
             for step in stack.rolling_restart(&self.pending_restarts, Duration::from_secs(120))? {
-                eprintln!("rolling restart: {step}");
+                tracing::info!("rolling restart: {step}");
             }
             self.pending_restarts.clear();
         }

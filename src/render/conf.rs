@@ -44,6 +44,18 @@ pub fn quote(arg: &str) -> String {
     out
 }
 
+/// Shell functions for the scripts that write a secret into a Redis config include at start
+/// (the containers' `start.sh`, systemd's `auth.sh`), so that no password is ever in a
+/// process's arguments: `one_line VALUE` refuses a line break (it would end the directive),
+/// `conf_quote VALUE` prints the value as `quote` does (double quotes, `\` and `"` escaped),
+/// `sentinel_word VALUE` refuses what Sentinel's own config rewrite cannot write back (it
+/// prints `auth-pass` unquoted). `sed` reads the value from a pipe, not from its arguments.
+pub const SH_CONF_QUOTE: &str = r#"one_line() { case $1 in *'
+'*) echo "a password contains a line break: Redis config values are one line" >&2; exit 65 ;; esac; }
+conf_quote() { printf '"%s"' "$(printf '%s' "$1" | sed 's/[\\"]/\\&/g')"; }
+sentinel_word() { case $1 in *[[:space:]\\\"\']*) echo "the Sentinel password has a space, quote or backslash: Sentinel writes auth-pass unquoted when it rewrites its config, and would not start again" >&2; exit 65 ;; esac; }
+"#;
+
 /// `{{ list | args }}`: each item quoted, joined by spaces (one redis.conf line's arguments).
 fn args_filter(items: Vec<minijinja::Value>) -> Result<minijinja::Value, Error> {
     let mut parts = Vec::with_capacity(items.len());

@@ -17,6 +17,7 @@ const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Run one command; errors name the member and the command (commands never carry secrets).
 pub(super) fn run<T: FromRedisValue>(con: &mut Connection, member: &str, words: &[&str]) -> Result<T> {
+    tracing::trace!("{member}: {}", words.join(" "));
     let mut cmd = redis::cmd(words[0]);
     for w in &words[1..] {
         cmd.arg(*w);
@@ -50,6 +51,31 @@ pub fn poll<T, E>(timeout: Duration, mut f: impl FnMut() -> std::result::Result<
             Err(_) => sleep(POLL_INTERVAL),
         }
     }
+}
+
+/// How often a long wait says it is still waiting.
+const PROGRESS_EVERY: Duration = Duration::from_secs(2);
+
+/// `poll` for the waits a user watches (readiness, cluster gossip): every couple of seconds
+/// still waiting, one progress line saying what is awaited and what is not there yet, instead
+/// of silence.
+pub fn poll_shown<T, E: std::fmt::Display>(
+    what: &str,
+    timeout: Duration,
+    mut f: impl FnMut() -> std::result::Result<T, E>,
+) -> std::result::Result<T, E> {
+    let start = Instant::now();
+    let mut next = start + PROGRESS_EVERY;
+    poll(timeout, || {
+        let r = f();
+        if let Err(e) = &r {
+            if Instant::now() >= next {
+                tracing::info!("{what}: {e} ({}s)", start.elapsed().as_secs());
+                next += PROGRESS_EVERY;
+            }
+        }
+        r
+    })
 }
 
 impl Stack {
@@ -135,6 +161,40 @@ impl Stack {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The lines a subscriber writes, for the progress test.
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_long_wait_says_what_it_waits_for_and_why() {
+        let out = Captured::default();
+        let writer = out.clone();
+        let subscriber = tracing_subscriber::fmt().with_writer(move || writer.clone()).finish();
+        let start = Instant::now();
+        let r = tracing::subscriber::with_default(subscriber, || {
+            poll_shown("waiting for node-1", Duration::from_millis(2300), || {
+                if start.elapsed() < Duration::from_millis(2200) {
+                    Err("replica link down")
+                } else {
+                    Ok(())
+                }
+            })
+        });
+        assert_eq!(r, Ok(()));
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(text.matches("waiting for node-1: replica link down (2s)").count(), 1, "{text}");
+    }
 
     #[test]
     fn fields_skip_comments() {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use redis::Connection;
 
-use super::client::{info, parse_fields, poll, run};
+use super::client::{info, parse_fields, poll, poll_shown, run};
 use super::{Member, Stack, HOST};
 use crate::error::{Error, Result};
 use crate::resolve::{Node, CLUSTER_SLOTS};
@@ -240,7 +240,9 @@ impl Stack {
             }
             Ok(())
         };
-        poll(timeout, || nodes.iter().try_for_each(|n| knows(n, false)))?;
+        poll_shown("cluster: waiting for every node to know the others", timeout, || {
+            nodes.iter().try_for_each(|n| knows(n, false))
+        })?;
 
         for (p, (first_slot, last_slot)) in self.shards() {
             let s = p.shard.unwrap_or(0);
@@ -286,14 +288,41 @@ impl Stack {
                 run::<()>(&mut seen.con, &n.name, &["CLUSTER", "FORGET", &id])?;
             }
         }
-        poll(timeout, || nodes.iter().try_for_each(|n| knows(n, true)))?;
+        poll_shown("cluster: waiting for forgotten nodes to leave every view", timeout, || {
+            nodes.iter().try_for_each(|n| knows(n, true))
+        })?;
 
         // Until a pass finds every member following its shard's primary: while the shape
         // changes, Redis's replica migration moves a replica to a primary left without one,
         // which may be another shard's, so a single pass is not enough.
-        poll(timeout, || self.follow_shard_primaries())?;
+        poll_shown("cluster: waiting for replicas to follow their shard's primary", timeout, || {
+            self.follow_shard_primaries()
+        })?;
+        // What a client asks any node (CLUSTER NODES / SHARDS) is the shape only once gossip
+        // has carried every member's own role to every other node.
+        poll_shown("cluster: waiting for gossip to agree", timeout, || self.views_agree())?;
 
-        poll(timeout, || nodes.iter().try_for_each(|n| self.cluster_ok(n)))
+        poll_shown("cluster: waiting for cluster_state ok", timeout, || {
+            nodes.iter().try_for_each(|n| self.cluster_ok(n))
+        })
+    }
+
+    /// `Err` while some node's view of a member (primary or replica of whom, which slots)
+    /// differs from what that member says of itself.
+    fn views_agree(&self) -> Result<()> {
+        let seen = self.deployment.nodes.iter().map(|n| Ok((n, self.seen(n)?.view))).collect::<Result<Vec<_>>>()?;
+        let selves: Vec<Peer> = seen.iter().filter_map(|(_, view)| view.iter().find(|p| p.myself).cloned()).collect();
+        for (n, view) in &seen {
+            for me in &selves {
+                let there = view.iter().find(|p| p.id == me.id);
+                let agrees =
+                    there.is_some_and(|p| p.master == me.master && p.master_of == me.master_of && p.slots == me.slots);
+                if !agrees {
+                    return Err(Error::msg(format!("{} does not see {} as it is yet", n.name, me.addr)));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// One pass: every member of a shard that does not follow the shard's primary is told to

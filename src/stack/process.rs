@@ -321,14 +321,20 @@ impl Stack {
     /// accepts connections.
     fn spawn(&self, m: Member) -> Result<()> {
         let binary = self.binaries.find(m.kind())?;
-        if self.responds(m.port()) {
+        // Another program on the port (a Redis of someone else's, or anything that listens):
+        // say so, instead of the member's own log line about a failed bind.
+        let taken = self.responds(m.port())
+            || std::net::TcpListener::bind((HOST, m.port() as u16))
+                .is_err_and(|e| e.kind() == std::io::ErrorKind::AddrInUse);
+        if taken {
             return Err(Error::msg(format!(
-                "cannot start {}: another process already serves {HOST}:{} (not this stack's: {} shows no running process)",
+                "cannot start {}: another process already listens on {HOST}:{} (not this stack's: {} shows no running process)",
                 m.name(),
                 m.port(),
                 self.run.pid_file(m.name(), m.kind()).display()
             )));
         }
+        tracing::debug!("starting {} with {} on {HOST}:{}", m.name(), binary.display(), m.port());
         let dir = self.run.member_dir(m.name());
         // Redis and Sentinel rewrite runtime.conf with the passwords they were given
         // (`masterauth`, `sentinel auth-pass`) at the mode their umask gives (0644): the member
@@ -361,6 +367,7 @@ impl Stack {
         });
         match started {
             Ok(Ok(())) => {
+                tracing::info!("started {} on {HOST}:{} (pid {})", m.name(), m.port(), child.id());
                 // Reap it when it exits while we still run; when we exit first, init adopts it.
                 std::thread::spawn(move || child.wait());
                 Ok(())

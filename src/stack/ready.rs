@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use redis::Connection;
 
-use super::client::{info, parse_fields, poll, run};
+use super::client::{info, parse_fields, poll_shown, run};
 use super::cluster::{cluster_nodes, key_in_slots};
 use super::{Member, Stack};
 use crate::error::{Error, Result};
@@ -21,6 +21,12 @@ pub struct NotReady {
     pub member: String,
     pub check: &'static str,
     pub detail: String,
+}
+
+impl std::fmt::Display for NotReady {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {} check: {}", self.member, self.check, self.detail)
+    }
 }
 
 impl Stack {
@@ -142,7 +148,7 @@ impl Stack {
     /// Wait until `check_ready` passes. The error names the member and the check that still
     /// failed, with the last lines of that member's log.
     pub fn wait_ready(&self, timeout: Duration) -> Result<()> {
-        poll(timeout, || self.check_ready()).map_err(|nr| {
+        poll_shown("waiting until the stack is ready", timeout, || self.check_ready()).map_err(|nr| {
             let tail = self.member(&nr.member).map(|m| self.log_tail(m)).unwrap_or_default();
             Error::msg(format!(
                 "{} is not ready after {timeout:?}: {} check failed: {}{tail}",

@@ -88,7 +88,7 @@ impl Stack {
             Member::Sentinel(_) => None,
         });
         let promoted = promoted.ok_or_else(|| Error::msg("the promoted primary is not a node of this stack"))?;
-        eprintln!(
+        tracing::info!(
             "recovery: {} died as the primary of running replicas; {} holds its data and was promoted, {} comes back as its replica",
             node.name, promoted.name, node.name
         );
@@ -154,7 +154,7 @@ impl Stack {
                 ))),
             })
         })?;
-        eprintln!("recovery: {} took over the slots of its dead primary (CLUSTER FAILOVER FORCE)", replica.name);
+        tracing::info!("recovery: {} took over the slots of its dead primary (CLUSTER FAILOVER FORCE)", replica.name);
         Ok(())
     }
 }

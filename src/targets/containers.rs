@@ -3,8 +3,8 @@
 //!
 //! Containers never see a rendered password: the secrets reach a container as environment
 //! variables (compose) or Secret files (kubernetes), and `start.sh` turns them into the ACL
-//! file (SHA-256 hashes, written to a private tmpfs) and the `--masterauth` /
-//! `--sentinel auth-pass` arguments at start. Every value that enters a script goes through
+//! file (SHA-256 hashes, written to a private tmpfs) and a config include on that tmpfs
+//! (`masterauth`, `sentinel auth-pass`) at start: never into a process's arguments. Every value that enters a script goes through
 //! `sh_quote` (and, inside ACL lines, `conf::quote` first), so nothing is interpreted by the shell.
 
 use serde_json::json;
@@ -13,7 +13,7 @@ use crate::contract::merge::SpanIndex;
 use crate::diagnostics::Diagnostic;
 use crate::model::Contract;
 use crate::model::{RedisVersion, TopologyMode, UserRole};
-use crate::render::conf::quote;
+use crate::render::conf::{quote, SH_CONF_QUOTE};
 use crate::render::{acl_lines, sentinel_acl_lines, sentinel_auth_required, AclLine, Flavor};
 use crate::resolve::{Deployment, Node, User};
 pub use crate::util::text::sh_quote;
@@ -213,6 +213,7 @@ pub fn start_script(d: &Deployment, secret: &dyn Fn(&User) -> String) -> String 
         "case $name in node-[0-9]*|sentinel-[0-9]*) ;; *) echo \"start.sh: unknown name $name\" >&2; exit 64 ;; esac\n",
     );
     s.push_str("hash() { printf '%s' \"$1\" | sha256sum | cut -d ' ' -f 1; }\n");
+    s.push_str(SH_CONF_QUOTE);
     s.push_str("case $kind in\nredis)\n");
     if d.contract.topology.mode == TopologyMode::Cluster {
         s.push_str(&format!(
@@ -235,7 +236,12 @@ pub fn start_script(d: &Deployment, secret: &dyn Fn(&User) -> String) -> String 
     let masterauth = d.user_with_role(UserRole::Replication).filter(|_| has_replicas);
     match masterauth {
         Some(u) => {
-            s.push_str(&format!("  exec redis-server \"{CONFIG_DIR}/$name.conf\" --masterauth \"{}\"\n", secret(u)))
+            s.push_str(&format!(
+                "  pass=$(conf_quote \"{}\"); one_line \"$pass\"\n  printf 'masterauth %s\\n' \"$pass\" > {auth}\n",
+                secret(u),
+                auth = auth_include()
+            ));
+            s.push_str(&format!("  exec redis-server \"{CONFIG_DIR}/$name.conf\" --include {}\n", auth_include()));
         }
         None => s.push_str(&format!("  exec redis-server \"{CONFIG_DIR}/$name.conf\"\n")),
     }
@@ -255,20 +261,27 @@ pub fn start_script(d: &Deployment, secret: &dyn Fn(&User) -> String) -> String 
     match d.user_with_role(UserRole::Sentinel) {
         // The same password logs in to the nodes (auth-pass) and to the other Sentinels
         // (sentinel-pass, as the rendered `sentinel sentinel-user`).
-        Some(u) if sentinel_auth_required(d) => s.push_str(&format!(
-            "  exec redis-sentinel {DATA_DIR}/sentinel.conf --sentinel auth-pass {} \"{pass}\" --sentinel sentinel-pass \"{pass}\"\n",
-            sh_quote(&d.master_name),
-            pass = secret(u)
-        )),
-        Some(u) => s.push_str(&format!(
-            "  exec redis-sentinel {DATA_DIR}/sentinel.conf --sentinel auth-pass {} \"{}\"\n",
-            sh_quote(&d.master_name),
-            secret(u)
-        )),
+        Some(u) => {
+            let sentinel_pass = if sentinel_auth_required(d) { "sentinel sentinel-pass %s\\n" } else { "" };
+            let args = if sentinel_auth_required(d) { "\"$pass\" \"$pass\"" } else { "\"$pass\"" };
+            s.push_str(&format!(
+                "  sentinel_word \"{pass}\"; pass=$(conf_quote \"{pass}\")\n  printf 'sentinel auth-pass %s %s\\n{sentinel_pass}' {} {args} > {auth}\n",
+                sh_quote(&quote(&d.master_name)),
+                pass = secret(u),
+                auth = auth_include()
+            ));
+            s.push_str(&format!("  exec redis-sentinel {DATA_DIR}/sentinel.conf --include {}\n", auth_include()));
+        }
         None => s.push_str(&format!("  exec redis-sentinel {DATA_DIR}/sentinel.conf\n")),
     }
     s.push_str("  ;;\n*) echo \"usage: start.sh redis|sentinel NAME\" >&2; exit 64 ;;\nesac\n");
     s
+}
+
+/// The config include `start.sh` writes the replication or Sentinel password into, on the
+/// private tmpfs, quoted for the shell (`$name` is the member's name).
+fn auth_include() -> String {
+    format!("\"{RUN_DIR}/auth-$name.conf\"")
 }
 
 /// `{ printf 'user ...' ... } > RUN_DIR/<file>`: an ACL file with each password hashed at start.

@@ -6,8 +6,10 @@
 //! Sentinels from `redis-<service>-sentinel@.service`: `Type=notify` with `supervised systemd`,
 //! `Restart=always`, user `redis`, and a sandbox that leaves only the data and config
 //! directories writable. The ACL file holds SHA-256 hashes; the replication and Sentinel
-//! passwords are never rendered: systemd reads them from an operator-managed environment file
-//! and passes them as `--masterauth` / `--sentinel auth-pass` arguments.
+//! passwords are never rendered: systemd reads them from an operator-managed environment file,
+//! and the rendered `auth.sh` (run as `ExecStartPre`) writes them into a config include in the
+//! unit's private runtime directory, which the server loads with `--include`: no password is
+//! ever in a process's arguments.
 
 use std::net::IpAddr;
 
@@ -17,8 +19,10 @@ use crate::contract::merge::SpanIndex;
 use crate::diagnostics::Diagnostic;
 use crate::model::UserRole;
 use crate::plan::{Action, Changed, PostApply};
+use crate::render::conf::{quote, SH_CONF_QUOTE};
 use crate::render::{generated_header, observability, server_files, Artifact, Flavor, Templates};
 use crate::resolve::{Deployment, Role};
+use crate::util::text::sh_quote;
 
 fn config_dir(d: &Deployment) -> String {
     format!("/etc/redis/{}", d.contract.service)
@@ -117,6 +121,10 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
             templates.render("redis-sentinel.service.j2", &sentinel_ctx)?,
         ));
     }
+    if masteruser.is_some() || (auth_user.is_some() && !d.sentinels.is_empty()) {
+        let script = auth_script(d, masteruser.is_some(), auth_user.is_some());
+        out.push(Artifact { path: format!("{}/auth.sh", &config_dir(d)[1..]), content: script, mode: 0o755 });
+    }
     out.push(text(format!("{units}/{prefix}-disable-thp.service"), templates.render("disable-thp.service.j2", &ctx)?));
     out.push(text(format!("etc/sysctl.d/60-{prefix}.conf"), templates.render("sysctl.conf.j2", &ctx)?));
     out.extend(exporters(d, templates, &ctx)?);
@@ -178,6 +186,32 @@ fn exporters(d: &Deployment, templates: &Templates, ctx: &serde_json::Value) -> 
         out.push(Artifact { path, ..a });
     }
     Ok(out)
+}
+
+/// `auth.sh redis|sentinel` (`ExecStartPre`): the environment file's password, quoted for the
+/// config, into `$RUNTIME_DIRECTORY/auth.conf` (mode 0600 in a 0700 directory).
+fn auth_script(d: &Deployment, masterauth: bool, sentinel_auth: bool) -> String {
+    let mut s = format!(
+        "#!/bin/sh\n{}\n# usage: auth.sh redis|sentinel (ExecStartPre of the units; systemd sets RUNTIME_DIRECTORY)\nset -eu\numask 077\n",
+        generated_header(d)
+    );
+    s.push_str(SH_CONF_QUOTE);
+    s.push_str("case $1 in\n");
+    if masterauth {
+        s.push_str(
+            "redis)\n  pass=$(conf_quote \"$REDIS_MASTERAUTH\"); one_line \"$pass\"\n  printf 'masterauth %s\\n' \"$pass\" ;;\n",
+        );
+    }
+    if sentinel_auth {
+        // The same password logs in to the nodes (auth-pass) and to the other Sentinels.
+        s.push_str(&format!(
+            "sentinel)\n  sentinel_word \"$REDIS_SENTINEL_AUTH_PASS\"; pass=$(conf_quote \"$REDIS_SENTINEL_AUTH_PASS\")\n  \
+             printf 'sentinel auth-pass %s %s\\nsentinel sentinel-pass %s\\n' {} \"$pass\" \"$pass\" ;;\n",
+            sh_quote(&quote(&d.master_name))
+        ));
+    }
+    s.push_str("*) echo \"auth.sh: no password for $1\" >&2; exit 64 ;;\nesac > \"$RUNTIME_DIRECTORY/auth.conf\"\n");
+    s
 }
 
 fn text(path: String, content: String) -> Artifact {
@@ -301,7 +335,7 @@ fn readme(d: &Deployment, masterauth: bool, sentinel_auth: bool) -> String {
     s.push_str(&format!("\n## Secrets\n\nNo password is in these files: {acl_files} SHA-256 hashes only.\n"));
     if masterauth || sentinel_auth {
         s.push_str(&format!(
-            "Create `{}` on every host (owner root, mode 0600); systemd reads it and passes the values as arguments:\n\n```\n",
+            "Create `{}` on every host (owner root, mode 0600); systemd reads it, and `auth.sh` hands the values to the servers in a private include (never as arguments):\n\n```\n",
             env_file(d)
         ));
         if masterauth {

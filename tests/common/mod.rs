@@ -14,6 +14,7 @@
 #![allow(dead_code)]
 
 pub mod elasticache;
+pub mod fuzz;
 pub mod library;
 pub mod policy;
 pub mod ports;
@@ -342,4 +343,12 @@ pub fn tls_connection(port: u16, certs: &Path, user: &str, password: &str) -> Re
     let mut con = client.get_connection_with_timeout(Duration::from_secs(1)).map_err(|e| e.to_string())?;
     redis::cmd("AUTH").arg(user).arg(password).exec(&mut con).map_err(|e| e.to_string())?;
     Ok(con)
+}
+
+/// Schema errors of a plan document (the JSON output or a saved plan file) against the
+/// committed `schemas/plan.schema.json`; empty when it conforms.
+pub fn plan_schema_errors(doc: &serde_json::Value) -> Vec<String> {
+    let schema: serde_json::Value = serde_json::from_str(include_str!("../../schemas/plan.schema.json")).unwrap();
+    let validator = jsonschema::draft202012::new(&schema).expect("the plan schema is a valid JSON Schema");
+    validator.iter_errors(doc).map(|e| format!("{} at {}", e, e.instance_path())).collect()
 }

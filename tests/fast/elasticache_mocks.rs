@@ -174,6 +174,7 @@ fn sha256(s: &str) -> String {
 /// What redisctl recorded when it last applied these users (their passwords unchanged since).
 fn record_users(state: &mut State, users: &[(&str, &str)]) {
     for (id, password) in users {
+        // The legacy (unsalted) form older versions wrote: still read.
         let record = serde_json::json!({ "password_sha256": sha256(password), "rotating": false });
         state.put(&addr(&format!("elasticache:user/{id}")), &record).unwrap();
     }
@@ -828,7 +829,9 @@ fn rbac_password_rotation_keeps_both_passwords_until_finish_rotation_and_never_s
     assert_eq!(passwords(&calls[0]), [OLD_PASSWORD, NEW_PASSWORD]);
     let recorded = record_of(&p.state(), &app).unwrap();
     assert_eq!(recorded["rotating"], true);
-    assert_eq!(recorded["password_sha256"], sha256(NEW_PASSWORD));
+    // A salted digest of the new password (the state recorded a legacy bare SHA-256 before).
+    let digest = recorded["password_digest"].as_str().unwrap();
+    assert!(redisctl::util::digest::matches(digest, NEW_PASSWORD) && digest != sha256(NEW_PASSWORD), "{recorded}");
 
     // Step 2, from a fresh plan: the account reports two passwords.
     let users2 = users(&want, 2);
@@ -869,7 +872,10 @@ fn rbac_password_rotation_keeps_both_passwords_until_finish_rotation_and_never_s
             assert!(!text.contains(secret), "a plaintext password in:\n{text}");
         }
     }
-    assert!(p.state_text().contains(&sha256(NEW_PASSWORD)));
+    // Neither password's bare SHA-256 either: the state keeps salted digests only.
+    for password in [OLD_PASSWORD, NEW_PASSWORD] {
+        assert!(!p.state_text().contains(&sha256(password)), "{}", p.state_text());
+    }
 }
 
 // ------------------------------------------------------------------ 5. replicas and shards

@@ -393,15 +393,23 @@ fn no_output_and_no_plan_file_contains_a_secret() {
 }
 
 #[test]
-fn json_output_follows_the_committed_plan_schema() {
-    let schema: serde_json::Value = serde_json::from_str(include_str!("../../schemas/plan.schema.json")).unwrap();
-    let validator = jsonschema::draft202012::new(&schema).expect("the plan schema is a valid JSON Schema");
+fn json_output_and_saved_plans_follow_the_committed_plan_schema() {
     let p = Project::new(1);
     let check = |p: &Project| {
         let o = p.run(&["plan", "--env", "dev", "--format", "json"]);
         let json: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
-        let errors: Vec<String> = validator.iter_errors(&json).map(|e| e.to_string()).collect();
+        let errors = common::plan_schema_errors(&json);
         assert!(errors.is_empty(), "{errors:?}\n{json}");
+        // The same plan saved for `apply FILE`: the other document the schema describes.
+        let file = p.path().join("saved.plan");
+        assert_eq!(code(&p.run(&["plan", "--env", "dev", "--out", file.to_str().unwrap()])), 0);
+        let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        let errors = common::plan_schema_errors(&saved);
+        assert!(errors.is_empty(), "{errors:?}\n{saved}");
+        // It is checked, not waved through: a saved plan with an unknown action is refused.
+        let mut broken = saved.clone();
+        broken["plan"]["changes"][0]["action"] = serde_json::json!("explode");
+        assert!(!common::plan_schema_errors(&broken).is_empty(), "{broken}");
         json
     };
     let fresh = check(&p);

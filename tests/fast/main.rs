@@ -13,6 +13,7 @@ mod elasticache_mocks;
 mod elasticache_moto;
 mod engine;
 mod fuzz;
+mod init;
 mod layers;
 mod observability;
 mod parity;

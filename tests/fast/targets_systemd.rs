@@ -8,7 +8,10 @@ fn units_pass_secrets_from_the_environment_file_only() {
     let out = render("systemd-sentinel");
     let unit = std::fs::read_to_string(out.path().join("etc/systemd/system/redis-catalog@.service")).unwrap();
     assert!(unit.contains("EnvironmentFile=/etc/redis/catalog.env"), "{unit}");
-    assert!(unit.contains("--masterauth ${REDIS_MASTERAUTH}"), "{unit}");
+    // The password reaches redis-server through auth.sh's private include, never argv.
+    assert!(unit.contains("ExecStartPre=/bin/sh /etc/redis/catalog/auth.sh redis"), "{unit}");
+    assert!(unit.contains("--include /run/redis-catalog/%i/auth.conf") && !unit.contains("--masterauth"), "{unit}");
+    assert!(unit.contains("RuntimeDirectoryMode=0700"), "{unit}");
     for key in [
         "Type=notify",
         "Restart=always",

@@ -633,6 +633,18 @@ fn missing_secret_file() -> Case {
     .needs_value()
 }
 
+fn sentinel_password_sentinel_cannot_write_back() -> Case {
+    Case::new(
+        "sentinel_password_sentinel_cannot_write_back",
+        "RCTL056",
+        "password of Sentinel user `sentinel` has a space, quote or backslash",
+        "redisctl.yaml:26:17",
+    )
+    .dev("topology: { mode: sentinel, replicas: 1, sentinels: 3 }\n")
+    .file("secrets/sentinel.password", "demo \"sentinel\" pass\n")
+    .hint("openssl rand -hex 32")
+}
+
 fn nul_byte() -> Case {
     Case::new("nul_byte", "RCTL001", "unprintable character", "environments/dev.yaml:1:16")
         .file(DEV_FILE, "target: process\0\n")
@@ -1151,6 +1163,7 @@ macro_rules! cases {
 }
 
 cases!(
+    sentinel_password_sentinel_cannot_write_back,
     container_image_floating,
     container_image_untagged,
     container_image_other_version,

@@ -52,6 +52,8 @@ struct Env {
     moto: Moto,
     token: String,
     outputs: Vec<String>,
+    /// `RUST_LOG` of the runs (the SDK's own trace included), when set.
+    rust_log: Option<&'static str>,
 }
 
 impl Env {
@@ -66,6 +68,9 @@ impl Env {
             .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
             .env("CATALOG_AUTH_TOKEN", &self.token)
             .env("REDISCTL_AWS_POLL_MS", "50");
+        if let Some(spec) = self.rust_log {
+            cmd.env("RUST_LOG", spec);
+        }
         let run = Run::of(&mut cmd);
         self.outputs.push(run.stdout.clone());
         self.outputs.push(run.stderr.clone());
@@ -78,9 +83,7 @@ impl Env {
         run.assert_code(0);
         let plan: serde_json::Value =
             serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("plan JSON: {e}\n{}", run.show()));
-        let schema: serde_json::Value = serde_json::from_str(include_str!("../../schemas/plan.schema.json")).unwrap();
-        let validator = jsonschema::draft202012::new(&schema).unwrap();
-        let errors: Vec<String> = validator.iter_errors(&plan).map(|e| e.to_string()).collect();
+        let errors = crate::common::plan_schema_errors(&plan);
         assert!(errors.is_empty(), "{errors:?}\n{plan:#}");
         plan
     }
@@ -100,7 +103,7 @@ fn elasticache_changes(plan: &serde_json::Value) -> Vec<(String, String)> {
 #[test]
 fn an_environment_is_created_changed_rotated_and_deleted_through_the_aws_api() {
     let project = TempProject::new(&[("redisctl.yaml", BASE), ("environments/prod.yaml", &prod("cache.t4g.small"))]);
-    let mut env = Env { project, moto: start_moto(), token: TOKEN.into(), outputs: Vec::new() };
+    let mut env = Env { project, moto: start_moto(), token: TOKEN.into(), outputs: Vec::new(), rust_log: None };
 
     // From nothing: changes present (exit 2), a replication group to create.
     let run = env.run(&["plan", "--env", "prod", "--detailed-exitcode"]);
@@ -143,7 +146,9 @@ fn an_environment_is_created_changed_rotated_and_deleted_through_the_aws_api() {
     assert_eq!(connect["passwordRef"]["fromEnv"], "CATALOG_AUTH_TOKEN", "{connect:#}");
     assert!(!run.stdout.contains(TOKEN));
 
-    // Token rotation: ROTATE (both valid), then SET with --finish-rotation.
+    // Token rotation: ROTATE (both valid), then SET with --finish-rotation; every crate's trace
+    // log on (the SDK's requests included), which the final check greps for the tokens too.
+    env.rust_log = Some("trace");
     env.token = NEW_TOKEN.into();
     let run = env.run(&["plan", "--env", "prod"]);
     assert!(run.stdout.contains("rotation, step 1 (ROTATE)"), "{}", run.show());
@@ -161,6 +166,8 @@ fn an_environment_is_created_changed_rotated_and_deleted_through_the_aws_api() {
     run.assert_code(2);
     assert!(run.stdout.contains("Skipped elasticache:auth-token/catalog-prod"), "{}", run.show());
     env.run(&["apply", "--env", "prod", "--auto-approve", "--finish-rotation"]).assert_code(0);
+    assert!(env.outputs.iter().any(|o| o.contains("TRACE aws_smithy")), "the SDK's trace log is on");
+    env.rust_log = None;
     env.run(&["plan", "--env", "prod", "--detailed-exitcode"]).assert_code(0);
 
     // A saved plan and every format keep the token out (a pending rotation is in the plan).
@@ -170,9 +177,25 @@ fn an_environment_is_created_changed_rotated_and_deleted_through_the_aws_api() {
     env.run(&["plan", "--env", "prod", "--format", "markdown"]).assert_code(0);
     env.run(&["plan", "--env", "prod", "--format", "json"]).assert_code(0);
     env.outputs.push(std::fs::read_to_string(&plan_file).unwrap());
+    // The saved plan (ElastiCache requests, a rotation that waits for a flag) is a document the
+    // committed schema describes.
+    let saved: serde_json::Value = serde_json::from_str(env.outputs.last().unwrap()).unwrap();
+    let errors = crate::common::plan_schema_errors(&saved);
+    assert!(errors.is_empty(), "{errors:?}\n{saved:#}");
     // Step 1 of this rotation leaves step 2 planned on purpose (exit 2), then it finishes.
     env.run(&["apply", plan_file.to_str().unwrap()]).assert_code(2);
     env.run(&["apply", "--env", "prod", "--auto-approve", "--finish-rotation"]).assert_code(0);
+    // The state records the token as a salted digest, readable by its owner alone: the bare
+    // SHA-256 of a weak token is a dictionary lookup away.
+    let state_path = env.project.path().join("deploy/prod/.redisctl-state.json");
+    let recorded = std::fs::read_to_string(&state_path).unwrap();
+    assert!(recorded.contains("\"digest\": \"s1:"), "{recorded}");
+    for token in [TOKEN.to_string(), NEW_TOKEN.to_string(), format!("{NEW_TOKEN}-2")] {
+        let bare = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(token.as_bytes()));
+        assert!(!recorded.contains(&bare), "an unsalted digest of the token:\n{recorded}");
+    }
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&state_path).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600, "state file mode {mode:o}");
 
     // Deleting the environment deletes data: refused without --allow-destroy.
     let run = env.run(&["destroy", "--env", "prod", "--auto-approve"]);
@@ -203,7 +226,7 @@ fn a_cluster_mode_group_is_created_with_its_shards_and_connects_through_the_conf
         "topology: { mode: cluster, shards: 3, replicasPerShard: 1 }\nkeyspace: { clusterSafe: true }",
     );
     let project = TempProject::new(&[("redisctl.yaml", BASE), ("environments/prod.yaml", &overlay)]);
-    let mut env = Env { project, moto: start_moto(), token: TOKEN.into(), outputs: Vec::new() };
+    let mut env = Env { project, moto: start_moto(), token: TOKEN.into(), outputs: Vec::new(), rust_log: None };
     let document = {
         let run = env.run(&["plan", "--env", "prod"]);
         run.assert_code(0);
@@ -319,7 +342,7 @@ fn throttled_calls_are_retried_with_backoff() {
         })
     });
     let project = TempProject::new(&[("redisctl.yaml", BASE), ("environments/prod.yaml", &prod("cache.t4g.small"))]);
-    let mut env = Env { project, moto, token: TOKEN.into(), outputs: Vec::new() };
+    let mut env = Env { project, moto, token: TOKEN.into(), outputs: Vec::new(), rust_log: None };
     env.moto.url = proxy;
     let run = env.run(&["plan", "--env", "prod", "--detailed-exitcode"]);
     run.assert_code(2);
@@ -335,7 +358,7 @@ fn api_errors_keep_their_detail_and_are_retried_only_when_retryable() {
     let moto = start_moto();
     let upstream = moto.url.trim_start_matches("http://").to_string();
     let project = TempProject::new(&[("redisctl.yaml", BASE), ("environments/prod.yaml", &prod("cache.t4g.small"))]);
-    let mut env = Env { project, moto, token: TOKEN.into(), outputs: Vec::new() };
+    let mut env = Env { project, moto, token: TOKEN.into(), outputs: Vec::new(), rust_log: None };
 
     // A client error (not retryable): its code and message, after one request.
     let (url, requests) = proxy(upstream.clone(), |_| {

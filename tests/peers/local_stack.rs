@@ -733,7 +733,9 @@ fn a_restart_required_change_is_a_rolling_restart_that_keeps_a_cluster_writable(
     let longest_gap = gaps.max().unwrap_or_default();
 
     // Replicas first, then each primary only after CLUSTER FAILOVER to its replica.
-    let steps: Vec<&str> = restarted.lines().filter_map(|l| l.strip_prefix("rolling restart: ")).collect();
+    // Progress lines carry a timestamp off a terminal: the step follows the marker.
+    let steps: Vec<&str> =
+        restarted.lines().filter_map(|l| l.split_once("rolling restart: ").map(|(_, step)| step)).collect();
     assert_eq!(steps.iter().filter(|s| s.contains("(CLUSTER FAILOVER)")).count(), 3, "{restarted}");
     assert_eq!(steps.iter().filter(|s| s.starts_with("restarted")).count(), 6, "{restarted}");
     let first_failover = steps.iter().position(|s| s.contains("CLUSTER FAILOVER")).unwrap();
@@ -1185,5 +1187,89 @@ fn every_local_example_survives_a_killed_primary_with_its_acknowledged_writes() 
         if nodes.len() > 1 {
             assert!(!acked.is_empty(), "{example}: no write was acknowledged by a replica");
         }
+    }
+}
+
+/// CLI issue, logs: `-vv` (and `RUST_LOG=trace`, every crate) shows what redisctl does down to
+/// each command sent to a server, and never a password: not while a Sentinel stack comes up,
+/// a setting changes live, a password rotates, or the stack stops. `-q` prints no progress.
+#[test]
+fn trace_logs_of_a_stack_lifecycle_never_hold_a_secret() {
+    let stack = project("{ mode: sentinel, replicas: 1, sentinels: 3 }");
+    let dir = stack.dir.path();
+    let mut logs = Vec::new();
+    let mut traced = |args: &[&str], rust_log: Option<&str>| {
+        let mut cmd = common::redisctl_on(dir);
+        cmd.args(args);
+        if let Some(spec) = rust_log {
+            cmd.env("RUST_LOG", spec);
+        }
+        let o = Run::unbounded(&mut cmd);
+        // 2: a rotation's second step waits for --finish-rotation on purpose.
+        assert!(matches!(o.code, Some(0 | 2)), "{args:?}: {}", o.text());
+        logs.push(o.text());
+    };
+    traced(&["apply", "--env", "dev", "--auto-approve", "-vv"], None);
+    traced(&["plan", "--env", "dev", "-vv"], Some("trace"));
+    stack.dir.write("secrets/app", "app-Rotated-Local-Stack-Test\n");
+    let base = stack.dir.read("redisctl.yaml");
+    stack.dir.write(
+        "redisctl.yaml",
+        base.replace("repl-diskless-sync-delay: 0", "repl-diskless-sync-delay: 0, timeout: 120"),
+    );
+    traced(&["apply", "--env", "dev", "--auto-approve", "-vv"], Some("trace"));
+    traced(&["apply", "--env", "dev", "--auto-approve", "--finish-rotation", "-vv"], Some("trace"));
+    traced(&["status", "--env", "dev", "-vv"], None);
+    traced(&["destroy", "--env", "dev", "--auto-approve", "-vv"], None);
+
+    let all = logs.join("\n");
+    // Progress: each member's start says where it listens.
+    assert!(all.contains("started sentinel-0 on 127.0.0.1:") && all.contains("started node-1 on 127.0.0.1:"), "{all}");
+    assert!(all.contains("TRACE redisctl") && all.contains("SENTINEL"), "no command-level trace:\n{all}");
+    assert!(all.contains("DEBUG redisctl") && all.contains("applying "), "no debug events:\n{all}");
+    for secret in [
+        "app-Local-Stack-Test",
+        "app-Rotated-Local-Stack-Test",
+        "repl-Local-Stack-Test",
+        "sentinel-Local-Stack-Test",
+        "ops-Local-Stack-Test",
+    ] {
+        assert!(!all.contains(secret), "the password {secret} is in the logs:\n{all}");
+    }
+
+    // -q: the apply says its result, and no progress line.
+    let quiet = ok(dir, &["apply", "--env", "dev", "--auto-approve", "-q", "--no-color"]);
+    assert!(quiet.contains("Apply complete!") && !quiet.contains(": created"), "{quiet}");
+}
+
+/// CLI issue, `init`: a scaffolded project's `local` environment applies at once and is ready
+/// (a Sentinel stack, and a cluster), and stops again.
+#[test]
+fn a_scaffolded_local_environment_applies_at_once() {
+    for topology in ["sentinel", "cluster"] {
+        let dir = tempfile::tempdir().unwrap();
+        // Nodes from `base`, Sentinels (or cluster bus ports) from `base + 10000`: both free.
+        let base = common::free_port_block(8, true);
+        let init = Run::of(common::redisctl().args(["init", "--project"]).arg(dir.path()).args([
+            "--service",
+            "orders",
+            "--topology",
+            topology,
+            "--port",
+            &base.to_string(),
+        ]));
+        assert_eq!(init.code, Some(0), "{}", init.show());
+        struct Down<'a>(&'a Path);
+        impl Drop for Down<'_> {
+            fn drop(&mut self) {
+                let _ = run(self.0, &["destroy", "--env", "local", "--auto-approve"]);
+            }
+        }
+        let _down = Down(dir.path());
+        let applied = ok(dir.path(), &["apply", "--env", "local", "--auto-approve", "--no-color"]);
+        assert!(applied.contains("Apply complete!"), "{topology}: {applied}");
+        let status = ok(dir.path(), &["status", "--env", "local", "--no-color"]);
+        assert!(status.contains("ready:"), "{topology}: {status}");
+        ok(dir.path(), &["destroy", "--env", "local", "--auto-approve"]);
     }
 }

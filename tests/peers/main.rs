@@ -9,6 +9,7 @@ mod common;
 
 mod acl_data;
 mod elasticache_moto;
+mod fuzz_load;
 mod live;
 mod local_stack;
 mod observability;

@@ -254,6 +254,14 @@ fn a_port_served_by_another_process_is_refused() {
     let pid = std::fs::read_to_string(&pid_file).unwrap();
     std::fs::remove_file(&pid_file).unwrap();
     let e = t.start("node-0").unwrap_err().to_string();
-    assert!(e.contains("another process already serves"), "{e}");
+    assert!(e.contains("another process already listens on"), "{e}");
     std::fs::write(&pid_file, pid).unwrap(); // so the guard stops it
+
+    // A program that is not Redis at all (it never answers RESP) is named the same way,
+    // before the node's own failed bind would be.
+    t.down(StopOptions::default()).unwrap();
+    let port = t.deployment.nodes[0].port as u16;
+    let _listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let e = t.start("node-0").unwrap_err().to_string();
+    assert!(e.contains(&format!("another process already listens on 127.0.0.1:{port}")), "{e}");
 }

@@ -72,6 +72,16 @@ fn start_and_health_scripts_run_a_real_node() {
         wait_for(port, true, &["PING"], "PONG").unwrap_or_else(|e| panic!("compose-{topology}: {e}"));
         let acl = std::fs::read_to_string(run.join("users.acl")).unwrap();
         assert!(acl.starts_with("user default reset off\n") && !acl.contains("Plaintext"), "{acl}");
+        // The replication password arrives through a private include, never in argv.
+        let argv = std::fs::read(format!("/proc/{}/cmdline", _node.id())).unwrap();
+        assert!(!String::from_utf8_lossy(&argv).contains("Plaintext"), "compose-{topology}: a password in argv");
+        if topology != "standalone" {
+            let include = run.join("auth-node-0.conf");
+            let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&include).unwrap().permissions());
+            assert_eq!(mode & 0o777, 0o600, "compose-{topology}: include mode {mode:o}");
+            wait_for(port, true, &["CONFIG", "GET", "masterauth"], &format!("masterauth\n{}", PASSWORDS[1].1))
+                .unwrap_or_else(|e| panic!("compose-{topology}: {e}"));
+        }
         // The application user logs in with its password against the hash start.sh wrote.
         let o = Command::new("redis-cli")
             .args(["--no-auth-warning", "-p", &port.to_string(), "--user", "catalog-app", "SET", "catalog:x", "1"])

@@ -15,13 +15,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use crate::util::digest;
 use aws_sdk_elasticache::types::{
     AuthTokenUpdateStrategyType, AuthenticationMode, ClusterMode, InputAuthenticationType, ParameterNameValue, Tag,
 };
 use aws_sdk_elasticache::Client;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
+use sha2::{Digest as _, Sha256};
 
 use super::render::requests;
 use super::Desired;
@@ -47,7 +48,9 @@ fn resource(a: &Address) -> Option<(&str, &str)> {
 /// rotation (old and new both valid) waits for `--finish-rotation`.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct UserRecord {
-    password_sha256: Option<String>,
+    /// Salted (`util::digest`): the state file is committed next to the output.
+    #[serde(alias = "password_sha256")]
+    password_digest: Option<String>,
     #[serde(default)]
     rotating: bool,
 }
@@ -55,7 +58,8 @@ struct UserRecord {
 /// The same for the replication group's AUTH token.
 #[derive(Debug, Serialize, Deserialize)]
 struct TokenRecord {
-    sha256: String,
+    #[serde(alias = "sha256")]
+    digest: String,
     #[serde(default)]
     rotating: bool,
 }
@@ -153,8 +157,13 @@ where
     Error::msg(format!("AWS ElastiCache {what} failed: {detail}"))
 }
 
-fn sha256(s: &Secret) -> String {
-    hex::encode(Sha256::digest(s.expose().as_bytes()))
+fn digest(s: &Secret) -> String {
+    digest::salted(s.expose())
+}
+
+/// Whether a state record's digest is of `secret`; `false` without a record.
+fn recorded_as(recorded: Option<&str>, secret: &Secret) -> bool {
+    recorded.is_some_and(|d| digest::matches(d, secret.expose()))
 }
 
 fn tags(want: &Desired) -> Vec<Tag> {
@@ -459,8 +468,8 @@ impl ElastiCache {
 
         for u in &w.users {
             let recorded = state.record::<UserRecord>(&address("user", &u.user_id))?;
-            let hash = match &u.password {
-                Some(r) => Some(sha256(&self.secret(r, &format!("password of ACL user `{}`", u.user_name))?)),
+            let password = match &u.password {
+                Some(r) => Some(self.secret(r, &format!("password of ACL user `{}`", u.user_name))?),
                 None => None,
             };
             match o.users.get(&u.user_id) {
@@ -471,7 +480,8 @@ impl ElastiCache {
                     out.push(ch);
                 }
                 Some(have) => {
-                    let recorded_hash = recorded.as_ref().and_then(|r| r.password_sha256.clone());
+                    let recorded_digest = recorded.as_ref().and_then(|r| r.password_digest.as_deref());
+                    let changed = password.as_ref().is_some_and(|p| !recorded_as(recorded_digest, p));
                     let rotating = recorded.is_some_and(|r| r.rotating);
                     let mut ch = self.change("user", &u.user_id, Action::Update);
                     let mut before = serde_json::Map::new();
@@ -480,7 +490,7 @@ impl ElastiCache {
                         before.insert("AccessString".into(), json!(have.access_string));
                         after.insert("AccessString".into(), json!(u.access_string));
                     }
-                    if hash.is_some() && recorded_hash != hash {
+                    if changed {
                         before.insert("Passwords".into(), json!("(sensitive)"));
                         after.insert("Passwords".into(), json!("(sensitive, changed)"));
                         ch.redacted += 1;
@@ -618,10 +628,10 @@ impl ElastiCache {
                     }
                 }
                 if let Some(token) = &w.auth_token {
-                    let hash = sha256(&self.secret(token, "aws.authToken")?);
+                    let secret = self.secret(token, "aws.authToken")?;
                     let recorded = state.record::<TokenRecord>(&address("auth-token", &w.group_id))?;
                     let rotating = recorded.as_ref().is_some_and(|r| r.rotating);
-                    let same = recorded.is_some_and(|r| r.sha256 == hash);
+                    let same = recorded_as(recorded.as_ref().map(|r| r.digest.as_str()), &secret);
                     if !same || rotating {
                         let mut ch = self.change("auth-token", &w.group_id, Action::Update);
                         ch.redacted = 1;
@@ -692,7 +702,7 @@ impl ElastiCache {
             let group = self.rt.block_on(observe_group(&self.client, id))?;
             let status = group.as_ref().map_or("deleted", |g| g.status.as_str()).to_string();
             let done = if until_gone { group.is_none() } else { status == "available" };
-            eprintln!("elasticache: replication-group/{id}: {status} ({}s elapsed)", start.elapsed().as_secs());
+            tracing::info!("elasticache: replication-group/{id}: {status} ({}s elapsed)", start.elapsed().as_secs());
             if done {
                 return Ok(());
             }
@@ -716,7 +726,7 @@ impl ElastiCache {
                     Err(e) => Err(sdk_err("DescribeUserGroups", e)),
                 }
             })?;
-            eprintln!("elasticache: user-group/{id}: {status} ({}s elapsed)", start.elapsed().as_secs());
+            tracing::info!("elasticache: user-group/{id}: {status} ({}s elapsed)", start.elapsed().as_secs());
             if status == "active" {
                 return Ok(());
             }
@@ -734,7 +744,7 @@ impl ElastiCache {
             w.group_id,
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
         );
-        eprintln!(
+        tracing::info!(
             "elasticache: snapshot {name} of replication-group/{} before a change that can lose data",
             w.group_id
         );
@@ -778,7 +788,7 @@ impl ElastiCache {
         }
         self.call("CreateReplicationGroup", req.send())?;
         if let Some(token) = &token {
-            state.put(&address("auth-token", &w.group_id), &TokenRecord { sha256: sha256(token), rotating: false })?;
+            state.put(&address("auth-token", &w.group_id), &TokenRecord { digest: digest(token), rotating: false })?;
         }
         self.wait_group(false)
     }
@@ -874,7 +884,6 @@ impl ElastiCache {
             Some(r) => Some(self.secret(r, &format!("password of ACL user `{}`", u.user_name))?),
             None => None,
         };
-        let hash = password.as_ref().map(sha256);
         let auth = |passwords: Vec<String>| match passwords.is_empty() {
             true => AuthenticationMode::builder().r#type(InputAuthenticationType::NoPassword).build(),
             false => AuthenticationMode::builder()
@@ -898,7 +907,7 @@ impl ElastiCache {
             )?;
         } else {
             let recorded = state.record::<UserRecord>(&change.address)?.unwrap_or_default();
-            let changed = hash.is_some() && recorded.password_sha256 != hash;
+            let changed = password.as_ref().is_some_and(|p| !recorded_as(recorded.password_digest.as_deref(), p));
             let was_rotating = recorded.rotating;
             let mut req = c.modify_user().user_id(&id).access_string(&u.access_string);
             if changed {
@@ -921,7 +930,14 @@ impl ElastiCache {
             }
             self.call("ModifyUser", req.send())?;
         }
-        state.put(&change.address, &UserRecord { password_sha256: hash, rotating })?;
+        // The recorded digest is kept while the password is the same: a fresh salt at every
+        // apply would churn the committed state for nothing.
+        let recorded = state.record::<UserRecord>(&change.address)?.and_then(|r| r.password_digest);
+        let password_digest = match (&password, recorded) {
+            (Some(p), Some(d)) if digest::matches(&d, p.expose()) => Some(d),
+            (p, _) => p.as_ref().map(digest),
+        };
+        state.put(&change.address, &UserRecord { password_digest, rotating })?;
         Ok(Outcome::Applied)
     }
 
@@ -934,9 +950,8 @@ impl ElastiCache {
         let w = &self.want;
         let token = w.auth_token.as_ref().ok_or_else(|| Error::msg("internal: no auth token"))?;
         let secret = self.secret(token, "aws.authToken")?;
-        let hash = sha256(&secret);
         let recorded = state.record::<TokenRecord>(&change.address)?;
-        let same = recorded.is_some_and(|r| r.sha256 == hash);
+        let same = recorded_as(recorded.as_ref().map(|r| r.digest.as_str()), &secret);
         let strategy = if same {
             if !opts.finish_rotation {
                 return Ok(Outcome::Skipped(
@@ -959,7 +974,8 @@ impl ElastiCache {
                 .send(),
         )?;
         self.wait_group(false)?;
-        state.put(&change.address, &TokenRecord { sha256: hash, rotating })?;
+        let kept = recorded.map(|r| r.digest).filter(|_| same);
+        state.put(&change.address, &TokenRecord { digest: kept.unwrap_or_else(|| digest(&secret)), rotating })?;
         Ok(Outcome::Applied)
     }
 
@@ -1318,7 +1334,7 @@ impl Provider for ElastiCache {
         let mut order = group.member_clusters.clone();
         order.reverse();
         for member in order {
-            eprintln!("elasticache: rebooting {member} for parameters that need a reboot");
+            tracing::info!("elasticache: rebooting {member} for parameters that need a reboot");
             self.call(
                 "RebootCacheCluster",
                 self.client.reboot_cache_cluster().cache_cluster_id(&member).cache_node_ids_to_reboot("0001").send(),
