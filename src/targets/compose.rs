@@ -311,7 +311,7 @@ pub fn post_apply_commands(d: &Deployment, dir: &Path, changed: &[Changed]) -> V
         ));
     }
     // Exporters hold no data: a changed one is recreated, after the nodes it watches.
-    for n in &d.nodes {
+    for n in d.nodes.iter().filter(|_| d.contract.observability.is_some()) {
         let name = format!("exporter-{}", n.name);
         if definition_changed(&name) {
             out.push(compose(
