@@ -105,10 +105,14 @@ const BY_NODE: &str = "service, environment, shard, node";
 fn recording(cx: &Ctx, e: &Effective) -> Vec<Value> {
     let mut rules = vec![json!({
         "record": "redisctl:shard_primary_up",
-        // A shard is writable while one of its nodes answers as primary; `up` supplies a zero for
-        // shards whose primary answers nothing (the exporter exports no role then).
+        // A shard is writable while one of its nodes answered as primary within the last minute
+        // (one failed scrape is not an outage: a failed scrape marks every series of its target
+        // stale at once). `up` of a minute ago supplies a zero for shards that were measured
+        // then and whose primary answers nothing now (the exporter exports no role then, and a
+        // dead pod takes its exporter with it); a minute ago, not now, so that the first scrapes
+        // after Prometheus starts (a replica's before the primary's) are no outage.
         "expr": format!(
-            "max by ({BY_SHARD}) ({}) or on ({BY_SHARD}) (0 * max by ({BY_SHARD}) ({}))",
+            "max by ({BY_SHARD}) (max_over_time({}[1m])) or on ({BY_SHARD}) (0 * max by ({BY_SHARD}) ({} offset 1m))",
             cx.m("redis_instance_info", "role=\"master\""),
             cx.m("up", "")
         ),
