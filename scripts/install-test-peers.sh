@@ -7,6 +7,9 @@
 #   kubernetes-validate (PyPI)              Kubernetes manifests (--strict -k 1.29.0)
 #   moto_server (PyPI moto[server])         the AWS ElastiCache API for `target: elasticache`
 #   yaml-language-server (npm)              the editor experience of the schemas, over LSP
+#   prometheus, promtool (package prometheus)  rendered alert rules: `promtool check/test rules`,
+#                                               and a real Prometheus evaluating them end to end
+#   prometheus-redis-exporter                   the exporter each node runs, scraped end to end
 # Python tools go into .venv-peers/ at the repository root (gitignored). Idempotent: runs
 # apt-get only for what is missing and pip only when a tool is missing or the pins changed.
 set -euo pipefail
@@ -17,6 +20,8 @@ need_apt=()
 command -v systemd-analyze >/dev/null || need_apt+=(systemd)
 command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v docker-compose >/dev/null || need_apt+=(docker-compose)
+command -v promtool >/dev/null || need_apt+=(prometheus)
+command -v prometheus-redis-exporter >/dev/null || need_apt+=(prometheus-redis-exporter)
 python3 -m venv --help >/dev/null 2>&1 || need_apt+=(python3-venv)
 command -v npm >/dev/null || need_apt+=(npm)
 if ((${#need_apt[@]})); then

@@ -136,6 +136,8 @@ fn scaffold(a: &Args) -> Result<Vec<(PathBuf, String, u32)>, Error> {
         users.push(("sentinel", "sentinel".into(), "sentinel"));
     }
     users.push(("ops", "ops".into(), "operator"));
+    // The exporters of `observability` log in as it (least privilege: no keys, no CONFIG).
+    users.push(("metrics", "metrics".into(), "exporter"));
     let app_commands = if cluster {
         r#"["+@read", "+@write", "-@dangerous", "+cluster|slots", "+cluster|nodes", "+cluster|shards"]"#
     } else {
@@ -165,7 +167,10 @@ fn scaffold(a: &Args) -> Result<Vec<(PathBuf, String, u32)>, Error> {
          config:\n    timeout: 300\n    tcp-keepalive: 60\n\
          keyspace:\n  prefix: {service}\n{cluster_safe}\
          {users}\
-         resources:\n  maxmemory: 256mb\n",
+         resources:\n  maxmemory: 256mb\n\
+         # SLOs and alerts, defaulted from the workload: every environment renders exporters,\n\
+         # Prometheus rules and Grafana dashboards from them.\n\
+         observability: {{}}\n",
         cluster_safe = if cluster { "  clusterSafe: true\n" } else { "" },
         users = user_list(&|key| {
             let var = match key {

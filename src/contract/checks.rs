@@ -133,7 +133,90 @@ pub fn check(c: &Contract, doc: &Value, index: &SpanIndex, project_dir: &Path, s
     ports(c, index, &mut diags);
     users(c, index, project_dir, secrets, &mut diags);
     security(c, index, &mut diags);
+    observability(c, index, &mut diags);
     diags
+}
+
+/// `observability`: an exporter user that exists (a dedicated `role: exporter` one when auth is
+/// required: the operator's `+@all` is not for a scraper), SLOs whose fast-burn alert can fire,
+/// latency classes named once, exporter ports clear of the nodes'.
+fn observability(c: &Contract, index: &SpanIndex, diags: &mut Vec<Diagnostic>) {
+    use crate::model::observability::{burn_rate, BURN_TIERS, DEFAULT_EXPORTER_PORT};
+    let Some(spec) = &c.observability else {
+        return;
+    };
+    let managed = c.target.facts().managed.is_some();
+    match &spec.exporter_user {
+        Some(name) if !c.acl.users.iter().any(|u| &u.name == name) => diags.push(
+            Diagnostic::error("RCTL080", format!("`observability.exporterUser` names `{name}`, which is not in `acl.users`"))
+                .at(index.value("/observability/exporterUser")),
+        ),
+        None if !managed
+            && c.security.auth == Auth::Required
+            && !c.acl.users.iter().any(|u| u.role == UserRole::Exporter) =>
+        {
+            diags.push(
+                Diagnostic::error("RCTL080", "`observability` needs an ACL user for the exporters, but none has `role: exporter`")
+                    .at(index.exact("/acl/users").or_else(|| index.value("/observability")))
+                    .hint("add a user with `role: exporter` and a password reference: it may run INFO, SLOWLOG and LATENCY, and read no keys"),
+            )
+        }
+        _ => {}
+    }
+    let (fast_share, fast_hours) = (BURN_TIERS[0].0, BURN_TIERS[0].1);
+    let mut objectives = Vec::new();
+    if let Some(a) = &spec.slos.availability {
+        objectives.push(("/observability/slos/availability".to_string(), a.objective, a.window_days));
+    }
+    let latency = spec.slos.latency.as_deref().unwrap_or_default();
+    for (i, l) in latency.iter().enumerate() {
+        objectives.push((format!("/observability/slos/latency/{i}"), l.objective, l.window_days));
+        if latency[..i].iter().any(|o| o.name == l.name) {
+            diags.push(
+                Diagnostic::error("RCTL080", format!("latency class `{}` is declared twice", l.name))
+                    .at(index.value(&format!("/observability/slos/latency/{i}/name"))),
+            );
+        }
+    }
+    for (at, objective, days) in objectives {
+        let limit = burn_rate(fast_share, fast_hours, days) * (1.0 - objective / 100.0);
+        if limit.is_nan() || limit >= 1.0 {
+            diags.push(
+                Diagnostic::error(
+                    "RCTL080",
+                    format!(
+                        "objective {objective}% over {days} days can never page: spending 2% of its budget in an hour needs an error ratio of {limit:.2}, above 100%"
+                    ),
+                )
+                .at(index.value(&format!("{at}/objective")))
+                .hint("raise the objective or shorten `windowDays`"),
+            );
+        }
+    }
+    // One host (process, compose): the exporters' ports must not take a node's or Sentinel's.
+    if c.target.facts().one_host {
+        let (nodes, sentinels) = layout(c);
+        let first = spec.exporter_port.unwrap_or(DEFAULT_EXPORTER_PORT);
+        let taken: Vec<u32> = nodes
+            .iter()
+            .flat_map(|n| [Some(n.port), n.bus_port])
+            .flatten()
+            .chain(sentinels.iter().map(|s| s.port))
+            .collect();
+        let ports = first..first.saturating_add(nodes.len() as u32);
+        if let Some(p) = ports.clone().find(|p| taken.contains(p)) {
+            diags.push(
+                Diagnostic::error("RCTL080", format!("exporter port {p} is also a Redis or Sentinel port"))
+                    .at(index.value("/observability/exporterPort").or_else(|| index.value("/observability"))),
+            );
+        }
+        if ports.end > 65536 {
+            diags.push(
+                Diagnostic::error("RCTL080", format!("exporter ports from {first} run past 65535"))
+                    .at(index.value("/observability/exporterPort")),
+            );
+        }
+    }
 }
 
 /// The values a config entry stands for, one per redis.conf line.

@@ -36,6 +36,12 @@ pub fn role_defaults(role: UserRole, version: RedisVersion) -> &'static [&'stati
             "+script|kill",
         ],
         UserRole::Operator => &["+@all"],
+        // What prometheus-redis-exporter sends with `CONFIG` turned off (`-config-command -`,
+        // whose CONFIG GET * would read masterauth): checked against a real exporter in the
+        // peer tests, which fail on a NOPERM entry in the ACL log.
+        UserRole::Exporter => {
+            &["+info", "+ping", "+client|setname", "+slowlog|get", "+slowlog|len", "+latency|latest", "+cluster|info"]
+        }
     }
 }
 
@@ -273,7 +279,13 @@ mod tests {
     #[test]
     fn the_roles_defaults_are_valid_rules() {
         for v in RedisVersion::ALL {
-            for role in [UserRole::Application, UserRole::Replication, UserRole::Sentinel, UserRole::Operator] {
+            for role in [
+                UserRole::Application,
+                UserRole::Replication,
+                UserRole::Sentinel,
+                UserRole::Operator,
+                UserRole::Exporter,
+            ] {
                 for rule in role_defaults(role, v) {
                     assert_eq!(table(v).check_rule(rule), Ok(()), "{} {role:?} {rule}", v.as_str());
                 }

@@ -57,6 +57,9 @@ pub struct Contract {
     pub container: Container,
     #[serde(default)]
     pub operations: Operations,
+    /// SLOs and alerts: exporters, Prometheus rules and dashboards are rendered from them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observability: Option<crate::model::observability::ObservabilitySpec>,
     #[serde(default)]
     pub readiness: Readiness,
     #[serde(default)]
@@ -693,6 +696,8 @@ pub enum UserRole {
     Replication,
     Sentinel,
     Operator,
+    /// The metrics exporter: INFO, SLOWLOG and LATENCY, no keys (`observability`).
+    Exporter,
 }
 
 /// Where a secret comes from. Exactly one source; plaintext in the contract is not allowed.

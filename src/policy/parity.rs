@@ -61,6 +61,10 @@ const CLASSES: &[(&str, Class)] = &[
     ("redis.config.notify-keyspace-events", Class::Locked),
     ("keyspace", Class::Locked),
     ("client", Class::Locked),
+    // SLOs and alerts are semantics: staging must page on what production pages on (a
+    // developer's stack may relax them).
+    ("observability.slos", Class::LockedOutsideLocal),
+    ("observability.alerts", Class::LockedOutsideLocal),
 ];
 
 /// Parts of the contract that are not settings of the deployment.
@@ -112,6 +116,12 @@ fn flatten(loaded: &Loaded, sources: &Sources) -> BTreeMap<String, Setting> {
             }
             acl["users"] = Value::Object(users);
         }
+        // SLOs and alerts as they take effect (the workload's defaults filled in), by SLO name and
+        // alert key: an objective left at its default equals the same objective written out.
+        obj.remove("observability");
+        if let Some(e) = crate::model::observability::effective(c) {
+            obj.insert("observability".into(), effective_observability(c, &e, &mut pointers));
+        }
         // Fields the persistence or topology mode does not use are not part of the deployment.
         let mode = c.redis.persistence.mode;
         if let Some(p) = obj.get_mut("redis").and_then(|r| r.get_mut("persistence")).and_then(Value::as_object_mut) {
@@ -139,6 +149,49 @@ fn flatten(loaded: &Loaded, sources: &Sources) -> BTreeMap<String, Setting> {
         out.insert(name, Setting { class, value: show(value), location });
     });
     out
+}
+
+/// The effective SLOs and alerts as settings, and where the contract sets each field (a latency
+/// class is a list entry in the contract, a name here).
+fn effective_observability(
+    c: &crate::model::Contract,
+    e: &crate::model::observability::Effective,
+    pointers: &mut BTreeMap<String, String>,
+) -> Value {
+    use crate::units::format_duration;
+    let mut slos = serde_json::Map::new();
+    let classes = c.observability.as_ref().and_then(|o| o.slos.latency.as_deref()).unwrap_or_default();
+    for slo in &e.slos {
+        let mut v = serde_json::json!({
+            "objective": slo.objective,
+            "windowDays": slo.window_days,
+            "severity": slo.severity.as_str(),
+        });
+        let at = match slo.threshold_seconds {
+            None => "/observability/slos/availability".to_string(),
+            Some(t) => {
+                v["threshold"] = serde_json::json!(format_duration((t * 1000.0).round() as u64));
+                v["commands"] = serde_json::json!(slo.commands);
+                let class = slo.name.trim_start_matches("latency-");
+                match classes.iter().position(|l| l.name == class) {
+                    Some(i) => format!("/observability/slos/latency/{i}"),
+                    None => "/observability/slos/latency".to_string(),
+                }
+            }
+        };
+        for field in ["objective", "windowDays", "severity", "threshold", "commands"] {
+            pointers.insert(format!("observability.slos.{}.{field}", slo.name), format!("{at}/{field}"));
+        }
+        slos.insert(slo.name.clone(), v);
+    }
+    let mut alerts = serde_json::Map::new();
+    for a in crate::model::observability::alert_policy(c) {
+        alerts.insert(
+            a.key.to_string(),
+            serde_json::json!({ "severity": a.severity.as_str(), "threshold": a.threshold, "for": format_duration(a.for_ms) }),
+        );
+    }
+    serde_json::json!({ "slos": slos, "alerts": alerts, "exporterPort": e.exporter_port })
 }
 
 fn leaves(v: &Value, name: String, f: &mut dyn FnMut(String, &Value)) {

@@ -71,6 +71,31 @@ pub struct Review {
     pub missing: Vec<String>,
 }
 
+/// What `observability` renders, for the review: the SLOs and the alerts by severity; `None`
+/// without the section (the review then reads the prose of `readiness.observability`).
+fn rendered_alerts(c: &Contract) -> Option<String> {
+    use crate::model::observability::{effective, Severity};
+    let e = effective(c)?;
+    let slos: Vec<String> = e
+        .slos
+        .iter()
+        .map(|s| format!("{} {}% over {} days ({})", s.name, s.objective, s.window_days, s.severity.as_str()))
+        .collect();
+    let with = |sev: Severity| -> Vec<&str> { e.alerts.iter().filter(|a| a.severity == sev).map(|a| a.key).collect() };
+    Some(format!(
+        "rendered from `observability`: SLOs {}; pages on {}; tickets on {}",
+        if slos.is_empty() { "none".to_string() } else { slos.join(", ") },
+        with(Severity::Page).join(", "),
+        with(Severity::Ticket).join(", ")
+    ))
+}
+
+fn rendered_dashboards(c: &Contract) -> Option<String> {
+    c.observability
+        .as_ref()
+        .map(|_| "rendered from `observability`: executive, on-call and debug (Grafana JSON)".to_string())
+}
+
 fn prose(o: &Option<String>) -> Option<String> {
     o.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(String::from)
 }
@@ -403,8 +428,16 @@ fn sections(l: &Loaded, today: Date) -> Vec<Section> {
             items: vec![
                 item("Metrics", prose(&o.metrics), "readiness.observability.metrics"),
                 item("Logs", prose(&o.logs), "readiness.observability.logs"),
-                item("Alerts", prose(&o.alerts), "readiness.observability.alerts"),
-                item("Dashboards", prose(&o.dashboards), "readiness.observability.dashboards"),
+                item(
+                    "Alerts",
+                    rendered_alerts(c).or(prose(&o.alerts)),
+                    "observability or readiness.observability.alerts",
+                ),
+                item(
+                    "Dashboards",
+                    rendered_dashboards(c).or(prose(&o.dashboards)),
+                    "observability or readiness.observability.dashboards",
+                ),
                 item(
                     "Slow command tracking",
                     prose(&o.slow_command_tracking),
@@ -503,10 +536,12 @@ fn go_criteria(l: &Loaded, findings: &[ReportedFinding], today: Date) -> Vec<Cri
         ),
         criterion(
             "dashboards and alerts exist",
-            prose(&r.observability.dashboards).is_some() && prose(&r.observability.alerts).is_some(),
-            match (prose(&r.observability.dashboards), prose(&r.observability.alerts)) {
-                (Some(_), Some(_)) => "dashboards and alerts documented".to_string(),
-                _ => "missing `readiness.observability.dashboards` or `.alerts`".to_string(),
+            rendered_alerts(c).is_some()
+                || (prose(&r.observability.dashboards).is_some() && prose(&r.observability.alerts).is_some()),
+            match (rendered_alerts(c), prose(&r.observability.dashboards), prose(&r.observability.alerts)) {
+                (Some(_), ..) => "dashboards and alerts rendered from `observability`".to_string(),
+                (None, Some(_), Some(_)) => "dashboards and alerts documented".to_string(),
+                _ => "missing `observability` (or `readiness.observability.dashboards` and `.alerts`)".to_string(),
             },
         ),
         criterion(

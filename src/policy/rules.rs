@@ -192,7 +192,32 @@ pub static RULES: &[Rule] = &[
         levels: levels(WARN, ERR, ERR),
         check: cluster_topology_readable,
     },
+    Rule {
+        id: "RCTL119",
+        title: "SLOs and page-worthy alerts outside local development",
+        reason: "without them nobody is woken when Redis runs out of memory, loses its primary or evicts what a queue \
+                 cannot lose: users find the outage (seed: not monitoring Redis; page-worthy alerts for critical \
+                 failures, SLOs defined and dashboards live)",
+        hint: "add an `observability` section (SLOs and alerts default from `redis.workload`) and keep at least one \
+               SLO or alert at `severity: page`",
+        levels: levels(OFF, WARN, ERR),
+        check: observability_defined,
+    },
 ];
+
+fn observability_defined(i: &Input) -> Vec<Hit> {
+    match crate::model::observability::effective(i.contract) {
+        None => vec![hit(
+            &["/observability", "/redis/workload"],
+            format!("{} environment `{}` declares no SLOs or alerts (`observability`)", i.class.as_str(), i.env),
+        )],
+        Some(e) if !e.pages() => vec![hit(
+            &["/observability/alerts", "/observability"],
+            "no SLO or alert of `observability` has `severity: page`",
+        )],
+        Some(_) => vec![],
+    }
+}
 
 fn hit(at: &[&str], message: impl Into<String>) -> Hit {
     Hit { at: at.iter().map(|p| p.to_string()).collect(), message: message.into() }

@@ -19,6 +19,7 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("redis-sentinel.service.j2", include_str!("../../templates/redis-sentinel.service.j2")),
     ("disable-thp.service.j2", include_str!("../../templates/disable-thp.service.j2")),
     ("sysctl.conf.j2", include_str!("../../templates/sysctl.conf.j2")),
+    ("redis-exporter.service.j2", include_str!("../../templates/redis-exporter.service.j2")),
 ];
 
 /// Quote one argument for redis.conf / sentinel.conf (Redis splits lines with `sdssplitargs`).

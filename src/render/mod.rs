@@ -5,6 +5,7 @@
 //! reach each other on that target, and each target adds its own wrapper files around them.
 
 pub mod conf;
+pub mod observability;
 
 use serde::Serialize;
 use serde_json::json;

@@ -16,7 +16,9 @@ use super::containers::{self, CONFIG_DIR, DATA_DIR, REDIS_UID, RUN_DIR, SENTINEL
 use crate::connect::Endpoint;
 use crate::model::{TopologyMode, UserRole};
 use crate::plan::{Action, Changed, PostApply};
-use crate::render::{generated_header, sentinel_auth_required, server_files, yaml_artifact, Artifact, Templates};
+use crate::render::{
+    generated_header, observability, sentinel_auth_required, server_files, yaml_artifact, Artifact, Templates,
+};
 use crate::resolve::{Deployment, Role, User};
 
 /// Environment variable that carries a user's password into the containers.
@@ -109,6 +111,12 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
     }
     let doc = document(d)?;
     out.push(yaml_artifact(d, "compose.yaml", &[doc])?);
+    // Prometheus on the Docker host scrapes the published exporter ports.
+    let address = |n: &crate::resolve::Node| {
+        let port = crate::model::observability::effective(&d.contract).map(|e| observability::exporter_port(&e, d, n));
+        format!("127.0.0.1:{}", port.unwrap_or(0))
+    };
+    out.extend(observability::files(d, &address)?);
     out.push(Artifact { path: "README.md".into(), content: readme(d), mode: 0o644 });
     Ok(out)
 }
@@ -192,11 +200,55 @@ fn document(d: &Deployment) -> Result<Value, String> {
         svc["restart"] = json!("no");
         services.insert("cluster-init".into(), svc);
     }
+    exporters(d, &mut services);
     let mut doc = json!({ "services": services });
     if !volumes.is_empty() {
         doc["volumes"] = Value::Object(volumes);
     }
     Ok(doc)
+}
+
+/// With `observability`: an exporter service per node (`exporter-<node>`), published on
+/// 127.0.0.1 at `exporterPort + i`. Its password arrives like every container's, as a `${VAR}`
+/// interpolation into its environment (`REDIS_PASSWORD`), never in argv or a file.
+fn exporters(d: &Deployment, services: &mut Map<String, Value>) {
+    let Some(e) = crate::model::observability::effective(&d.contract) else {
+        return;
+    };
+    let user = observability::exporter_user(d);
+    let tls = d.contract.security.tls.enabled;
+    for n in &d.nodes {
+        let scheme = if tls { "rediss" } else { "redis" };
+        let mut env = Map::new();
+        for (k, v) in observability::exporter_env(d, &format!("{scheme}://{}:{}", n.name, n.port)) {
+            env.insert(k, json!(v));
+        }
+        if let Some(u) = user {
+            let var = var_name(d, u);
+            env.insert("REDIS_PASSWORD".into(), json!(format!("${{{var}:?password of ACL user {}}}", u.spec.name)));
+        }
+        if let (true, Ok(Some(t))) = (tls, containers::tls_files(d)) {
+            env.insert("REDIS_EXPORTER_TLS_CA_CERT_FILE".into(), json!(format!("{}/{}", t.dir, t.ca)));
+            env.insert("REDIS_EXPORTER_TLS_CLIENT_CERT_FILE".into(), json!(format!("{}/{}", t.dir, t.cert)));
+            env.insert("REDIS_EXPORTER_TLS_CLIENT_KEY_FILE".into(), json!(format!("{}/{}", t.dir, t.key)));
+        }
+        let mut svc = json!({
+            "image": containers::EXPORTER_IMAGE,
+            "environment": env,
+            "ports": [format!("127.0.0.1:{}:{}", observability::exporter_port(&e, d, n), containers::EXPORTER_PORT)],
+            "security_opt": ["no-new-privileges:true"],
+            "cap_drop": ["ALL"],
+            "read_only": true,
+            "mem_limit": "64m",
+            "restart": "unless-stopped",
+            "depends_on": [n.name],
+        });
+        if let (true, Some(dir), Ok(Some(t))) = (tls, d.contract.container.tls_dir.as_deref(), containers::tls_files(d))
+        {
+            svc["volumes"] = json!([format!("{dir}:{}:ro", t.dir)]);
+        }
+        services.insert(format!("exporter-{}", n.name), svc);
+    }
 }
 
 /// After a change (anything but the README): `up -d --no-recreate --remove-orphans` creates new
@@ -257,6 +309,16 @@ pub fn post_apply_commands(d: &Deployment, dir: &Path, changed: &[Changed]) -> V
             &["up", "-d", "--no-deps", "--force-recreate", "--wait", name],
             format!("{why}; {name} is {what}"),
         ));
+    }
+    // Exporters hold no data: a changed one is recreated, after the nodes it watches.
+    for n in d.nodes.iter().filter(|_| d.contract.observability.is_some()) {
+        let name = format!("exporter-{}", n.name);
+        if definition_changed(&name) {
+            out.push(compose(
+                &["up", "-d", "--no-deps", "--force-recreate", &name],
+                format!("its service in compose.yaml changed; {name} is a metrics exporter (no data)"),
+            ));
+        }
     }
     out
 }

@@ -144,6 +144,10 @@ fn cli_tls(d: &Deployment) -> Result<String, String> {
     })
 }
 
+/// redis_exporter, pinned like the Redis image (compose services, Kubernetes sidecars).
+pub const EXPORTER_IMAGE: &str = "oliver006/redis_exporter:v1.62.0";
+pub const EXPORTER_PORT: u32 = 9121;
+
 /// The user the health checks, the cluster bootstrap and the exporter authenticate as (RCTL054
 /// makes it mandatory when auth is required; this error is a safety net).
 pub fn operator(d: &Deployment) -> Result<&User, String> {

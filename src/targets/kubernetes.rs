@@ -21,14 +21,14 @@ use crate::connect::Endpoint;
 use crate::model::{AntiAffinity, PersistenceMode, TopologyMode, UserRole};
 use crate::plan::{Action, Changed, PostApply};
 use crate::providers::files::Consequence;
-use crate::render::{generated_header, sentinel_auth_required, server_files, yaml_artifact, Artifact, Templates};
+use crate::render::{
+    generated_header, observability, sentinel_auth_required, server_files, yaml_artifact, Artifact, Templates,
+};
 use crate::resolve::{Deployment, Node, Role, User, CLUSTER_BUS_OFFSET};
 
 /// Where the Secret's keys (one per ACL user) are mounted.
 const SECRETS_DIR: &str = "/run/secrets/redisctl";
-/// redis_exporter, pinned like the Redis image.
-const EXPORTER_IMAGE: &str = "oliver006/redis_exporter:v1.62.0";
-const EXPORTER_PORT: u32 = 9121;
+use super::containers::{EXPORTER_IMAGE, EXPORTER_PORT};
 
 fn namespace(d: &Deployment) -> String {
     d.contract.kubernetes.namespace.clone().unwrap_or_else(|| d.contract.service.clone())
@@ -333,13 +333,17 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
         "volumeMounts": mounts(true, true, tls.as_ref()),
     })];
     let exporter = &c.kubernetes.exporter;
-    if exporter.enabled {
+    // `observability` needs the sidecar, and logs it in as the least-privilege exporter user.
+    let observed = c.observability.is_some();
+    if exporter.enabled || observed {
         let user = match &exporter.user {
             Some(name) => d
                 .users
                 .iter()
                 .find(|u| &u.spec.name == name)
                 .ok_or_else(|| format!("exporter user `{name}` is not in acl.users"))?,
+            None if observed => observability::exporter_user(d)
+                .ok_or("`observability` needs an ACL user with `role: exporter` (RCTL080)")?,
             None => operator,
         };
         let mut env = vec![
@@ -347,6 +351,10 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
             json!({ "name": "REDIS_USER", "value": user.spec.name }),
             json!({ "name": "REDIS_PASSWORD", "valueFrom": { "secretKeyRef": { "name": secret_name(d), "key": user.spec.name } } }),
         ];
+        if observed {
+            // CONFIG GET * would hand the exporter every password in the configuration.
+            env.push(json!({ "name": "REDIS_EXPORTER_CONFIG_COMMAND", "value": "-" }));
+        }
         if let Some(t) = &tls {
             // The exporter verifies the server's name: it connects by the pod's stable DNS name,
             // which the certificate names, not by localhost.
@@ -360,6 +368,9 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
                 json!({ "name": "REDIS_EXPORTER_TLS_CLIENT_CERT_FILE", "value": format!("{}/{}", t.dir, t.cert) }),
                 json!({ "name": "REDIS_EXPORTER_TLS_CLIENT_KEY_FILE", "value": format!("{}/{}", t.dir, t.key) }),
             ];
+            if observed {
+                env.push(json!({ "name": "REDIS_EXPORTER_CONFIG_COMMAND", "value": "-" }));
+            }
         }
         let mut exporter_container = json!({
             "name": "exporter",
@@ -484,6 +495,7 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
     }
 
     objects.push(network_policy(d));
+    objects.extend(monitoring(d)?);
 
     let mut out = Vec::new();
     for o in &objects {
@@ -517,13 +529,55 @@ fn network_policy(d: &Deployment) -> Value {
         json!({ "from": [{ "podSelector": { "matchLabels": client_labels } }], "ports": client_ports }),
         json!({ "from": [{ "podSelector": { "matchLabels": own } }] }),
     ];
-    if c.kubernetes.exporter.enabled {
+    if c.kubernetes.exporter.enabled || c.observability.is_some() {
         ingress.push(
             json!({ "from": [{ "namespaceSelector": {} }], "ports": [{ "protocol": "TCP", "port": EXPORTER_PORT }] }),
         );
     }
     np["spec"] = json!({ "podSelector": { "matchLabels": own }, "policyTypes": ["Ingress"], "ingress": ingress });
     np
+}
+
+/// With `observability` (for the Prometheus Operator): a PodMonitor scraping every node's
+/// exporter sidecar with the `service`, `environment`, `shard` and `node` labels the rules read
+/// (the shard from the pod name, one relabeling per node), a PrometheusRule with the rules, and
+/// the dashboards in a ConfigMap labelled for Grafana's dashboard sidecar.
+fn monitoring(d: &Deployment) -> Result<Vec<Value>, String> {
+    let Some(groups) = observability::rule_groups(d) else {
+        return Ok(Vec::new());
+    };
+    let set = set_name(d, "redis");
+    let mut relabelings = vec![
+        json!({ "targetLabel": "service", "replacement": d.contract.service, "action": "replace" }),
+        json!({ "targetLabel": "environment", "replacement": d.env, "action": "replace" }),
+    ];
+    for (i, n) in d.nodes.iter().enumerate() {
+        let pod = format!("{set}-{i}");
+        for (label, value) in [("node", n.name.clone()), ("shard", observability::shard_of(n))] {
+            relabelings.push(json!({
+                "sourceLabels": ["__meta_kubernetes_pod_name"],
+                "regex": pod,
+                "targetLabel": label,
+                "replacement": value,
+                "action": "replace",
+            }));
+        }
+    }
+    let mut monitor = object(d, "monitoring.coreos.com/v1", "PodMonitor", &set, "monitoring");
+    monitor["spec"] = json!({
+        "selector": { "matchLabels": selector(d, "redis") },
+        "podMetricsEndpoints": [{ "port": "metrics", "interval": "15s", "relabelings": relabelings }],
+    });
+    let mut rule = object(d, "monitoring.coreos.com/v1", "PrometheusRule", &set, "monitoring");
+    rule["spec"] = json!({ "groups": groups });
+    let mut data = Map::new();
+    for (name, dash) in observability::dashboards(d) {
+        data.insert(format!("{name}.json"), json!(serde_json::to_string_pretty(&dash).map_err(|e| e.to_string())?));
+    }
+    let mut dashboards = object(d, "v1", "ConfigMap", &format!("{set}-dashboards"), "monitoring");
+    dashboards["metadata"]["labels"]["grafana_dashboard"] = json!("1");
+    dashboards["data"] = Value::Object(data);
+    Ok(vec![monitor, rule, dashboards])
 }
 
 /// A rendered manifest read back (one object); `None` for text that is none (edited by hand).

@@ -20,7 +20,7 @@ use crate::diagnostics::Diagnostic;
 use crate::model::UserRole;
 use crate::plan::{Action, Changed, PostApply};
 use crate::render::conf::{quote, SH_CONF_QUOTE};
-use crate::render::{generated_header, server_files, Artifact, Flavor, Templates};
+use crate::render::{generated_header, observability, server_files, Artifact, Flavor, Templates};
 use crate::resolve::{Deployment, Role};
 use crate::util::text::sh_quote;
 
@@ -127,7 +127,64 @@ pub fn render(d: &Deployment, templates: &Templates) -> Result<Vec<Artifact>, St
     }
     out.push(text(format!("{units}/{prefix}-disable-thp.service"), templates.render("disable-thp.service.j2", &ctx)?));
     out.push(text(format!("etc/sysctl.d/60-{prefix}.conf"), templates.render("sysctl.conf.j2", &ctx)?));
+    out.extend(exporters(d, templates, &ctx)?);
     out.push(text("README.md".into(), readme(d, masteruser.is_some(), auth_user.is_some() && !d.sentinels.is_empty())));
+    Ok(out)
+}
+
+/// With `observability`: an exporter unit per node (template `<prefix>-exporter@.service`), its
+/// non-secret environment per node, and the rules, scrape configuration and dashboards under
+/// `etc/prometheus/<service>/` for the Prometheus that scrapes the VMs. Each exporter listens on
+/// its node's host at `exporterPort + i` and logs in as the exporter user, whose password comes
+/// from an operator-managed root-only environment file.
+fn exporters(d: &Deployment, templates: &Templates, ctx: &serde_json::Value) -> Result<Vec<Artifact>, String> {
+    let Some(e) = crate::model::observability::effective(&d.contract) else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    let user = observability::exporter_user(d).filter(|_| d.auth_required());
+    let mut unit_ctx = ctx.clone();
+    unit_ctx["user"] = json!(user.map(|u| &u.spec.name));
+    unit_ctx["password_file"] = json!(user.map(|_| format!("/etc/redis/{}-exporter.env", d.contract.service)));
+    let prefix = unit_prefix(d);
+    out.push(text(
+        format!("etc/systemd/system/{prefix}-exporter@.service"),
+        templates.render("redis-exporter.service.j2", &unit_ctx)?,
+    ));
+    let tls = d.contract.security.tls.enabled;
+    for n in &d.nodes {
+        let host = host_of(d, &n.name);
+        let scheme = if tls { "rediss" } else { "redis" };
+        let mut env = observability::exporter_env(d, &format!("{scheme}://{host}:{}", n.port));
+        env.push((
+            "REDIS_EXPORTER_WEB_LISTEN_ADDRESS".into(),
+            format!("{host}:{}", observability::exporter_port(&e, d, n)),
+        ));
+        if tls {
+            let t = &d.contract.security.tls;
+            for (var, file) in [
+                ("REDIS_EXPORTER_TLS_CA_CERT_FILE", &t.ca_file),
+                ("REDIS_EXPORTER_TLS_CLIENT_CERT_FILE", &t.cert_file),
+                ("REDIS_EXPORTER_TLS_CLIENT_KEY_FILE", &t.key_file),
+            ] {
+                if let Some(f) = file {
+                    env.push((var.into(), f.clone()));
+                }
+            }
+        }
+        let mut body = format!("{}\n", generated_header(d));
+        for (k, v) in env {
+            // systemd EnvironmentFile: double quotes keep spaces; `"` and `\\` are escaped inside them.
+            body.push_str(&format!("{k}=\"{}\"\n", v.replace('\\', "\\\\").replace('"', "\\\"")));
+        }
+        out.push(text(format!("{}/exporter/{}.env", &config_dir(d)[1..], n.name), body));
+    }
+    let address =
+        |n: &crate::resolve::Node| format!("{}:{}", host_of(d, &n.name), observability::exporter_port(&e, d, n));
+    for a in observability::files(d, &address)? {
+        let path = a.path.replacen(observability::DIR, &format!("etc/prometheus/{}", d.contract.service), 1);
+        out.push(Artifact { path, ..a });
+    }
     Ok(out)
 }
 

@@ -65,15 +65,18 @@ pub fn test_stack(topology: &str) -> TestStack {
     copy_dir(&root.join("secrets/local"), &dir.path().join("secrets/local"));
     // Every block with its cluster bus ports (+10000): some of these stacks are clusters.
     let base = free_port_block(BLOCK, true);
-    let users: String =
-        [("catalog-app", "application"), ("replicator", "replication"), ("sentinel", "sentinel"), ("ops", "operator")]
-            .iter()
-            .map(|(name, role)| {
-                format!(
-                    "    - {{ name: {name}, role: {role}, password: {{ fromFile: secrets/local/{name}.password }} }}\n"
-                )
-            })
-            .collect();
+    let users: String = [
+        ("catalog-app", "application"),
+        ("replicator", "replication"),
+        ("sentinel", "sentinel"),
+        ("ops", "operator"),
+        ("metrics", "exporter"),
+    ]
+    .iter()
+    .map(|(name, role)| {
+        format!("    - {{ name: {name}, role: {role}, password: {{ fromFile: secrets/local/{name}.password }} }}\n")
+    })
+    .collect();
     let env = format!(
         "target: process\ntopology: {topology}\nports: {{ redis: {base}, sentinel: {} }}\nresources: {{ maxmemory: 64mb }}\n\
          redis:\n  persistence: {{ mode: aof }}\nacl:\n  users:\n{users}",

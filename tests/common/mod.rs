@@ -58,11 +58,12 @@ pub fn environments(project: &Path) -> Vec<String> {
 
 /// Environment variables the sample's base contract reads its passwords from (its `local`
 /// overlay reads files instead), with test values.
-pub const SAMPLE_ENV_PASSWORDS: [(&str, &str); 4] = [
+pub const SAMPLE_ENV_PASSWORDS: [(&str, &str); 5] = [
     ("CATALOG_REDIS_PASSWORD", "sample-app-Pw-3c1e"),
     ("CATALOG_REDIS_REPLICATION_PASSWORD", "sample-repl-Pw-77ab"),
     ("CATALOG_REDIS_SENTINEL_PASSWORD", "sample-sentinel-Pw-0f42"),
     ("CATALOG_REDIS_OPS_PASSWORD", "sample-ops-Pw-9d05"),
+    ("CATALOG_REDIS_METRICS_PASSWORD", "sample-metrics-Pw-51c8"),
 ];
 
 /// The binary under test, with a clean, deterministic environment: no colour, none of the

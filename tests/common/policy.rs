@@ -47,9 +47,13 @@ acl:
     - name: ops
       role: operator
       password: { fromFile: secrets/ops.password }
+    - name: metrics
+      role: exporter
+      password: { fromFile: secrets/metrics.password }
 resources:
   maxmemory: 128mb
   memoryLimit: 256Mi
+observability: {}
 operations:
   backup: { schedule: daily 02:00 UTC, destination: "s3://shop-redis-backups", retentionDays: 14 }
   restoreDrill: { lastPerformed: 2026-09-01 }
@@ -74,7 +78,7 @@ impl Project {
         for (name, text) in envs {
             p.write(&format!("environments/{name}.yaml"), text);
         }
-        for secret in ["app", "replicator", "sentinel", "ops"] {
+        for secret in ["app", "replicator", "sentinel", "ops", "metrics"] {
             p.write(&format!("secrets/{secret}.password"), &format!("{secret}-password-for-tests\n"));
         }
         p

@@ -15,6 +15,7 @@ mod engine;
 mod fuzz;
 mod init;
 mod layers;
+mod observability;
 mod parity;
 mod policy;
 mod pr_workflow;

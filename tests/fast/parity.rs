@@ -122,7 +122,7 @@ fn persistence_may_differ_only_in_local() {
 
 #[test]
 fn application_acl_rules_and_client_semantics_are_locked() {
-    let local = "acl:\n  users:\n    - name: shop-app\n      password: { fromFile: secrets/app.password }\n      keys: [\"shop:*\"]\n      commands: [\"+@all\"]\n    - name: ops\n      role: operator\n      password: { fromFile: secrets/ops.password }\nclient:\n  commandTimeout: 5s\n";
+    let local = "acl:\n  users:\n    - name: shop-app\n      password: { fromFile: secrets/app.password }\n      keys: [\"shop:*\"]\n      commands: [\"+@all\"]\n    - { name: ops, role: operator, password: { fromFile: secrets/ops.password } }\n    - { name: metrics, role: exporter, password: { fromFile: secrets/metrics.password } }\n    # (the same number of lines as a block mapping)\nclient:\n  commandTimeout: 5s\n";
     let p = Project::new(&[("local", local), ("prod", PROD)]);
     let (code, json) = parity_json(&p);
     assert_eq!(code, 1);
@@ -144,4 +144,39 @@ fn an_exception_with_a_reason_allows_a_locked_difference() {
         .assert()
         .success()
         .stdout(predicate::str::contains("exception: production is upgraded first, local follows next sprint"));
+}
+
+/// SLOs are semantics: staging must alert like production, unless an exception explains why;
+/// a developer's local stack may relax them.
+#[test]
+fn slos_and_alerts_are_locked_outside_local() {
+    let relaxed =
+        "observability:\n  slos:\n    availability: { objective: 99 }\n  alerts:\n    oom: { severity: ticket }\n";
+    let staging = |extra: &str| format!("target: kubernetes\n{extra}");
+    let p = Project::new(&[("local", &format!("{LOCAL}{relaxed}")), ("prod", PROD), ("staging", &staging(""))]);
+    let (code, json) = parity_json(&p);
+    assert_eq!(code, 0, "local may relax them: {json:#}");
+    assert_eq!(row(&json, "observability.slos.availability.objective")["class"], "locked-outside-local");
+
+    let p = Project::new(&[("local", LOCAL), ("prod", PROD), ("staging", &staging(relaxed))]);
+    let (code, json) = parity_json(&p);
+    assert_eq!(code, 1);
+    assert_eq!(
+        violations(&json),
+        // The defaults take part: production's 99.9 is not written, staging's 99 is.
+        ["observability.alerts.oom.severity", "observability.slos.availability.objective"]
+    );
+    let r = row(&json, "observability.slos.availability.objective");
+    assert_eq!(r["values"]["staging"], "99.0");
+    assert_eq!(r["locations"]["staging"], "environments/staging.yaml:4:32");
+
+    let base = format!(
+        "{BASE}parity:\n  exceptions:\n    - setting: observability.slos.availability.objective\n      reason: staging runs on spot nodes\n"
+    );
+    let p = Project::with_base(
+        &base,
+        &[("prod", PROD), ("staging", &staging("observability:\n  slos:\n    availability: { objective: 99 }\n"))],
+    );
+    let (code, json) = parity_json(&p);
+    assert_eq!(code, 0, "{json:#}");
 }

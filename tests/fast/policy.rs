@@ -157,7 +157,7 @@ fn rctl107_the_default_memory_limit_leaves_fork_headroom() {
         for (mode, want) in [("none", "384"), ("rdb", "512"), ("aof", "512"), ("aof+rdb", "512")] {
             let overlay = format!(
                 "target: {target}\nredis:\n  persistence:\n    mode: {mode}\nresources:\n  maxmemory: 256mb\n  \
-                 memoryLimit: null\nsecurity:\n  tls:\n    enabled: false\n"
+                 memoryLimit: null\nsecurity:\n  tls:\n    enabled: false\nobservability: null\n"
             );
             let p = Project::new(&[("shared", &overlay)]);
             let findings: Vec<Finding> = p.findings("shared").into_iter().filter(|f| f.code == "RCTL107").collect();
@@ -231,7 +231,9 @@ fn rctl110_failure_domains() {
 }
 
 /// Kubernetes needs an operator user (the health checks log in as it), then the application user.
-const APP_USER: &str = "target: kubernetes\nacl:\n  users:\n    - name: ops\n      role: operator\n      password: { fromEnv: OPS }\n    - name: shop-app\n      password: { fromEnv: SHOP_APP_PASSWORD }\n      commands:\n";
+// The operator and the exporter as flow mappings, so that the application user stays on the lines
+// the expected locations name.
+const APP_USER: &str = "target: kubernetes\nacl:\n  users:\n    - { name: ops, role: operator, password: { fromEnv: OPS } }\n    - { name: metrics, role: exporter, password: { fromEnv: METRICS } }\n    # the application user\n    - name: shop-app\n      password: { fromEnv: SHOP_APP_PASSWORD }\n      commands:\n";
 
 #[test]
 fn rctl111_dangerous_commands_denied() {
@@ -265,7 +267,8 @@ fn rctl112_no_broad_application_user() {
     );
     let no_app = Project::new(&[(
         "shared",
-        "target: kubernetes\nacl:\n  users:\n    - name: ops\n      role: operator\n      password: { fromEnv: OPS }\n",
+        "target: kubernetes\nacl:\n  users:\n    - name: ops\n      role: operator\n      password: { fromEnv: OPS }\n    \
+         - name: metrics\n      role: exporter\n      password: { fromEnv: METRICS }\n",
     )]);
     assert_eq!(
         no_app.findings("shared"),
@@ -370,7 +373,8 @@ fn rctl118_cluster_application_users_can_read_the_slot_map() {
             "target: kubernetes\ntopology:\n  mode: cluster\n  failureDomains: [a, b, c]\nkeyspace:\n  clusterSafe: true\n\
              acl:\n  users:\n    - name: shop-app\n      password: {{ fromFile: secrets/app.password }}\n      \
              commands: [{commands}]\n    - name: replicator\n      role: replication\n      password: {{ fromFile: secrets/replicator.password }}\n    \
-             - name: ops\n      role: operator\n      password: {{ fromFile: secrets/ops.password }}\n"
+             - name: ops\n      role: operator\n      password: {{ fromFile: secrets/ops.password }}\n    \
+             - name: metrics\n      role: exporter\n      password: {{ fromFile: secrets/metrics.password }}\n"
         )
     };
     check(

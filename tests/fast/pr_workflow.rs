@@ -53,7 +53,7 @@ fn plan_all_of_the_sample_is_one_comment_even_without_secrets() {
     text.assert_code(1);
     assert!(text.stdout.starts_with("Every environment:\n"), "{}", text.stdout);
     let summary: Vec<&str> = text.stdout.lines().skip(1).take(3).collect();
-    assert!(summary[0].starts_with("  local ") && summary[0].contains("Plan: 12 to add"), "{summary:?}");
+    assert!(summary[0].starts_with("  local ") && summary[0].contains("Plan: 17 to add"), "{summary:?}");
     assert!(summary[1].starts_with("  production ") && summary[1].contains("not planned: RCTL050"), "{summary:?}");
     for env in ["local", "production", "staging"] {
         assert!(text.stdout.contains(&format!("\n=== {env} ===\n")), "{}", text.stdout);
@@ -72,7 +72,7 @@ fn plan_all_shares_the_comment_limit_between_many_environments() {
     assert!(md.stdout.chars().count() < LIMIT, "{} characters", md.stdout.chars().count());
     assert!(md.stdout.contains("Output truncated"), "the diffs that do not fit are left out, and it says so");
     for i in 0..12 {
-        assert!(md.stdout.contains(&format!("| `stage{i:02}` | kubernetes | Plan: 10 to add")), "stage{i:02}");
+        assert!(md.stdout.contains(&format!("| `stage{i:02}` | kubernetes | Plan: 13 to add")), "stage{i:02}");
     }
 }
 

@@ -192,6 +192,7 @@ fn the_sample_project_is_valid_in_parity_and_ready_in_production() {
             "CATALOG_REDIS_REPLICATION_PASSWORD",
             "CATALOG_REDIS_SENTINEL_PASSWORD",
             "CATALOG_REDIS_OPS_PASSWORD",
+            "CATALOG_REDIS_METRICS_PASSWORD",
         ] {
             cmd.env(var, "sample-password");
         }

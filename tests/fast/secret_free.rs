@@ -39,7 +39,7 @@ fn checking_the_sample_needs_no_secret_values() {
         .iter()
         .filter(|d| d["code"] == "RCTL050" && d["severity"] == "warning")
         .collect();
-    assert_eq!(warnings.len(), 4, "one per unset variable: {warnings:?}");
+    assert_eq!(warnings.len(), 5, "one per unset variable: {warnings:?}");
 
     // What needs the values still refuses, at the reference.
     let out = p.path().join("rendered");
@@ -84,6 +84,7 @@ fn the_secret_free_commands_print_no_secret_value() {
         ("CATALOG_REDIS_REPLICATION_PASSWORD", "Canary-free-repl-8d10"),
         ("CATALOG_REDIS_SENTINEL_PASSWORD", "Canary-free-sentinel-77e3"),
         ("CATALOG_REDIS_OPS_PASSWORD", "Canary-free-ops-0b9a"),
+        ("CATALOG_REDIS_METRICS_PASSWORD", "Canary-free-metrics-5e27"),
     ];
     let mut file_secrets = Vec::new();
     for rel in read_tree(&p.path().join("secrets")).into_keys() {

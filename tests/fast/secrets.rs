@@ -10,11 +10,12 @@ use crate::common::*;
 use sha2::{Digest, Sha256};
 
 /// Distinctive values for the sample's password variables.
-const ENV_SECRETS: [(&str, &str); 4] = [
+const ENV_SECRETS: [(&str, &str); 5] = [
     ("CATALOG_REDIS_PASSWORD", "Leak-Canary-env-app-5b1d93"),
     ("CATALOG_REDIS_REPLICATION_PASSWORD", "Leak-Canary-env-repl-0c7e21"),
     ("CATALOG_REDIS_SENTINEL_PASSWORD", "Leak-Canary-env-sentinel-9a4f08"),
     ("CATALOG_REDIS_OPS_PASSWORD", "Leak-Canary-env-ops-e6b352"),
+    ("CATALOG_REDIS_METRICS_PASSWORD", "Leak-Canary-env-metrics-2d7c40"),
 ];
 
 /// Overwrite every secret file of the project with a distinctive value; returns the values.

@@ -69,8 +69,9 @@ fn no_rendered_file_holds_a_plaintext_password() {
 }
 
 /// Passwords the example projects read (`fromEnv`), set to recognisable plaintext.
-const EXAMPLE_PASSWORDS: [(&str, &str); 7] = [
+const EXAMPLE_PASSWORDS: [(&str, &str); 8] = [
     ("ORDERS_REDIS_APP_PASSWORD", "example-app-Plaintext"),
+    ("ORDERS_REDIS_METRICS_PASSWORD", "example-metrics-Plaintext"),
     ("ORDERS_REDIS_REPLICATION_PASSWORD", "example-repl-Plaintext"),
     ("ORDERS_REDIS_SENTINEL_PASSWORD", "example-sentinel-Plaintext"),
     ("ORDERS_REDIS_OPS_PASSWORD", "example-ops-Plaintext"),
