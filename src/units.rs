@@ -232,13 +232,9 @@ impl JsonSchema for Quantity {
     }
 }
 
-/// A calendar date written `YYYY-MM-DD` (waiver expiry, drill dates).
+/// A calendar date written `YYYY-MM-DD` (waiver expiry, drill dates); the calendar is jiff's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Date {
-    pub year: u32,
-    pub month: u32,
-    pub day: u32,
-}
+pub struct Date(jiff::civil::Date);
 
 impl Date {
     pub fn parse(s: &str) -> Result<Date, String> {
@@ -250,36 +246,18 @@ impl Date {
         }
         let (year, month, day) =
             (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?, d.parse().map_err(|_| bad())?);
-        let date = Date { year, month, day };
-        if month == 0 || month > 12 || day == 0 || day > days_in_month(year, month) {
-            return Err(format!("`{s}` is not a date of the calendar"));
-        }
-        Ok(date)
+        jiff::civil::Date::new(year, month, day).map(Date).map_err(|_| format!("`{s}` is not a date of the calendar"))
     }
 
-    /// Days since 1970-01-01 (Howard Hinnant's `days_from_civil`).
+    /// Days since 1970-01-01.
     pub fn days(self) -> i64 {
-        let y = i64::from(self.year) - i64::from(self.month <= 2);
-        let era = y.div_euclid(400);
-        let yoe = y - era * 400;
-        let m = i64::from(self.month);
-        let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(self.day) - 1;
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        era * 146_097 + doe - 719_468
+        self.0.to_zoned(jiff::tz::TimeZone::UTC).map_or(0, |z| z.timestamp().as_second().div_euclid(86_400))
     }
 
-    /// The date `days` days after 1970-01-01 (`civil_from_days`).
+    /// The date `days` days after 1970-01-01.
     pub fn from_days(days: i64) -> Date {
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z - era * 146_097;
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-        let year = (yoe + era * 400 + i64::from(month <= 2)) as u32;
-        Date { year, month, day }
+        let at = jiff::Timestamp::from_second(days.saturating_mul(86_400)).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+        Date(at.to_zoned(jiff::tz::TimeZone::UTC).date())
     }
 
     /// Today (UTC), or `REDISCTL_TODAY` (YYYY-MM-DD) when set, so that CI runs and tests of
@@ -288,23 +266,13 @@ impl Date {
         if let Some(d) = std::env::var("REDISCTL_TODAY").ok().and_then(|s| Date::parse(&s).ok()) {
             return d;
         }
-        let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-        Date::from_days((secs / 86_400) as i64)
-    }
-}
-
-fn days_in_month(year: u32, month: u32) -> u32 {
-    match month {
-        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
+        Date(jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date())
     }
 }
 
 impl fmt::Display for Date {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+        write!(f, "{:04}-{:02}-{:02}", self.0.year(), self.0.month(), self.0.day())
     }
 }
 
