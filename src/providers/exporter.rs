@@ -8,10 +8,8 @@
 //! cleared of everything else (redisctl's own environment may hold every password); its pid,
 //! fingerprint and log files live in `observability/`, the owner's only.
 
-use std::fs::OpenOptions;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use serde_json::json;
@@ -126,28 +124,11 @@ impl ExporterProvider {
         let bin = binary()?;
         std::fs::create_dir_all(&self.dir)
             .map_err(|e| Error::io(format!("cannot create {}", self.dir.display()), e))?;
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&self.dir, std::fs::Permissions::from_mode(0o700))
-                .map_err(|e| Error::io(format!("cannot make {} private", self.dir.display()), e))?;
-        }
+        crate::stack::make_private(&self.dir)?;
+        let mut cmd = Command::new(&bin);
+        cmd.env_clear().envs(self.environment(n)).current_dir(&self.dir);
         let log_path = self.file(&n.name, "log");
-        let log = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log_path)
-            .map_err(|e| Error::io(format!("cannot open {}", log_path.display()), e))?;
-        let stderr = log.try_clone().map_err(|e| Error::io(format!("cannot open {}", log_path.display()), e))?;
-        let mut child = Command::new(&bin)
-            .env_clear()
-            .envs(self.environment(n))
-            .current_dir(&self.dir)
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(stderr)
-            .process_group(0)
-            .spawn()
-            .map_err(|e| Error::io(format!("cannot start {} for {}", bin.display(), n.name), e))?;
+        let mut child = crate::stack::spawn_logged(&mut cmd, &log_path, &n.name)?;
         let port = self.port(n);
         let listening = poll(START_TIMEOUT, || match child.try_wait() {
             Ok(Some(status)) => Ok(Err(format!("exited at start ({status})"))),

@@ -26,7 +26,7 @@ use crate::resolve::{Deployment, Node, Sentinel};
 pub use client::poll;
 pub use cluster::{key_in_slots, key_slot};
 pub use paths::RunDir;
-pub use process::{alive, signal, Binaries, Kind, StopOptions};
+pub use process::{alive, make_private, signal, spawn_logged, Binaries, Kind, StopOptions};
 pub use ready::NotReady;
 pub use status::{LiveRole, MemberStatus, StackStatus};
 

@@ -134,6 +134,30 @@ pub fn alive(pid: i32, dir: &Path) -> bool {
     rustix::process::Pid::from_raw(pid).is_some_and(|p| rustix::process::test_kill_process(p).is_ok())
 }
 
+/// Make `dir` the owner's only (0700).
+pub fn make_private(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+        .map_err(|e| Error::io(format!("cannot make {} private", dir.display()), e))
+}
+
+/// Start `cmd` (a local stack's server or exporter, for `member`) in its own process group, so
+/// that a terminal's Ctrl-C does not reach it, with stdout and stderr appended to `log_path`.
+pub fn spawn_logged(cmd: &mut Command, log_path: &Path, member: &str) -> Result<std::process::Child> {
+    let log = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log_path)
+        .map_err(|e| Error::io(format!("cannot open {}", log_path.display()), e))?;
+    let stderr = log.try_clone().map_err(|e| Error::io(format!("cannot open {}", log_path.display()), e))?;
+    cmd.stdin(Stdio::null())
+        .stdout(log)
+        .stderr(stderr)
+        .process_group(0)
+        .spawn()
+        .map_err(|e| Error::io(format!("cannot start {} for {member}", cmd.get_program().to_string_lossy()), e))
+}
+
 /// Send `sig` to `pid` (just checked to be this member's process); a process that is gone
 /// already is what the caller wants anyway.
 pub fn signal(pid: i32, sig: rustix::process::Signal) {
@@ -339,27 +363,11 @@ impl Stack {
         // Redis and Sentinel rewrite runtime.conf with the passwords they were given
         // (`masterauth`, `sentinel auth-pass`) at the mode their umask gives (0644): the member
         // directory and the run directory are the owner's only, so no other local user reads them.
-        for private in [self.run.root(), dir.as_path()] {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(private, std::fs::Permissions::from_mode(0o700))
-                .map_err(|e| Error::io(format!("cannot make {} private", private.display()), e))?;
-        }
-        let log_path = self.run.log_file(m.name(), m.kind());
-        let log = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log_path)
-            .map_err(|e| Error::io(format!("cannot open {}", log_path.display()), e))?;
-        let stderr = log.try_clone().map_err(|e| Error::io(format!("cannot open {}", log_path.display()), e))?;
-        let mut child = Command::new(&binary)
-            .arg(super::paths::RUNTIME_CONF)
-            .current_dir(&dir)
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(stderr)
-            .process_group(0)
-            .spawn()
-            .map_err(|e| Error::io(format!("cannot start {} for {}", binary.display(), m.name()), e))?;
+        make_private(self.run.root())?;
+        make_private(&dir)?;
+        let mut cmd = Command::new(&binary);
+        cmd.arg(super::paths::RUNTIME_CONF).current_dir(&dir);
+        let mut child = spawn_logged(&mut cmd, &self.run.log_file(m.name(), m.kind()), m.name())?;
         let started = poll(START_TIMEOUT, || match child.try_wait() {
             Ok(Some(status)) => Ok(Err(format!("exited at start ({status})"))),
             _ if self.responds(m.port()) => Ok(Ok(())),
