@@ -13,6 +13,7 @@ pub mod environment;
 pub mod error;
 pub mod exec;
 pub mod model;
+pub mod ops;
 pub mod output;
 pub mod plan;
 pub mod policy;

@@ -6,6 +6,8 @@ mod completions;
 mod connect;
 mod destroy;
 mod diff;
+mod drill;
+mod import;
 mod init;
 mod logging;
 mod man;
@@ -109,6 +111,11 @@ pub enum Command {
     Parity(parity::Args),
     /// Write the Redis Readiness Review of an environment, with its Go/No-Go verdict.
     Review(review::Args),
+    /// Write the contract of a running deployment (node, replicas, Sentinel set, Cluster).
+    Import(import::Args),
+    /// Measured drills (failover, restore) whose records `review` reads as evidence.
+    #[command(subcommand)]
+    Drill(drill::Command),
     /// Print the JSON Schema of the contract (`--overlay`: of an environment overlay).
     Schema(schema::Args),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -290,6 +297,8 @@ pub fn main() -> i32 {
         Command::Destroy(args) => destroy::run(&ctx, args),
         Command::Parity(args) => parity::run(&ctx, args),
         Command::Review(args) => review::run(&ctx, args),
+        Command::Import(args) => import::run(&ctx, args),
+        Command::Drill(command) => drill::run(&ctx, command),
         Command::Schema(args) => schema::run(args),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),

@@ -154,7 +154,7 @@ pub fn desired_config(d: &Deployment) -> BTreeMap<String, String> {
 }
 
 /// Compare a wanted and a live value the way Redis means them.
-fn same_value(name: &str, want: &str, live: &str) -> bool {
+pub fn same_value(name: &str, want: &str, live: &str) -> bool {
     let kind = Directives::get().find(name).map(|d| d.kind);
     match kind {
         Some(Kind::Memory) => parse_size(want).ok() == parse_size(live).ok(),

@@ -20,6 +20,7 @@ pub mod policy;
 pub mod ports;
 pub mod process;
 pub mod resp;
+pub mod stacks;
 pub mod targets;
 
 // Re-exported so tests reach them as `common::free_port`, `common::RedisServer`, ...; a crate

@@ -24,6 +24,7 @@ const LAYERS: &[&[&str]] = &[
     &["exec"],                          // post-apply commands
     &["environment"],                   // the pipeline: open, plan, apply
     &["output"],                        // text, markdown, JSON presenters
+    &["ops"],                           // import and drills: operations on a running deployment
     &["cli"],                           // clap and the thin glue
 ];
 

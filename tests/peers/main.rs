@@ -11,6 +11,7 @@ mod acl_data;
 mod editor;
 mod elasticache_moto;
 mod fuzz_load;
+mod import;
 mod live;
 mod local_stack;
 mod observability;

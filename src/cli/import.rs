@@ -1,0 +1,164 @@
+//! `redisctl import --env NAME`: write the contract of a running deployment.
+
+use std::path::PathBuf;
+
+use super::{Ctx, EXIT_OK};
+use crate::contract::{valid_env_name, Project, BASE_FILE};
+use crate::diagnostics::Sources;
+use crate::error::Error;
+use crate::ops::import::{import, Request};
+use crate::ops::{parse_address, Login, PasswordSource};
+use crate::secrets::Secrets;
+use crate::util::fs::write_atomic;
+
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Import reads a running deployment and writes redisctl.yaml and environments/<env>.yaml \
+                        for it: a standalone node, a primary with replicas (give any node), a Sentinel set \
+                        (--sentinel: SENTINEL MASTERS, REPLICAS and SENTINELS) or a Redis Cluster (any node: \
+                        CLUSTER SHARDS).\n\n\
+                        What it writes:\n  \
+                        - settings from CONFIG GET *, only those that differ from the version's defaults (the \
+                        directive table), without what the target renders itself (ports, paths, replication links);\n  \
+                        - ACL users from ACL LIST with password *references* (`fromEnv: <SERVICE>_<USER>_PASSWORD`) \
+                        that you fill in: hashes are never turned back into secrets, nor written;\n  \
+                        - the workload and key prefix suggested from INFO keyspace and a bounded SCAN sample, \
+                        marked `review:` in the YAML and listed on standard output;\n  \
+                        - `target: systemd` with the hosts and ports the servers run on: redisctl reaches them \
+                        there with `plan --live`, and does not run them.\n\n\
+                        Then: set the password variables, `redisctl apply --env NAME --files-only` (writes the \
+                        deployment files only), and `redisctl plan --env NAME --live` shows no live changes.\n\
+                        Existing files are never overwritten without --force; nothing is written on an error. \
+                        Passwords are read from a variable or a file, never from the command line.\n\n\
+                        Examples:\n  \
+                        OPS_PW=... redisctl import --env production --service catalog --address 10.0.1.11:6379 --user ops --password-env OPS_PW\n  \
+                        redisctl import --env production --sentinel 10.0.1.11:26379 --sentinel-user watcher \
+                        --sentinel-password-file ~/.sentinel-pw --user ops --password-file ~/.ops-pw")]
+pub struct Args {
+    /// Name of the environment to write (`environments/NAME.yaml`).
+    #[arg(long, value_name = "NAME")]
+    pub env: String,
+    /// Service name of the contract. Default: the Sentinel master name.
+    #[arg(long, value_name = "NAME")]
+    pub service: Option<String>,
+    /// A node of the deployment, HOST:PORT (any node: a replica leads to its primary).
+    #[arg(long, value_name = "HOST:PORT", required_unless_present = "sentinel")]
+    pub address: Option<String>,
+    /// A Sentinel monitoring the deployment, HOST:PORT.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub sentinel: Option<String>,
+    /// The Sentinel master name, when the Sentinel monitors several.
+    #[arg(long, value_name = "NAME", requires = "sentinel")]
+    pub master_name: Option<String>,
+    /// User to read the nodes as (CONFIG GET, ACL LIST, INFO, SCAN, TYPE); it becomes the
+    /// contract's `role: operator` user.
+    #[arg(long, value_name = "USER")]
+    pub user: String,
+    /// Environment variable holding the password of --user.
+    #[arg(long, value_name = "VAR", conflicts_with = "password_file", required_unless_present = "password_file")]
+    pub password_env: Option<String>,
+    /// File holding the password of --user.
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// User to ask the Sentinels as; it becomes the `role: sentinel` user. Default: --user.
+    #[arg(long, value_name = "USER", requires = "sentinel")]
+    pub sentinel_user: Option<String>,
+    /// Environment variable holding the password of --sentinel-user.
+    #[arg(long, value_name = "VAR", conflicts_with = "sentinel_password_file")]
+    pub sentinel_password_env: Option<String>,
+    /// File holding the password of --sentinel-user.
+    #[arg(long, value_name = "FILE")]
+    pub sentinel_password_file: Option<PathBuf>,
+    /// Keys to sample with SCAN for the suggestions (bounded: at most 10000).
+    #[arg(long, value_name = "N", default_value_t = 200, value_parser = clap::value_parser!(u32).range(0..=10000))]
+    pub sample: u32,
+    /// Overwrite redisctl.yaml and environments/NAME.yaml if they exist.
+    #[arg(long)]
+    pub force: bool,
+}
+
+fn source(env: &Option<String>, file: &Option<PathBuf>) -> Option<PasswordSource> {
+    env.clone().map(PasswordSource::Env).or_else(|| file.clone().map(PasswordSource::File))
+}
+
+pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
+    if !valid_env_name(&args.env) {
+        return Err(Error::usage(format!(
+            "`{}` is not an environment name: lower-case letters, digits, `-` and `_`",
+            args.env
+        )));
+    }
+    let dir = &ctx.project.dir;
+    let base_path = dir.join(BASE_FILE);
+    let env_path = ctx.project.env_file(&args.env);
+    for p in [&base_path, &env_path] {
+        if p.exists() && !args.force {
+            return Err(Error::Refused(format!(
+                "{} exists: import does not overwrite it without --force",
+                p.display()
+            )));
+        }
+    }
+    let password = source(&args.password_env, &args.password_file)
+        .ok_or_else(|| Error::usage("give the password of --user with --password-env VAR or --password-file FILE"))?
+        .read()?;
+    let login = Login { user: args.user.clone(), password };
+    let sentinel_login = match source(&args.sentinel_password_env, &args.sentinel_password_file) {
+        Some(s) => {
+            Some(Login { user: args.sentinel_user.clone().unwrap_or_else(|| args.user.clone()), password: s.read()? })
+        }
+        None if args.sentinel.is_some() => Some(Login {
+            user: args.sentinel_user.clone().unwrap_or_else(|| args.user.clone()),
+            password: login.password.clone(),
+        }),
+        None => None,
+    };
+    let req = Request {
+        env: args.env.clone(),
+        service: args.service.clone(),
+        node: args.address.as_deref().map(parse_address).transpose()?,
+        sentinel: args.sentinel.as_deref().map(parse_address).transpose()?,
+        master_name: args.master_name.clone(),
+        login,
+        sentinel_login,
+        sample: args.sample as usize,
+    };
+    let imported = import(&req)?;
+
+    // The contract is checked before anything is written: in a scratch copy of the project.
+    let scratch = tempfile::tempdir().map_err(|e| Error::io("cannot create a scratch directory", e))?;
+    let files = [
+        (PathBuf::from(BASE_FILE), imported.base.clone(), 0o644),
+        (PathBuf::from("environments").join(format!("{}.yaml", args.env)), imported.overlay.clone(), 0o644),
+    ];
+    for (rel, text, mode) in &files {
+        write_atomic(&scratch.path().join(rel), text.as_bytes(), *mode)?;
+    }
+    let mut sources = Sources::default();
+    if let Err(diags) = crate::targets::load(&Project::new(scratch.path()), &args.env, Secrets::FormOnly, &mut sources)
+    {
+        ctx.print_diagnostics(&sources, &diags);
+        return Err(Error::Invalid(format!(
+            "the imported contract does not validate ({} error(s) above); nothing was written",
+            diags.iter().filter(|d| d.is_error()).count()
+        )));
+    }
+    for (rel, text, mode) in &files {
+        write_atomic(&dir.join(rel), text.as_bytes(), *mode)?;
+    }
+    // The editor modelines point at the schemas: written when the project has none.
+    for (rel, text) in [
+        ("schemas/redisctl.schema.json", crate::contract::schema::schema_text()),
+        ("schemas/redisctl.overlay.schema.json", crate::contract::schema::overlay_schema_text()),
+    ] {
+        if !dir.join(rel).exists() {
+            write_atomic(&dir.join(rel), text.as_bytes(), 0o644)?;
+        }
+    }
+    println!("Imported {}.", imported.summary);
+    println!("Wrote {} and {}.", base_path.display(), env_path.display());
+    println!("\nTo decide before the first apply:");
+    for d in &imported.decisions {
+        println!("  - {d}");
+    }
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,1 @@
+//! Drills (filled in below).

@@ -1,0 +1,1 @@
+//! The bounded writer of the drills.

@@ -1,0 +1,160 @@
+//! `redisctl import` against real local stacks of every topology: bring a stack up with
+//! `apply`, import it into a fresh project, fill in the password references, write the
+//! deployment files (`apply --files-only`), and `plan --live` against the same running servers
+//! shows no changes. No password of the stack appears in the import's output or files.
+
+use std::path::Path;
+
+use crate::common::stacks::{password, LocalStack, PASSWORDS};
+use crate::common::{redisctl_on, Run, TempProject};
+
+/// Import `stack` into a fresh project as environment `adopted`; returns the project and the
+/// import's output.
+fn import(stack: &LocalStack, how: &[&str]) -> (TempProject, String) {
+    let target = TempProject::new(&[]);
+    let mut args = vec!["import", "--env", "adopted", "--service", "stack", "--user", "ops"];
+    args.extend_from_slice(&["--password-file"]);
+    let ops = stack.path().join("secrets/ops");
+    args.push(ops.to_str().unwrap());
+    args.extend_from_slice(how);
+    let o = Run::unbounded(redisctl_on(target.path()).args(&args));
+    assert!(o.success(), "{}", o.show());
+    (target, o.text())
+}
+
+/// The imported project's commands, with the password variables filled in as an operator would.
+fn run(dir: &Path, args: &[&str]) -> Run {
+    let mut cmd = redisctl_on(dir);
+    for (user, pw) in PASSWORDS {
+        cmd.env(format!("STACK_{}_PASSWORD", user.to_uppercase()), pw);
+    }
+    Run::unbounded(cmd.args(args))
+}
+
+fn no_secret(what: &str, text: &str) {
+    for (_, pw) in PASSWORDS {
+        assert!(!text.contains(pw), "{what} holds a password:\n{text}");
+    }
+}
+
+/// Import, then the live plan of the imported environment against the running servers.
+fn adopt(stack: &LocalStack, how: &[&str], expect: &[&str]) -> TempProject {
+    let (target, out) = import(stack, how);
+    for e in expect {
+        assert!(out.contains(e), "import output lacks `{e}`:\n{out}");
+    }
+    let base = target.read("redisctl.yaml");
+    let overlay = target.read("environments/adopted.yaml");
+    eprintln!("{out}\n--- redisctl.yaml ---\n{base}\n--- adopted.yaml ---\n{overlay}");
+    for (what, text) in [("import output", &out), ("redisctl.yaml", &base), ("adopted.yaml", &overlay)] {
+        no_secret(what, text);
+        assert!(!text.contains('#') || !text.contains("#5"), "{what} holds a hash");
+    }
+    assert!(base.starts_with("# yaml-language-server: $schema=schemas/redisctl.schema.json"), "{base}");
+    assert!(base.contains("# review:") && out.contains("(review)"), "{base}\n{out}");
+    assert!(base.contains("fromEnv: STACK_APP_PASSWORD") && base.contains("repl-diskless-sync-delay"), "{base}");
+    assert!(target.path().join("schemas/redisctl.schema.json").exists());
+
+    let files = run(target.path(), &["apply", "--env", "adopted", "--files-only", "--auto-approve"]);
+    assert!(files.success(), "{}", files.show());
+    no_secret("apply --files-only", &files.text());
+    let plan = run(target.path(), &["plan", "--env", "adopted", "--live", "--detailed-exitcode", "--no-color"]);
+    assert_eq!(plan.code, Some(0), "plan --live right after import shows changes:\n{}", plan.show());
+    assert!(plan.stdout.contains("No changes."), "{}", plan.show());
+    no_secret("plan --live", &plan.text());
+
+    // A second import refuses to overwrite what the first wrote.
+    let again = Run::unbounded(redisctl_on(target.path()).args([
+        "import",
+        "--env",
+        "adopted",
+        "--service",
+        "stack",
+        "--user",
+        "ops",
+        "--password-env",
+        "NOPE",
+        "--address",
+        "127.0.0.1:1",
+    ]));
+    assert_eq!(again.code, Some(1), "{}", again.show());
+    assert!(again.stderr.contains("without --force"), "{}", again.show());
+    target
+}
+
+#[test]
+fn import_a_standalone_node_and_plan_shows_no_changes() {
+    let stack = LocalStack::up("{ mode: standalone }", "");
+    LocalStack::fill(stack.base, "stack", 50);
+    let addr = format!("127.0.0.1:{}", stack.base);
+    let target = adopt(&stack, &["--address", &addr], &["standalone: one node", "key prefix `stack`"]);
+    // A setting changed on the server afterwards is a live change of the imported environment.
+    let mut con = LocalStack::connection(stack.base, "ops");
+    redis::cmd("CONFIG").arg("SET").arg("timeout").arg("301").exec(&mut con).unwrap();
+    let plan = run(target.path(), &["plan", "--env", "adopted", "--live", "--no-color"]);
+    assert!(plan.stdout.contains("redis-config:node-0/timeout"), "{}", plan.show());
+}
+
+#[test]
+fn import_a_primary_with_replicas_from_a_replica() {
+    let stack = LocalStack::up("{ mode: replication, replicas: 2 }", "");
+    let replica = format!("127.0.0.1:{}", stack.base + 2);
+    adopt(&stack, &["--address", &replica], &["replication: primary + 2 replica(s)"]);
+}
+
+#[test]
+fn import_a_sentinel_set_from_a_sentinel() {
+    let stack = LocalStack::up("{ mode: sentinel, replicas: 1, sentinels: 3 }", "");
+    let sentinel = format!("127.0.0.1:{}", stack.sentinel_base + 1);
+    let watcher = stack.path().join("secrets/watcher");
+    let target = adopt(
+        &stack,
+        &["--sentinel", &sentinel, "--sentinel-user", "watcher", "--sentinel-password-file", watcher.to_str().unwrap()],
+        &["sentinel: primary + 1 replica(s), 3 Sentinel(s) monitoring `stack`"],
+    );
+    let overlay = target.read("environments/adopted.yaml");
+    assert!(overlay.contains("quorum: 2") && overlay.contains("sentinel: "), "{overlay}");
+    let _ = password("watcher");
+}
+
+#[test]
+fn import_a_cluster_from_any_node() {
+    let stack = LocalStack::up("{ mode: cluster, shards: 3, replicasPerShard: 1 }", "");
+    let node = format!("127.0.0.1:{}", stack.base + 4);
+    let target = adopt(&stack, &["--address", &node], &["cluster: 3 shard(s) × (primary + 1 replica(s))"]);
+    assert!(target.read("redisctl.yaml").contains("clusterSafe: true"));
+}
+
+#[test]
+fn import_refuses_what_it_cannot_reach_and_writes_nothing() {
+    let target = TempProject::new(&[]);
+    let port = crate::common::free_port().to_string();
+    let o = Run::unbounded(redisctl_on(target.path()).env("PW", "x").args([
+        "import",
+        "--env",
+        "adopted",
+        "--service",
+        "stack",
+        "--user",
+        "ops",
+        "--password-env",
+        "PW",
+        "--address",
+        &format!("127.0.0.1:{port}"),
+    ]));
+    assert_eq!(o.code, Some(1), "{}", o.show());
+    assert!(o.stderr.contains("connection refused"), "{}", o.show());
+    assert!(!target.path().join("redisctl.yaml").exists());
+    let o = Run::unbounded(redisctl_on(target.path()).args([
+        "import",
+        "--env",
+        "adopted",
+        "--user",
+        "ops",
+        "--password-env",
+        "UNSET_PW_VAR",
+        "--address",
+        "nowhere",
+    ]));
+    assert!(!o.success() && !o.stderr.contains("panicked"), "{}", o.show());
+}
