@@ -5,6 +5,7 @@
 pub mod acl;
 pub mod contract;
 pub mod directives;
+pub mod drill;
 pub mod enterprise;
 pub mod image;
 pub mod memory;

@@ -8,6 +8,7 @@
 mod common;
 
 mod acl_data;
+mod drill;
 mod editor;
 mod elasticache_moto;
 mod fuzz_load;

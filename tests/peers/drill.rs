@@ -1,0 +1,103 @@
+//! Measured drills on real local stacks: `drill failover` on Sentinel and Cluster stacks
+//! (graceful and with the primary killed) prints the outage and the acknowledged writes lost
+//! and writes `drills/dev.json`; `drill restore` of a stack with data restores the same key
+//! counts into a scratch server that is gone afterwards; `review` reads the record and turns
+//! No-Go when the measured outage exceeds `operations.objectives.rto`.
+
+use crate::common::stacks::{LocalStack, PASSWORDS};
+
+fn record(stack: &LocalStack) -> serde_json::Value {
+    let text = std::fs::read_to_string(stack.path().join("drills/dev.json")).expect("the drill writes its record");
+    serde_json::from_str(&text).unwrap()
+}
+
+fn no_secret(text: &str) {
+    for (_, pw) in PASSWORDS {
+        assert!(!text.contains(pw), "a password in the output:\n{text}");
+    }
+}
+
+fn failover(stack: &LocalStack, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["drill", "failover", "--env", "dev"];
+    args.extend_from_slice(extra);
+    let out = stack.ok(&args);
+    eprintln!("{out}");
+    no_secret(&out);
+    assert!(out.contains("outage (writes failing):") && out.contains("acknowledged writes lost: 0"), "{out}");
+    assert!(out.contains("connect endpoints reach the new primary: yes"), "{out}");
+    let f = record(stack)["failover"].clone();
+    assert_ne!(f["oldPrimary"], f["newPrimary"], "{f:#}");
+    assert!(f["acknowledged"].as_u64().unwrap() > 5, "{f:#}");
+    assert_eq!(f["acknowledgedLost"], 0, "{f:#}");
+    assert!(f["fingerprint"].as_str().unwrap().len() >= 12, "{f:#}");
+    f
+}
+
+#[test]
+fn a_failover_drill_on_a_sentinel_stack_measures_the_outage_and_records_it() {
+    let stack = LocalStack::up("{ mode: sentinel, replicas: 1, sentinels: 3, downAfter: 1s }", "");
+    let graceful = failover(&stack, &[]);
+    assert_eq!(graceful["method"], "sentinel-failover");
+    let killed = failover(&stack, &["--kill-primary"]);
+    assert_eq!(killed["method"], "kill-primary");
+    // The killed primary came back (as a replica): the stack is whole again.
+    let status: serde_json::Value =
+        serde_json::from_str(&stack.ok(&["status", "--env", "dev", "--format", "json"])).unwrap();
+    assert_eq!(status["ready"], true, "{status:#}");
+    eprintln!(
+        "sentinel failover outage: graceful {} ms, primary killed {} ms",
+        graceful["outageMs"], killed["outageMs"]
+    );
+}
+
+#[test]
+fn a_failover_drill_on_a_cluster_stack_measures_the_outage_and_records_it() {
+    let stack = LocalStack::up("{ mode: cluster, shards: 3, replicasPerShard: 1 }", "");
+    let f = failover(&stack, &[]);
+    assert_eq!(f["method"], "cluster-failover");
+    eprintln!("cluster failover outage: {} ms", f["outageMs"]);
+}
+
+#[test]
+fn failover_drills_need_a_failover_mechanism_and_spare_production() {
+    let stack = LocalStack::up("{ mode: standalone }", "");
+    let o = stack.run(&["drill", "failover", "--env", "dev"]);
+    assert!(!o.success() && o.stderr.contains("no automatic failover"), "{}", o.show());
+    let overlay = std::fs::read_to_string(stack.path().join("environments/dev.yaml")).unwrap();
+    std::fs::write(stack.path().join("environments/dev.yaml"), format!("{overlay}productionLike: true\n")).unwrap();
+    let o = stack.run(&["drill", "restore", "--env", "dev"]);
+    assert!(!o.success() && o.stderr.contains("--allow-production"), "{}", o.show());
+    assert!(!stack.path().join("drills/dev.json").exists());
+}
+
+#[test]
+fn a_restore_drill_restores_the_same_key_counts_and_removes_its_scratch_server() {
+    let stack = LocalStack::up("{ mode: replication, replicas: 1 }", "");
+    assert_eq!(LocalStack::fill(stack.base, "stack", 300), 300);
+    let mut con = LocalStack::connection(stack.base, "ops");
+    for i in 0..40 {
+        redis::cmd("SET").arg(format!("other:{i}")).arg(i).exec(&mut con).unwrap();
+    }
+    let out = stack.ok(&["drill", "restore", "--env", "dev"]);
+    eprintln!("{out}");
+    no_secret(&out);
+    let r = record(&stack)["restore"].clone();
+    assert_eq!(r["matches"], true, "{r:#}");
+    assert_eq!(r["sourceKeys"], r["restoredKeys"], "{r:#}");
+    let stack_prefix = r["prefixes"].as_array().unwrap().iter().find(|p| p["prefix"] == "stack").cloned().unwrap();
+    assert_eq!((stack_prefix["source"].as_u64(), stack_prefix["restored"].as_u64()), (Some(300), Some(300)), "{r:#}");
+    assert!(out.contains("stack:* — 300 in the source, 300 restored"), "{out}");
+    // No scratch directory is left behind.
+    let left: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("redisctl-restore-"))
+        .filter(|e| {
+            e.metadata()
+                .ok()
+                .and_then(|m| m.modified().ok())
+                .is_some_and(|t| t.elapsed().unwrap_or_default().as_secs() < 60)
+        })
+        .collect();
+    assert!(left.is_empty(), "scratch directories left: {left:?}");
+}
