@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use super::{Ctx, EXIT_ERROR, EXIT_OK};
 use crate::error::Error;
-use crate::policy::review::{review, Verdict};
+use crate::model::drill::{record_path, DrillRecord};
+use crate::policy::review::{review_with, Verdict};
 use crate::secrets::Secrets;
 use crate::units::Date;
 use crate::util::fs::write_atomic;
@@ -20,7 +21,10 @@ pub enum ReviewFormat {
 #[command(after_help = "The review follows the Redis Readiness Review template (Workload, Topology, Data Model, \
                         Client, Durability, Availability, Security, Observability, Incident Runbook) and its \
                         Go/No-Go criteria. Items come from the contract (`readiness`, `operations`, `client` and \
-                        the deployment itself) and from the readiness policy. A blank item, an unmet criterion or \
+                        the deployment itself), from the readiness policy, and from the drill record \
+                        drills/<env>.json (`redisctl drill failover|restore`): measured outage, data loss and restore \
+                        time against `operations.objectives`, stale when older than 365 days or taken with another \
+                        contract fingerprint. A blank item, an unmet criterion or \
                         a policy error makes the verdict No-Go.\n\
                         Exit code 0 for Go, 1 for No-Go or an invalid environment.\n\
                         Examples:\n  redisctl review --env production\n  redisctl review --env production --out review.md")]
@@ -38,7 +42,14 @@ pub struct Args {
 
 pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
     let checked = ctx.load_checked(&args.env, Secrets::FormOnly)?;
-    let r = review(&checked.loaded, &checked.report, Date::today());
+    // The drills' record (`redisctl drill`), when the project has one for this environment.
+    let path = ctx.project.dir.join(record_path(&args.env));
+    let drills = match std::fs::read_to_string(&path) {
+        Ok(text) => Some(DrillRecord::parse(&text).map_err(|e| Error::msg(format!("{}: {e}", path.display())))?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), e)),
+    };
+    let r = review_with(&checked.loaded, &checked.report, Date::today(), drills.as_ref());
     let text = match args.format {
         ReviewFormat::Markdown => r.markdown(),
         ReviewFormat::Json => serde_json::to_string_pretty(&r).map_err(Error::msg)? + "\n",

@@ -936,6 +936,28 @@ pub struct Operations {
     /// When planned maintenance (upgrades, provider patching) may happen, e.g. `sun:03:00-sun:04:00 UTC`.
     #[serde(default)]
     pub maintenance_window: Option<String>,
+    /// Measurable objectives that `redisctl review` holds the drill records (`drills/<env>.json`,
+    /// written by `redisctl drill`) against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub objectives: Option<Objectives>,
+}
+
+/// Recovery objectives as durations, compared with what the drills measured.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Objectives {
+    /// Longest acceptable outage of writes during a failover (measured by `drill failover`).
+    #[serde(default)]
+    #[schemars(example = &"30s")]
+    pub rto: Option<Duration>,
+    /// Acceptable data loss. `0s`: no write a replica acknowledged may be lost in a failover.
+    #[serde(default)]
+    #[schemars(example = &"1s")]
+    pub rpo: Option<Duration>,
+    /// Longest acceptable time to restore the newest snapshot (measured by `drill restore`).
+    #[serde(default)]
+    #[schemars(example = &"5m")]
+    pub restore_time: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

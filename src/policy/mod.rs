@@ -16,6 +16,7 @@
 //! Managed (`target: elasticache`) is not a class but a property some rules read (TLS).
 
 pub mod acl;
+pub mod evidence;
 pub mod parity;
 pub mod review;
 mod rules;

@@ -9,9 +9,11 @@
 
 use serde::Serialize;
 
+use super::evidence::{judge, Evidence};
 use super::{EnvClass, PolicyReport, ReportedFinding, ReportedWaiver};
 use crate::contract::Loaded;
 use crate::diagnostics::Severity;
+use crate::model::drill::DrillRecord;
 use crate::model::{Auth, Contract, Fsync, PersistenceMode, TopologyMode, UserRole};
 use crate::units::{format_duration, Date};
 use crate::util::text::md_cell;
@@ -634,11 +636,20 @@ fn no_go_criteria(l: &Loaded, findings: &[ReportedFinding], today: Date) -> Vec<
 
 /// Build the review of one environment from its contract and its policy report.
 pub fn review(l: &Loaded, policy: &PolicyReport, today: Date) -> Review {
+    review_with(l, policy, today, None)
+}
+
+/// `review`, with the environment's drill record (`drills/<env>.json`) as evidence: a drill
+/// that is not stale shows that failover and restore are tested (instead of the dates of
+/// `operations.failoverTest` / `restoreDrill`), and its figures are held against
+/// `operations.objectives`.
+pub fn review_with(l: &Loaded, policy: &PolicyReport, today: Date, drills: Option<&DrillRecord>) -> Review {
     let c = &l.contract;
     let findings: Vec<ReportedFinding> = policy.findings.iter().filter(|f| !f.waived).cloned().collect();
-    let sections = sections(l, today);
-    let go = go_criteria(l, &findings, today);
-    let no_go = no_go_criteria(l, &findings, today);
+    let mut sections = sections(l, today);
+    let mut go = go_criteria(l, &findings, today);
+    let mut no_go = no_go_criteria(l, &findings, today);
+    with_evidence(&judge(l, drills, today), &mut sections, &mut go, &mut no_go);
     let mut missing = Vec::new();
     for s in &sections {
         for i in s.items.iter().filter(|i| i.value.is_none()) {
@@ -669,6 +680,56 @@ pub fn review(l: &Loaded, policy: &PolicyReport, today: Date) -> Review {
         verdict: if missing.is_empty() { Verdict::Go } else { Verdict::NoGo },
         missing,
     }
+}
+
+/// Drill evidence into the review: a "Drills (measured)" section, fresh drills standing in for
+/// the hand-typed dates, each objective a No-Go condition, stale or missing measurements a Go
+/// criterion not met.
+fn with_evidence(e: &Evidence, sections: &mut Vec<Section>, go: &mut [Criterion], no_go: &mut Vec<Criterion>) {
+    let mut items = Vec::new();
+    if let Some(f) = &e.failover {
+        items.push(fact("Failover drill", f.shown()));
+    }
+    if let Some(r) = &e.restore {
+        items.push(fact("Restore drill", r.shown()));
+    }
+    if items.is_empty() && e.unmeasured.is_empty() {
+        return;
+    }
+    sections.push(Section { title: "Drills (measured)", items });
+    let fresh = |j: &Option<super::evidence::Judged>| j.as_ref().filter(|j| j.stale.is_none()).map(|j| j.text.clone());
+    let replace = |list: &mut [Criterion], text: &str, evidence: &Option<String>| {
+        if let (Some(c), Some(ev)) = (list.iter_mut().find(|c| c.text == text), evidence) {
+            c.ok = true;
+            c.evidence = format!("drill {ev}");
+        }
+    };
+    let failover = fresh(&e.failover);
+    let restore = fresh(&e.restore).filter(|_| e.restore.as_ref().is_some_and(|r| r.objectives.iter().all(|o| o.1)));
+    replace(go, "failover is tested", &failover);
+    replace(no_go, "failover behavior is assumed", &failover);
+    replace(no_go, "backup restore is never tested", &restore);
+    for j in e.failover.iter().chain(e.restore.iter()) {
+        for (text, ok, evidence) in &j.objectives {
+            no_go.push(criterion(text, *ok, evidence.clone()));
+        }
+    }
+    let stale: Vec<String> = e.failover.iter().chain(e.restore.iter()).filter_map(|j| j.stale.clone()).collect();
+    let unmeasured: Vec<String> = e
+        .unmeasured
+        .iter()
+        .map(|(f, d)| format!("`operations.objectives.{f}` never measured (`redisctl {d}`)"))
+        .collect();
+    let current = stale.is_empty() && unmeasured.is_empty();
+    no_go.push(criterion(
+        "drill evidence is stale or missing",
+        current,
+        if current {
+            "every drill is current and every declared objective measured".to_string()
+        } else {
+            [stale, unmeasured].concat().join("; ")
+        },
+    ));
 }
 
 impl Review {

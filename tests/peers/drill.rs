@@ -35,7 +35,10 @@ fn failover(stack: &LocalStack, extra: &[&str]) -> serde_json::Value {
 
 #[test]
 fn a_failover_drill_on_a_sentinel_stack_measures_the_outage_and_records_it() {
-    let stack = LocalStack::up("{ mode: sentinel, replicas: 1, sentinels: 3, downAfter: 1s }", "");
+    let stack = LocalStack::up(
+        "{ mode: sentinel, replicas: 1, sentinels: 3, downAfter: 1s }",
+        "operations: { objectives: { rto: 1s, rpo: 0s } }\n",
+    );
     let graceful = failover(&stack, &[]);
     assert_eq!(graceful["method"], "sentinel-failover");
     let killed = failover(&stack, &["--kill-primary"]);
@@ -48,6 +51,40 @@ fn a_failover_drill_on_a_sentinel_stack_measures_the_outage_and_records_it() {
         "sentinel failover outage: graceful {} ms, primary killed {} ms",
         graceful["outageMs"], killed["outageMs"]
     );
+
+    // The review reads the record: the killed primary's outage is longer than the declared
+    // RTO of 1 s (downAfter alone is 1 s), so the verdict is No-Go for that reason.
+    assert!(killed["outageMs"].as_u64().unwrap() > 1000, "{killed:#}");
+    let review = |stack: &LocalStack| -> serde_json::Value {
+        let o = stack.run(&["review", "--env", "dev", "--format", "json"]);
+        serde_json::from_str(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", o.show()))
+    };
+    let criterion = |r: &serde_json::Value, text: &str| -> serde_json::Value {
+        r["no_go"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["text"] == text)
+            .cloned()
+            .unwrap_or_else(|| panic!("no `{text}` in {r:#}"))
+    };
+    let r = review(&stack);
+    assert_eq!(r["verdict"], "No-Go");
+    let rto = criterion(&r, "measured RTO exceeds the declared objective");
+    assert_eq!(rto["ok"], false, "{rto:#}");
+    assert!(r["missing"].to_string().contains("measured RTO exceeds the declared objective"), "{r:#}");
+    assert_eq!(criterion(&r, "measured data loss exceeds the declared RPO")["ok"], true, "{r:#}");
+    assert_eq!(criterion(&r, "failover behavior is assumed")["ok"], true, "{r:#}");
+    assert_eq!(criterion(&r, "drill evidence is stale or missing")["ok"], true, "{r:#}");
+    let drills = r["sections"].as_array().unwrap().iter().find(|s| s["title"] == "Drills (measured)").unwrap().clone();
+    assert!(drills.to_string().contains("kill-primary"), "{drills:#}");
+    // A generous objective is met; the contract changed, so the evidence is now stale.
+    let base = std::fs::read_to_string(stack.path().join("redisctl.yaml")).unwrap();
+    std::fs::write(stack.path().join("redisctl.yaml"), base.replace("rto: 1s", "rto: 60s")).unwrap();
+    let r = review(&stack);
+    assert_eq!(criterion(&r, "measured RTO exceeds the declared objective")["ok"], true, "{r:#}");
+    let stale = criterion(&r, "drill evidence is stale or missing");
+    assert!(stale["ok"] == false && stale["evidence"].as_str().unwrap().contains("has changed since"), "{stale:#}");
 }
 
 #[test]
