@@ -114,7 +114,15 @@ pub enum Command {
     /// Write the contract of a running deployment (node, replicas, Sentinel set, Cluster).
     Import(import::Args),
     /// Measured drills (failover, restore) whose records `review` reads as evidence.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Each drill runs against a local stack (`target: process`) and writes its figures to \
+                      drills/<env>.json in the project; commit it: `redisctl review --env NAME` shows them against \
+                      `operations.objectives` (rto, rpo, restoreTime) and marks them stale once the contract changes \
+                      or they are older than 365 days.\n\n\
+                      Examples:\n  redisctl drill failover --env local\n  \
+                      redisctl drill failover --env local --kill-primary\n  redisctl drill restore --env local"
+    )]
     Drill(drill::Command),
     /// Print the JSON Schema of the contract (`--overlay`: of an environment overlay).
     Schema(schema::Args),

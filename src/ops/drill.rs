@@ -505,20 +505,6 @@ fn count(con: &mut redis::Connection, at: &str, prefix: &str) -> Result<u64, Err
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_slot_owner_comes_from_cluster_nodes() {
-        let text = "a 127.0.0.1:7000@17000 myself,master - 0 0 1 connected 0-5460\n\
-                    b 127.0.0.1:7001@17001 master - 0 0 2 connected 5461-10922\n\
-                    c 127.0.0.1:7003@17003 slave b 0 0 2 connected\n";
-        assert_eq!(cluster_owner(text, 6000).as_deref(), Some("127.0.0.1:7001"));
-        assert_eq!(cluster_owner(text, 16000), None);
-    }
-}
-
 /// Read the environment's drill record (a fresh one when there is none), let `update` change
 /// it, and write it back atomically: `drills/<env>.json` in the project, meant to be committed.
 pub fn keep(project_dir: &Path, env: &str, update: impl FnOnce(&mut DrillRecord)) -> Result<PathBuf, Error> {
@@ -534,4 +520,18 @@ pub fn keep(project_dir: &Path, env: &str, update: impl FnOnce(&mut DrillRecord)
     let text = serde_json::to_string_pretty(&record).map_err(Error::msg)? + "\n";
     crate::util::fs::write_atomic(&path, text.as_bytes(), 0o644)?;
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_slot_owner_comes_from_cluster_nodes() {
+        let text = "a 127.0.0.1:7000@17000 myself,master - 0 0 1 connected 0-5460\n\
+                    b 127.0.0.1:7001@17001 master - 0 0 2 connected 5461-10922\n\
+                    c 127.0.0.1:7003@17003 slave b 0 0 2 connected\n";
+        assert_eq!(cluster_owner(text, 6000).as_deref(), Some("127.0.0.1:7001"));
+        assert_eq!(cluster_owner(text, 16000), None);
+    }
 }

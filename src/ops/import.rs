@@ -176,11 +176,7 @@ pub fn import(req: &Request) -> Result<Imported, Error> {
     let suggestion = suggest(&settings.policy, &sample, &keyspace);
 
     let summary = summary(&shape, &version_text);
-    let source = req
-        .sentinel
-        .as_ref()
-        .map(|(h, p)| format!("the Sentinel at {h}:{p}"))
-        .unwrap_or_else(|| format!("{}", start.at()));
+    let source = req.sentinel.as_ref().map(|(h, p)| format!("the Sentinel at {h}:{p}")).unwrap_or_else(|| start.at());
     let base = base_yaml(&service, version, &settings, &suggestion, &users, &shape, &source, &summary);
     let overlay = overlay_yaml(&shape, base_port, sentinel_port, &hosts, &settings, auth_required);
 
@@ -331,7 +327,9 @@ fn replication_shape(req: &Request, start: &Member, info: &BTreeMap<String, Stri
 fn cluster_shape(req: &Request, con: &mut redis::Connection, at: &str) -> Result<Shape, Error> {
     let _ = req;
     let shards: Vec<redis::Value> = query(con, at, &["CLUSTER", "SHARDS"])?;
-    let mut found: Vec<(Vec<(u32, u32)>, Member, Vec<Member>)> = Vec::new();
+    // (slot ranges, primary, replicas) of each shard.
+    type Found = (Vec<(u32, u32)>, Member, Vec<Member>);
+    let mut found: Vec<Found> = Vec::new();
     for shard in &shards {
         let map = value_map(shard);
         let slots: Vec<u32> = match map.get("slots") {
