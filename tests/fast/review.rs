@@ -233,3 +233,70 @@ fn the_review_of_an_elasticache_environment_says_how_it_fails_over() {
     assert!(text.contains("automatic failover within one zone (Multi-AZ off)"), "{text}");
     assert!(!text.contains("Multi-AZ);"), "{text}");
 }
+
+/// #20 item 4: a drill record (`drills/<env>.json`, written by `redisctl drill`) is evidence:
+/// the review shows its figures, holds them against `operations.objectives`, turns No-Go when
+/// the measured outage exceeds the declared RTO, and counts an old drill or one taken with
+/// another contract as stale.
+#[test]
+fn drill_records_are_evidence_held_against_the_objectives() {
+    let p = project(&format!("{PROD}  objectives: {{ rto: 1s, rpo: 0s, restoreTime: 5m }}\n"));
+    let plan: serde_json::Value =
+        serde_json::from_str(&p.stdout_ok(&["plan", "--env", "prod", "--files-only", "--format", "json"])).unwrap();
+    let fingerprint = plan["contract_fingerprint"].as_str().unwrap().to_string();
+    let record = |outage: u64, fingerprint: &str| {
+        serde_json::json!({
+            "environment": "prod",
+            "failover": {
+                "at": "2026-11-20T10:00:00Z", "fingerprint": fingerprint, "method": "kill-primary",
+                "oldPrimary": "node-0 (127.0.0.1:6379)", "newPrimary": "node-1 (127.0.0.1:6380)",
+                "outageMs": outage, "recoveredAfterMs": outage + 100, "acknowledgedLost": 0,
+                "acknowledged": 40, "unacknowledged": 1, "failed": 12, "endpointsReachNewPrimary": true
+            },
+            "restore": {
+                "at": "2026-11-21T10:00:00Z", "fingerprint": fingerprint, "source": "dump.rdb of node-0 (fresh BGSAVE)",
+                "restoreMs": 900, "sourceKeys": 10, "restoredKeys": 10,
+                "prefixes": [{ "prefix": "shop", "source": 10, "restored": 10 }], "matches": true
+            }
+        })
+        .to_string()
+    };
+    let review = |p: &Project, today: &str| {
+        let o = p.redisctl(&["review", "--env", "prod"]).env("REDISCTL_TODAY", today).output().unwrap();
+        (o.status.code(), String::from_utf8_lossy(&o.stdout).into_owned())
+    };
+    p.write("drills/prod.json", &record(500, &fingerprint));
+    let (code, text) = review(&p, TODAY);
+    assert_eq!(code, Some(0), "{text}");
+    for line in [
+        "## Drills (measured)",
+        "- Failover drill: 2026-11-20 (kill-primary): outage 500ms",
+        "- Restore drill: 2026-11-21: dump.rdb of node-0 (fresh BGSAVE) restored in 900ms, 10 of 10 keys",
+        "| measured RTO exceeds the declared objective | ✅ clear | outage 500ms against `operations.objectives.rto` 1s |",
+        "| failover is tested | ✅ met | drill 2026-11-20 (kill-primary)",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in\n{text}");
+    }
+
+    p.write("drills/prod.json", &record(2500, &fingerprint));
+    let (code, text) = review(&p, TODAY);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("- No-Go condition: measured RTO exceeds the declared objective (outage 2500ms against"),
+        "{text}"
+    );
+
+    p.write("drills/prod.json", &record(500, "0123456789abcdef"));
+    let (code, text) = review(&p, TODAY);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("STALE: taken with contract 0123456789ab, which has changed since"), "{text}");
+
+    p.write("drills/prod.json", &record(500, &fingerprint));
+    let (code, text) = review(&p, "2027-12-01");
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("STALE: taken on 2026-11-20, more than 365 days ago"), "{text}");
+
+    p.write("drills/prod.json", "{ not json");
+    let (code, _) = review(&p, TODAY);
+    assert_eq!(code, Some(1));
+}
