@@ -134,13 +134,25 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
         write_atomic(&scratch.path().join(rel), text.as_bytes(), *mode)?;
     }
     let mut sources = Sources::default();
-    if let Err(diags) = crate::targets::load(&Project::new(scratch.path()), &args.env, Secrets::FormOnly, &mut sources)
-    {
-        ctx.print_diagnostics(&sources, &diags);
-        return Err(Error::Invalid(format!(
-            "the imported contract does not validate ({} error(s) above); nothing was written",
-            diags.iter().filter(|d| d.is_error()).count()
-        )));
+    let loaded = match crate::targets::load(&Project::new(scratch.path()), &args.env, Secrets::FormOnly, &mut sources) {
+        Ok(loaded) => loaded,
+        Err(diags) => {
+            ctx.print_diagnostics(&sources, &diags);
+            return Err(Error::Invalid(format!(
+                "the imported contract does not validate ({} error(s) above); nothing was written",
+                diags.iter().filter(|d| d.is_error()).count()
+            )));
+        }
+    };
+    // What the deployment does that the readiness policy refuses: imported as it runs (the
+    // contract describes the servers), listed because `apply` refuses it until fixed or waived.
+    let policy = crate::policy::evaluate(&loaded, crate::units::Date::today());
+    let mut decisions = imported.decisions.clone();
+    for d in policy.diagnostics().filter(|d| d.is_error()) {
+        decisions.push(format!(
+            "policy error {}: {} (apply refuses until it is fixed or waived in `policy.waivers`)",
+            d.code, d.message
+        ));
     }
     for (rel, text, mode) in &files {
         write_atomic(&dir.join(rel), text.as_bytes(), *mode)?;
@@ -157,7 +169,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
     println!("Imported {}.", imported.summary);
     println!("Wrote {} and {}.", base_path.display(), env_path.display());
     println!("\nTo decide before the first apply:");
-    for d in &imported.decisions {
+    for d in &decisions {
         println!("  - {d}");
     }
     Ok(EXIT_OK)

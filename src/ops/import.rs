@@ -162,6 +162,7 @@ pub fn import(req: &Request) -> Result<Imported, Error> {
     }
 
     let settings = settings(&config, version, &mut decisions);
+    differing_nodes(req, &shape, &config, &settings, &mut decisions);
     let masteruser = config.get("masteruser").filter(|u| !u.is_empty()).cloned();
     let sentinel_user = req.sentinel_login.as_ref().map(|l| l.user.clone()).filter(|_| shape.monitoring.is_some());
     let (users, auth_required) = users(
@@ -531,6 +532,44 @@ fn settings(config: &BTreeMap<String, String>, version: RedisVersion, decisions:
         fsync: get("appendfsync"),
         snapshots,
         config: extra,
+    }
+}
+
+/// The contract gives every node the primary's settings: a node that runs with other values
+/// (a hand `CONFIG SET` on one node) would be a live change of the first plan, so it is named.
+fn differing_nodes(
+    req: &Request,
+    shape: &Shape,
+    primary: &BTreeMap<String, String>,
+    found: &Found,
+    decisions: &mut Vec<String>,
+) {
+    let mut names: Vec<&str> = found.config.iter().map(|(k, _)| k.as_str()).collect();
+    names.extend(["maxmemory", "maxmemory-policy", "appendonly", "appendfsync", "save"]);
+    for m in shape.nodes.iter().skip(1) {
+        let Ok(mut con) = open(&m.host, m.port, Some(&req.login)) else {
+            decisions.push(format!("{} could not be read: its settings are assumed to be the primary's", m.at()));
+            continue;
+        };
+        let Ok(config) = query::<BTreeMap<String, String>>(&mut con, &m.at(), &["CONFIG", "GET", "*"]) else {
+            continue;
+        };
+        let differ: Vec<String> = names
+            .iter()
+            .filter(|n| match (primary.get(**n), config.get(**n)) {
+                (Some(a), Some(b)) => !crate::providers::redis::same_value(n, a, b),
+                _ => false,
+            })
+            .map(|n| format!("{n} {}", config.get(*n).cloned().unwrap_or_default()))
+            .collect();
+        if !differ.is_empty() {
+            decisions.push(format!(
+                "{} runs with other settings than the primary ({}): the contract gives every node the primary's, \
+                 so the first plan changes them there",
+                m.at(),
+                differ.join(", ")
+            ));
+        }
     }
 }
 

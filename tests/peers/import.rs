@@ -100,6 +100,12 @@ fn import_a_primary_with_replicas_from_a_replica() {
     let stack = LocalStack::up("{ mode: replication, replicas: 2 }", "");
     let replica = format!("127.0.0.1:{}", stack.base + 2);
     adopt(&stack, &["--address", &replica], &["replication: primary + 2 replica(s)"]);
+    // A replica changed by hand is named: the contract gives it the primary's settings.
+    let mut con = LocalStack::connection(stack.base + 1, "ops");
+    redis::cmd("CONFIG").arg("SET").arg("timeout").arg("299").exec(&mut con).unwrap();
+    let (_, out) = import(&stack, &["--address", &replica]);
+    let line = format!("127.0.0.1:{} runs with other settings than the primary (timeout 299)", stack.base + 1);
+    assert!(out.contains(&line), "{out}");
 }
 
 #[test]
