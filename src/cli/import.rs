@@ -41,7 +41,7 @@ pub struct Args {
     #[arg(long, value_name = "NAME")]
     pub service: Option<String>,
     /// A node of the deployment, HOST:PORT (any node: a replica leads to its primary).
-    #[arg(long, value_name = "HOST:PORT", required_unless_present = "sentinel")]
+    #[arg(long, value_name = "HOST:PORT", required_unless_present_any = ["sentinel", "elasticache"])]
     pub address: Option<String>,
     /// A Sentinel monitoring the deployment, HOST:PORT.
     #[arg(long, value_name = "HOST:PORT")]
@@ -51,10 +51,10 @@ pub struct Args {
     pub master_name: Option<String>,
     /// User to read the nodes as (CONFIG GET, ACL LIST, INFO, SCAN, TYPE); it becomes the
     /// contract's `role: operator` user.
-    #[arg(long, value_name = "USER")]
-    pub user: String,
+    #[arg(long, value_name = "USER", required_unless_present = "elasticache")]
+    pub user: Option<String>,
     /// Environment variable holding the password of --user.
-    #[arg(long, value_name = "VAR", conflicts_with = "password_file", required_unless_present = "password_file")]
+    #[arg(long, value_name = "VAR", conflicts_with = "password_file")]
     pub password_env: Option<String>,
     /// File holding the password of --user.
     #[arg(long, value_name = "FILE")]
@@ -71,6 +71,13 @@ pub struct Args {
     /// Keys to sample with SCAN for the suggestions (bounded: at most 10000).
     #[arg(long, value_name = "N", default_value_t = 200, value_parser = clap::value_parser!(u32).range(0..=10000))]
     pub sample: u32,
+    /// An ElastiCache replication group to import (DescribeReplicationGroups, DescribeCacheClusters,
+    /// DescribeCacheParameters), with the standard AWS credentials; needs --service.
+    #[arg(long, value_name = "ID", conflicts_with_all = ["address", "sentinel", "user"], requires = "service")]
+    pub elasticache: Option<String>,
+    /// AWS region of --elasticache. Default: AWS_REGION, then the profile's region.
+    #[arg(long, value_name = "REGION", requires = "elasticache")]
+    pub region: Option<String>,
     /// Overwrite redisctl.yaml and environments/NAME.yaml if they exist.
     #[arg(long)]
     pub force: bool,
@@ -78,6 +85,48 @@ pub struct Args {
 
 fn source(env: &Option<String>, file: &Option<PathBuf>) -> Option<PasswordSource> {
     env.clone().map(PasswordSource::Env).or_else(|| file.clone().map(PasswordSource::File))
+}
+
+fn import_self_hosted(args: &Args) -> Result<crate::ops::import::Imported, Error> {
+    let user = args.user.clone().ok_or_else(|| Error::usage("give the user to log in as with --user"))?;
+    let password = source(&args.password_env, &args.password_file)
+        .ok_or_else(|| Error::usage("give the password of --user with --password-env VAR or --password-file FILE"))?
+        .read()?;
+    let login = Login { user: user.clone(), password };
+    let sentinel_user = args.sentinel_user.clone().unwrap_or_else(|| user.clone());
+    let sentinel_login = match source(&args.sentinel_password_env, &args.sentinel_password_file) {
+        Some(s) => Some(Login { user: sentinel_user, password: s.read()? }),
+        None if args.sentinel.is_some() => Some(Login { user: sentinel_user, password: login.password.clone() }),
+        None => None,
+    };
+    let req = Request {
+        env: args.env.clone(),
+        service: args.service.clone(),
+        node: args.address.as_deref().map(parse_address).transpose()?,
+        sentinel: args.sentinel.as_deref().map(parse_address).transpose()?,
+        master_name: args.master_name.clone(),
+        login,
+        sentinel_login,
+        sample: args.sample as usize,
+    };
+    import(&req)
+}
+
+#[cfg(feature = "elasticache")]
+fn import_managed(ctx: &Ctx, args: &Args, id: &str) -> Result<crate::ops::import::Imported, Error> {
+    let req = crate::ops::import_elasticache::Request {
+        env: args.env.clone(),
+        service: args.service.clone().unwrap_or_default(),
+        group_id: id.to_string(),
+        region: args.region.clone(),
+        endpoint_url: ctx.endpoint_url.clone(),
+    };
+    crate::ops::import_elasticache::import(&req)
+}
+
+#[cfg(not(feature = "elasticache"))]
+fn import_managed(_ctx: &Ctx, _args: &Args, _id: &str) -> Result<crate::ops::import::Imported, Error> {
+    Err(Error::usage("this redisctl was built without the `elasticache` feature"))
 }
 
 pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
@@ -98,31 +147,10 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
             )));
         }
     }
-    let password = source(&args.password_env, &args.password_file)
-        .ok_or_else(|| Error::usage("give the password of --user with --password-env VAR or --password-file FILE"))?
-        .read()?;
-    let login = Login { user: args.user.clone(), password };
-    let sentinel_login = match source(&args.sentinel_password_env, &args.sentinel_password_file) {
-        Some(s) => {
-            Some(Login { user: args.sentinel_user.clone().unwrap_or_else(|| args.user.clone()), password: s.read()? })
-        }
-        None if args.sentinel.is_some() => Some(Login {
-            user: args.sentinel_user.clone().unwrap_or_else(|| args.user.clone()),
-            password: login.password.clone(),
-        }),
-        None => None,
+    let imported = match &args.elasticache {
+        Some(id) => import_managed(ctx, args, id)?,
+        None => import_self_hosted(args)?,
     };
-    let req = Request {
-        env: args.env.clone(),
-        service: args.service.clone(),
-        node: args.address.as_deref().map(parse_address).transpose()?,
-        sentinel: args.sentinel.as_deref().map(parse_address).transpose()?,
-        master_name: args.master_name.clone(),
-        login,
-        sentinel_login,
-        sample: args.sample as usize,
-    };
-    let imported = import(&req)?;
 
     // The contract is checked before anything is written: in a scratch copy of the project.
     let scratch = tempfile::tempdir().map_err(|e| Error::io("cannot create a scratch directory", e))?;

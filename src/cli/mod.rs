@@ -112,7 +112,7 @@ pub enum Command {
     /// Write the Redis Readiness Review of an environment, with its Go/No-Go verdict.
     Review(review::Args),
     /// Write the contract of a running deployment (node, replicas, Sentinel set, Cluster).
-    Import(import::Args),
+    Import(Box<import::Args>),
     /// Measured drills (failover, restore) whose records `review` reads as evidence.
     #[command(
         subcommand,

@@ -7,6 +7,8 @@
 
 pub mod drill;
 pub mod import;
+#[cfg(feature = "elasticache")]
+pub mod import_elasticache;
 mod writer;
 
 use std::time::Duration;

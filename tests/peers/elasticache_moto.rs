@@ -79,7 +79,11 @@ impl Env {
 
     /// The JSON plan, checked against the committed plan schema.
     fn plan_json(&mut self) -> serde_json::Value {
-        let run = self.run(&["plan", "--env", "prod", "--format", "json"]);
+        self.plan_json_of("prod")
+    }
+
+    fn plan_json_of(&mut self, name: &str) -> serde_json::Value {
+        let run = self.run(&["plan", "--env", name, "--format", "json"]);
         run.assert_code(0);
         let plan: serde_json::Value =
             serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("plan JSON: {e}\n{}", run.show()));
@@ -385,4 +389,94 @@ fn api_errors_keep_their_detail_and_are_retried_only_when_retryable() {
     let n = requests.load(Ordering::SeqCst);
     assert!((2..=4).contains(&n), "{n} requests for a failing call");
     assert!(started.elapsed() < std::time::Duration::from_secs(15), "took {:?}", started.elapsed());
+}
+
+/// #20: `import --elasticache` writes the contract of a running replication group (here one
+/// `apply` created in moto), and the first plan of the imported environment against the same
+/// group shows no changes. The AUTH token is a reference, never a value.
+#[test]
+fn an_imported_replication_group_plans_no_changes() {
+    let project = TempProject::new(&[("redisctl.yaml", BASE), ("environments/prod.yaml", &prod("cache.t4g.small"))]);
+    let mut env = Env { project, moto: start_moto(), token: TOKEN.into(), outputs: Vec::new(), rust_log: None };
+    env.run(&["apply", "--env", "prod", "--auto-approve"]).assert_code(0);
+
+    let imported = TempProject::new(&[]);
+    let source = std::mem::replace(&mut env.project, imported);
+    let run = env.run(&[
+        "import",
+        "--env",
+        "adopted",
+        "--service",
+        "catalog",
+        "--elasticache",
+        "catalog-prod",
+        "--region",
+        "us-east-1",
+    ]);
+    run.assert_code(0);
+    let base = env.project.read("redisctl.yaml");
+    let overlay = env.project.read("environments/adopted.yaml");
+    eprintln!("{}\n--- redisctl.yaml ---\n{base}\n--- adopted.yaml ---\n{overlay}", run.stdout);
+    assert!(run.stdout.contains("CATALOG_AUTH_TOKEN") && overlay.contains("fromEnv: CATALOG_AUTH_TOKEN"), "{overlay}");
+    assert!(
+        overlay.contains("replicationGroupId: \"catalog-prod\"") && overlay.contains("cache.t4g.small"),
+        "{overlay}"
+    );
+    // The operator's decisions import listed: the policy errors are waived as in the source
+    // project (moto has no parameter or user groups); then the rendered request file is written
+    // once, as for any managed environment.
+    assert!(
+        run.stdout.contains("policy error RCTL105") && run.stdout.contains("policy error RCTL112"),
+        "{}",
+        run.show()
+    );
+    let waivers = "policy:\n  waivers:\n    - { rule: RCTL105, reason: moto default group }\n    - { rule: RCTL112, reason: one AUTH token }\n";
+    env.project.write("environments/adopted.yaml", format!("{overlay}{waivers}"));
+    env.run(&["apply", "--env", "adopted", "--files-only", "--auto-approve"]).assert_code(0);
+    let plan = env.plan_json_of("adopted");
+    // What is left is what import lists for the operator: the AUTH token (the API never returns
+    // it, so the first apply sets the one the reference gives), and the member settings
+    // (engine version, parameter group, security groups) that moto does not serve
+    // (DescribeCacheClusters of a member fails there; the real API answers it).
+    let changes = elasticache_changes(&plan);
+    eprintln!("left after import on moto: {changes:?}");
+    let summary = &plan["summary"];
+    assert_eq!((summary["add"].as_u64(), summary["destroy"].as_u64()), (Some(0), Some(0)), "{plan:#}");
+    assert_eq!(
+        summary["change"].as_u64(),
+        Some(changes.len() as u64),
+        "only ElastiCache resources may be left: {plan:#}"
+    );
+    assert!(
+        run.stdout.contains("fill in the AUTH token") && run.stdout.contains("could not be described"),
+        "{}",
+        run.show()
+    );
+    for (address, _) in &changes {
+        assert!(
+            address == "elasticache:auth-token/catalog-prod" || address == "elasticache:replication-group/catalog-prod",
+            "{changes:?}\n{plan:#}"
+        );
+    }
+    let group = plan["resource_changes"]
+        .as_array()
+        .or_else(|| plan["changes"].as_array())
+        .unwrap()
+        .iter()
+        .find(|c| c["address"] == "elasticache:replication-group/catalog-prod")
+        .cloned();
+    if let Some(group) = group {
+        let before = group["change"]["before"].to_string();
+        for field in before.split(',') {
+            assert!(
+                ["EngineVersion", "CacheParameterGroupName", "SecurityGroupIds"].iter().any(|f| field.contains(f)),
+                "an imported setting differs: {group:#}"
+            );
+        }
+    }
+
+    for o in env.outputs.iter().chain([&base, &overlay]) {
+        assert!(!o.contains(TOKEN), "the AUTH token in an output:\n{o}");
+    }
+    env.project = source;
 }
