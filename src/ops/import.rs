@@ -202,6 +202,13 @@ pub fn import(req: &Request) -> Result<Imported, Error> {
                 .into(),
         );
     }
+    if !auth_required {
+        decisions.push(
+            "the `default` user is open (no password): `target: systemd` needs `security.auth: required`, so plan \
+             refuses this environment until the deployment requires auth"
+                .into(),
+        );
+    }
     decisions.push(format!(
         "write the deployment files once the passwords are set: redisctl apply --env {} --files-only, then \
          redisctl plan --env {} --live (no live changes expected)",

@@ -9,7 +9,7 @@ pub mod drill;
 pub mod import;
 #[cfg(feature = "elasticache")]
 pub mod import_elasticache;
-mod writer;
+pub mod writer;
 
 use std::time::Duration;
 

@@ -320,47 +320,28 @@ fn a_restart_required_change_is_a_rolling_restart_that_keeps_the_stack_writable(
     // A background writer through Sentinel discovery during the rolling restart: each write is
     // followed by `WAIT 1 1000`; a write a replica acknowledged must survive the failover.
     let config: serde_json::Value = connect_config(dir);
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // The drills' writer (`redisctl::ops::writer`), writing through the Sentinel discovery a client uses.
     let writer = {
-        let (config, stop) = (config.clone(), stop.clone());
-        std::thread::spawn(move || {
-            let (mut acknowledged, mut unacknowledged, mut failed) = (Vec::new(), 0u32, 0u32);
-            // The longest time writes kept failing: the window the stack was not writable.
-            let (mut failing_since, mut longest_outage) = (None::<Instant>, Duration::ZERO);
-            for i in 0u32.. {
-                if stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    break;
-                }
-                let key = format!("stack:acked:{i}");
-                let attempt = Instant::now();
-                let result = acknowledged_write(&config, "app-Local-Stack-Test", &key);
-                match result {
-                    Ok(true) => acknowledged.push(key),
-                    Ok(false) => unacknowledged += 1,
-                    Err(_) => failed += 1,
-                }
-                match (result.is_err(), failing_since) {
-                    (true, None) => failing_since = Some(attempt),
-                    (false, Some(since)) => {
-                        longest_outage = longest_outage.max(since.elapsed());
-                        failing_since = None;
-                    }
-                    _ => {}
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            if let Some(since) = failing_since {
-                longest_outage = longest_outage.max(since.elapsed());
-            }
-            (acknowledged, unacknowledged, failed, longest_outage)
-        })
+        use redisctl::ops::writer::{Bounds, Writer, Written};
+        let config = config.clone();
+        let bounds =
+            Bounds { interval: Duration::from_millis(50), max_time: Duration::from_secs(300), max_writes: 100_000 };
+        Writer::start(
+            "stack:acked:".into(),
+            bounds,
+            Box::new(move |key: &str| {
+                acknowledged_write(&config, "app-Local-Stack-Test", key)
+                    .map(|acknowledged| Written { acknowledged, port: 0 })
+            }),
+        )
     };
     let restarted = ok(dir, &["apply", "--env", "dev", "--auto-approve", "--allow-restart"]);
     // A second more of writes after the restart: the count below then does not depend on how
     // long the restart took on a loaded machine.
     std::thread::sleep(Duration::from_secs(1));
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let (acknowledged, unacknowledged, failed, longest_outage) = writer.join().unwrap();
+    let tally = writer.finish();
+    let (acknowledged, unacknowledged, failed, longest_outage) =
+        (tally.acknowledged, tally.unacknowledged, tally.failed, tally.longest_outage);
     assert!(restarted.contains("SENTINEL FAILOVER"), "{restarted}");
 
     // Every acknowledged key is on the primary after the restart.
