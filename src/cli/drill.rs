@@ -30,14 +30,16 @@ pub enum Command {
                             redisctl drill failover --env local --kill-primary --timeout 60s")]
     Failover(FailoverArgs),
     /// Restore a fresh snapshot into a scratch server and compare the keys with the source.
-    #[command(after_help = "On a local stack (`target: process`, not `cluster`), the primary takes a fresh \
+    #[command(
+        after_help = "On a local stack (`target: process`), the primary (each shard's primary in a cluster) takes a fresh \
                             snapshot (BGSAVE), which is copied into a scratch redis-server of the same version \
                             on a free 127.0.0.1 port. Measured: the time from the copy to the scratch server \
                             answering with every key loaded (compared with `operations.objectives.restoreTime` \
                             by `review`), the keys in both, and the keys per sampled prefix. The scratch server \
                             and its directory are removed afterwards, on failure too. The figures are kept in \
                             drills/<env>.json: commit it.\n\n\
-                            Examples:\n  redisctl drill restore --env local")]
+                            Examples:\n  redisctl drill restore --env local"
+    )]
     Restore(RestoreArgs),
 }
 

@@ -385,28 +385,73 @@ impl Scratch {
 pub fn restore(env: &Environment, timeout: Duration) -> Result<RestoreDrill, Error> {
     let stack = ready_stack(env)?;
     let d = stack.deployment.clone();
-    if d.contract.topology.mode == TopologyMode::Cluster {
-        return Err(Error::usage(
-            "restore drills of a cluster (one snapshot per shard) are not supported yet: drill a standalone, \
-             replication or Sentinel stack",
-        ));
-    }
-    let primary = match d.contract.topology.mode {
-        TopologyMode::Sentinel => node_at(&d, stack.sentinel_master_addr()?.1)?,
-        _ => d.nodes[0].name.clone(),
+    // The nodes that hold the data: the primary, or each cluster shard's primary (one
+    // snapshot per shard, restored one after the other: the restore time is their sum).
+    let primaries: Vec<String> = match d.contract.topology.mode {
+        TopologyMode::Sentinel => vec![node_at(&d, stack.sentinel_master_addr()?.1)?],
+        TopologyMode::Cluster => stack
+            .status()
+            .members
+            .into_iter()
+            .filter(|m| m.role == Some(LiveRole::Primary) && !m.slots.is_empty())
+            .map(|m| m.name)
+            .collect(),
+        _ => vec![d.nodes[0].name.clone()],
     };
     let stamp = jiff::Timestamp::now();
-    let mut con = stack.connect(&primary)?;
+    let mut total = Restored::default();
+    for primary in &primaries {
+        let one = restore_one(&stack, primary, timeout)?;
+        total.ms += one.ms;
+        total.source_keys += one.source_keys;
+        total.restored_keys += one.restored_keys;
+        for (p, (a, b)) in one.prefixes {
+            let e = total.prefixes.entry(p).or_insert((0, 0));
+            e.0 += a;
+            e.1 += b;
+        }
+    }
+    let counts: Vec<PrefixCount> = total
+        .prefixes
+        .into_iter()
+        .map(|(prefix, (source, restored))| PrefixCount { prefix, source, restored })
+        .collect();
+    let matches = total.restored_keys == total.source_keys && counts.iter().all(|c| c.source == c.restored);
+    Ok(RestoreDrill {
+        at: stamp.to_string(),
+        fingerprint: d.fingerprint.clone(),
+        source: format!("dump.rdb of {} (fresh BGSAVE)", primaries.join(", ")),
+        restore_ms: total.ms,
+        source_keys: total.source_keys,
+        restored_keys: total.restored_keys,
+        prefixes: counts,
+        matches,
+    })
+}
+
+/// What one node's snapshot restored: time, keys in the source and restored, and per sampled
+/// prefix (source, restored).
+#[derive(Default)]
+struct Restored {
+    ms: u64,
+    source_keys: u64,
+    restored_keys: u64,
+    prefixes: BTreeMap<String, (u64, u64)>,
+}
+
+fn restore_one(stack: &Stack, primary: &str, timeout: Duration) -> Result<Restored, Error> {
+    let d = &stack.deployment;
+    let mut con = stack.connect(primary)?;
     // A fresh snapshot: BGSAVE (SCHEDULE: after an AOF rewrite in progress), then wait until
     // the count of saves has moved on and none is in progress.
     let saves = |con: &mut redis::Connection| -> Result<(u64, bool, String), Error> {
-        let info = fields(&query::<String>(con, &primary, &["INFO", "persistence"])?);
+        let info = fields(&query::<String>(con, primary, &["INFO", "persistence"])?);
         let n = info.get("rdb_saves").and_then(|v| v.parse().ok()).unwrap_or(0);
         let busy = info.get("rdb_bgsave_in_progress").map(String::as_str) != Some("0");
         Ok((n, busy, info.get("rdb_last_bgsave_status").cloned().unwrap_or_default()))
     };
     let (before, _, _) = saves(&mut con)?;
-    let _: redis::Value = query(&mut con, &primary, &["BGSAVE", "SCHEDULE"])?;
+    let _: redis::Value = query(&mut con, primary, &["BGSAVE", "SCHEDULE"])?;
     crate::stack::poll(timeout, || match saves(&mut con)? {
         (n, false, status) if n > before && status == "ok" => Ok(()),
         (n, false, status) if n > before => {
@@ -414,11 +459,11 @@ pub fn restore(env: &Environment, timeout: Duration) -> Result<RestoreDrill, Err
         }
         _ => Err(Error::msg(format!("{primary}: BGSAVE did not finish within {timeout:?}"))),
     })?;
-    let prefixes = sample_prefixes(&mut con, &primary)?;
-    let source_counts: Vec<u64> = prefixes.iter().map(|p| count(&mut con, &primary, p)).collect::<Result<_, _>>()?;
-    let source_keys: u64 = query(&mut con, &primary, &["DBSIZE"])?;
+    let prefixes = sample_prefixes(&mut con, primary)?;
+    let source_counts: Vec<u64> = prefixes.iter().map(|p| count(&mut con, primary, p)).collect::<Result<_, _>>()?;
+    let source_keys: u64 = query(&mut con, primary, &["DBSIZE"])?;
 
-    let dump = stack.run.member_dir(&primary).join("dump.rdb");
+    let dump = stack.run.member_dir(primary).join("dump.rdb");
     let scratch_dir = tempfile::Builder::new()
         .prefix("redisctl-restore-")
         .tempdir()
@@ -426,7 +471,7 @@ pub fn restore(env: &Environment, timeout: Duration) -> Result<RestoreDrill, Err
     crate::stack::make_private(scratch_dir.path())?;
     let started = Instant::now();
     copy(&dump, &scratch_dir.path().join("dump.rdb"))?;
-    let scratch = Scratch::start(&stack, scratch_dir)?;
+    let scratch = Scratch::start(stack, scratch_dir)?;
     let mut scon = crate::stack::poll(timeout, || {
         let mut c = open(HOST, scratch.port, None)?;
         let info = fields(&query::<String>(&mut c, "the scratch server", &["INFO", "persistence"])?);
@@ -436,7 +481,7 @@ pub fn restore(env: &Environment, timeout: Duration) -> Result<RestoreDrill, Err
         }
     })
     .map_err(|e| Error::msg(format!("{e}\n  scratch server log:\n{}", scratch.log())))?;
-    let restore_ms = started.elapsed().as_millis() as u64;
+    let ms = started.elapsed().as_millis() as u64;
     let info = fields(&query::<String>(&mut scon, "the scratch server", &["INFO", "server"])?);
     let version = info.get("redis_version").cloned().unwrap_or_default();
     if !version.starts_with(&format!("{}.", d.version().as_str())) {
@@ -446,22 +491,11 @@ pub fn restore(env: &Environment, timeout: Duration) -> Result<RestoreDrill, Err
         )));
     }
     let restored_keys: u64 = query(&mut scon, "the scratch server", &["DBSIZE"])?;
-    let mut counts = Vec::new();
+    let mut counts = BTreeMap::new();
     for (p, source) in prefixes.iter().zip(source_counts) {
-        counts.push(PrefixCount { prefix: p.clone(), source, restored: count(&mut scon, "the scratch server", p)? });
+        counts.insert(p.clone(), (source, count(&mut scon, "the scratch server", p)?));
     }
-    drop(scratch);
-    let matches = restored_keys == source_keys && counts.iter().all(|c| c.source == c.restored);
-    Ok(RestoreDrill {
-        at: stamp.to_string(),
-        fingerprint: d.fingerprint.clone(),
-        source: format!("dump.rdb of {primary} (fresh BGSAVE)"),
-        restore_ms,
-        source_keys,
-        restored_keys,
-        prefixes: counts,
-        matches,
-    })
+    Ok(Restored { ms, source_keys, restored_keys, prefixes: counts })
 }
 
 fn copy(from: &Path, to: &PathBuf) -> Result<(), Error> {

@@ -139,3 +139,20 @@ fn a_restore_drill_restores_the_same_key_counts_and_removes_its_scratch_server()
         .collect();
     assert!(left.is_empty(), "scratch directories left: {left:?}");
 }
+
+#[test]
+fn a_restore_drill_of_a_cluster_restores_every_shard() {
+    let stack = LocalStack::up("{ mode: cluster, shards: 3, replicasPerShard: 1 }", "");
+    let mut written = 0;
+    for shard in 0..3 {
+        written += LocalStack::fill(stack.base + shard, "stack", 300);
+    }
+    assert!(written >= 300, "{written}");
+    let out = stack.ok(&["drill", "restore", "--env", "dev"]);
+    eprintln!("{out}");
+    let r = record(&stack)["restore"].clone();
+    assert_eq!(r["matches"], true, "{r:#}");
+    let stack_prefix = r["prefixes"].as_array().unwrap().iter().find(|p| p["prefix"] == "stack").cloned().unwrap();
+    assert_eq!(stack_prefix["source"].as_u64(), Some(written as u64), "{r:#}");
+    assert_eq!(stack_prefix["restored"].as_u64(), Some(written as u64), "{r:#}");
+}
