@@ -71,6 +71,8 @@ struct Monitoring {
     failover_timeout_ms: u64,
     parallel_syncs: u32,
     sentinels: Vec<Member>,
+    /// The replicas the Sentinels know (`SENTINEL REPLICAS`), down ones included.
+    replicas: Vec<Member>,
 }
 
 /// The shape found: topology mode, the nodes in the contract layout's order, and its counts.
@@ -127,6 +129,14 @@ pub fn import(req: &Request) -> Result<Imported, Error> {
                 m.master_name,
                 primary.at()
             )));
+        }
+        // A replica the Sentinels know but the primary does not list is down or cut off.
+        for r in m.replicas.iter().filter(|r| !shape.nodes.contains(r)) {
+            decisions.push(format!(
+                "the Sentinels know replica {} that the primary does not list (down?): it is not in the contract's \
+                 `topology.replicas`",
+                r.at()
+            ));
         }
         shape.mode = TopologyMode::Sentinel;
         shape.monitoring = Some(m);
@@ -275,7 +285,11 @@ fn monitoring(req: &Request, host: &str, port: u32) -> Result<Monitoring, Error>
         }
     }
     sentinels.sort();
+    let known: Vec<BTreeMap<String, String>> = query(&mut con, &at, &["SENTINEL", "REPLICAS", &name])?;
+    let mut replicas: Vec<Member> = known.iter().filter_map(member_of).collect();
+    replicas.sort();
     Ok(Monitoring {
+        replicas,
         master_name: name,
         quorum: num("quorum") as u32,
         down_after_ms: num("down-after-milliseconds"),
