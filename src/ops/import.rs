@@ -73,6 +73,8 @@ struct Monitoring {
     sentinels: Vec<Member>,
     /// The replicas the Sentinels know (`SENTINEL REPLICAS`), down ones included.
     replicas: Vec<Member>,
+    /// Some Sentinel does not know all the others yet (discovery in progress).
+    unsettled: bool,
 }
 
 /// The shape found: topology mode, the nodes in the contract layout's order, and its counts.
@@ -129,6 +131,13 @@ pub fn import(req: &Request) -> Result<Imported, Error> {
                 m.master_name,
                 primary.at()
             )));
+        }
+        if m.unsettled {
+            decisions.push(format!(
+                "not every Sentinel knows all {} others yet (discovery in progress?): check `topology.sentinels`, or \
+                 import again in a few seconds",
+                m.sentinels.len() - 1
+            ));
         }
         // A replica the Sentinels know but the primary does not list is down or cut off.
         for r in m.replicas.iter().filter(|r| !shape.nodes.contains(r)) {
@@ -268,6 +277,7 @@ fn monitoring(req: &Request, host: &str, port: u32) -> Result<Monitoring, Error>
     // Every Sentinel known to any Sentinel reached so far: one that started a moment ago has
     // not heard all the others' hello messages yet.
     let mut sentinels = vec![Member { host: host.to_string(), port }];
+    let mut fewest = usize::MAX;
     let mut asked = 0;
     while asked < sentinels.len() && asked < 16 {
         let s = sentinels[asked].clone();
@@ -278,6 +288,7 @@ fn monitoring(req: &Request, host: &str, port: u32) -> Result<Monitoring, Error>
             let Ok(mut c) = open(&s.host, s.port, login) else { continue };
             query(&mut c, &s.at(), &["SENTINEL", "SENTINELS", &name]).unwrap_or_default()
         };
+        fewest = fewest.min(others.len());
         for m in others.iter().filter_map(member_of) {
             if !sentinels.contains(&m) {
                 sentinels.push(m);
@@ -285,10 +296,14 @@ fn monitoring(req: &Request, host: &str, port: u32) -> Result<Monitoring, Error>
         }
     }
     sentinels.sort();
+    // Every Sentinel should know all the others; one that does not has not heard their hello
+    // messages yet (they come every 2 s), and a Sentinel nobody has heard of cannot be found.
+    let unsettled = fewest != usize::MAX && fewest + 1 < sentinels.len();
     let known: Vec<BTreeMap<String, String>> = query(&mut con, &at, &["SENTINEL", "REPLICAS", &name])?;
     let mut replicas: Vec<Member> = known.iter().filter_map(member_of).collect();
     replicas.sort();
     Ok(Monitoring {
+        unsettled,
         replicas,
         master_name: name,
         quorum: num("quorum") as u32,

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::common::stacks::{password, LocalStack, PASSWORDS};
+use crate::common::stacks::{LocalStack, PASSWORDS};
 use crate::common::{redisctl_on, Run, TempProject};
 
 /// Import `stack` into a fresh project as environment `adopted`; returns the project and the
@@ -113,6 +113,23 @@ fn import_a_sentinel_set_from_a_sentinel() {
     let stack = LocalStack::up("{ mode: sentinel, replicas: 1, sentinels: 3 }", "");
     let sentinel = format!("127.0.0.1:{}", stack.sentinel_base + 1);
     let watcher = stack.path().join("secrets/watcher");
+    // Import reads a settled deployment: Sentinels that started a moment ago may not have
+    // heard each other's hello messages yet (every 2 s), and no Sentinel can report one it
+    // has not heard of.
+    crate::common::wait_for("every Sentinel knows the two others", std::time::Duration::from_secs(15), || {
+        let mut all = true;
+        for j in 0..3 {
+            let mut con = LocalStack::connection(stack.sentinel_base + j, "watcher");
+            let master: std::collections::HashMap<String, String> =
+                redis::cmd("SENTINEL").arg("MASTER").arg("stack").query(&mut con).map_err(|e| e.to_string())?;
+            all &= master.get("num-other-sentinels").map(String::as_str) == Some("2");
+        }
+        if all {
+            Ok(())
+        } else {
+            Err("not yet".to_string())
+        }
+    });
     let target = adopt(
         &stack,
         &["--sentinel", &sentinel, "--sentinel-user", "watcher", "--sentinel-password-file", watcher.to_str().unwrap()],
@@ -120,7 +137,6 @@ fn import_a_sentinel_set_from_a_sentinel() {
     );
     let overlay = target.read("environments/adopted.yaml");
     assert!(overlay.contains("quorum: 2") && overlay.contains("sentinel: "), "{overlay}");
-    let _ = password("watcher");
 }
 
 #[test]
