@@ -14,8 +14,10 @@ use crate::util::fs::write_atomic;
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Import reads a running deployment and writes redisctl.yaml and environments/<env>.yaml \
                         for it: a standalone node, a primary with replicas (give any node), a Sentinel set \
-                        (--sentinel: SENTINEL MASTERS, REPLICAS and SENTINELS) or a Redis Cluster (any node: \
-                        CLUSTER SHARDS).\n\n\
+                        (--sentinel: SENTINEL MASTERS, REPLICAS and SENTINELS), a Redis Cluster (any node: \
+                        CLUSTER SHARDS), or an ElastiCache replication group (--elasticache ID: \
+                        DescribeReplicationGroups, DescribeCacheClusters, DescribeCacheParameters; written as \
+                        `target: elasticache`, the AUTH token as a reference).\n\n\
                         What it writes:\n  \
                         - settings from CONFIG GET *, only those that differ from the version's defaults (the \
                         directive table), without what the target renders itself (ports, paths, replication links);\n  \
@@ -32,7 +34,8 @@ use crate::util::fs::write_atomic;
                         Examples:\n  \
                         OPS_PW=... redisctl import --env production --service catalog --address 10.0.1.11:6379 --user ops --password-env OPS_PW\n  \
                         redisctl import --env production --sentinel 10.0.1.11:26379 --sentinel-user watcher \
-                        --sentinel-password-file ~/.sentinel-pw --user ops --password-file ~/.ops-pw")]
+                        --sentinel-password-file ~/.sentinel-pw --user ops --password-file ~/.ops-pw\n  \
+                        redisctl import --env production --service catalog --elasticache catalog-prod --region eu-west-1")]
 pub struct Args {
     /// Name of the environment to write (`environments/NAME.yaml`).
     #[arg(long, value_name = "NAME")]

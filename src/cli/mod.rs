@@ -111,7 +111,7 @@ pub enum Command {
     Parity(parity::Args),
     /// Write the Redis Readiness Review of an environment, with its Go/No-Go verdict.
     Review(review::Args),
-    /// Write the contract of a running deployment (node, replicas, Sentinel set, Cluster).
+    /// Write the contract of a running deployment (node, replicas, Sentinel set, Cluster, ElastiCache).
     Import(Box<import::Args>),
     /// Measured drills (failover, restore) whose records `review` reads as evidence.
     #[command(
