@@ -96,17 +96,16 @@ pub fn import(req: &Request) -> Result<Imported, Error> {
         Some((host, port)) => Some(monitoring(req, host, *port)?),
         None => None,
     };
-    // The node to start from: the one given, else the primary the Sentinel reports.
-    let start = match (&req.node, &monitoring) {
-        (Some((h, p)), _) => Member { host: h.clone(), port: *p },
-        (None, Some(m)) => m.sentinels[0].clone(), // replaced below by the monitored primary
-        (None, None) => return Err(Error::usage("import needs --address (a node) or --sentinel (a Sentinel)")),
-    };
     let primary_from_sentinel = match (&req.sentinel, &monitoring) {
         (Some((h, p)), Some(m)) => Some(sentinel_primary(req, h, *p, &m.master_name)?),
         _ => None,
     };
-    let start = if req.node.is_none() { primary_from_sentinel.clone().unwrap_or(start) } else { start };
+    // The node to start from: the one given, else the primary the Sentinel reports.
+    let start = match (&req.node, &primary_from_sentinel) {
+        (Some((h, p)), _) => Member { host: h.clone(), port: *p },
+        (None, Some(primary)) => primary.clone(),
+        (None, None) => return Err(Error::usage("import needs --address (a node) or --sentinel (a Sentinel)")),
+    };
 
     let mut con = open(&start.host, start.port, Some(&req.login))?;
     let at = start.at();
@@ -119,7 +118,7 @@ pub fn import(req: &Request) -> Result<Imported, Error> {
                 "{at} is a Sentinel: give it with --sentinel (and a node, or none, with --address)"
             )))
         }
-        Some("cluster") => cluster_shape(req, &mut con, &at)?,
+        Some("cluster") => cluster_shape(&mut con, &at)?,
         _ => replication_shape(req, &start, &info)?,
     };
     if let Some(m) = monitoring {
@@ -361,8 +360,7 @@ fn replication_shape(req: &Request, start: &Member, info: &BTreeMap<String, Stri
 }
 
 /// `CLUSTER SHARDS`: the shards by first slot, each with its primary and replicas.
-fn cluster_shape(req: &Request, con: &mut redis::Connection, at: &str) -> Result<Shape, Error> {
-    let _ = req;
+fn cluster_shape(con: &mut redis::Connection, at: &str) -> Result<Shape, Error> {
     let shards: Vec<redis::Value> = query(con, at, &["CLUSTER", "SHARDS"])?;
     // (slot ranges, primary, replicas) of each shard.
     type Found = (Vec<(u32, u32)>, Member, Vec<Member>);
