@@ -123,8 +123,17 @@ pub fn failover(env: &Environment, opts: FailoverOptions) -> Result<FailoverDril
     let new = match result {
         Ok(new) => new,
         Err(e) => {
-            let _ = writer.finish();
+            let tally = writer.finish();
             put_back(&stack, &old, opts);
+            // The drill's keys go wherever the writes went: each node that took one.
+            let mut ports: Vec<u32> = tally.timeline.iter().filter_map(|(_, p)| *p).collect();
+            ports.sort_unstable();
+            ports.dedup();
+            for port in ports {
+                if let Ok(mut con) = node_at(&d, port).and_then(|n| stack.connect(&n)) {
+                    delete_keys(&mut con, &prefix, tally.timeline.len() as u64);
+                }
+            }
             return Err(e);
         }
     };
@@ -148,14 +157,7 @@ pub fn failover(env: &Environment, opts: FailoverOptions) -> Result<FailoverDril
             lost += 1;
         }
     }
-    let written = tally.acknowledged.len() as u64 + tally.unacknowledged + tally.failed;
-    for chunk in (0..written).collect::<Vec<_>>().chunks(500) {
-        let mut del = redis::cmd("DEL");
-        for i in chunk {
-            del.arg(format!("{prefix}{i}"));
-        }
-        let _ = del.query::<i64>(&mut con);
-    }
+    delete_keys(&mut con, &prefix, tally.timeline.len() as u64);
     let endpoints = endpoints_reach(&d, &new);
     put_back(&stack, &old, opts);
     let recovered = recovered.ok_or_else(|| {
@@ -180,6 +182,18 @@ pub fn failover(env: &Environment, opts: FailoverOptions) -> Result<FailoverDril
         failed: tally.failed,
         endpoints_reach_new_primary: endpoints?,
     })
+}
+
+/// Delete the drill's keys `<prefix>0` .. `<prefix><n-1>` (one hash slot: a multi-key DEL
+/// works on a cluster too); best effort, a replica refuses.
+fn delete_keys(con: &mut redis::Connection, prefix: &str, n: u64) {
+    for chunk in (0..n).collect::<Vec<_>>().chunks(500) {
+        let mut del = redis::cmd("DEL");
+        for i in chunk {
+            del.arg(format!("{prefix}{i}"));
+        }
+        let _ = del.query::<i64>(con);
+    }
 }
 
 /// One write to wherever the primary is now, as a client would find it: through the Sentinels,

@@ -31,6 +31,19 @@ fn failover(stack: &LocalStack, extra: &[&str]) -> serde_json::Value {
     assert!(f["acknowledged"].as_u64().unwrap() > 5, "{f:#}");
     assert_eq!(f["acknowledgedLost"], 0, "{f:#}");
     assert!(f["fingerprint"].as_str().unwrap().len() >= 12, "{f:#}");
+    // The drill's keys are gone from the new primary.
+    let new = f["newPrimary"].as_str().unwrap();
+    let port: u16 = new.rsplit(':').next().unwrap().trim_end_matches(')').parse().unwrap();
+    let mut con = LocalStack::connection(port, "ops");
+    let (_, left): (String, Vec<String>) = redis::cmd("SCAN")
+        .arg(0)
+        .arg("MATCH")
+        .arg("{redisctl-drill}*")
+        .arg("COUNT")
+        .arg(10000)
+        .query(&mut con)
+        .unwrap();
+    assert!(left.is_empty(), "drill keys left: {left:?}");
     f
 }
 
@@ -93,7 +106,15 @@ fn a_failover_drill_on_a_cluster_stack_measures_the_outage_and_records_it() {
     let stack = LocalStack::up("{ mode: cluster, shards: 3, replicasPerShard: 1 }", "");
     let f = failover(&stack, &[]);
     assert_eq!(f["method"], "cluster-failover");
-    eprintln!("cluster failover outage: {} ms", f["outageMs"]);
+    // The primary killed: its replica takes over once the cluster node timeout (15 s by
+    // default) has passed, and the killed node comes back as a replica.
+    let killed = failover(&stack, &["--kill-primary"]);
+    assert_eq!(killed["method"], "kill-primary");
+    assert!(killed["outageMs"].as_u64().unwrap() > 1000, "{killed:#}");
+    let status: serde_json::Value =
+        serde_json::from_str(&stack.ok(&["status", "--env", "dev", "--format", "json"])).unwrap();
+    assert_eq!(status["ready"], true, "{status:#}");
+    eprintln!("cluster failover outage: graceful {} ms, primary killed {} ms", f["outageMs"], killed["outageMs"]);
 }
 
 #[test]
