@@ -139,6 +139,10 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
             args.env
         )));
     }
+    // What the command line gets wrong is said first (exit 64), before any file is looked at.
+    for a in [&args.address, &args.sentinel].into_iter().flatten() {
+        parse_address(a)?;
+    }
     let dir = &ctx.project.dir;
     let base_path = dir.join(BASE_FILE);
     let env_path = ctx.project.env_file(&args.env);

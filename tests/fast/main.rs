@@ -9,6 +9,7 @@ mod common;
 
 mod cli_unix;
 mod determinism;
+mod drill;
 mod elasticache_mocks;
 mod elasticache_moto;
 mod engine;
