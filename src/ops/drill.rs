@@ -303,7 +303,11 @@ fn endpoints_reach(d: &Deployment, new: &str) -> Result<bool, Error> {
         })
     };
     if let Some(s) = &config.sentinel {
-        let who = login(UserRole::Sentinel).filter(|_| crate::render::sentinel_auth_required(d));
+        // Logged in as `connect` tells applications to log in to the Sentinels.
+        let who = s.username.as_ref().and_then(|name| {
+            let u = d.users.iter().find(|u| &u.spec.name == name)?;
+            Some(Login { user: name.clone(), password: u.secret.as_ref()?.expose().to_string() })
+        });
         let mut reached = 0;
         for e in &s.endpoints {
             let Ok((host, port)) = super::parse_address(e) else { continue };
