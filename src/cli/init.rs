@@ -254,7 +254,10 @@ fn shared_settings(a: &Args, three_zones: bool) -> String {
         SharedTarget::Elasticache => format!(
             "{zones}security:\n  tls: {{ enabled: true }}\naws:\n  region: eu-west-1   # TODO\n  replicationGroupId: {service}-{env}\n  \
              nodeType: cache.r7g.large\n  subnetIds: [subnet-00000000000000001, subnet-00000000000000002]   # TODO\n  \
-             securityGroupIds: [sg-00000000000000001]   # TODO\n\
+             securityGroupIds: [sg-00000000000000001]   # TODO\n  \
+             alarmTopics:   # TODO: the SNS topics of your pager and ticket queue\n    \
+             page: [\"arn:aws:sns:eu-west-1:000000000000:{service}-oncall\"]\n    \
+             ticket: [\"arn:aws:sns:eu-west-1:000000000000:{service}-tickets\"]\n\
              # ElastiCache derives maxmemory from the node type\nresources:\n  maxmemory: null\n",
             env = a.env,
         ),

@@ -166,6 +166,12 @@ impl TargetKind {
                     let w = c.aws.maintenance_window.as_deref().map(str::trim).filter(|w| !w.is_empty());
                     w.map(|w| format!("{w} UTC (ElastiCache)"))
                 },
+                unrouted_pages: |c| {
+                    c.aws.alarm_topics.page.is_empty().then_some((
+                        "/aws/alarmTopics",
+                        "the CloudWatch alarms that page notify nobody: `aws.alarmTopics.page` names no SNS topic",
+                    ))
+                },
                 ..TargetFacts::SELF_HOSTED
             },
             TargetKind::RedisEnterprise => &TargetFacts {
@@ -219,6 +225,10 @@ pub struct TargetFacts {
     /// An operator's control plane (not redisctl, not a cloud API) runs failover and backups:
     /// what the review says of them.
     pub operated: Option<Operated>,
+    /// Targets whose alerts are the provider's own alarms, routed by the contract: the key and
+    /// the finding when page-worthy ones notify nobody. (Self-hosted targets' rules page
+    /// through the team's Alertmanager, which the contract does not see.)
+    pub unrouted_pages: fn(&Contract) -> Option<(&'static str, &'static str)>,
 }
 
 /// How an operator runs the deployment, for the review's topology, failover and backup items.
@@ -245,6 +255,7 @@ impl TargetFacts {
         operator_commands: &[],
         maintenance_window: |_| None,
         operated: None,
+        unrouted_pages: |_| None,
     };
 }
 
@@ -1253,6 +1264,24 @@ pub struct AwsTarget {
     /// until `apply --finish-rotation`. Remove the entry once the rotation is finished.
     #[serde(default)]
     pub previous_passwords: IndexMap<String, SecretRef>,
+    /// SNS topics the CloudWatch alarms of `observability` notify, by severity. Without a `page`
+    /// topic the alarms exist but wake nobody (RCTL119).
+    #[serde(default)]
+    pub alarm_topics: AlarmTopics,
+}
+
+/// SNS topic ARNs by alert severity.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AlarmTopics {
+    /// Topics of page-worthy alarms (an on-call pager's integration).
+    #[serde(default)]
+    #[schemars(inner(regex(pattern = r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$")))]
+    pub page: Vec<String>,
+    /// Topics of ticket alarms (work for office hours).
+    #[serde(default)]
+    #[schemars(inner(regex(pattern = r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$")))]
+    pub ticket: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]

@@ -199,7 +199,7 @@ pub static RULES: &[Rule] = &[
                  cannot lose: users find the outage (seed: not monitoring Redis; page-worthy alerts for critical \
                  failures, SLOs defined and dashboards live)",
         hint: "add an `observability` section (SLOs and alerts default from `redis.workload`) and keep at least one \
-               SLO or alert at `severity: page`",
+               SLO or alert at `severity: page` (on ElastiCache, name the pager's SNS topic in `aws.alarmTopics.page`)",
         levels: levels(OFF, WARN, ERR),
         check: observability_defined,
     },
@@ -215,7 +215,10 @@ fn observability_defined(i: &Input) -> Vec<Hit> {
             &["/observability/alerts", "/observability"],
             "no SLO or alert of `observability` has `severity: page`",
         )],
-        Some(_) => vec![],
+        Some(_) => match (i.contract.target.facts().unrouted_pages)(i.contract) {
+            Some((pointer, message)) => vec![hit(&[pointer, "/aws", "/observability"], message)],
+            None => vec![],
+        },
     }
 }
 
@@ -282,7 +285,10 @@ fn maxmemory_set(i: &Input) -> Vec<Hit> {
     match c.resources.maxmemory {
         None => vec![hit(&["/resources/maxmemory", "/resources"], "`resources.maxmemory` is not set")],
         Some(m) if m.0 == 0 => vec![hit(&["/resources/maxmemory"], "`resources.maxmemory` is 0, which means no limit")],
-        Some(_) => vec![],
+        Some(_) => match (i.contract.target.facts().unrouted_pages)(i.contract) {
+            Some((pointer, message)) => vec![hit(&[pointer, "/aws", "/observability"], message)],
+            None => vec![],
+        },
     }
 }
 

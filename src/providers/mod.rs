@@ -1,5 +1,7 @@
 //! Providers: each knows one kind of resource, how to observe it and how to change it.
 
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod cluster;
 pub mod exporter;
 pub mod files;

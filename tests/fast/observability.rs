@@ -171,6 +171,17 @@ fn rctl119_shared_environments_need_slos_that_page() {
                  alerts:\n    oom: { severity: ticket }\n    rejectedConnections: { severity: ticket }\n";
     let findings = Project::new(&[("shared", quiet)]).findings("shared");
     assert!(findings.iter().any(|f| f.code == "RCTL119" && f.message.contains("severity: page")), "{findings:?}");
+    // On ElastiCache the alarms are CloudWatch's: pages that reach no SNS topic wake nobody.
+    let managed = "target: elasticache\nresources: null\naws: { nodeType: cache.r7g.large, engine: valkey }\n";
+    let findings = Project::new(&[("shared", managed)]).findings("shared");
+    assert!(
+        findings.iter().any(|f| f.code == "RCTL119" && f.message.contains("`aws.alarmTopics.page` names no SNS topic")),
+        "{findings:?}"
+    );
+    let routed =
+        managed.replace("nodeType:", "alarmTopics: { page: [\"arn:aws:sns:eu-west-1:123456789012:p\"] }, nodeType:");
+    let findings = Project::new(&[("shared", &routed)]).findings("shared");
+    assert!(!findings.iter().any(|f| f.code == "RCTL119"), "{findings:?}");
     // A local stack needs none.
     assert_eq!(Project::new(&[("local", "target: process\nobservability: null\n")]).findings("local"), vec![]);
 }

@@ -43,7 +43,9 @@ fn rctl102_tls_required_in_production_and_managed() {
     );
     // On ElastiCache, AUTH without TLS is a contract error (RCTL095: the API refuses it), so
     // TLS can only be off with auth off, which RCTL101 reports as well.
-    const MANAGED: &str = "target: elasticache\naws: { nodeType: cache.r7g.large, engine: valkey }\nresources: null\n";
+    const MANAGED: &str =
+        "target: elasticache\naws: { nodeType: cache.r7g.large, engine: valkey, alarmTopics: { page: \
+                           [\"arn:aws:sns:eu-west-1:123456789012:pager\"] } }\nresources: null\n";
     check(
         "shared",
         &format!("{MANAGED}security:\n  auth: optional\n  tls: null\n"),

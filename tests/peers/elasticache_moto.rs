@@ -254,6 +254,132 @@ fn a_cluster_mode_group_is_created_with_its_shards_and_connects_through_the_conf
     assert!(run.stderr.contains("--allow-destroy"), "{}", run.show());
 }
 
+/// The alarms moto holds under redisctl's prefix, read with boto3 (moto's own client) rather
+/// than through redisctl: name → (metric, threshold, datapoints to alarm, alarm actions).
+fn alarms_in_moto(moto: &Moto) -> std::collections::BTreeMap<String, (String, f64, i64, Vec<String>)> {
+    let python = repo_root().join(".venv-peers/bin/python");
+    let script = r#"
+import boto3, json, sys
+cw = boto3.client("cloudwatch", endpoint_url=sys.argv[1], region_name="us-east-1",
+                  aws_access_key_id="testing", aws_secret_access_key="testing")
+out = {}
+for page in cw.get_paginator("describe_alarms").paginate(AlarmNamePrefix="redisctl:catalog-prod:"):
+    for a in page["MetricAlarms"]:
+        out[a["AlarmName"]] = [a["MetricName"], a["Threshold"], a.get("DatapointsToAlarm", 0), a["AlarmActions"]]
+print(json.dumps(out))
+"#;
+    let out = Std::new(python).args(["-c", script, &moto.url]).output().expect("run boto3");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("alarms JSON")
+}
+
+/// The PutMetricAlarm requests of the rendered document: name → (metric, threshold).
+fn rendered_alarms(project: &TempProject) -> std::collections::BTreeMap<String, (String, f64)> {
+    let doc = crate::common::targets::yaml_file(&project.path().join("deploy/prod/elasticache/requests.yaml"));
+    doc["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["operation"] == "PutMetricAlarm")
+        .map(|r| {
+            let i = &r["input"];
+            (
+                i["AlarmName"].as_str().unwrap().to_string(),
+                (i["MetricName"].as_str().unwrap().to_string(), i["Threshold"].as_f64().unwrap()),
+            )
+        })
+        .collect()
+}
+
+fn alarm_changes(plan: &serde_json::Value) -> Vec<(String, String)> {
+    plan["resource_changes"]
+        .as_array()
+        .or_else(|| plan["changes"].as_array())
+        .expect("changes in the plan JSON")
+        .iter()
+        .filter(|c| c["address"].as_str().unwrap_or("").starts_with("cloudwatch:alarm/"))
+        .map(|c| (c["address"].as_str().unwrap().to_string(), c["change"]["actions"][0].as_str().unwrap().to_string()))
+        .collect()
+}
+
+#[test]
+fn slos_and_alerts_become_cloudwatch_alarms_that_are_planned_applied_changed_and_removed() {
+    const PAGER: &str = "arn:aws:sns:us-east-1:123456789012:catalog-oncall";
+    let overlay = |memory: &str| {
+        format!(
+            "{}observability:\n  alerts: {{ memory: {memory} }}\n",
+            prod("cache.t4g.small").replace(
+                "authToken: { fromEnv: CATALOG_AUTH_TOKEN }",
+                &format!("authToken: {{ fromEnv: CATALOG_AUTH_TOKEN }}, alarmTopics: {{ page: [\"{PAGER}\"] }}"),
+            )
+        )
+    };
+    let project =
+        TempProject::new(&[("redisctl.yaml", BASE), ("environments/prod.yaml", &overlay("{ threshold: 95 }"))]);
+    let mut env = Env { project, moto: start_moto(), token: TOKEN.into(), outputs: Vec::new(), rust_log: None };
+
+    // The plan creates exactly the alarms the rendered document requests (a cache: memory,
+    // hit rate, replication lag, failed AUTH; read and write latency burn rates), on both members.
+    env.run(&["render", "--env", "prod"]).assert_code(0);
+    let rendered = rendered_alarms(&env.project);
+    let members = ["catalog-prod-001", "catalog-prod-002"];
+    for key in ["memory", "hitRate", "replicaLag", "authFailures", "latency-reads-burn-1h", "latency-writes-burn-6h"] {
+        for m in members {
+            assert!(rendered.contains_key(&format!("redisctl:catalog-prod:{key}:{m}")), "{key} on {m}: {rendered:#?}");
+        }
+    }
+    let document = env.project.read("deploy/prod/elasticache/requests.yaml");
+    assert!(document.contains("no CloudWatch alarm for `oom`"), "what has no metric is listed:\n{document}");
+    let plan = env.plan_json();
+    let mut created: Vec<String> =
+        alarm_changes(&plan).into_iter().filter(|(_, a)| a == "create").map(|(addr, _)| addr).collect();
+    created.sort();
+    let expected: Vec<String> = rendered.keys().map(|n| format!("cloudwatch:alarm/{n}")).collect();
+    assert_eq!(created, expected);
+
+    env.run(&["apply", "--env", "prod", "--auto-approve"]).assert_code(0);
+    env.run(&["plan", "--env", "prod", "--detailed-exitcode"]).assert_code(0);
+    // What CloudWatch holds is what was rendered, and pages reach the pager.
+    let held = alarms_in_moto(&env.moto);
+    assert_eq!(held.keys().collect::<Vec<_>>(), rendered.keys().collect::<Vec<_>>());
+    for (name, (metric, threshold)) in &rendered {
+        assert_eq!((&held[name].0, held[name].1), (metric, *threshold), "{name}");
+    }
+    let fast_burn = &held["redisctl:catalog-prod:latency-reads-burn-1h:catalog-prod-001"];
+    assert_eq!((fast_burn.2, &fast_burn.3), (9, &vec![PAGER.to_string()]), "9 bad minutes of 60 page");
+
+    // A changed threshold updates exactly the memory alarms, with the old and new value.
+    env.project.write("environments/prod.yaml", overlay("{ threshold: 90 }"));
+    let plan = env.plan_json();
+    let changes = alarm_changes(&plan);
+    assert_eq!(
+        changes,
+        members
+            .iter()
+            .map(|m| (format!("cloudwatch:alarm/redisctl:catalog-prod:memory:{m}"), "update".to_string()))
+            .collect::<Vec<_>>()
+    );
+    let text = env.run(&["plan", "--env", "prod"]).stdout;
+    assert!(text.contains("~ cloudwatch:alarm/redisctl:catalog-prod:memory:catalog-prod-001"), "{text}");
+    assert!(text.contains("changes Threshold 95 → 90"), "{text}");
+    env.run(&["apply", "--env", "prod", "--auto-approve"]).assert_code(0);
+    assert_eq!(alarms_in_moto(&env.moto)["redisctl:catalog-prod:memory:catalog-prod-001"].1, 90.0);
+
+    // An alert turned off deletes its alarms.
+    env.project.write("environments/prod.yaml", overlay("{ severity: off }"));
+    env.run(&["apply", "--env", "prod", "--auto-approve"]).assert_code(0);
+    let held = alarms_in_moto(&env.moto);
+    assert!(!held.keys().any(|n| n.contains(":memory:")), "{held:#?}");
+    env.run(&["plan", "--env", "prod", "--detailed-exitcode"]).assert_code(0);
+
+    // Destroy deletes the alarms with the group.
+    env.run(&["destroy", "--env", "prod", "--auto-approve", "--allow-destroy"]).assert_code(0);
+    assert!(alarms_in_moto(&env.moto).is_empty());
+    for text in &env.outputs {
+        assert!(!text.contains(TOKEN), "the token leaked:\n{text}");
+    }
+}
+
 /// A proxy in front of moto_server: request `n` (from 0) is answered by `answer(n)` when it
 /// gives a response, else passed through. Returns the proxy's URL and the request counter.
 fn proxy(

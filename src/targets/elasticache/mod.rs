@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
+pub mod alarms;
 #[cfg(feature = "elasticache")]
 pub mod provider;
 pub mod render;
@@ -454,7 +455,7 @@ impl super::Target for Elasticache {
         match scope {
             crate::plan::Scope::FilesOnly => {}
             crate::plan::Scope::Live => return Err(super::no_live(self.kind())),
-            crate::plan::Scope::Target => providers.push(boxed_provider(env, false)?),
+            crate::plan::Scope::Target => providers.extend(managed_providers(env, false)?),
         }
         Ok(providers)
     }
@@ -464,7 +465,7 @@ impl super::Target for Elasticache {
         env: &super::Opened,
         _purge_data: bool,
     ) -> Option<Result<Vec<Box<dyn crate::plan::Provider>>, crate::error::Error>> {
-        Some(boxed_provider(env, true).map(|p| vec![p]))
+        Some(managed_providers(env, true))
     }
 
     /// The configuration endpoint in cluster mode, else the primary endpoint (and the reader
@@ -506,18 +507,27 @@ fn provider_of(env: &super::Opened) -> Result<provider::ElastiCache, crate::erro
     provider::ElastiCache::for_deployment(env.deployment, env.project_dir.to_path_buf(), env.endpoint_url)
 }
 
-/// The ElastiCache provider of the environment (planning its deletion when `destroying`).
+/// The providers of what the environment has in the account, in apply order: the replication
+/// group and what it needs, then its CloudWatch alarms (planning their deletion when `destroying`).
 #[cfg(feature = "elasticache")]
-fn boxed_provider(
+fn managed_providers(
     env: &super::Opened,
     destroying: bool,
-) -> Result<Box<dyn crate::plan::Provider>, crate::error::Error> {
-    let p = provider_of(env)?;
-    Ok(if destroying { Box::new(p.destroying()) } else { Box::new(p) })
+) -> Result<Vec<Box<dyn crate::plan::Provider>>, crate::error::Error> {
+    let group = provider_of(env)?;
+    let want = Desired::from_deployment(env.deployment).map_err(crate::error::Error::msg)?;
+    let wanted = alarms::desired(&env.deployment.contract, &want).alarms;
+    let alarms = alarms::CloudWatchAlarms::new(&want.group_id, wanted, want.region.as_deref(), env.endpoint_url)?;
+    Ok(if destroying {
+        // Alarms first: they would page on a group that is going away on purpose.
+        vec![Box::new(alarms.destroying()), Box::new(group.destroying())]
+    } else {
+        vec![Box::new(group), Box::new(alarms)]
+    })
 }
 
 #[cfg(not(feature = "elasticache"))]
-fn boxed_provider(_: &super::Opened, _: bool) -> Result<Box<dyn crate::plan::Provider>, crate::error::Error> {
+fn managed_providers(_: &super::Opened, _: bool) -> Result<Vec<Box<dyn crate::plan::Provider>>, crate::error::Error> {
     Err(no_sdk())
 }
 
@@ -527,7 +537,44 @@ fn no_sdk() -> crate::error::Error {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
+    /// A replication group of one node with every optional part left out (unit tests build on it).
+    pub(crate) fn desired_stub() -> super::Desired {
+        super::Desired {
+            region: Some("eu-west-1".into()),
+            group_id: "s-prod".into(),
+            description: "s prod (managed by redisctl)".into(),
+            engine: crate::model::AwsEngine::default(),
+            engine_version: "7.1".into(),
+            node_type: "cache.t4g.small".into(),
+            maxmemory: 1 << 30,
+            cluster_mode: false,
+            shards: 1,
+            replicas_per_shard: 0,
+            automatic_failover: false,
+            multi_az: false,
+            transit_encryption: true,
+            at_rest_encryption: true,
+            port: 6379,
+            snapshot_retention_days: 0,
+            snapshot_window: None,
+            maintenance_window: None,
+            tags: Vec::new(),
+            subnet_group: None,
+            security_group_ids: Vec::new(),
+            parameter_group: super::ParameterGroup {
+                name: "default.redis7".into(),
+                family: "redis7".into(),
+                managed: false,
+                parameters: Default::default(),
+            },
+            users: Vec::new(),
+            user_group: None,
+            auth_token: None,
+            previous_passwords: Default::default(),
+        }
+    }
+
     use super::*;
 
     #[test]

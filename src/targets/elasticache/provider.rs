@@ -30,6 +30,7 @@ use crate::error::Error;
 use crate::model::SecretRef;
 use crate::plan::state::State;
 use crate::plan::{Action, Address, ApplyOptions, Outcome, Provider, ProviderPlan, ResourceChange, Shown, WaitsFor};
+use crate::providers::aws;
 use crate::secrets::Secret;
 
 pub const NAME: &str = "elasticache";
@@ -143,18 +144,7 @@ fn sdk_err<E>(what: &str, e: aws_sdk_elasticache::error::SdkError<E>) -> Error
 where
     E: std::error::Error + Send + Sync + 'static + aws_sdk_elasticache::error::ProvideErrorMetadata,
 {
-    use aws_sdk_elasticache::error::SdkError;
-    let detail = match &e {
-        SdkError::ServiceError(se) => match (se.err().code(), se.err().message()) {
-            (Some(code), Some(message)) => format!("{code}: {message}"),
-            (Some(code), None) => code.to_string(),
-            // A body the SDK could not read an error from: the HTTP status is what is known.
-            _ => format!("HTTP {} without an error code in the answer", se.raw().status().as_u16()),
-        },
-        // Timeouts, connection and credential errors: the whole chain of causes.
-        other => aws_sdk_elasticache::error::DisplayErrorContext(other).to_string(),
-    };
-    Error::msg(format!("AWS ElastiCache {what} failed: {detail}"))
+    crate::providers::aws::sdk_err("ElastiCache", what, e)
 }
 
 fn digest(s: &Secret) -> String {
@@ -168,50 +158,6 @@ fn recorded_as(recorded: Option<&str>, secret: &Secret) -> bool {
 
 fn tags(want: &Desired) -> Vec<Tag> {
     want.tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
-}
-
-/// A runtime for the SDK's futures: the provider interface is synchronous.
-fn runtime() -> Result<tokio::runtime::Runtime, Error> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::io("cannot start the AWS client runtime", e))
-}
-
-/// Build a client from the standard AWS chain (environment, profile, SSO), with the region of
-/// the contract or the environment, and `endpoint_url` (`--endpoint-url`, `AWS_ENDPOINT_URL`).
-/// Missing region or credentials are errors before any call.
-pub fn client_from_env(
-    rt: &tokio::runtime::Runtime,
-    region: Option<&str>,
-    endpoint_url: Option<&str>,
-) -> Result<Client, Error> {
-    use aws_config::retry::RetryConfig;
-    rt.block_on(async {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            // Standard retry mode: exponential backoff with jitter, for throttling and transient
-            // (5xx, timeout) errors only; client errors fail at once. Four attempts keep a
-            // failing call to seconds, not half a minute.
-            .retry_config(RetryConfig::standard().with_max_attempts(4));
-        if let Some(r) = region {
-            loader = loader.region(aws_config::Region::new(r.to_string()));
-        }
-        if let Some(url) = endpoint_url {
-            loader = loader.endpoint_url(url);
-        }
-        let config = loader.load().await;
-        if config.region().is_none() {
-            return Err(Error::msg(
-                "no AWS region: set `aws.region` in the contract, or AWS_REGION, or a region in the AWS profile",
-            ));
-        }
-        let no_credentials =
-            "no AWS credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or run `aws sso login`";
-        let creds = config.credentials_provider().ok_or_else(|| Error::msg(no_credentials))?;
-        use aws_sdk_elasticache::config::ProvideCredentials;
-        creds.provide_credentials().await.map_err(|e| Error::msg(format!("{no_credentials} ({e})")))?;
-        Ok(Client::new(&config))
-    })
 }
 
 impl ElastiCache {
@@ -231,8 +177,8 @@ impl ElastiCache {
     }
 
     pub fn new(want: Desired, project_dir: PathBuf, endpoint_url: Option<&str>) -> Result<ElastiCache, Error> {
-        let rt = runtime()?;
-        let client = client_from_env(&rt, want.region.as_deref(), endpoint_url)?;
+        let rt = aws::runtime()?;
+        let client = Client::new(&aws::sdk_config(&rt, want.region.as_deref(), endpoint_url)?);
         Ok(ElastiCache::with_client(want, project_dir, client, rt))
     }
 
@@ -268,7 +214,7 @@ impl ElastiCache {
     }
 
     pub fn new_runtime() -> Result<tokio::runtime::Runtime, Error> {
-        runtime()
+        aws::runtime()
     }
 
     /// Plan the removal of the whole environment.

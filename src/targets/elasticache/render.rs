@@ -1,6 +1,6 @@
 //! `target: elasticache`: the environment as the AWS API requests that would create it from
 //! nothing, in dependency order (subnet group → parameter group → users → user group →
-//! replication group). Reviewed in pull requests like any other rendered artifact; passwords
+//! replication group → the CloudWatch alarms of `observability`). Reviewed in pull requests like any other rendered artifact; passwords
 //! appear only as their references.
 
 use serde_json::{json, Value};
@@ -39,11 +39,17 @@ pub fn render(d: &Deployment) -> Result<Vec<Artifact>, String> {
     if !skipped.is_empty() {
         notes.push(format!("ElastiCache manages replication and failover itself: no user for {}", skipped.join(", ")));
     }
+    let alarms = super::alarms::desired(&d.contract, &want);
+    for (what, why) in &alarms.unwatched {
+        notes.push(format!("no CloudWatch alarm for `{what}`: {why}"));
+    }
+    let mut all = requests(&want);
+    all.extend(alarms.alarms.iter().map(|a| json!({ "operation": "PutMetricAlarm", "input": a.input() })));
     let doc = json!({
         "environment": d.env,
         "region": want.region.clone().map_or(Value::from("(AWS_REGION)"), Value::from),
         "notes": notes,
-        "requests": requests(&want),
+        "requests": all,
     });
     Ok(vec![yaml_artifact(d, REQUESTS_FILE, &[doc])?])
 }
