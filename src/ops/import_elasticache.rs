@@ -39,12 +39,10 @@ fn canonical_window(w: &str) -> bool {
 }
 
 pub fn import(req: &Request) -> Result<Imported, Error> {
-    let rt = crate::targets::elasticache::provider::ElastiCache::new_runtime()?;
-    let client = crate::targets::elasticache::provider::client_from_env(
-        &rt,
-        req.region.as_deref(),
-        req.endpoint_url.as_deref(),
-    )?;
+    // The one AWS configuration of redisctl (credential chain, region, endpoint, retries).
+    let rt = crate::providers::aws::runtime()?;
+    let client =
+        Client::new(&crate::providers::aws::sdk_config(&rt, req.region.as_deref(), req.endpoint_url.as_deref())?);
     rt.block_on(describe(&client, req))
 }
 
