@@ -15,6 +15,7 @@ mod render;
 mod review;
 mod schema;
 mod show;
+mod state;
 mod status;
 mod validate;
 
@@ -109,6 +110,10 @@ pub enum Command {
     Parity(parity::Args),
     /// Write the Redis Readiness Review of an environment, with its Go/No-Go verdict.
     Review(review::Args),
+    /// Move an environment's state between backends (`state migrate`).
+    State(state::Args),
+    /// Break the S3 lock of an apply that is gone (killed, its machine lost), by its id.
+    ForceUnlock(state::ForceUnlockArgs),
     /// Print the JSON Schema of the contract (`--overlay`: of an environment overlay).
     Schema(schema::Args),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -288,6 +293,8 @@ pub fn main() -> i32 {
         Command::Connect(args) => connect::run(&ctx, args),
         Command::Status(args) => status::run(&ctx, args),
         Command::Destroy(args) => destroy::run(&ctx, args),
+        Command::State(args) => state::run(&ctx, args),
+        Command::ForceUnlock(args) => state::force_unlock(&ctx, args),
         Command::Parity(args) => parity::run(&ctx, args),
         Command::Review(args) => review::run(&ctx, args),
         Command::Schema(args) => schema::run(args),

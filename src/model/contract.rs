@@ -49,6 +49,10 @@ pub struct Contract {
     pub client: Client,
     #[serde(default)]
     pub output: Output,
+    /// Where the environment's ownership state and apply lock live: local files beside the
+    /// rendered output (the default), or S3, shared by every machine that applies it.
+    #[serde(default)]
+    pub state: StateBackend,
     #[serde(default)]
     pub safety: Safety,
     #[serde(default)]
@@ -1246,6 +1250,46 @@ pub struct AwsTarget {
     /// topic the alarms exist but wake nobody (RCTL119).
     #[serde(default)]
     pub alarm_topics: AlarmTopics,
+}
+
+/// The state backend.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct StateBackend {
+    /// `local`: `.redisctl-state.json` and an OS lock in the output directory (one machine).
+    /// `s3`: an object in `bucket` and a lock object beside it, taken with conditional writes,
+    /// for teams and CI runners applying the same environment.
+    #[serde(default)]
+    pub backend: StateBackendKind,
+    /// S3 bucket (backend `s3`).
+    #[serde(default)]
+    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"))]
+    pub bucket: Option<String>,
+    /// Object key of the state; `{env}` is replaced by the environment's name (so one base
+    /// contract can name it for all). Default: `redisctl/<service>/{env}/state.json`. The lock
+    /// is `<key>.lock`.
+    #[serde(default)]
+    #[schemars(length(min = 1, max = 900), regex(pattern = r"^[A-Za-z0-9!_.*'()/{}-]+$"))]
+    pub key: Option<String>,
+    /// Region of the bucket. Default: `aws.region`, then `AWS_REGION`.
+    #[serde(default)]
+    #[schemars(regex(pattern = r"^[a-z]{2}(-[a-z]+)+-[0-9]$"))]
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StateBackendKind {
+    #[default]
+    Local,
+    S3,
+}
+
+impl StateBackend {
+    /// The state's object key for `env` (backend `s3`).
+    pub fn key_for(&self, service: &str, env: &str) -> String {
+        self.key.clone().unwrap_or_else(|| format!("redisctl/{service}/{{env}}/state.json")).replace("{env}", env)
+    }
 }
 
 /// SNS topic ARNs by alert severity.

@@ -8,6 +8,7 @@
 mod common;
 
 mod acl_data;
+mod argocd;
 mod editor;
 mod elasticache_moto;
 mod fuzz_load;
@@ -17,6 +18,7 @@ mod observability;
 mod readme;
 mod render_real_redis;
 mod stack;
+mod state_s3;
 mod targets_compose;
 mod targets_kubernetes;
 mod targets_systemd;
