@@ -117,7 +117,7 @@ fn memorystore_instance_is_created_changed_and_deleted_through_the_api() {
     assert_eq!(patches.len(), 1, "{patches:#?}");
     assert_eq!(patches[0]["method"], "PATCH");
     assert_eq!(patches[0]["path"], format!("/v1/{name}"));
-    assert_eq!(patches[0]["query"]["updateMask"], "redis_configs");
+    assert_eq!(patches[0]["query"]["updateMask"], "redisConfigs");
     assert_eq!(patches[0]["body"]["redisConfigs"]["activedefrag"], "yes");
     env.run(&["plan", "--env", "prod", "--detailed-exitcode"]).assert_code(0);
 
@@ -130,7 +130,7 @@ fn memorystore_instance_is_created_changed_and_deleted_through_the_api() {
     env.run(&["apply", "--env", "prod", "--auto-approve"]).assert_code(0);
     let patches: Vec<_> = env.peer.mutations().split_off(before);
     assert_eq!(patches.len(), 1, "{patches:#?}");
-    assert_eq!(patches[0]["query"]["updateMask"], "labels,memory_size_gb");
+    assert_eq!(patches[0]["query"]["updateMask"], "labels,memorySizeGb");
     assert_eq!(patches[0]["body"]["memorySizeGb"], 6);
     env.run(&["plan", "--env", "prod", "--detailed-exitcode"]).assert_code(0);
 

@@ -517,6 +517,8 @@ impl super::Target for Memorystore {
                 }
                 // A public certificate: readable by the clients that verify with it.
                 crate::util::fs::write_atomic(&path, pem.as_bytes(), 0o644)?;
+                // Absolute: clients read it from wherever they run.
+                let path = std::fs::canonicalize(&path).unwrap_or(path);
                 config.tls.ca_file = Some(path.display().to_string());
             }
             Ok(())
