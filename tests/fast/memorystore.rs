@@ -36,10 +36,10 @@ fn memorystore_contract_validates() {
 fn memorystore_restrictions_are_located_errors() {
     // A directive `redisConfigs` cannot set, named, at its key.
     let overlay = prod("redis:\n  config:\n    maxmemory-samples: 7\n");
-    refused(&validate(&overlay), "`maxmemory-samples` cannot be set on Memorystore", "environments/prod.yaml:11:5");
+    refused(&validate(&overlay), "`maxmemory-samples` cannot be set on Memorystore", "environments/prod.yaml:15:5");
     // A configurable directive that is newer than the contract's Redis.
     let overlay = prod("redis:\n  config:\n    lazyfree-lazy-eviction: \"yes\"\n");
-    refused(&validate(&overlay), "configurable on Memorystore from Redis 7.2, not 7.0", "environments/prod.yaml:11:5");
+    refused(&validate(&overlay), "configurable on Memorystore from Redis 7.2, not 7.0", "environments/prod.yaml:15:5");
     // AOF on a Redis instance.
     let base = BASE.replace("maxmemoryPolicy: allkeys-lru", "maxmemoryPolicy: allkeys-lru, persistence: { mode: aof }");
     refused(&validate_with(&base, &prod("")), "Memorystore for Redis offers no `aof` persistence", "redisctl.yaml:3:");
@@ -53,19 +53,19 @@ fn memorystore_restrictions_are_located_errors() {
     let overlay = prod("").replace("replicas: 1", "replicas: 6");
     refused(&validate(&overlay), "a STANDARD_HA instance has 1 to 5 replicas, not 6", "environments/prod.yaml:2:");
     let overlay = prod("").replace("replicas: 1", "replicas: 2").replace("memorySizeGb: 5", "memorySizeGb: 2");
-    refused(&validate(&overlay), "read replicas, which need at least 5 GB", "environments/prod.yaml:7:17");
+    refused(&validate(&overlay), "read replicas, which need at least 5 GB", "environments/prod.yaml:10:17");
     // TLS is server authentication only: no certificates of one's own.
     let overlay = prod("").replace("tls: { enabled: true }", "tls: { enabled: true, certFile: /etc/tls/redis.crt }");
     refused(&validate(&overlay), "server authentication with Google's CA", "environments/prod.yaml:3:");
     // ACL users: the AUTH string is Google's.
     let overlay = prod("acl:\n  users:\n    - name: app\n      password: { fromEnv: APP_PW }\n");
-    refused(&validate(&overlay), "has no ACL users (user `app`)", "environments/prod.yaml:12:");
+    refused(&validate(&overlay), "has no ACL users (user `app`)", "environments/prod.yaml:15:");
     // maxmemory comes from the size.
     let overlay = prod("resources: { maxmemory: 1gb }\n");
-    refused(&validate(&overlay), "derives maxmemory from the instance size", "environments/prod.yaml:10:");
+    refused(&validate(&overlay), "derives maxmemory from the instance size", "environments/prod.yaml:13:");
     // A zone outside the region; a missing project.
     let overlay = prod("  zone: us-east1-b\n");
-    refused(&validate(&overlay), "zone `us-east1-b` is not in region `europe-west1`", "environments/prod.yaml:10:9");
+    refused(&validate(&overlay), "zone `us-east1-b` is not in region `europe-west1`", "environments/prod.yaml:13:9");
     let overlay = prod("").replace("  project: shop-prod-4711\n", "");
     refused(&validate(&overlay), "needs `gcp.project`", "environments/prod.yaml:1:");
 }
@@ -80,7 +80,7 @@ fn memorystore_render_writes_the_create_request() {
     let doc = String::from_utf8(tree["memorystore/requests.yaml"].clone()).unwrap();
     assert!(doc.contains("method: POST"), "{doc}");
     assert!(
-        doc.contains("url: https://redis.googleapis.com/v1/projects/shop-prod-4711/locations/europe-west1/instances?instanceId=catalog-prod"),
+        doc.contains("https://redis.googleapis.com/v1/projects/shop-prod-4711/locations/europe-west1/instances?instanceId=catalog-prod"),
         "{doc}"
     );
     assert!(doc.contains("tier: STANDARD_HA") && doc.contains("redisVersion: REDIS_7_0"), "{doc}");
