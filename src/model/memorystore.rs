@@ -204,7 +204,11 @@ pub const OPERATED: Operated = Operated {
                 format!("{} BASIC tier in {region}: one node, no replica", g.product.title())
             }
             (GcpProduct::RedisInstance, _) => {
-                format!("{} STANDARD_HA tier in {region}: primary + {} replica(s) in other zones", g.product.title(), replicas(c))
+                format!(
+                    "{} STANDARD_HA tier in {region}: primary + {} replica(s) in other zones",
+                    g.product.title(),
+                    replicas(c)
+                )
             }
             (p, TopologyMode::Cluster) => format!(
                 "{} in {region}: {} shard(s) × (primary + {} replica(s)) of {}, discovery endpoint",
@@ -218,7 +222,8 @@ pub const OPERATED: Operated = Operated {
     },
     failover: |c| {
         if replicas(c) == 0 {
-            "Google's: a BASIC instance has no replica; a failed node is replaced and its data is lost (a full flush)".into()
+            "Google's: a BASIC instance has no replica; a failed node is replaced and its data is lost (a full flush)"
+                .into()
         } else {
             "Google's: automatic failover to a replica in another zone, the endpoint stays; connections drop and must \
              reconnect"

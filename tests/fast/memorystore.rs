@@ -47,7 +47,8 @@ fn memorystore_restrictions_are_located_errors() {
     let base = BASE.replace("\"7.0\"", "\"7.4\"");
     refused(&validate_with(&base, &prod("")), "offers no Redis 7.4", "redisctl.yaml:3:");
     // Cluster topology on a Redis instance.
-    let overlay = prod("").replace("topology: { mode: replication, replicas: 1 }", "topology: { mode: cluster, shards: 3 }");
+    let overlay =
+        prod("").replace("topology: { mode: replication, replicas: 1 }", "topology: { mode: cluster, shards: 3 }");
     refused(&validate(&overlay), "does not run Redis Cluster", "environments/prod.yaml:2:");
     // Too many replicas, and read replicas on a small instance.
     let overlay = prod("").replace("replicas: 1", "replicas: 6");
@@ -159,9 +160,19 @@ fn memorystore_example_is_in_parity_with_its_local_stack() {
 #[test]
 fn memorystore_review_reads_the_product_model() {
     let mut cmd = common::redisctl();
-    cmd.args(["review", "--project", repo_root().join("examples/memorystore-cache").to_str().unwrap(), "--env", "production"]);
+    cmd.args([
+        "review",
+        "--project",
+        repo_root().join("examples/memorystore-cache").to_str().unwrap(),
+        "--env",
+        "production",
+    ]);
     let run = Run::of(&mut cmd);
-    assert!(run.stdout.contains("Memorystore for Redis STANDARD_HA tier in europe-west1: primary + 2 replica(s)"), "{}", run.show());
+    assert!(
+        run.stdout.contains("Memorystore for Redis STANDARD_HA tier in europe-west1: primary + 2 replica(s)"),
+        "{}",
+        run.show()
+    );
     assert!(run.stdout.contains("automatic failover to a replica in another zone"), "{}", run.show());
     assert!(run.stdout.contains("sunday 05:00-06:00 UTC (Memorystore)"), "{}", run.show());
 }

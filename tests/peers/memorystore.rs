@@ -123,7 +123,8 @@ fn memorystore_instance_is_created_changed_and_deleted_through_the_api() {
 
     // Memory and labels change in place: one PATCH naming both fields.
     let before = env.peer.mutations().len();
-    let overlay = prod("  labels: { team: catalog }\nredis: { config: { activedefrag: \"yes\" } }\n").replace("memorySizeGb: 5", "memorySizeGb: 6");
+    let overlay = prod("  labels: { team: catalog }\nredis: { config: { activedefrag: \"yes\" } }\n")
+        .replace("memorySizeGb: 5", "memorySizeGb: 6");
     env.project.write("environments/prod.yaml", &overlay);
     let plan = env.plan_json();
     assert_eq!(changes(&plan), vec![("memorystore:instance/catalog-prod".into(), "[\"update\"]".into())], "{plan:#}");
@@ -227,14 +228,16 @@ fn memorystore_peer_refuses_what_the_discovery_document_does_not_describe() {
     };
     let parent = "/v1/projects/p-4711/locations/europe-west1/instances";
     // An unknown field: Google's INVALID_ARGUMENT, naming it.
-    let (code, answer) = post(&format!("{parent}?instanceId=a1"), r#"{"tier":"BASIC","memorySizeGb":1,"maxmemoryGb":1}"#);
+    let (code, answer) =
+        post(&format!("{parent}?instanceId=a1"), r#"{"tier":"BASIC","memorySizeGb":1,"maxmemoryGb":1}"#);
     assert_eq!(code, 400, "{answer}");
     assert_eq!(answer["error"]["status"], "INVALID_ARGUMENT");
     assert!(answer["error"]["message"].as_str().unwrap().contains("Unknown name \"maxmemoryGb\""), "{answer}");
     // An enum value the API does not have, by name and by number.
     let (code, answer) = post(&format!("{parent}?instanceId=a1"), r#"{"tier":"PREMIUM","memorySizeGb":1}"#);
     assert_eq!(code, 400, "{answer}");
-    let (code, _) = post(&format!("{parent}?instanceId=a1&$alt=json;enum-encoding=int"), r#"{"tier":2,"memorySizeGb":1}"#);
+    let (code, _) =
+        post(&format!("{parent}?instanceId=a1&$alt=json;enum-encoding=int"), r#"{"tier":2,"memorySizeGb":1}"#);
     assert_eq!(code, 400, "2 is not a Tier number (BASIC is 1, STANDARD_HA 3)");
     // A required field missing, an unknown query parameter, a route that does not exist.
     assert_eq!(post(&format!("{parent}?instanceId=a1"), r#"{"tier":"BASIC"}"#).0, 400);

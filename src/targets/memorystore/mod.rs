@@ -112,12 +112,18 @@ pub fn problems(c: &Contract) -> Vec<Problem> {
     let product = g.product;
     let mut out = Vec::new();
     if g.project.is_none() {
-        out.push(problem("/target", "target `memorystore` needs `gcp.project`", "e.g. `gcp: { project: shop-prod-4711 }`"));
+        out.push(problem(
+            "/target",
+            "target `memorystore` needs `gcp.project`",
+            "e.g. `gcp: { project: shop-prod-4711 }`",
+        ));
     }
     match (&g.region, &g.zone) {
-        (None, _) => {
-            out.push(problem("/target", "target `memorystore` needs `gcp.region`", "e.g. `gcp: { region: europe-west1 }`"))
-        }
+        (None, _) => out.push(problem(
+            "/target",
+            "target `memorystore` needs `gcp.region`",
+            "e.g. `gcp: { region: europe-west1 }`",
+        )),
         (Some(region), Some(zone)) if !zone.starts_with(&format!("{region}-")) => out.push(problem(
             "/gcp/zone",
             format!("zone `{zone}` is not in region `{region}`"),
@@ -126,7 +132,11 @@ pub fn problems(c: &Contract) -> Vec<Problem> {
         _ => {}
     }
     if let Err(e) = cat.version_for(product, c.redis.version.as_str()) {
-        out.push(problem("/redis/version", e, "Memorystore offers no Redis 7.4 or 8.x; Valkey implements the Redis 7.2 command set"));
+        out.push(problem(
+            "/redis/version",
+            e,
+            "Memorystore offers no Redis 7.4 or 8.x; Valkey implements the Redis 7.2 command set",
+        ));
     }
     match (product, c.topology.mode) {
         (GcpProduct::RedisInstance, TopologyMode::Cluster) => out.push(problem(
@@ -158,42 +168,62 @@ pub fn problems(c: &Contract) -> Vec<Problem> {
                 )),
                 Some(m) if n > 1 && m < limits.read_replicas_memory_gb_min => out.push(problem(
                     "/gcp/memorySizeGb",
-                    format!("{n} replicas are read replicas, which need at least {} GB", limits.read_replicas_memory_gb_min),
+                    format!(
+                        "{n} replicas are read replicas, which need at least {} GB",
+                        limits.read_replicas_memory_gb_min
+                    ),
                     "use 1 replica (no read replicas) or a bigger instance",
                 )),
                 Some(_) => {}
             }
-            if c.topology.mode != TopologyMode::Standalone && c.topology.mode != TopologyMode::Cluster {
-                if n == 0 || n > limits.instance_replicas_max {
-                    out.push(problem(
-                        "/topology/replicas",
-                        format!("a STANDARD_HA instance has 1 to {} replicas, not {n}", limits.instance_replicas_max),
-                        "standalone (no replica) is the BASIC tier",
-                    ));
-                }
+            let ha = matches!(c.topology.mode, TopologyMode::Replication | TopologyMode::Sentinel);
+            if ha && (n == 0 || n > limits.instance_replicas_max) {
+                out.push(problem(
+                    "/topology/replicas",
+                    format!("a STANDARD_HA instance has 1 to {} replicas, not {n}", limits.instance_replicas_max),
+                    "standalone (no replica) is the BASIC tier",
+                ));
             }
             if g.node_type.is_some() {
-                out.push(Problem { key: true, ..problem(
-                    "/gcp/nodeType",
-                    "a Memorystore for Redis instance has no node type: its size is `gcp.memorySizeGb`",
-                    "remove `gcp.nodeType`",
-                )});
+                out.push(Problem {
+                    key: true,
+                    ..problem(
+                        "/gcp/nodeType",
+                        "a Memorystore for Redis instance has no node type: its size is `gcp.memorySizeGb`",
+                        "remove `gcp.nodeType`",
+                    )
+                });
             }
             if g.alternative_zone.is_some() && c.topology.mode == TopologyMode::Standalone {
-                out.push(Problem { key: true, ..problem(
-                    "/gcp/alternativeZone",
-                    "a BASIC instance (standalone) has no replica, so no alternative zone",
-                    "remove it, or use topology `replication` (STANDARD_HA)",
-                )});
+                out.push(Problem {
+                    key: true,
+                    ..problem(
+                        "/gcp/alternativeZone",
+                        "a BASIC instance (standalone) has no replica, so no alternative zone",
+                        "remove it, or use topology `replication` (STANDARD_HA)",
+                    )
+                });
             }
         }
         GcpProduct::RedisCluster | GcpProduct::Valkey => {
-            let max = if product == GcpProduct::RedisCluster { limits.cluster_replicas_max } else { limits.valkey_replicas_max };
+            let max = if product == GcpProduct::RedisCluster {
+                limits.cluster_replicas_max
+            } else {
+                limits.valkey_replicas_max
+            };
             if n > max {
-                out.push(problem("/topology", format!("{} allows at most {max} replicas per shard", product.title()), "use fewer replicas"));
+                out.push(problem(
+                    "/topology",
+                    format!("{} allows at most {max} replicas per shard", product.title()),
+                    "use fewer replicas",
+                ));
             }
             if c.topology.mode == TopologyMode::Cluster && c.topology.shards > limits.shards_max {
-                out.push(problem("/topology/shards", format!("Memorystore allows at most {} shards", limits.shards_max), "use fewer shards"));
+                out.push(problem(
+                    "/topology/shards",
+                    format!("Memorystore allows at most {} shards", limits.shards_max),
+                    "use fewer shards",
+                ));
             }
             let types = cat.node_types.get(product.as_str()).map(Vec::as_slice).unwrap_or_default();
             match &g.node_type {
@@ -212,34 +242,49 @@ pub fn problems(c: &Contract) -> Vec<Problem> {
                 Some(_) => {}
             }
             if g.memory_size_gb.is_some() {
-                out.push(Problem { key: true, ..problem(
-                    "/gcp/memorySizeGb",
-                    format!("{} is sized by `gcp.nodeType` and the shard count, not `memorySizeGb`", product.title()),
-                    "remove `gcp.memorySizeGb`",
-                )});
+                out.push(Problem {
+                    key: true,
+                    ..problem(
+                        "/gcp/memorySizeGb",
+                        format!(
+                            "{} is sized by `gcp.nodeType` and the shard count, not `memorySizeGb`",
+                            product.title()
+                        ),
+                        "remove `gcp.memorySizeGb`",
+                    )
+                });
             }
             if g.network.is_none() {
                 out.push(problem(
                     "/target",
-                    format!("{} needs `gcp.network` (its Private Service Connect endpoints live there)", product.title()),
+                    format!(
+                        "{} needs `gcp.network` (its Private Service Connect endpoints live there)",
+                        product.title()
+                    ),
                     "e.g. `gcp: { network: projects/shop-prod-4711/global/networks/default }`",
                 ));
             }
         }
     }
     if c.resources.maxmemory.is_some() {
-        out.push(Problem { key: true, ..problem(
-            "/resources/maxmemory",
-            "Memorystore derives maxmemory from the instance size; it cannot be set",
-            "remove it for this environment (`resources: { maxmemory: null }` in the overlay) and choose the size",
-        )});
+        out.push(Problem {
+            key: true,
+            ..problem(
+                "/resources/maxmemory",
+                "Memorystore derives maxmemory from the instance size; it cannot be set",
+                "remove it for this environment (`resources: { maxmemory: null }` in the overlay) and choose the size",
+            )
+        });
     }
     if c.resources.memory_limit.is_some() {
-        out.push(Problem { key: true, ..problem(
-            "/resources/memoryLimit",
-            "Memorystore has no container memory limit",
-            "remove it for this environment (`resources: { memoryLimit: null }`)",
-        )});
+        out.push(Problem {
+            key: true,
+            ..problem(
+                "/resources/memoryLimit",
+                "Memorystore has no container memory limit",
+                "remove it for this environment (`resources: { memoryLimit: null }`)",
+            )
+        });
     }
     let mode = c.redis.persistence.mode;
     let offered = cat.persistence.get(product.as_str()).map(Vec::as_slice).unwrap_or_default();
@@ -251,11 +296,14 @@ pub fn problems(c: &Contract) -> Vec<Problem> {
         ));
     }
     if g.snapshot_period.is_some() && !mode.rdb() {
-        out.push(Problem { key: true, ..problem(
-            "/gcp/snapshotPeriod",
-            "`gcp.snapshotPeriod` needs `redis.persistence.mode: rdb`",
-            "remove it, or turn RDB persistence on",
-        )});
+        out.push(Problem {
+            key: true,
+            ..problem(
+                "/gcp/snapshotPeriod",
+                "`gcp.snapshotPeriod` needs `redis.persistence.mode: rdb`",
+                "remove it, or turn RDB persistence on",
+            )
+        });
     }
     if !c.redis.modules.is_empty() {
         out.push(problem(
@@ -268,17 +316,34 @@ pub fn problems(c: &Contract) -> Vec<Problem> {
         let lower = name.to_ascii_lowercase();
         let pointer = format!("/redis/config/{}", pointer_segment(name));
         match cat.configs.get(&lower) {
-            None => out.push(Problem { key: true, ..problem(
-                pointer,
-                format!("`{name}` cannot be set on Memorystore: it is not one of the configurable `redisConfigs`"),
-                format!("configurable: {} (data/memorystore.toml)", cat.configs.keys().cloned().collect::<Vec<_>>().join(", ")),
-            )}),
-            Some(since) if crate::model::RedisVersion::ALL.iter().find(|v| v.as_str() == since).is_some_and(|v| c.redis.version.pair() < v.pair()) => {
-                out.push(Problem { key: true, ..problem(
+            None => out.push(Problem {
+                key: true,
+                ..problem(
                     pointer,
-                    format!("`{name}` is configurable on Memorystore from Redis {since}, not {}", c.redis.version.as_str()),
-                    "remove it, or use a newer `redis.version`",
-                )})
+                    format!("`{name}` cannot be set on Memorystore: it is not one of the configurable `redisConfigs`"),
+                    format!(
+                        "configurable: {} (data/memorystore.toml)",
+                        cat.configs.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                )
+            }),
+            Some(since)
+                if crate::model::RedisVersion::ALL
+                    .iter()
+                    .find(|v| v.as_str() == since)
+                    .is_some_and(|v| c.redis.version.pair() < v.pair()) =>
+            {
+                out.push(Problem {
+                    key: true,
+                    ..problem(
+                        pointer,
+                        format!(
+                            "`{name}` is configurable on Memorystore from Redis {since}, not {}",
+                            c.redis.version.as_str()
+                        ),
+                        "remove it, or use a newer `redis.version`",
+                    )
+                })
             }
             Some(_) => {}
         }
@@ -297,17 +362,24 @@ pub fn problems(c: &Contract) -> Vec<Problem> {
         if matches!(u.role, UserRole::Application | UserRole::Operator) {
             out.push(problem(
                 format!("/acl/users/{i}"),
-                format!("{} has no ACL users (user `{}`): clients use the AUTH string Google generates", product.title(), u.name),
+                format!(
+                    "{} has no ACL users (user `{}`): clients use the AUTH string Google generates",
+                    product.title(),
+                    u.name
+                ),
                 "remove `acl.users` for this environment and set `gcp.authString` (where clients find the AUTH string)",
             ));
         }
     }
     if c.security.auth == Auth::Optional && g.auth_string.is_some() {
-        out.push(Problem { key: true, ..problem(
-            "/gcp/authString",
-            "`gcp.authString` names the AUTH string, but `security.auth` is `optional` (AUTH off)",
-            "set `security.auth: required` or remove `gcp.authString`",
-        )});
+        out.push(Problem {
+            key: true,
+            ..problem(
+                "/gcp/authString",
+                "`gcp.authString` names the AUTH string, but `security.auth` is `optional` (AUTH off)",
+                "set `security.auth: required` or remove `gcp.authString`",
+            )
+        });
     }
     out
 }
@@ -368,8 +440,11 @@ impl Desired {
         let row = Catalog::get().version_for(g.product, c.redis.version.as_str())?;
         let cluster_mode = c.topology.mode == TopologyMode::Cluster;
         let replicas = replicas(c);
-        let tier = (g.product == GcpProduct::RedisInstance)
-            .then_some(if c.topology.mode == TopologyMode::Standalone { "BASIC" } else { "STANDARD_HA" });
+        let tier = (g.product == GcpProduct::RedisInstance).then_some(if c.topology.mode == TopologyMode::Standalone {
+            "BASIC"
+        } else {
+            "STANDARD_HA"
+        });
         let mut redis_configs = BTreeMap::new();
         redis_configs.insert("maxmemory-policy".to_string(), d.settings.maxmemory_policy.to_string());
         redis_configs.extend(d.settings.config_values());

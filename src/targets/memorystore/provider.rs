@@ -181,7 +181,8 @@ fn observed_body(i: &Instance) -> Map<String, Value> {
 /// The desired instance as the API's `Instance` (the rendered body, so that the reviewed
 /// document and what is sent are one).
 fn instance_of(body: Value) -> Result<Instance, Error> {
-    serde_json::from_value(body).map_err(|e| Error::msg(format!("internal: the rendered instance is not an Instance: {e}")))
+    serde_json::from_value(body)
+        .map_err(|e| Error::msg(format!("internal: the rendered instance is not an Instance: {e}")))
 }
 
 fn version_rank(v: &str) -> (u32, u32) {
@@ -230,9 +231,9 @@ impl MemorystoreProvider {
     /// The client endpoints of the instance, or an error when it does not exist.
     pub fn endpoints(&self) -> Result<Endpoints, Error> {
         let name = self.want.name();
-        let i = self.get(&name)?.ok_or_else(|| {
-            Error::msg(format!("instance {name} does not exist yet: `redisctl apply` creates it"))
-        })?;
+        let i = self
+            .get(&name)?
+            .ok_or_else(|| Error::msg(format!("instance {name} does not exist yet: `redisctl apply` creates it")))?;
         Ok(Endpoints {
             primary: format!("{}:{}", i.host, i.port),
             reader: (!i.read_endpoint.is_empty()).then(|| format!("{}:{}", i.read_endpoint, i.read_endpoint_port)),
@@ -251,7 +252,9 @@ impl MemorystoreProvider {
         self.rt.block_on(async {
             loop {
                 match poller.poll().await {
-                    None => return Err(Error::msg(format!("Memorystore {what}: the operation ended without a result"))),
+                    None => {
+                        return Err(Error::msg(format!("Memorystore {what}: the operation ended without a result")))
+                    }
                     Some(PollingResult::Completed(r)) => {
                         tracing::info!("memorystore: {what} done after {}s", start.elapsed().as_secs());
                         return r.map_err(|e| api_err(what, e));
@@ -290,7 +293,10 @@ impl MemorystoreProvider {
                 Some(s) => tracing::info!("memorystore: {name} is {s} ({}s)", start.elapsed().as_secs()),
             }
             if start.elapsed() > self.wait_timeout {
-                return Err(Error::msg(format!("Memorystore instance {name} is not READY after {}s", self.wait_timeout.as_secs())));
+                return Err(Error::msg(format!(
+                    "Memorystore instance {name} is not READY after {}s",
+                    self.wait_timeout.as_secs()
+                )));
             }
             std::thread::sleep(self.poll);
         }
@@ -543,10 +549,8 @@ impl Provider for MemorystoreProvider {
                 let key = rest.rsplit('/').next().unwrap_or_default();
                 let value = w.redis_configs.get(key).cloned().unwrap_or_default();
                 // The whole map as it is now with this one entry changed: one change, one PATCH.
-                let mut configs: BTreeMap<String, String> = self
-                    .get(&name)?
-                    .map(|i| i.redis_configs.into_iter().collect())
-                    .unwrap_or_default();
+                let mut configs: BTreeMap<String, String> =
+                    self.get(&name)?.map(|i| i.redis_configs.into_iter().collect()).unwrap_or_default();
                 configs.insert(key.to_string(), value);
                 let mut fields = Map::new();
                 fields.insert("redisConfigs".into(), json!(configs));
@@ -583,7 +587,9 @@ mod tests {
         let i = instance_of(body.clone()).unwrap();
         assert_eq!(i.tier.name(), Some("STANDARD_HA"));
         let seen = observed_body(&i);
-        for k in ["tier", "memorySizeGb", "redisConfigs", "persistenceConfig", "maintenancePolicy", "transitEncryptionMode"] {
+        for k in
+            ["tier", "memorySizeGb", "redisConfigs", "persistenceConfig", "maintenancePolicy", "transitEncryptionMode"]
+        {
             assert_eq!(seen[k], body[k], "{k}");
         }
     }

@@ -43,7 +43,8 @@ pub fn render(d: &Deployment) -> Result<Vec<Artifact>, String> {
         notes.push("TLS: server authentication with Google's per-instance CA (`redisctl connect` writes it)".into());
     }
     if want.product != GcpProduct::RedisInstance {
-        notes.push(format!("{}: rendered for review; plan and apply manage Redis instances only", want.product.title()));
+        notes
+            .push(format!("{}: rendered for review; plan and apply manage Redis instances only", want.product.title()));
     }
     let doc = json!({
         "environment": d.env,
@@ -73,9 +74,9 @@ fn body(want: &Desired, fsync: Fsync) -> Value {
 }
 
 fn maintenance(want: &Desired) -> Option<Value> {
-    want.maintenance.as_ref().map(|w| {
-        json!({ "weeklyMaintenanceWindow": [{ "day": w.day.api(), "startTime": { "hours": w.hour } }] })
-    })
+    want.maintenance
+        .as_ref()
+        .map(|w| json!({ "weeklyMaintenanceWindow": [{ "day": w.day.api(), "startTime": { "hours": w.hour } }] }))
 }
 
 fn fsync_api(f: Fsync) -> &'static str {
@@ -136,7 +137,9 @@ pub fn instance_persistence(want: &Desired) -> Value {
 
 fn cluster_persistence(want: &Desired, fsync: Fsync, mode_key: &str) -> Value {
     match want.persistence {
-        PersistenceMode::Rdb => json!({ "mode": "RDB", "rdbConfig": { "rdbSnapshotPeriod": want.snapshot_period.api() } }),
+        PersistenceMode::Rdb => {
+            json!({ "mode": "RDB", "rdbConfig": { "rdbSnapshotPeriod": want.snapshot_period.api() } })
+        }
         m if m.aof() => json!({ "mode": "AOF", "aofConfig": { "appendFsync": fsync_api(fsync) } }),
         _ => json!({ "mode": mode_key }),
     }
