@@ -50,14 +50,20 @@ fn python() -> PathBuf {
 }
 
 impl Peer {
+    /// Operations are done at their first poll.
     pub fn start() -> Peer {
+        Peer::settling(0.0)
+    }
+
+    /// Operations are done `seconds` after they started (at a poll or any request after that).
+    pub fn settling(seconds: f64) -> Peer {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("requests.jsonl");
         let port = free_port();
         let mut child = KillOnDrop(
             Command::new(python())
                 .arg(repo_root().join("tests/peers/memorystore_peer.py"))
-                .args(["--port", &port.to_string(), "--log"])
+                .args(["--port", &port.to_string(), "--settle", &seconds.to_string(), "--log"])
                 .arg(&log)
                 .stdout(Stdio::piped())
                 .stderr(Stdio::inherit())

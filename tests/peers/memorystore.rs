@@ -3,7 +3,7 @@
 //! comes from Google's published discovery document (the revision is printed) and proto enums.
 
 use crate::common::memorystore::{prod, Peer, BASE};
-use crate::common::{Run, TempProject};
+use crate::common::{redisctl_std, wait_for, KillOnDrop, Run, TempProject};
 
 /// The AUTH string of the tests' own secret reference (what an operator would export after
 /// `gcloud redis instances get-auth-string`); the peer generates its own as well.
@@ -15,21 +15,30 @@ struct Env {
     outputs: Vec<String>,
 }
 
+/// The variables of every run: the peer's endpoint, fast polling, the AUTH string reference.
+fn environment(peer: &Peer) -> Vec<(&'static str, String)> {
+    vec![
+        ("REDISCTL_MEMORYSTORE_ENDPOINT", peer.url.clone()),
+        ("REDISCTL_MEMORYSTORE_POLL_MS", "20".into()),
+        ("CATALOG_AUTH_STRING", AUTH_STRING.into()),
+        // No Application Default Credentials on this machine: the local endpoint needs none.
+        ("GOOGLE_APPLICATION_CREDENTIALS", "/nonexistent".into()),
+    ]
+}
+
 impl Env {
     fn new(overlay: &str) -> Env {
+        Env::with_peer(overlay, Peer::start())
+    }
+
+    fn with_peer(overlay: &str, peer: Peer) -> Env {
         let project = TempProject::new(&[("redisctl.yaml", BASE), ("environments/prod.yaml", overlay)]);
-        Env { project, peer: Peer::start(), outputs: Vec::new() }
+        Env { project, peer, outputs: Vec::new() }
     }
 
     fn run(&mut self, args: &[&str]) -> Run {
         let mut cmd = self.project.cmd();
-        cmd.args(args)
-            .env("REDISCTL_MEMORYSTORE_ENDPOINT", &self.peer.url)
-            .env("REDISCTL_MEMORYSTORE_POLL_MS", "20")
-            .env("CATALOG_AUTH_STRING", AUTH_STRING)
-            // No Application Default Credentials on this machine: the local endpoint needs none.
-            .env("GOOGLE_APPLICATION_CREDENTIALS", "/nonexistent")
-            .env_remove("GOOGLE_CLOUD_PROJECT");
+        cmd.args(args).envs(environment(&self.peer)).env_remove("GOOGLE_CLOUD_PROJECT");
         let run = Run::of(&mut cmd);
         self.outputs.push(run.stdout.clone());
         self.outputs.push(run.stderr.clone());
@@ -247,4 +256,49 @@ fn memorystore_peer_refuses_what_the_discovery_document_does_not_describe() {
     let (code, answer) = post(&format!("{parent}?instanceId=a1"), r#"{"tier":"BASIC","memorySizeGb":1}"#);
     assert_eq!(code, 200, "{answer}");
     assert_eq!(answer["done"], false, "a long-running operation");
+}
+
+#[test]
+fn memorystore_interrupted_apply_is_resumed_and_waits_are_bounded() {
+    // Operations take 2 s at the peer, whoever polls.
+    let mut env = Env::with_peer(&prod(""), Peer::settling(2.0));
+
+    // An apply killed right after its create request reached the API (it polls once a minute).
+    let mut child = KillOnDrop(
+        redisctl_std()
+            .current_dir(env.project.path())
+            .args(["apply", "--env", "prod", "--auto-approve"])
+            .envs(environment(&env.peer))
+            .env("REDISCTL_MEMORYSTORE_POLL_MS", "60000")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for("the create request", std::time::Duration::from_secs(30), || {
+        if env.peer.mutations().iter().any(|r| r["method"] == "POST") {
+            Ok(())
+        } else {
+            Err("not yet".into())
+        }
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // The instance is still being created: the plan says apply waits for it, and apply does.
+    let run = env.run(&["plan", "--env", "prod"]);
+    assert!(run.stdout.contains("~ memorystore:instance/catalog-prod"), "{}", run.show());
+    assert!(run.stdout.contains("is CREATING"), "{}", run.show());
+    env.run(&["apply", "--env", "prod", "--auto-approve"]).assert_code(0);
+    assert_eq!(env.peer.mutations().len(), 1, "resumed, not created twice");
+    env.run(&["plan", "--env", "prod", "--detailed-exitcode"]).assert_code(0);
+
+    // An operation that takes longer than --wait-timeout: apply fails and says where it stands.
+    env.project.write("environments/prod.yaml", prod("").replace("memorySizeGb: 5", "memorySizeGb: 6"));
+    let run = env.run(&["apply", "--env", "prod", "--auto-approve", "--wait-timeout", "1s"]);
+    run.assert_code(1);
+    assert!(run.stderr.contains("not done after 1s"), "{}", run.show());
+    // It went on at Google: once done, nothing is left to do.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    env.run(&["plan", "--env", "prod", "--detailed-exitcode"]).assert_code(0);
 }

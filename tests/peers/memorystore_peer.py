@@ -15,7 +15,8 @@ published API description, not from expectations written here:
 Anything the description does not allow is answered the way Google answers it: HTTP 400
 `INVALID_ARGUMENT` (404 `NOT_FOUND`, 409 `ALREADY_EXISTS`) in Google's error JSON. Instances are
 kept in memory; every mutation returns a long-running operation that completes when it is
-polled once. Each request is appended to the `--log` file as one JSON line. The AUTH string of
+polled once `--settle` seconds (default 0) after it started, or at any request after that (Google
+finishes the work whether or not anyone polls: an interrupted client finds it done). Each request is appended to the `--log` file as one JSON line. The AUTH string of
 an instance is generated here and served only by `GET .../authString`.
 
 Standard library only. Usage: memorystore_peer.py --port N --log FILE
@@ -30,6 +31,7 @@ import secrets
 import sys
 import sysconfig
 import threading
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
@@ -176,8 +178,9 @@ class Api:
 
 
 class Peer:
-    def __init__(self, api, log_path):
+    def __init__(self, api, log_path, settle):
         self.api = api
+        self.settle = settle
         self.log_path = log_path
         self.lock = threading.Lock()
         self.instances = {}
@@ -218,6 +221,7 @@ class Peer:
             raise invalid("Invalid JSON payload received. This method takes no body.")
         resource = "/".join(url.path.split("/")[2:])  # after /v1/
         with self.lock:
+            self.finish_settled()
             answer, schema = self.dispatch(method["id"].split(".")[-2:], resource, query, body)
         return self.api.check(answer, {"$ref": schema}, "response", True, to_ints=ints) if schema else answer
 
@@ -254,19 +258,29 @@ class Peer:
             "done": False,
             "metadata": {"@type": METADATA_TYPE, "createTime": NOW, "target": target, "verb": verb, "apiVersion": "v1"},
         }
-        self.operations[name] = (op, effect)
+        self.operations[name] = (op, effect, time.monotonic())
         return op
+
+    def finish_settled(self):
+        for name, (op, _, started) in list(self.operations.items()):
+            if not op["done"] and self.settle and time.monotonic() - started >= self.settle:
+                self.complete(name)
 
     def poll(self, name):
         if name not in self.operations:
             raise ApiError(404, "NOT_FOUND", f"Operation '{name}' was not found")
-        op, effect = self.operations[name]
+        op, _, started = self.operations[name]
+        if not op["done"] and time.monotonic() - started >= self.settle:
+            self.complete(name)
+        return op
+
+    def complete(self, name):
+        op, effect, _ = self.operations[name]
         if not op["done"]:
             result = effect()
             op["done"] = True
             op["metadata"]["endTime"] = NOW
             op["response"] = {"@type": INSTANCE_TYPE, **result} if result else {"@type": EMPTY_TYPE}
-        return op
 
     def create(self, parent, instance_id, body):
         if not re.fullmatch(r"[a-z][a-z0-9-]{0,38}[a-z0-9]", instance_id):
@@ -362,10 +376,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--log", required=True)
+    parser.add_argument("--settle", type=float, default=0.0, help="seconds before an operation can be done")
     args = parser.parse_args()
     path = locate(DISCOVERY)
     doc = json.load(open(path, encoding="utf-8"))
-    peer = Peer(Api(doc), args.log)
+    peer = Peer(Api(doc), args.log, args.settle)
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
