@@ -144,6 +144,27 @@ fn memorystore_instance_is_created_changed_and_deleted_through_the_api() {
     assert_eq!(patches[0]["body"]["memorySizeGb"], 6);
     env.run(&["plan", "--env", "prod", "--detailed-exitcode"]).assert_code(0);
 
+    // An entry the contract drops is removed: one PATCH of the map without it.
+    let before = env.peer.mutations().len();
+    env.project.write(
+        "environments/prod.yaml",
+        prod("  labels: { team: catalog }\n").replace("memorySizeGb: 5", "memorySizeGb: 6"),
+    );
+    let plan = env.plan_json();
+    assert_eq!(
+        changes(&plan),
+        vec![("memorystore:config/catalog-prod/activedefrag".into(), "[\"delete\"]".into())],
+        "{plan:#}"
+    );
+    env.run(&["apply", "--env", "prod", "--auto-approve"]).assert_code(0);
+    let patches: Vec<_> = env.peer.mutations().split_off(before);
+    assert_eq!(patches.len(), 1, "{patches:#?}");
+    assert_eq!(patches[0]["query"]["updateMask"], "redisConfigs");
+    assert_eq!(patches[0]["body"]["redisConfigs"], serde_json::json!({ "maxmemory-policy": "allkeys-lru" }));
+    env.run(&["plan", "--env", "prod", "--detailed-exitcode"]).assert_code(0);
+    env.project.write("environments/prod.yaml", &overlay);
+    env.run(&["apply", "--env", "prod", "--auto-approve"]).assert_code(0);
+
     // Connect: the instance's host and TLS port, the server CA Google issued, the AUTH string's reference.
     let run = env.run(&["connect", "--env", "prod", "--format", "json"]);
     run.assert_code(0);

@@ -64,10 +64,13 @@ fn address(kind: &str, id: &str) -> Address {
 }
 
 /// What the state keeps of the instance: its full name, so that a region change (a new name)
-/// is a replacement of the old instance, and `destroy` finds it.
+/// is a replacement of the old instance, and `destroy` finds it; and the `redisConfigs` entries
+/// redisctl set, so that one the contract drops is removed (and one set by hand is left alone).
 #[derive(Debug, Serialize, Deserialize)]
 struct InstanceRecord {
     name: String,
+    #[serde(default)]
+    configs: Vec<String>,
 }
 
 /// Where clients connect, from the instance.
@@ -431,6 +434,19 @@ impl MemorystoreProvider {
             ch.after = Some(Shown::Value(Value::Object(after)));
             out.push(ch);
         }
+        let recorded = state.record::<InstanceRecord>(&address("instance", id))?.map(|r| r.configs).unwrap_or_default();
+        for name in recorded.iter().filter(|n| !w.redis_configs.contains_key(*n) && have.redis_configs.contains_key(*n))
+        {
+            let mut ch = self.change("config", &format!("{id}/{name}"), Action::Delete);
+            ch.flags.live = true;
+            ch.before = have.redis_configs.get(name).map(|v| Shown::Text(v.clone()));
+            ch.reason = Some(
+                "no longer in the contract: UpdateInstance (PATCH, updateMask redis_configs) without it, back to \
+                 Memorystore's default"
+                    .into(),
+            );
+            out.push(ch);
+        }
         for (name, value) in &w.redis_configs {
             let current = have.redis_configs.get(name);
             if current == Some(value) {
@@ -477,7 +493,8 @@ impl MemorystoreProvider {
     }
 
     fn record(&self, state: &mut State) -> Result<(), Error> {
-        state.put(&address("instance", &self.want.id), &InstanceRecord { name: self.want.name() })
+        let configs = self.want.redis_configs.keys().cloned().collect();
+        state.put(&address("instance", &self.want.id), &InstanceRecord { name: self.want.name(), configs })
     }
 }
 
@@ -544,14 +561,17 @@ impl Provider for MemorystoreProvider {
                     self.patch(&paths, fields)?;
                 }
             }
-            ("config", Action::Update) => {
+            ("config", action @ (Action::Update | Action::Delete)) => {
                 self.wait_ready(&name)?;
                 let key = rest.rsplit('/').next().unwrap_or_default();
-                let value = w.redis_configs.get(key).cloned().unwrap_or_default();
-                // The whole map as it is now with this one entry changed: one change, one PATCH.
+                // The whole map as it is now with this one entry changed (or gone): one change,
+                // one PATCH; a map in an updateMask is replaced as a whole.
                 let mut configs: BTreeMap<String, String> =
                     self.get(&name)?.map(|i| i.redis_configs.into_iter().collect()).unwrap_or_default();
-                configs.insert(key.to_string(), value);
+                match (action, w.redis_configs.get(key)) {
+                    (Action::Update, Some(value)) => configs.insert(key.to_string(), value.clone()),
+                    _ => configs.remove(key),
+                };
                 let mut fields = Map::new();
                 fields.insert("redisConfigs".into(), json!(configs));
                 self.patch(&["redis_configs"], fields)?;
