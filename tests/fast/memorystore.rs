@@ -176,3 +176,18 @@ fn memorystore_review_reads_the_product_model() {
     assert!(run.stdout.contains("automatic failover to a replica in another zone"), "{}", run.show());
     assert!(run.stdout.contains("sunday 05:00-06:00 UTC (Memorystore)"), "{}", run.show());
 }
+
+#[test]
+fn memorystore_review_names_google_s_snapshots() {
+    let base = BASE.replace("maxmemoryPolicy: allkeys-lru", "maxmemoryPolicy: allkeys-lru, persistence: { mode: rdb }");
+    let project =
+        TempProject::new(&[("redisctl.yaml", &base), ("environments/prod.yaml", &prod("  snapshotPeriod: 6h\n"))]);
+    let mut cmd = common::redisctl_in(project.path());
+    cmd.args(["review", "--env", "prod"]);
+    let run = Run::of(&mut cmd);
+    assert!(run.stdout.contains("Google's RDB snapshots every 6 hours"), "{}", run.show());
+    let out = tempfile::tempdir().unwrap();
+    render(project.path(), "prod", out.path(), &[]);
+    let doc = String::from_utf8(read_tree(out.path())["memorystore/requests.yaml"].clone()).unwrap();
+    assert!(doc.contains("persistenceMode: RDB") && doc.contains("rdbSnapshotPeriod: SIX_HOURS"), "{doc}");
+}

@@ -137,7 +137,10 @@ fn memorystore_instance_is_created_changed_and_deleted_through_the_api() {
     env.project.write("environments/prod.yaml", &overlay);
     let plan = env.plan_json();
     assert_eq!(changes(&plan), vec![("memorystore:instance/catalog-prod".into(), "[\"update\"]".into())], "{plan:#}");
-    env.run(&["apply", "--env", "prod", "--auto-approve"]).assert_code(0);
+    // Through a saved plan, as a pull request workflow applies it.
+    let plan_file = env.project.path().join("resize.plan");
+    env.run(&["plan", "--env", "prod", "--out", plan_file.to_str().unwrap()]).assert_code(0);
+    env.run(&["apply", plan_file.to_str().unwrap()]).assert_code(0);
     let patches: Vec<_> = env.peer.mutations().split_off(before);
     assert_eq!(patches.len(), 1, "{patches:#?}");
     assert_eq!(patches[0]["query"]["updateMask"], "labels,memorySizeGb");
@@ -273,10 +276,28 @@ fn memorystore_peer_refuses_what_the_discovery_document_does_not_describe() {
     assert_eq!(post(&format!("{parent}?instanceId=a1"), r#"{"tier":"BASIC"}"#).0, 400);
     assert_eq!(post(&format!("{parent}?instanceId=a1&force=true"), r#"{"tier":"BASIC","memorySizeGb":1}"#).0, 400);
     assert_eq!(post("/v1/projects/p-4711/locations/europe-west1/caches", "{}").0, 404);
+    // An updateMask path that is output only (or no field at all).
+    let patch = |mask: &str| -> u16 {
+        use std::io::{Read, Write};
+        let host = peer.url.trim_start_matches("http://");
+        let mut s = std::net::TcpStream::connect(host).unwrap();
+        let body = r#"{"host":"10.9.9.9"}"#;
+        write!(
+            s,
+            "PATCH {parent}/a1?updateMask={mask} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).unwrap();
+        answer.split(' ').nth(1).unwrap().parse().unwrap()
+    };
     // What the document describes is accepted.
     let (code, answer) = post(&format!("{parent}?instanceId=a1"), r#"{"tier":"BASIC","memorySizeGb":1}"#);
     assert_eq!(code, 200, "{answer}");
     assert_eq!(answer["done"], false, "a long-running operation");
+    assert_eq!(patch("host"), 400, "host is output only");
+    assert_eq!(patch("hostname"), 400, "no such field");
 }
 
 #[test]
