@@ -344,3 +344,68 @@ fn memorystore_interrupted_apply_is_resumed_and_waits_are_bounded() {
     std::thread::sleep(std::time::Duration::from_secs(2));
     env.run(&["plan", "--env", "prod", "--detailed-exitcode"]).assert_code(0);
 }
+
+#[test]
+fn memorystore_redis_cluster_is_created_resharded_and_deleted_through_the_api() {
+    let base = BASE.replace("\"7.0\"", "\"7.2\"");
+    let cluster = |shards: u32, network: &str| {
+        prod("keyspace: { clusterSafe: true }\n")
+            .replace(
+                "topology: { mode: replication, replicas: 1 }",
+                &format!("topology: {{ mode: cluster, shards: {shards}, replicasPerShard: 1 }}"),
+            )
+            .replace(
+                "  memorySizeGb: 5\n",
+                &format!(
+                    "  product: redis-cluster\n  nodeType: REDIS_HIGHMEM_MEDIUM\n  network: projects/shop-prod-4711/global/networks/{network}\n"
+                ),
+            )
+            .replace("  authString: { fromEnv: CATALOG_AUTH_STRING }\n", "")
+    };
+    let mut env = Env::new(&cluster(3, "default"));
+    env.project.write("redisctl.yaml", &base);
+    let name = "projects/shop-prod-4711/locations/europe-west1/clusters/catalog-prod";
+
+    env.run(&["plan", "--env", "prod", "--detailed-exitcode"]).assert_code(2);
+    let plan = env.plan_json();
+    assert_eq!(changes(&plan), vec![("memorystore:cluster/catalog-prod".into(), "[\"create\"]".into())], "{plan:#}");
+    env.run(&["apply", "--env", "prod", "--auto-approve"]).assert_code(0);
+    let creates = env.peer.mutations();
+    assert_eq!(creates.len(), 1, "{creates:#?}");
+    assert_eq!(creates[0]["path"], "/v1/projects/shop-prod-4711/locations/europe-west1/clusters");
+    assert_eq!(creates[0]["query"]["clusterId"], "catalog-prod");
+    assert_eq!(creates[0]["body"]["shardCount"], 3);
+    env.run(&["plan", "--env", "prod", "--detailed-exitcode"]).assert_code(0);
+
+    // Resharding 3 → 4: one PATCH of shardCount.
+    let before = env.peer.mutations().len();
+    env.project.write("environments/prod.yaml", cluster(4, "default"));
+    let plan = env.plan_json();
+    assert_eq!(changes(&plan), vec![("memorystore:cluster/catalog-prod".into(), "[\"update\"]".into())], "{plan:#}");
+    env.run(&["apply", "--env", "prod", "--auto-approve"]).assert_code(0);
+    let patches: Vec<_> = env.peer.mutations().split_off(before);
+    assert_eq!(patches.len(), 1, "{patches:#?}");
+    assert_eq!(patches[0]["method"], "PATCH");
+    assert_eq!(patches[0]["path"], format!("/v1/{name}"));
+    assert_eq!(patches[0]["query"]["updateMask"], "shardCount");
+    assert_eq!(patches[0]["body"]["shardCount"], 4);
+    env.run(&["plan", "--env", "prod", "--detailed-exitcode"]).assert_code(0);
+
+    // Clients start from the discovery endpoint.
+    let run = env.run(&["connect", "--env", "prod", "--format", "json"]);
+    run.assert_code(0);
+    let connect: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(connect["mode"], "cluster", "{connect:#}");
+    assert_eq!(connect["endpoints"][0], "10.0.0.3:6379", "{connect:#}");
+
+    // Another network is a new cluster: refused without --allow-destroy; destroy deletes it.
+    env.project.write("environments/prod.yaml", cluster(4, "private"));
+    let run = env.run(&["apply", "--env", "prod", "--auto-approve"]);
+    run.assert_code(1);
+    assert!(run.stderr.contains("--allow-destroy"), "{}", run.show());
+    assert!(run.stdout.contains("-/+ memorystore:cluster/catalog-prod"), "{}", run.show());
+    env.project.write("environments/prod.yaml", cluster(4, "default"));
+    env.run(&["destroy", "--env", "prod", "--auto-approve", "--allow-destroy"]).assert_code(0);
+    assert_eq!(env.peer.mutations().last().unwrap()["method"], "DELETE");
+    env.run(&["plan", "--env", "prod", "--detailed-exitcode"]).assert_code(2);
+}

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A local Memorystore for Redis API (redis.googleapis.com v1) for redisctl's peer tests.
+"""A local Memorystore for Redis API (redis.googleapis.com v1: instances and clusters) for redisctl's peer tests.
 
 There is no official Memorystore emulator. This peer's checking comes from Google's own
 published API description, not from expectations written here:
@@ -9,7 +9,8 @@ published API description, not from expectations written here:
   `redis.v1.json` shipped in PyPI `google-api-python-client` (its revision is printed);
 * the numbers of enum values (clients send `$alt=json;enum-encoding=int`, so enums travel as
   proto numbers, which discovery documents do not carry): the proto enums of PyPI
-  `google-cloud-redis` (`google/cloud/redis_v1/types/cloud_redis.py`) and
+  `google-cloud-redis` (`google/cloud/redis_v1/types/cloud_redis.py`), `google-cloud-redis-cluster`
+  (`google/cloud/redis_cluster_v1/types/cloud_redis_cluster.py`) and
   `googleapis-common-protos` (`google/type/dayofweek.proto`), read as text, never imported.
 
 Anything the description does not allow is answered the way Google answers it: HTTP 400
@@ -37,8 +38,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 DISCOVERY = "googleapiclient/discovery_cache/documents/redis.v1.json"
-ENUM_SOURCES = ["google/cloud/redis_v1/types/cloud_redis.py", "google/type/dayofweek.proto"]
-INSTANCE_TYPE = "type.googleapis.com/google.cloud.redis.v1.Instance"
+ENUM_SOURCES = [
+    "google/cloud/redis_v1/types/cloud_redis.py",
+    "google/cloud/redis_cluster_v1/types/cloud_redis_cluster.py",
+    "google/type/dayofweek.proto",
+]
+# Per collection: the resource schema, its id parameter, the type of an operation's response,
+# the state it settles in.
+COLLECTIONS = {
+    "instances": ("Instance", "instanceId", "type.googleapis.com/google.cloud.redis.v1.Instance", "READY"),
+    "clusters": ("Cluster", "clusterId", "type.googleapis.com/google.cloud.redis.cluster.v1.Cluster", "ACTIVE"),
+}
 METADATA_TYPE = "type.googleapis.com/google.cloud.redis.v1.OperationMetadata"
 EMPTY_TYPE = "type.googleapis.com/google.protobuf.Empty"
 NOW = "2026-12-01T00:00:00Z"
@@ -63,24 +73,30 @@ def locate(rel):
 
 
 def proto_enums():
-    """Every enum of the published client types: frozenset of names → {name: number}."""
+    """Every enum of the published client types: (qualified class path, {name: number})."""
     enums = []
+
+    def walk(node, path):
+        for n in ast.iter_child_nodes(node):
+            if isinstance(n, ast.ClassDef):
+                if any(getattr(b, "attr", "") == "Enum" for b in n.bases):
+                    members = {
+                        t.id: a.value.value
+                        for a in n.body
+                        if isinstance(a, ast.Assign) and isinstance(a.value, ast.Constant)
+                        for t in a.targets
+                        if isinstance(t, ast.Name)
+                    }
+                    enums.append((tuple(path + [n.name]), members))
+                walk(n, path + [n.name])
+
     for rel in ENUM_SOURCES:
         text = open(locate(rel), encoding="utf-8").read()
         if rel.endswith(".py"):
-            for node in ast.walk(ast.parse(text)):
-                if isinstance(node, ast.ClassDef) and any(getattr(b, "attr", "") == "Enum" for b in node.bases):
-                    members = {
-                        t.id: s.value.value
-                        for s in node.body
-                        if isinstance(s, ast.Assign) and isinstance(s.value, ast.Constant)
-                        for t in s.targets
-                        if isinstance(t, ast.Name)
-                    }
-                    enums.append(members)
+            walk(ast.parse(text), [])
         else:
-            for body in re.findall(r"enum\s+\w+\s*\{([^}]*)\}", text):
-                enums.append({n: int(v) for n, v in re.findall(r"(\w+)\s*=\s*(\d+)\s*;", body)})
+            for name, body in re.findall(r"enum\s+(\w+)\s*\{([^}]*)\}", text):
+                enums.append(((name,), {n: int(v) for n, v in re.findall(r"(\w+)\s*=\s*(\d+)\s*;", body)}))
     return enums
 
 
@@ -116,46 +132,55 @@ class Api:
             raise ApiError(405, "METHOD_NOT_ALLOWED", f"{verb} is not allowed on {path}")
         raise ApiError(404, "NOT_FOUND", f"The requested URL {path} was not found on this server.")
 
-    def numbers(self, names):
-        """The proto numbers of an enum with these discovery names (exactly one published enum)."""
-        found = [e for e in self.enums if set(e) == set(names)]
-        if len({tuple(sorted(e.items())) for e in found}) != 1:
-            raise ApiError(500, "INTERNAL", f"peer: no unique published enum with values {names}")
-        return found[0]
+    def numbers(self, names, context):
+        """The proto numbers of the enum with these discovery names. Several published enums can
+        share the names with other numbers (`Cluster.State`, `TokenAuthUser.State`): then the
+        one of the message and field (`context`: schema id, field name) decides."""
+        found = [(path, e) for path, e in self.enums if set(e) == set(names)]
+        if len({tuple(sorted(e.items())) for _, e in found}) > 1:
+            schema, field = context
+            enum = field[:1].upper() + field[1:]
+            found = [(p, e) for p, e in found if p == (schema, enum)] or [(p, e) for p, e in found if p == (enum,)]
+        if len({tuple(sorted(e.items())) for _, e in found}) != 1:
+            raise ApiError(500, "INTERNAL", f"peer: no unique published enum with values {names} ({context})")
+        return found[0][1]
 
-    def check(self, value, schema, where, ints, to_ints=False):
+    def check(self, value, schema, where, ints, to_ints=False, context=("", "")):
         """`value` against a discovery schema: the value with enum names (or numbers when
-        `to_ints`), or ApiError. Output-only fields in a request are dropped, as Google does."""
+        `to_ints`), or ApiError. `context`: the schema id and field the value is in."""
         if "$ref" in schema:
-            return self.check(value, self.schemas[schema["$ref"]], where, ints, to_ints)
+            return self.check(value, self.schemas[schema["$ref"]], where, ints, to_ints, context)
         kind = schema.get("type")
         if "enum" in schema:
             names = schema["enum"]
             if isinstance(value, int) and not isinstance(value, bool) and ints:
-                by_number = {v: k for k, v in self.numbers(names).items()}
+                by_number = {v: k for k, v in self.numbers(names, context).items()}
                 if value not in by_number:
                     raise invalid(f"Invalid value at '{where}' ({value}): not a value of the enum")
                 value = by_number[value]
             if not isinstance(value, str) or value not in names:
                 raise invalid(f"Invalid value at '{where}', \"{value}\": expected one of {', '.join(names)}")
-            return self.numbers(names)[value] if to_ints else value
+            return self.numbers(names, context)[value] if to_ints else value
         if kind == "object" or "properties" in schema:
             if not isinstance(value, dict):
                 raise invalid(f"Invalid JSON payload received. '{where}' must be an object")
             if "additionalProperties" in schema and "properties" not in schema:
-                return {k: self.check(v, schema["additionalProperties"], f"{where}[{k}]", ints, to_ints) for k, v in value.items()}
+                return {
+                    k: self.check(v, schema["additionalProperties"], f"{where}[{k}]", ints, to_ints, context)
+                    for k, v in value.items()
+                }
             props = schema.get("properties", {})
             out = {}
             for key, v in value.items():
                 name = key if key in props else camel(key)
                 if key == "@type" or name not in props:
                     raise invalid(f"Invalid JSON payload received. Unknown name \"{key}\" at '{where}': Cannot find field.")
-                out[name] = self.check(v, props[name], f"{where}.{name}", ints, to_ints)
+                out[name] = self.check(v, props[name], f"{where}.{name}", ints, to_ints, (schema.get("id", ""), name))
             return out
         if kind == "array":
             if not isinstance(value, list):
                 raise invalid(f"Invalid value at '{where}': expected a list")
-            return [self.check(v, schema["items"], f"{where}[{i}]", ints, to_ints) for i, v in enumerate(value)]
+            return [self.check(v, schema["items"], f"{where}[{i}]", ints, to_ints, context) for i, v in enumerate(value)]
         if kind == "integer":
             # int64 travels as a JSON string, int32 as a number (both are accepted by Google).
             if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and re.fullmatch(r"-?\d+", value))):
@@ -186,6 +211,7 @@ class Peer:
         self.instances = {}
         self.auth_strings = {}
         self.operations = {}
+        self.response_types = {}
         self.next_ip = 3
 
     def log(self, entry):
@@ -227,20 +253,22 @@ class Peer:
 
     def dispatch(self, op, resource, query, body):
         collection, verb = op
-        if collection == "instances" and verb == "create":
-            return self.create(resource.rsplit("/", 1)[0], query["instanceId"], body), "Operation"
-        if collection == "instances" and verb == "get":
-            return self.get(resource), "Instance"
-        if collection == "instances" and verb == "getAuthString":
-            self.get(resource.rsplit("/", 1)[0])
-            return {"authString": self.auth_strings.get(resource.rsplit("/", 1)[0], "")}, "InstanceAuthString"
-        if collection == "instances" and verb == "patch":
-            return self.patch(resource, query["updateMask"], body), "Operation"
-        if collection == "instances" and verb == "upgrade":
-            return self.upgrade(resource.rsplit(":", 1)[0], body), "Operation"
-        if collection == "instances" and verb == "delete":
-            self.get(resource)
-            return self.operation(resource, "delete", lambda: self.instances.pop(resource, None) and None), "Operation"
+        if collection in COLLECTIONS:
+            schema, id_param, _, _ = COLLECTIONS[collection]
+            if verb == "create":
+                return self.create(collection, resource.rsplit("/", 1)[0], query[id_param], body), "Operation"
+            if verb == "get":
+                return self.get(resource), schema
+            if verb == "getAuthString":
+                self.get(resource.rsplit("/", 1)[0])
+                return {"authString": self.auth_strings.get(resource.rsplit("/", 1)[0], "")}, "InstanceAuthString"
+            if verb == "patch":
+                return self.patch(collection, resource, query["updateMask"], body), "Operation"
+            if verb == "upgrade":
+                return self.upgrade(resource.rsplit(":", 1)[0], body), "Operation"
+            if verb == "delete":
+                self.get(resource)
+                return self.operation(resource, "delete", lambda: self.instances.pop(resource, None) and None), "Operation"
         if collection == "operations" and verb == "get":
             return self.poll(resource), "Operation"
         raise ApiError(501, "UNIMPLEMENTED", f"peer: {collection}.{verb} is described by the API but not served here")
@@ -251,6 +279,7 @@ class Peer:
         return self.instances[name]
 
     def operation(self, target, verb, effect):
+        collection = target.split("/")[4]
         location = "/".join(target.split("/")[:4])
         name = f"{location}/operations/operation-{uuid.uuid4().hex[:12]}"
         op = {
@@ -258,6 +287,7 @@ class Peer:
             "done": False,
             "metadata": {"@type": METADATA_TYPE, "createTime": NOW, "target": target, "verb": verb, "apiVersion": "v1"},
         }
+        self.response_types[name] = COLLECTIONS[collection][2]
         self.operations[name] = (op, effect, time.monotonic())
         return op
 
@@ -280,81 +310,98 @@ class Peer:
             result = effect()
             op["done"] = True
             op["metadata"]["endTime"] = NOW
-            op["response"] = {"@type": INSTANCE_TYPE, **result} if result else {"@type": EMPTY_TYPE}
+            op["response"] = {"@type": self.response_types[name], **result} if result else {"@type": EMPTY_TYPE}
 
-    def create(self, parent, instance_id, body):
-        if not re.fullmatch(r"[a-z][a-z0-9-]{0,38}[a-z0-9]", instance_id):
-            raise invalid(f"instanceId '{instance_id}' must be 2-40 lower case letters, digits and hyphens")
-        name = f"{parent}/instances/{instance_id}"
+    def create(self, collection, parent, resource_id, body):
+        schema, _, _, settled = COLLECTIONS[collection]
+        if not re.fullmatch(r"[a-z][a-z0-9-]{0,38}[a-z0-9]", resource_id):
+            raise invalid(f"'{resource_id}' must be 2-40 lower case letters, digits and hyphens")
+        name = f"{parent}/{collection}/{resource_id}"
         if name in self.instances:
             raise ApiError(409, "ALREADY_EXISTS", f"Resource '{name}' already exists")
-        for field, prop in self.api.schemas["Instance"]["properties"].items():
+        for field, prop in self.api.schemas[schema]["properties"].items():
             if prop.get("description", "").startswith("Required.") and field != "name" and field not in body:
-                raise invalid(f"instance.{field} is required")
-        body = self.api.strip_output_only(body, "Instance")
+                raise invalid(f"{schema.lower()}.{field} is required")
+        body = self.api.strip_output_only(body, schema)
         region = parent.split("/")[3]
-        tls = body.get("transitEncryptionMode") == "SERVER_AUTHENTICATION"
-        instance = {
-            "redisVersion": "REDIS_7_0",
-            "locationId": f"{region}-b",
-            "authorizedNetwork": f"projects/{parent.split('/')[1]}/global/networks/default",
-            "connectMode": "DIRECT_PEERING",
-            "transitEncryptionMode": "DISABLED",
-            "readReplicasMode": "READ_REPLICAS_DISABLED",
-            "replicaCount": 1 if body.get("tier") == "STANDARD_HA" else 0,
-            "persistenceConfig": {"persistenceMode": "DISABLED"},
-            **body,
-            "name": name,
-            "host": f"10.0.0.{self.next_ip}",
-            "port": 6378 if tls else 6379,
-            "currentLocationId": body.get("locationId", f"{region}-b"),
-            "createTime": NOW,
-            "state": "CREATING",
-        }
+        ip = f"10.0.0.{self.next_ip}"
         self.next_ip += 1
-        if tls:
-            instance["serverCaCerts"] = [{"serialNumber": "1", "cert": "-----BEGIN CERTIFICATE-----\nMIIBpeer\n-----END CERTIFICATE-----\n", "sha1Fingerprint": "00"}]
-        if instance.get("readReplicasMode") == "READ_REPLICAS_ENABLED":
-            instance["readEndpoint"], instance["readEndpointPort"] = f"10.0.1.{self.next_ip}", instance["port"]
-        self.instances[name] = instance
-        if instance.get("authEnabled"):
-            self.auth_strings[name] = secrets.token_hex(16)
+        if collection == "clusters":
+            resource = {
+                "replicaCount": 0,
+                "authorizationMode": "AUTH_MODE_DISABLED",
+                "transitEncryptionMode": "TRANSIT_ENCRYPTION_MODE_DISABLED",
+                "persistenceConfig": {"mode": "DISABLED"},
+                **body,
+                "name": name,
+                "uid": uuid.uuid4().hex,
+                "createTime": NOW,
+                "state": "CREATING",
+                "discoveryEndpoints": [{"address": ip, "port": 6379}],
+            }
+        else:
+            tls = body.get("transitEncryptionMode") == "SERVER_AUTHENTICATION"
+            resource = {
+                "redisVersion": "REDIS_7_0",
+                "locationId": f"{region}-b",
+                "authorizedNetwork": f"projects/{parent.split('/')[1]}/global/networks/default",
+                "connectMode": "DIRECT_PEERING",
+                "transitEncryptionMode": "DISABLED",
+                "readReplicasMode": "READ_REPLICAS_DISABLED",
+                "replicaCount": 1 if body.get("tier") == "STANDARD_HA" else 0,
+                "persistenceConfig": {"persistenceMode": "DISABLED"},
+                **body,
+                "name": name,
+                "host": ip,
+                "port": 6378 if tls else 6379,
+                "currentLocationId": body.get("locationId", f"{region}-b"),
+                "createTime": NOW,
+                "state": "CREATING",
+            }
+            if tls:
+                resource["serverCaCerts"] = [{"serialNumber": "1", "cert": "-----BEGIN CERTIFICATE-----\nMIIBpeer\n-----END CERTIFICATE-----\n", "sha1Fingerprint": "00"}]
+            if resource.get("readReplicasMode") == "READ_REPLICAS_ENABLED":
+                resource["readEndpoint"], resource["readEndpointPort"] = f"10.0.1.{self.next_ip}", resource["port"]
+            if resource.get("authEnabled"):
+                self.auth_strings[name] = secrets.token_hex(16)
+        self.instances[name] = resource
 
         def ready():
-            instance["state"] = "READY"
-            return instance
+            resource["state"] = settled
+            return resource
 
         return self.operation(name, "create", ready)
 
-    def patch(self, name, mask, body):
-        instance = self.get(name)
+    def patch(self, collection, name, mask, body):
+        schema, _, _, settled = COLLECTIONS[collection]
+        resource = self.get(name)
         if body.get("name") not in (None, name):
-            raise invalid(f"instance.name '{body.get('name')}' does not match the URL")
-        writable = self.api.writable("Instance")
+            raise invalid(f"{schema.lower()}.name '{body.get('name')}' does not match the URL")
+        writable = self.api.writable(schema)
         paths = [p.strip() for p in mask.split(",") if p.strip()]
         if not paths:
             raise invalid("updateMask must name at least one field")
         for path in paths:
             if camel(path) not in writable or camel(path) == "name":
-                raise invalid(f"Invalid field mask path: '{path}' is not an updatable field of Instance")
-        if instance["state"] != "READY":
-            raise ApiError(400, "FAILED_PRECONDITION", f"instance {name} is {instance['state']}")
-        instance["state"] = "UPDATING"
+                raise invalid(f"Invalid field mask path: '{path}' is not an updatable field of {schema}")
+        if resource["state"] != settled:
+            raise ApiError(400, "FAILED_PRECONDITION", f"{name} is {resource['state']}")
+        resource["state"] = "UPDATING"
 
         def apply():
             for path in paths:
                 field = camel(path)
                 if field in body:
-                    instance[field] = body[field]
+                    resource[field] = body[field]
                 else:
-                    instance.pop(field, None)
+                    resource.pop(field, None)
             if "authEnabled" in [camel(p) for p in paths]:
-                if instance.get("authEnabled"):
+                if resource.get("authEnabled"):
                     self.auth_strings[name] = secrets.token_hex(16)
                 else:
                     self.auth_strings.pop(name, None)
-            instance["state"] = "READY"
-            return instance
+            resource["state"] = settled
+            return resource
 
         return self.operation(name, "update", apply)
 

@@ -13,6 +13,8 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 
 #[cfg(feature = "memorystore")]
+pub mod cluster;
+#[cfg(feature = "memorystore")]
 pub mod provider;
 pub mod render;
 
@@ -412,6 +414,8 @@ pub struct Desired {
     pub auth: bool,
     pub redis_configs: BTreeMap<String, String>,
     pub persistence: PersistenceMode,
+    /// AOF fsync (Redis Cluster, Valkey).
+    pub fsync: crate::model::Fsync,
     pub snapshot_period: SnapshotPeriod,
     pub maintenance: Option<GcpMaintenanceWindow>,
     pub labels: BTreeMap<String, String>,
@@ -473,6 +477,7 @@ impl Desired {
             auth: c.security.auth == Auth::Required,
             redis_configs,
             persistence: c.redis.persistence.mode,
+            fsync: c.redis.persistence.fsync,
             snapshot_period: g.snapshot_period.unwrap_or(SnapshotPeriod::TwentyFourHours),
             maintenance: g.maintenance_window.clone(),
             labels,
@@ -576,11 +581,16 @@ impl super::Target for Memorystore {
         #[cfg(feature = "memorystore")]
         {
             let want = Desired::from_deployment(env.deployment).map_err(crate::error::Error::msg)?;
-            let provider = provider::MemorystoreProvider::new(want, false)?;
-            let e = provider.endpoints()?;
             config.sentinel = None;
             config.username = None;
             config.password_ref = env.deployment.contract.gcp.auth_string.clone();
+            if want.product == GcpProduct::RedisCluster {
+                // Clients start from the discovery endpoint and follow the slot map.
+                config.mode = "cluster";
+                config.endpoints = vec![cluster::ClusterProvider::new(want, false)?.discovery_endpoint()?];
+                return Ok(());
+            }
+            let e = provider::MemorystoreProvider::new(want, false)?.endpoints()?;
             config.mode = "managed-single-endpoint";
             config.endpoints = vec![e.primary];
             config.reader_endpoint = e.reader;
@@ -608,7 +618,10 @@ fn boxed_provider(
     destroying: bool,
 ) -> Result<Box<dyn crate::plan::Provider>, crate::error::Error> {
     let want = Desired::from_deployment(env.deployment).map_err(crate::error::Error::msg)?;
-    Ok(Box::new(provider::MemorystoreProvider::new(want, destroying)?))
+    Ok(match want.product {
+        GcpProduct::RedisCluster => Box::new(cluster::ClusterProvider::new(want, destroying)?),
+        _ => Box::new(provider::MemorystoreProvider::new(want, destroying)?),
+    })
 }
 
 #[cfg(not(feature = "memorystore"))]

@@ -94,7 +94,7 @@ pub struct MemorystoreProvider {
     wait_timeout: Duration,
 }
 
-fn api_err(what: &str, e: google_cloud_gax::error::Error) -> Error {
+pub(super) fn api_err(what: &str, e: google_cloud_gax::error::Error) -> Error {
     if e.is_authentication() {
         return Error::msg(format!(
             "Memorystore {what} failed: no usable Google credentials ({e}); run `gcloud auth application-default \
@@ -107,36 +107,95 @@ fn api_err(what: &str, e: google_cloud_gax::error::Error) -> Error {
     })
 }
 
-fn not_found(e: &google_cloud_gax::error::Error) -> bool {
+pub(super) fn not_found(e: &google_cloud_gax::error::Error) -> bool {
     e.status().is_some_and(|s| s.code == google_cloud_gax::error::rpc::Code::NotFound)
 }
 
 /// A runtime for the client's futures: the provider interface is synchronous.
-fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+pub(super) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::io("cannot start the Google client runtime", e))
 }
 
-/// The client: Application Default Credentials against Google, anonymous against a plain
-/// `http://` endpoint (`REDISCTL_MEMORYSTORE_ENDPOINT`).
-fn client(rt: &tokio::runtime::Runtime) -> Result<CloudRedis, Error> {
+/// A client builder with redisctl's settings: Application Default Credentials against Google,
+/// anonymous against a plain `http://` endpoint (`REDISCTL_MEMORYSTORE_ENDPOINT`), AIP-194
+/// retries (UNAVAILABLE only, idempotent calls) with four attempts: a failing call takes
+/// seconds, not minutes. Both Memorystore clients are built with it.
+pub(super) fn configured<F>(
+    builder: google_cloud_gax::client_builder::ClientBuilder<F, google_cloud_auth::credentials::Credentials>,
+) -> google_cloud_gax::client_builder::ClientBuilder<F, google_cloud_auth::credentials::Credentials> {
     let endpoint = std::env::var(ENDPOINT_ENV).ok().filter(|e| !e.trim().is_empty());
-    // AIP-194 retries (UNAVAILABLE only, idempotent calls), four attempts: a failing call
-    // takes seconds, not minutes.
-    let mut builder = CloudRedis::builder().with_retry_policy(Aip194Strict.with_attempt_limit(4));
+    let mut builder = builder.with_retry_policy(Aip194Strict.with_attempt_limit(4));
     if let Some(url) = &endpoint {
         builder = builder.with_endpoint(url.trim_end_matches('/'));
         if url.starts_with("http://") {
             builder = builder.with_credentials(google_cloud_auth::credentials::anonymous::Builder::new().build());
         }
     }
-    rt.block_on(builder.build()).map_err(|e| {
-        Error::msg(format!(
-            "Memorystore client setup failed: {e}; without Application Default Credentials run `gcloud auth \
-             application-default login` or set GOOGLE_APPLICATION_CREDENTIALS"
-        ))
+    builder
+}
+
+pub(super) fn setup_failed(e: impl std::fmt::Display) -> Error {
+    Error::msg(format!(
+        "Memorystore client setup failed: {e}; without Application Default Credentials run `gcloud auth \
+         application-default login` or set GOOGLE_APPLICATION_CREDENTIALS"
+    ))
+}
+
+fn client(rt: &tokio::runtime::Runtime) -> Result<CloudRedis, Error> {
+    rt.block_on(configured(CloudRedis::builder()).build()).map_err(setup_failed)
+}
+
+/// Time between polls (`REDISCTL_MEMORYSTORE_POLL_MS`, default 15 s).
+pub(super) fn poll_interval() -> Duration {
+    std::env::var(POLL_ENV).ok().and_then(|v| v.parse().ok()).map_or(Duration::from_secs(15), Duration::from_millis)
+}
+
+/// Wait for a long-running operation: progress at every poll, the timeout, and up to
+/// `POLL_ERRORS_MAX` polling errors in a row (the operation goes on at Google meanwhile).
+pub(super) fn wait_op<P, R, M>(
+    rt: &tokio::runtime::Runtime,
+    poll: Duration,
+    timeout: Duration,
+    what: &str,
+    mut poller: P,
+) -> Result<R, Error>
+where
+    P: Poller<R, M>,
+{
+    let start = Instant::now();
+    let mut errors = 0;
+    rt.block_on(async {
+        loop {
+            match poller.poll().await {
+                None => return Err(Error::msg(format!("Memorystore {what}: the operation ended without a result"))),
+                Some(PollingResult::Completed(r)) => {
+                    tracing::info!("memorystore: {what} done after {}s", start.elapsed().as_secs());
+                    return r.map_err(|e| api_err(what, e));
+                }
+                Some(PollingResult::InProgress(_)) => {
+                    errors = 0;
+                    tracing::info!("memorystore: {what} in progress ({}s)", start.elapsed().as_secs());
+                }
+                Some(PollingResult::PollingError(e)) => {
+                    errors += 1;
+                    if errors >= POLL_ERRORS_MAX {
+                        return Err(api_err(&format!("{what} (polling the operation)"), e));
+                    }
+                    tracing::warn!("memorystore: {what}: polling failed ({e}), retrying");
+                }
+            }
+            if start.elapsed() > timeout {
+                return Err(Error::msg(format!(
+                    "Memorystore {what}: not done after {}s; the operation goes on at Google — run `redisctl plan` \
+                     later to see where it is, `apply` again to continue",
+                    timeout.as_secs()
+                )));
+            }
+            tokio::time::sleep(poll).await;
+        }
     })
 }
 
@@ -198,19 +257,16 @@ fn version_rank(v: &str) -> (u32, u32) {
 
 impl MemorystoreProvider {
     pub fn new(want: Desired, destroying: bool) -> Result<MemorystoreProvider, Error> {
-        if want.product != GcpProduct::RedisInstance {
+        if want.product == GcpProduct::Valkey {
             return Err(Error::msg(format!(
-                "plan and apply manage Memorystore for Redis instances; {} is rendered for review only \
-                 (`redisctl render`): create it from the rendered request",
+                "plan and apply manage Memorystore for Redis instances and clusters; {} is rendered for review \
+                 only (`redisctl render`): create it from the rendered request",
                 want.product.title()
             )));
         }
         let rt = runtime()?;
         let client = client(&rt)?;
-        let poll = std::env::var(POLL_ENV)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .map_or(Duration::from_secs(15), Duration::from_millis);
+        let poll = poll_interval();
         Ok(MemorystoreProvider {
             want,
             destroying,
@@ -244,46 +300,11 @@ impl MemorystoreProvider {
         })
     }
 
-    /// Wait for a long-running operation: progress at every poll, the timeout, and up to
-    /// `POLL_ERRORS_MAX` polling errors in a row (the operation goes on at Google meanwhile).
-    fn wait<P, R, M>(&self, what: &str, mut poller: P) -> Result<R, Error>
+    fn wait<P, R, M>(&self, what: &str, poller: P) -> Result<R, Error>
     where
         P: Poller<R, M>,
     {
-        let start = Instant::now();
-        let mut errors = 0;
-        self.rt.block_on(async {
-            loop {
-                match poller.poll().await {
-                    None => {
-                        return Err(Error::msg(format!("Memorystore {what}: the operation ended without a result")))
-                    }
-                    Some(PollingResult::Completed(r)) => {
-                        tracing::info!("memorystore: {what} done after {}s", start.elapsed().as_secs());
-                        return r.map_err(|e| api_err(what, e));
-                    }
-                    Some(PollingResult::InProgress(_)) => {
-                        errors = 0;
-                        tracing::info!("memorystore: {what} in progress ({}s)", start.elapsed().as_secs());
-                    }
-                    Some(PollingResult::PollingError(e)) => {
-                        errors += 1;
-                        if errors >= POLL_ERRORS_MAX {
-                            return Err(api_err(&format!("{what} (polling the operation)"), e));
-                        }
-                        tracing::warn!("memorystore: {what}: polling failed ({e}), retrying");
-                    }
-                }
-                if start.elapsed() > self.wait_timeout {
-                    return Err(Error::msg(format!(
-                        "Memorystore {what}: not done after {}s; the operation goes on at Google — run `redisctl plan` \
-                         later to see where it is, `apply` again to continue",
-                        self.wait_timeout.as_secs()
-                    )));
-                }
-                tokio::time::sleep(self.poll).await;
-            }
-        })
+        wait_op(&self.rt, self.poll, self.wait_timeout, what, poller)
     }
 
     /// Wait until the instance is READY (after an interrupted apply left an operation running).
@@ -312,7 +333,7 @@ impl MemorystoreProvider {
     fn create_change(&self, action: Action) -> ResourceChange {
         let w = &self.want;
         let mut ch = self.change("instance", &w.id, action);
-        ch.after = Some(Shown::Value(create_request(w, crate::model::Fsync::Everysec)));
+        ch.after = Some(Shown::Value(create_request(w)));
         ch.summary = Some(format!(
             "{} {} instance {} in {}: {} GB, Redis {}",
             if action == Action::Replace { "replaces the" } else { "creates a" },
