@@ -1,8 +1,8 @@
 //! What a Google Cloud Memorystore environment is made of, derived from a contract: one
 //! Memorystore for Redis instance, one Memorystore for Redis Cluster, or one Memorystore for
 //! Valkey instance. Pure data, no Google calls: the renderer (`render.rs`) writes it as the REST
-//! requests that would create it, the provider (`provider.rs`, behind the `memorystore` cargo
-//! feature) compares it with what the project has.
+//! requests that would create it, the providers (behind the `memorystore` cargo feature:
+//! `provider.rs` for instances, `cluster.rs` for Redis Cluster) compare it with what the project has.
 //!
 //! Memorystore knowledge (versions per product, the `redisConfigs` it accepts, memory and
 //! replica limits, persistence modes, node types) lives in `data/memorystore.toml`.
