@@ -23,7 +23,8 @@ pub struct Contract {
     #[schemars(regex(pattern = r"^[a-z][a-z0-9-]{0,62}$"), example = &"catalog")]
     pub service: String,
     /// Where the environment runs. `process` starts local redis-server processes (the default);
-    /// `systemd`, `compose` and `kubernetes` render deployment files; `elasticache` targets AWS;
+    /// `systemd`, `compose` and `kubernetes` render deployment files; `elasticache` targets AWS,
+    /// `memorystore` Google Cloud;
     /// `redis-enterprise` renders the Redis Enterprise operator's custom resources.
     #[serde(default)]
     pub target: TargetKind,
@@ -82,6 +83,9 @@ pub struct Contract {
     /// Settings used only by `target: redis-enterprise`: the cluster and database custom resources.
     #[serde(default)]
     pub redis_enterprise: crate::model::enterprise::RedisEnterpriseTarget,
+    /// Settings used only by `target: memorystore`: project, region, product, network, maintenance, labels.
+    #[serde(default)]
+    pub gcp: crate::model::memorystore::GcpTarget,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -108,6 +112,8 @@ pub enum TargetKind {
     /// Redis Enterprise on Kubernetes: the operator's custom resources (rendered-manifests GitOps).
     #[serde(rename = "redis-enterprise")]
     RedisEnterprise,
+    /// Google Cloud Memorystore (Redis instance, Redis Cluster or Valkey), through its API.
+    Memorystore,
 }
 
 impl TargetKind {
@@ -185,6 +191,15 @@ impl TargetKind {
                 // database's memory limit comes from the contract (`resources.maxmemory`).
                 managed: Some("Redis Enterprise operator"),
                 operated: Some(crate::model::enterprise::OPERATED),
+                ..TargetFacts::SELF_HOSTED
+            },
+            TargetKind::Memorystore => &TargetFacts {
+                name: "memorystore",
+                description: "managed: Google Cloud Memorystore (`memorystore`)",
+                managed: Some("Google Cloud Memorystore"),
+                maintenance_window: crate::model::memorystore::maintenance_window,
+                // Google runs failover and snapshots as the product and contract configure them.
+                operated: Some(crate::model::memorystore::OPERATED),
                 ..TargetFacts::SELF_HOSTED
             },
         }

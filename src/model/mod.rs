@@ -8,6 +8,7 @@ pub mod directives;
 pub mod enterprise;
 pub mod image;
 pub mod memory;
+pub mod memorystore;
 pub mod observability;
 pub mod topology;
 

@@ -15,6 +15,7 @@ mod engine;
 mod fuzz;
 mod init;
 mod layers;
+mod memorystore;
 mod observability;
 mod parity;
 mod policy;

@@ -14,6 +14,7 @@ mod elasticache_moto;
 mod fuzz_load;
 mod live;
 mod local_stack;
+mod memorystore;
 mod observability;
 mod readme;
 mod render_real_redis;
