@@ -6,6 +6,9 @@
 #   check-jsonschema (PyPI)                 compose.yaml against the compose-spec schema
 #   kubernetes-validate (PyPI)              Kubernetes manifests (--strict -k 1.29.0)
 #   moto_server (PyPI moto[server])         the AWS ElastiCache API for `target: elasticache`
+#   google-api-python-client, google-cloud-redis(-cluster), googleapis-common-protos (PyPI, files only)
+#                                           the published Memorystore API description (discovery
+#                                           document, proto enums) tests/peers/memorystore_peer.py checks with
 #   yaml-language-server (npm)              the editor experience of the schemas, over LSP
 #   prometheus, promtool (package prometheus)  rendered alert rules: `promtool check/test rules`,
 #                                               and a real Prometheus evaluating them end to end
@@ -33,11 +36,14 @@ fi
 
 # Pinned so that a new schema bundle cannot change test results unnoticed.
 pins="check-jsonschema==0.39.0 kubernetes-validate==1.37.0 moto[server]==5.2.5"
+# Read as data by the Memorystore peer, never imported: installed without their dependencies.
+data_pins="google-api-python-client==2.202.0 google-cloud-redis==2.23.0 google-cloud-redis-cluster==0.5.6 googleapis-common-protos==1.76.0"
 venv=.venv-peers
-if [ ! -x "$venv/bin/check-jsonschema" ] || [ ! -x "$venv/bin/kubernetes-validate" ] || [ ! -x "$venv/bin/moto_server" ] || [ "$(cat "$venv/.pins" 2>/dev/null)" != "$pins" ]; then
+if [ ! -x "$venv/bin/check-jsonschema" ] || [ ! -x "$venv/bin/kubernetes-validate" ] || [ ! -x "$venv/bin/moto_server" ] || [ "$(cat "$venv/.pins" 2>/dev/null)" != "$pins $data_pins" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check $pins
-  echo "$pins" > "$venv/.pins"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps $data_pins
+  echo "$pins $data_pins" > "$venv/.pins"
 fi
 # yaml-language-server (npm) for the editor test, into .node-peers/ (gitignored), pinned.
 yls=1.25.0

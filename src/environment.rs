@@ -5,13 +5,14 @@
 //! around the same steps; the commands in `cli/` print and ask, nothing more.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::contract::{Loaded, Project};
 use crate::error::Error;
+use crate::model::StateBackendKind;
 use crate::plan::engine::{self, build_plan, check_destroy, ApplyReport, SavedPlan};
-use crate::plan::lock::Lock;
-use crate::plan::state::State;
+use crate::plan::state::{Held, LocalStore, State, Store};
 use crate::plan::{Address, ApplyOptions, ExecPlan, Plan, Provider, ResourceChange, Scope};
 use crate::policy::PolicyReport;
 use crate::render::{Artifact, Templates};
@@ -87,6 +88,35 @@ impl Environment {
         }
     }
 
+    /// Where this environment's state and lock live (`state.backend`).
+    pub fn store(&self) -> Result<Arc<dyn Store>, Error> {
+        let spec = &self.loaded.contract.state;
+        match spec.backend {
+            StateBackendKind::Local => Ok(Arc::new(LocalStore::new(&self.output_dir))),
+            StateBackendKind::S3 => self.s3_store(),
+        }
+    }
+
+    #[cfg(feature = "s3-state")]
+    fn s3_store(&self) -> Result<Arc<dyn Store>, Error> {
+        let c = &self.loaded.contract;
+        let bucket = c.state.bucket.as_deref().ok_or_else(|| Error::msg("`state.backend: s3` needs `state.bucket`"))?;
+        let region = c.state.region.as_deref().or(c.aws.region.as_deref());
+        let key = c.state.key_for(&c.service, self.name());
+        let store = crate::providers::s3_state::S3Store::new(bucket, &key, region, self.endpoint_url.as_deref())?;
+        Ok(Arc::new(store))
+    }
+
+    #[cfg(not(feature = "s3-state"))]
+    fn s3_store(&self) -> Result<Arc<dyn Store>, Error> {
+        Err(Error::msg("this redisctl was built without the `s3-state` feature; rebuild with default features"))
+    }
+
+    /// The environment's state, read from its store.
+    pub fn state(&self) -> Result<State, Error> {
+        State::load_from(self.store()?, self.name())
+    }
+
     fn build(&self, providers: &mut [Box<dyn Provider>], state: &State) -> Result<Plan, Error> {
         build_plan(self.name(), self.target(), &self.loaded.fingerprint, providers, state)
     }
@@ -94,7 +124,7 @@ impl Environment {
     /// Plan this environment (no lock: planning only reads). `exec`: also the commands
     /// `apply --exec` would run. The plan carries the policy findings and waivers.
     pub fn plan(&self, scope: Scope, exec: bool, policy: Option<PolicyReport>) -> Result<Plan, Error> {
-        let state = State::load(&self.output_dir, self.name())?;
+        let state = self.state()?;
         let mut providers = self.providers(Mode::Apply(scope))?;
         self.finish_plan(self.build(&mut providers, &state)?, &state, exec, policy)
     }
@@ -127,8 +157,9 @@ impl Environment {
             Mode::Apply(_) => "apply",
             Mode::Destroy { .. } => "destroy",
         };
-        let lock = Lock::acquire(&self.output_dir, &format!("{what} --env {}", self.name()), lock_timeout)?;
-        let state = State::load(&self.output_dir, self.name())?;
+        let store = self.store()?;
+        let lock = store.lock(&format!("{what} --env {}", self.name()), lock_timeout)?;
+        let state = State::load_from(store, self.name())?;
         let mut providers = self.providers(mode)?;
         let plan = self.build(&mut providers, &state)?;
         let plan = self.finish_plan(plan, &state, exec, policy)?;
@@ -170,7 +201,7 @@ impl Environment {
 /// An environment locked and planned, ready to apply (the lock is held until it is dropped).
 pub struct Apply<'e> {
     environment: &'e Environment,
-    _lock: Lock,
+    _lock: Held,
     state: State,
     providers: Vec<Box<dyn Provider>>,
     pub plan: Plan,

@@ -17,6 +17,7 @@ mod render;
 mod review;
 mod schema;
 mod show;
+mod state;
 mod status;
 mod validate;
 
@@ -124,6 +125,10 @@ pub enum Command {
                       redisctl drill failover --env local --kill-primary\n  redisctl drill restore --env local"
     )]
     Drill(drill::Command),
+    /// Move an environment's state between backends (`state migrate`).
+    State(state::Args),
+    /// Break the S3 lock of an apply that is gone (killed, its machine lost), by its id.
+    ForceUnlock(state::ForceUnlockArgs),
     /// Print the JSON Schema of the contract (`--overlay`: of an environment overlay).
     Schema(schema::Args),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -303,6 +308,8 @@ pub fn main() -> i32 {
         Command::Connect(args) => connect::run(&ctx, args),
         Command::Status(args) => status::run(&ctx, args),
         Command::Destroy(args) => destroy::run(&ctx, args),
+        Command::State(args) => state::run(&ctx, args),
+        Command::ForceUnlock(args) => state::force_unlock(&ctx, args),
         Command::Parity(args) => parity::run(&ctx, args),
         Command::Review(args) => review::run(&ctx, args),
         Command::Import(args) => import::run(&ctx, args),

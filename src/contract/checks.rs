@@ -134,7 +134,36 @@ pub fn check(c: &Contract, doc: &Value, index: &SpanIndex, project_dir: &Path, s
     users(c, index, project_dir, secrets, &mut diags);
     security(c, index, &mut diags);
     observability(c, index, &mut diags);
+    state_backend(c, index, &mut diags);
     diags
+}
+
+/// `state`: an S3 backend names its bucket; S3 settings without the S3 backend would be ignored.
+fn state_backend(c: &Contract, index: &SpanIndex, diags: &mut Vec<Diagnostic>) {
+    use crate::model::StateBackendKind;
+    let s = &c.state;
+    match s.backend {
+        StateBackendKind::S3 if s.bucket.is_none() => diags.push(
+            Diagnostic::error("RCTL085", "`state.backend: s3` needs `state.bucket`")
+                .at(index.value("/state/backend"))
+                .hint("name the bucket that keeps the state and lock of every environment, e.g. `bucket: acme-redisctl-state`"),
+        ),
+        StateBackendKind::Local if s.bucket.is_some() || s.key.is_some() || s.region.is_some() => diags.push(
+            Diagnostic::error("RCTL085", "`state.bucket`, `key` and `region` are settings of `backend: s3`, which is not set")
+                .at(index.key("/state/bucket").or_else(|| index.key("/state/key")).or_else(|| index.key("/state")))
+                .hint("add `backend: s3`, or remove them to keep the state in local files"),
+        ),
+        _ => {}
+    }
+    if s.key.as_deref().is_some_and(|k| !k.contains("{env}")) && s.backend == StateBackendKind::S3 {
+        // A fixed key in the base contract would give every environment one state; the load
+        // refuses a state of another environment, but say it where it is written.
+        diags.push(
+            Diagnostic::warning("RCTL085", "`state.key` has no `{env}`: only one environment can keep its state there")
+                .at(index.value("/state/key"))
+                .hint("write `{env}` where the environment's name goes, e.g. `redisctl/orders/{env}.json`"),
+        );
+    }
 }
 
 /// `observability`: an exporter user that exists (a dedicated `role: exporter` one when auth is

@@ -23,7 +23,8 @@ pub struct Contract {
     #[schemars(regex(pattern = r"^[a-z][a-z0-9-]{0,62}$"), example = &"catalog")]
     pub service: String,
     /// Where the environment runs. `process` starts local redis-server processes (the default);
-    /// `systemd`, `compose` and `kubernetes` render deployment files; `elasticache` targets AWS;
+    /// `systemd`, `compose` and `kubernetes` render deployment files; `elasticache` targets AWS,
+    /// `memorystore` Google Cloud;
     /// `redis-enterprise` renders the Redis Enterprise operator's custom resources.
     #[serde(default)]
     pub target: TargetKind,
@@ -49,6 +50,10 @@ pub struct Contract {
     pub client: Client,
     #[serde(default)]
     pub output: Output,
+    /// Where the environment's ownership state and apply lock live: local files beside the
+    /// rendered output (the default), or S3, shared by every machine that applies it.
+    #[serde(default)]
+    pub state: StateBackend,
     #[serde(default)]
     pub safety: Safety,
     #[serde(default)]
@@ -78,6 +83,9 @@ pub struct Contract {
     /// Settings used only by `target: redis-enterprise`: the cluster and database custom resources.
     #[serde(default)]
     pub redis_enterprise: crate::model::enterprise::RedisEnterpriseTarget,
+    /// Settings used only by `target: memorystore`: project, region, product, network, maintenance, labels.
+    #[serde(default)]
+    pub gcp: crate::model::memorystore::GcpTarget,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -104,6 +112,8 @@ pub enum TargetKind {
     /// Redis Enterprise on Kubernetes: the operator's custom resources (rendered-manifests GitOps).
     #[serde(rename = "redis-enterprise")]
     RedisEnterprise,
+    /// Google Cloud Memorystore (Redis instance, Redis Cluster or Valkey), through its API.
+    Memorystore,
 }
 
 impl TargetKind {
@@ -181,6 +191,15 @@ impl TargetKind {
                 // database's memory limit comes from the contract (`resources.maxmemory`).
                 managed: Some("Redis Enterprise operator"),
                 operated: Some(crate::model::enterprise::OPERATED),
+                ..TargetFacts::SELF_HOSTED
+            },
+            TargetKind::Memorystore => &TargetFacts {
+                name: "memorystore",
+                description: "managed: Google Cloud Memorystore (`memorystore`)",
+                managed: Some("Google Cloud Memorystore"),
+                maintenance_window: crate::model::memorystore::maintenance_window,
+                // Google runs failover and snapshots as the product and contract configure them.
+                operated: Some(crate::model::memorystore::OPERATED),
                 ..TargetFacts::SELF_HOSTED
             },
         }
@@ -1268,6 +1287,46 @@ pub struct AwsTarget {
     /// topic the alarms exist but wake nobody (RCTL119).
     #[serde(default)]
     pub alarm_topics: AlarmTopics,
+}
+
+/// The state backend.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct StateBackend {
+    /// `local`: `.redisctl-state.json` and an OS lock in the output directory (one machine).
+    /// `s3`: an object in `bucket` and a lock object beside it, taken with conditional writes,
+    /// for teams and CI runners applying the same environment.
+    #[serde(default)]
+    pub backend: StateBackendKind,
+    /// S3 bucket (backend `s3`).
+    #[serde(default)]
+    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"))]
+    pub bucket: Option<String>,
+    /// Object key of the state; `{env}` is replaced by the environment's name (so one base
+    /// contract can name it for all). Default: `redisctl/<service>/{env}/state.json`. The lock
+    /// is `<key>.lock`.
+    #[serde(default)]
+    #[schemars(length(min = 1, max = 900), regex(pattern = r"^[A-Za-z0-9!_.*'()/{}-]+$"))]
+    pub key: Option<String>,
+    /// Region of the bucket. Default: `aws.region`, then `AWS_REGION`.
+    #[serde(default)]
+    #[schemars(regex(pattern = r"^[a-z]{2}(-[a-z]+)+-[0-9]$"))]
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StateBackendKind {
+    #[default]
+    Local,
+    S3,
+}
+
+impl StateBackend {
+    /// The state's object key for `env` (backend `s3`).
+    pub fn key_for(&self, service: &str, env: &str) -> String {
+        self.key.clone().unwrap_or_else(|| format!("redisctl/{service}/{{env}}/state.json")).replace("{env}", env)
+    }
 }
 
 /// SNS topic ARNs by alert severity.

@@ -9,6 +9,7 @@ pub mod drill;
 pub mod enterprise;
 pub mod image;
 pub mod memory;
+pub mod memorystore;
 pub mod observability;
 pub mod topology;
 

@@ -30,7 +30,8 @@ pub struct Lock {
     file: File,
 }
 
-fn hostname() -> String {
+/// This machine's name, for lock holders.
+pub fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|s| s.trim().to_string())
         .or_else(|_| std::env::var("HOSTNAME"))

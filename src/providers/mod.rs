@@ -7,3 +7,5 @@ pub mod exporter;
 pub mod files;
 pub mod process;
 pub mod redis;
+#[cfg(feature = "s3-state")]
+pub mod s3_state;

@@ -12,6 +12,7 @@ pub mod compose;
 pub mod containers;
 pub mod elasticache;
 pub mod kubernetes;
+pub mod memorystore;
 pub mod process;
 pub mod redis_enterprise;
 pub mod systemd;
@@ -141,6 +142,7 @@ pub fn of(kind: TargetKind) -> &'static dyn Target {
         TargetKind::Kubernetes => &kubernetes::TARGET,
         TargetKind::Elasticache => &elasticache::Elasticache,
         TargetKind::RedisEnterprise => &redis_enterprise::RedisEnterprise,
+        TargetKind::Memorystore => &memorystore::Memorystore,
     }
 }
 

@@ -8,7 +8,8 @@
 //! - fixtures of one test area, used through their module path: [`policy`] (policy, parity,
 //!   review), [`targets`] (systemd / compose / kubernetes targets), [`library`] (tests that
 //!   drive the library in process: loading a contract, local stacks), [`elasticache`] (the
-//!   managed project of the moto tests).
+//!   managed project of the moto tests), [`moto`] (a local moto_server and boto3 against it),
+//!   [`memorystore`] (its project and the local API peer).
 //!
 //! Both test binaries (tests/fast, tests/peers) compile this module and use a different part of it.
 #![allow(dead_code)]
@@ -16,6 +17,8 @@
 pub mod elasticache;
 pub mod fuzz;
 pub mod library;
+pub mod memorystore;
+pub mod moto;
 pub mod policy;
 pub mod ports;
 pub mod process;

@@ -16,6 +16,7 @@ mod engine;
 mod fuzz;
 mod init;
 mod layers;
+mod memorystore;
 mod observability;
 mod parity;
 mod policy;

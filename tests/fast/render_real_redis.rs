@@ -16,8 +16,9 @@ fn every_environment_is_covered() {
         .filter(|e| {
             // elasticache-*: its local environment is checked in tests/peers/render_real_redis.rs, its
             // managed one in tests/peers/elasticache_moto.rs; redis-enterprise-*: the local one there
-            // too, the custom resources against the operator's CRDs (tests/fast/targets_redis_enterprise.rs).
-            !["compose-", "kubernetes-", "systemd-", "elasticache-", "redis-enterprise-"]
+            // too, the custom resources against the operator's CRDs (tests/fast/targets_redis_enterprise.rs);
+            // memorystore-*: the local one there, the managed one in tests/peers/memorystore.rs.
+            !["compose-", "kubernetes-", "systemd-", "elasticache-", "redis-enterprise-", "memorystore-"]
                 .iter()
                 .any(|t| e.file_name().to_string_lossy().starts_with(t))
         })

@@ -633,6 +633,17 @@ fn missing_secret_file() -> Case {
     .needs_value()
 }
 
+fn state_s3_without_bucket() -> Case {
+    Case::new(
+        "state_s3_without_bucket",
+        "RCTL085",
+        "`state.backend: s3` needs `state.bucket`",
+        "environments/dev.yaml:5:19",
+    )
+    .dev("state: { backend: s3 }\n")
+    .hint("name the bucket")
+}
+
 fn sentinel_password_sentinel_cannot_write_back() -> Case {
     Case::new(
         "sentinel_password_sentinel_cannot_write_back",
@@ -1163,6 +1174,7 @@ macro_rules! cases {
 }
 
 cases!(
+    state_s3_without_bucket,
     sentinel_password_sentinel_cannot_write_back,
     container_image_floating,
     container_image_untagged,

@@ -9,43 +9,11 @@
 //! client in tests/fast/elasticache_mocks.rs; what fails before any call, in
 //! tests/fast/elasticache_moto.rs.
 
-use std::path::PathBuf;
-use std::process::{Command as Std, Stdio};
-use std::time::{Duration, Instant};
-
 use crate::common::elasticache::{prod, BASE, TOKEN};
-use crate::common::{free_port, repo_root, KillOnDrop, Run, TempProject};
+use crate::common::moto::{start_moto, Moto};
+use crate::common::{Run, TempProject};
 
 const NEW_TOKEN: &str = "moto-auth-Token-rotated-fedcba98";
-
-/// A moto_server, killed when dropped.
-struct Moto {
-    _child: KillOnDrop,
-    url: String,
-}
-
-fn moto_server() -> PathBuf {
-    let path = repo_root().join(".venv-peers/bin/moto_server");
-    assert!(path.exists(), "{} is missing: run scripts/install-test-peers.sh", path.display());
-    path
-}
-
-fn start_moto() -> Moto {
-    let port = free_port();
-    let child = Std::new(moto_server())
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start moto_server");
-    let moto = Moto { _child: KillOnDrop(child), url: format!("http://127.0.0.1:{port}") };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "moto_server did not listen on {port}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    moto
-}
 
 struct Env {
     project: TempProject,
@@ -257,20 +225,16 @@ fn a_cluster_mode_group_is_created_with_its_shards_and_connects_through_the_conf
 /// The alarms moto holds under redisctl's prefix, read with boto3 (moto's own client) rather
 /// than through redisctl: name → (metric, threshold, datapoints to alarm, alarm actions).
 fn alarms_in_moto(moto: &Moto) -> std::collections::BTreeMap<String, (String, f64, i64, Vec<String>)> {
-    let python = repo_root().join(".venv-peers/bin/python");
-    let script = r#"
-import boto3, json, sys
-cw = boto3.client("cloudwatch", endpoint_url=sys.argv[1], region_name="us-east-1",
-                  aws_access_key_id="testing", aws_secret_access_key="testing")
+    let out = moto.boto3(
+        r#"
 out = {}
-for page in cw.get_paginator("describe_alarms").paginate(AlarmNamePrefix="redisctl:catalog-prod:"):
+for page in aws("cloudwatch").get_paginator("describe_alarms").paginate(AlarmNamePrefix="redisctl:catalog-prod:"):
     for a in page["MetricAlarms"]:
         out[a["AlarmName"]] = [a["MetricName"], a["Threshold"], a.get("DatapointsToAlarm", 0), a["AlarmActions"]]
 print(json.dumps(out))
-"#;
-    let out = Std::new(python).args(["-c", script, &moto.url]).output().expect("run boto3");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).expect("alarms JSON")
+"#,
+    );
+    serde_json::from_str(&out).expect("alarms JSON")
 }
 
 /// The PutMetricAlarm requests of the rendered document: name → (metric, threshold).

@@ -8,6 +8,7 @@
 mod common;
 
 mod acl_data;
+mod argocd;
 mod drill;
 mod editor;
 mod elasticache_moto;
@@ -15,10 +16,12 @@ mod fuzz_load;
 mod import;
 mod live;
 mod local_stack;
+mod memorystore;
 mod observability;
 mod readme;
 mod render_real_redis;
 mod stack;
+mod state_s3;
 mod targets_compose;
 mod targets_kubernetes;
 mod targets_systemd;

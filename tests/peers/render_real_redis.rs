@@ -438,6 +438,11 @@ fn example_elasticache_session_local() {
 }
 
 #[test]
+fn example_memorystore_cache_local() {
+    check_environment(&example_dir("memorystore-cache"), "local", &[]);
+}
+
+#[test]
 fn example_redis_enterprise_orders_local() {
     check_environment(&example_dir("redis-enterprise-orders"), "local", &[]);
 }

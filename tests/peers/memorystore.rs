@@ -1,0 +1,411 @@
+//! `target: memorystore` end to end: the real binary, through Google's official Rust client,
+//! against the local Memorystore API peer (tests/peers/memorystore_peer.py), whose checking
+//! comes from Google's published discovery document (the revision is printed) and proto enums.
+
+use crate::common::memorystore::{prod, Peer, BASE};
+use crate::common::{redisctl_std, wait_for, KillOnDrop, Run, TempProject};
+
+/// The AUTH string of the tests' own secret reference (what an operator would export after
+/// `gcloud redis instances get-auth-string`); the peer generates its own as well.
+const AUTH_STRING: &str = "gcp-auth-String-5e1f0c3d9a7b";
+
+struct Env {
+    project: TempProject,
+    peer: Peer,
+    outputs: Vec<String>,
+}
+
+/// The variables of every run: the peer's endpoint, fast polling, the AUTH string reference.
+fn environment(peer: &Peer) -> Vec<(&'static str, String)> {
+    vec![
+        ("REDISCTL_MEMORYSTORE_ENDPOINT", peer.url.clone()),
+        ("REDISCTL_MEMORYSTORE_POLL_MS", "20".into()),
+        ("CATALOG_AUTH_STRING", AUTH_STRING.into()),
+        // No Application Default Credentials on this machine: the local endpoint needs none.
+        ("GOOGLE_APPLICATION_CREDENTIALS", "/nonexistent".into()),
+    ]
+}
+
+impl Env {
+    fn new(overlay: &str) -> Env {
+        Env::with_peer(overlay, Peer::start())
+    }
+
+    fn with_peer(overlay: &str, peer: Peer) -> Env {
+        let project = TempProject::new(&[("redisctl.yaml", BASE), ("environments/prod.yaml", overlay)]);
+        Env { project, peer, outputs: Vec::new() }
+    }
+
+    fn run(&mut self, args: &[&str]) -> Run {
+        let mut cmd = self.project.cmd();
+        cmd.args(args).envs(environment(&self.peer)).env_remove("GOOGLE_CLOUD_PROJECT");
+        let run = Run::of(&mut cmd);
+        self.outputs.push(run.stdout.clone());
+        self.outputs.push(run.stderr.clone());
+        run
+    }
+
+    fn plan_json(&mut self) -> serde_json::Value {
+        let run = self.run(&["plan", "--env", "prod", "--format", "json"]);
+        run.assert_code(0);
+        let plan: serde_json::Value =
+            serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("plan JSON: {e}\n{}", run.show()));
+        let errors = crate::common::plan_schema_errors(&plan);
+        assert!(errors.is_empty(), "{errors:?}\n{plan:#}");
+        plan
+    }
+}
+
+fn changes(plan: &serde_json::Value) -> Vec<(String, String)> {
+    plan["resource_changes"]
+        .as_array()
+        .or_else(|| plan["changes"].as_array())
+        .expect("changes in the plan JSON")
+        .iter()
+        .filter(|c| c["address"].as_str().unwrap_or("").starts_with("memorystore:"))
+        .map(|c| (c["address"].as_str().unwrap().to_string(), c["change"]["actions"].to_string()))
+        .collect()
+}
+
+/// The AUTH strings the peer generated (it serves them on `GET …/authString` only).
+fn peer_auth_strings(peer: &Peer, instance: &str) -> Vec<String> {
+    let url = format!("{}/v1/{instance}/authString", peer.url.trim_start_matches("http://"));
+    let (host, path) = url.split_once('/').unwrap();
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    write!(s, "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or("");
+    let v: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    v["authString"].as_str().map(String::from).into_iter().filter(|s| !s.is_empty()).collect()
+}
+
+#[test]
+fn memorystore_instance_is_created_changed_and_deleted_through_the_api() {
+    let mut env = Env::new(&prod(""));
+    let name = "projects/shop-prod-4711/locations/europe-west1/instances/catalog-prod";
+
+    // From nothing: changes present (exit 2), one instance to create.
+    let run = env.run(&["plan", "--env", "prod", "--detailed-exitcode"]);
+    run.assert_code(2);
+    assert!(run.stdout.contains("+ memorystore:instance/catalog-prod"), "{}", run.show());
+    let plan = env.plan_json();
+    assert_eq!(changes(&plan), vec![("memorystore:instance/catalog-prod".into(), "[\"create\"]".into())], "{plan:#}");
+
+    let run = env.run(&["-vv", "apply", "--env", "prod", "--auto-approve"]);
+    run.assert_code(0);
+    assert!(run.stderr.contains("CreateInstance catalog-prod done"), "progress is logged\n{}", run.show());
+    let creates: Vec<_> = env.peer.mutations();
+    assert_eq!(creates.len(), 1, "{creates:#?}");
+    assert_eq!(creates[0]["method"], "POST");
+    assert_eq!(creates[0]["path"], "/v1/projects/shop-prod-4711/locations/europe-west1/instances");
+    assert_eq!(creates[0]["query"]["instanceId"], "catalog-prod");
+    // Enums travel as proto numbers (STANDARD_HA is 3): the peer decoded them from Google's protos.
+    assert_eq!(creates[0]["body"]["tier"], 3, "{:#}", creates[0]);
+    assert_eq!(creates[0]["body"]["redisConfigs"]["maxmemory-policy"], "allkeys-lru");
+    // The operation was polled until done.
+    assert!(env.peer.requests().iter().any(|r| r["path"].as_str().unwrap().contains("/operations/")));
+
+    // Applied: nothing left to do.
+    let run = env.run(&["plan", "--env", "prod", "--detailed-exitcode"]);
+    run.assert_code(0);
+    assert!(run.stdout.contains("No changes"), "{}", run.show());
+
+    // One redisConfigs entry: exactly one PATCH, with that mask and that entry.
+    let before = env.peer.mutations().len();
+    env.project.write("environments/prod.yaml", prod("redis: { config: { activedefrag: \"yes\" } }\n"));
+    let plan = env.plan_json();
+    assert_eq!(
+        changes(&plan),
+        vec![("memorystore:config/catalog-prod/activedefrag".into(), "[\"update\"]".into())],
+        "{plan:#}"
+    );
+    env.run(&["apply", "--env", "prod", "--auto-approve"]).assert_code(0);
+    let patches: Vec<_> = env.peer.mutations().split_off(before);
+    assert_eq!(patches.len(), 1, "{patches:#?}");
+    assert_eq!(patches[0]["method"], "PATCH");
+    assert_eq!(patches[0]["path"], format!("/v1/{name}"));
+    assert_eq!(patches[0]["query"]["updateMask"], "redisConfigs");
+    assert_eq!(patches[0]["body"]["redisConfigs"]["activedefrag"], "yes");
+    env.run(&["plan", "--env", "prod", "--detailed-exitcode"]).assert_code(0);
+
+    // Memory and labels change in place: one PATCH naming both fields.
+    let before = env.peer.mutations().len();
+    let overlay = prod("  labels: { team: catalog }\nredis: { config: { activedefrag: \"yes\" } }\n")
+        .replace("memorySizeGb: 5", "memorySizeGb: 6");
+    env.project.write("environments/prod.yaml", &overlay);
+    let plan = env.plan_json();
+    assert_eq!(changes(&plan), vec![("memorystore:instance/catalog-prod".into(), "[\"update\"]".into())], "{plan:#}");
+    // Through a saved plan, as a pull request workflow applies it.
+    let plan_file = env.project.path().join("resize.plan");
+    env.run(&["plan", "--env", "prod", "--out", plan_file.to_str().unwrap()]).assert_code(0);
+    env.run(&["apply", plan_file.to_str().unwrap()]).assert_code(0);
+    let patches: Vec<_> = env.peer.mutations().split_off(before);
+    assert_eq!(patches.len(), 1, "{patches:#?}");
+    assert_eq!(patches[0]["query"]["updateMask"], "labels,memorySizeGb");
+    assert_eq!(patches[0]["body"]["memorySizeGb"], 6);
+    env.run(&["plan", "--env", "prod", "--detailed-exitcode"]).assert_code(0);
+
+    // An entry the contract drops is removed: one PATCH of the map without it.
+    let before = env.peer.mutations().len();
+    env.project.write(
+        "environments/prod.yaml",
+        prod("  labels: { team: catalog }\n").replace("memorySizeGb: 5", "memorySizeGb: 6"),
+    );
+    let plan = env.plan_json();
+    assert_eq!(
+        changes(&plan),
+        vec![("memorystore:config/catalog-prod/activedefrag".into(), "[\"delete\"]".into())],
+        "{plan:#}"
+    );
+    env.run(&["apply", "--env", "prod", "--auto-approve"]).assert_code(0);
+    let patches: Vec<_> = env.peer.mutations().split_off(before);
+    assert_eq!(patches.len(), 1, "{patches:#?}");
+    assert_eq!(patches[0]["query"]["updateMask"], "redisConfigs");
+    assert_eq!(patches[0]["body"]["redisConfigs"], serde_json::json!({ "maxmemory-policy": "allkeys-lru" }));
+    env.run(&["plan", "--env", "prod", "--detailed-exitcode"]).assert_code(0);
+    env.project.write("environments/prod.yaml", &overlay);
+    env.run(&["apply", "--env", "prod", "--auto-approve"]).assert_code(0);
+
+    // Connect: the instance's host and TLS port, the server CA Google issued, the AUTH string's reference.
+    let run = env.run(&["connect", "--env", "prod", "--format", "json"]);
+    run.assert_code(0);
+    let connect: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(connect["mode"], "managed-single-endpoint", "{connect:#}");
+    assert_eq!(connect["endpoints"][0], "10.0.0.3:6378", "{connect:#}");
+    assert_eq!(connect["tls"]["enabled"], true);
+    let ca = connect["tls"]["caFile"].as_str().expect("a CA file");
+    assert!(std::fs::read_to_string(ca).unwrap().contains("BEGIN CERTIFICATE"));
+    assert_eq!(connect["passwordRef"]["fromEnv"], "CATALOG_AUTH_STRING", "{connect:#}");
+
+    // A version upgrade is `:upgrade`.
+    let before = env.peer.mutations().len();
+    let upgraded = overlay.clone();
+    env.project.write("redisctl.yaml", BASE.replace("\"7.0\"", "\"7.2\""));
+    env.project.write("environments/prod.yaml", &upgraded);
+    let plan = env.plan_json();
+    assert_eq!(
+        changes(&plan),
+        vec![("memorystore:instance/catalog-prod/version".into(), "[\"update\"]".into())],
+        "{plan:#}"
+    );
+    env.run(&["apply", "--env", "prod", "--auto-approve"]).assert_code(0);
+    let upgrades: Vec<_> = env.peer.mutations().split_off(before);
+    assert_eq!(upgrades.len(), 1, "{upgrades:#?}");
+    assert_eq!(upgrades[0]["path"], format!("/v1/{name}:upgrade"));
+    assert_eq!(upgrades[0]["body"], serde_json::json!({ "redisVersion": "REDIS_7_2" }));
+
+    // The network cannot change in place: a destructive replacement, refused without --allow-destroy.
+    let moved = upgraded.replace("gcp:\n", "gcp:\n  network: projects/shop-prod-4711/global/networks/private\n");
+    env.project.write("environments/prod.yaml", &moved);
+    let run = env.run(&["plan", "--env", "prod"]);
+    assert!(run.stdout.contains("-/+ memorystore:instance/catalog-prod"), "{}", run.show());
+    assert!(run.stdout.contains("authorizedNetwork"), "{}", run.show());
+    let before = env.peer.mutations().len();
+    let run = env.run(&["apply", "--env", "prod", "--auto-approve"]);
+    run.assert_code(1);
+    assert!(run.stderr.contains("--allow-destroy"), "{}", run.show());
+    assert_eq!(env.peer.mutations().len(), before, "nothing was sent");
+    env.project.write("environments/prod.yaml", &upgraded);
+
+    // Destroy deletes the data: refused without --allow-destroy, then done.
+    let run = env.run(&["destroy", "--env", "prod", "--auto-approve"]);
+    run.assert_code(1);
+    assert!(run.stderr.contains("--allow-destroy"), "{}", run.show());
+    env.run(&["destroy", "--env", "prod", "--auto-approve", "--allow-destroy"]).assert_code(0);
+    assert_eq!(env.peer.mutations().last().unwrap()["method"], "DELETE");
+    let run = env.run(&["plan", "--env", "prod", "--detailed-exitcode"]);
+    run.assert_code(2);
+    assert!(run.stdout.contains("+ memorystore:instance/catalog-prod"), "{}", run.show());
+
+    // No AUTH string — ours or one the peer generated — in any output, the state or the document.
+    let generated = {
+        env.run(&["apply", "--env", "prod", "--auto-approve"]).assert_code(0);
+        peer_auth_strings(&env.peer, name)
+    };
+    assert_eq!(generated.len(), 1, "the peer generated an AUTH string");
+    env.run(&["-vv", "plan", "--env", "prod", "--format", "json"]).assert_code(0);
+    env.run(&["-vv", "plan", "--env", "prod", "--format", "markdown"]).assert_code(0);
+    env.run(&["render", "--env", "prod", "--out", "-"]).assert_code(0);
+    let state = env.project.read("deploy/prod/.redisctl-state.json");
+    let document = env.project.read("deploy/prod/memorystore/requests.yaml");
+    for secret in generated.iter().map(String::as_str).chain([AUTH_STRING]) {
+        for text in env.outputs.iter().chain([&state, &document]) {
+            assert!(!text.contains(secret), "an AUTH string leaked:\n{text}");
+        }
+    }
+    // Nothing the peer received carried one either.
+    let sent = std::fs::read_to_string(&env.peer.log).unwrap();
+    assert!(!sent.contains(AUTH_STRING));
+}
+
+#[test]
+fn memorystore_peer_refuses_what_the_discovery_document_does_not_describe() {
+    let peer = Peer::start();
+    assert!(peer.source.contains("redis:v1 discovery revision"), "{}", peer.source);
+    let post = |path: &str, body: &str| -> (u16, serde_json::Value) {
+        use std::io::{Read, Write};
+        let host = peer.url.trim_start_matches("http://");
+        let mut s = std::net::TcpStream::connect(host).unwrap();
+        write!(
+            s,
+            "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).unwrap();
+        let code = answer.split(' ').nth(1).unwrap().parse().unwrap();
+        (code, serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap())
+    };
+    let parent = "/v1/projects/p-4711/locations/europe-west1/instances";
+    // An unknown field: Google's INVALID_ARGUMENT, naming it.
+    let (code, answer) =
+        post(&format!("{parent}?instanceId=a1"), r#"{"tier":"BASIC","memorySizeGb":1,"maxmemoryGb":1}"#);
+    assert_eq!(code, 400, "{answer}");
+    assert_eq!(answer["error"]["status"], "INVALID_ARGUMENT");
+    assert!(answer["error"]["message"].as_str().unwrap().contains("Unknown name \"maxmemoryGb\""), "{answer}");
+    // An enum value the API does not have, by name and by number.
+    let (code, answer) = post(&format!("{parent}?instanceId=a1"), r#"{"tier":"PREMIUM","memorySizeGb":1}"#);
+    assert_eq!(code, 400, "{answer}");
+    let (code, _) =
+        post(&format!("{parent}?instanceId=a1&$alt=json;enum-encoding=int"), r#"{"tier":2,"memorySizeGb":1}"#);
+    assert_eq!(code, 400, "2 is not a Tier number (BASIC is 1, STANDARD_HA 3)");
+    // A required field missing, an unknown query parameter, a route that does not exist.
+    assert_eq!(post(&format!("{parent}?instanceId=a1"), r#"{"tier":"BASIC"}"#).0, 400);
+    assert_eq!(post(&format!("{parent}?instanceId=a1&force=true"), r#"{"tier":"BASIC","memorySizeGb":1}"#).0, 400);
+    assert_eq!(post("/v1/projects/p-4711/locations/europe-west1/caches", "{}").0, 404);
+    // An updateMask path that is output only (or no field at all).
+    let patch = |mask: &str| -> u16 {
+        use std::io::{Read, Write};
+        let host = peer.url.trim_start_matches("http://");
+        let mut s = std::net::TcpStream::connect(host).unwrap();
+        let body = r#"{"host":"10.9.9.9"}"#;
+        write!(
+            s,
+            "PATCH {parent}/a1?updateMask={mask} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).unwrap();
+        answer.split(' ').nth(1).unwrap().parse().unwrap()
+    };
+    // What the document describes is accepted.
+    let (code, answer) = post(&format!("{parent}?instanceId=a1"), r#"{"tier":"BASIC","memorySizeGb":1}"#);
+    assert_eq!(code, 200, "{answer}");
+    assert_eq!(answer["done"], false, "a long-running operation");
+    assert_eq!(patch("host"), 400, "host is output only");
+    assert_eq!(patch("hostname"), 400, "no such field");
+}
+
+#[test]
+fn memorystore_interrupted_apply_is_resumed_and_waits_are_bounded() {
+    // Operations take 2 s at the peer, whoever polls.
+    let mut env = Env::with_peer(&prod(""), Peer::settling(2.0));
+
+    // An apply killed right after its create request reached the API (it polls once a minute).
+    let mut child = KillOnDrop(
+        redisctl_std()
+            .current_dir(env.project.path())
+            .args(["apply", "--env", "prod", "--auto-approve"])
+            .envs(environment(&env.peer))
+            .env("REDISCTL_MEMORYSTORE_POLL_MS", "60000")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for("the create request", std::time::Duration::from_secs(30), || {
+        if env.peer.mutations().iter().any(|r| r["method"] == "POST") {
+            Ok(())
+        } else {
+            Err("not yet".into())
+        }
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // The instance is still being created: the plan says apply waits for it, and apply does.
+    let run = env.run(&["plan", "--env", "prod"]);
+    assert!(run.stdout.contains("~ memorystore:instance/catalog-prod"), "{}", run.show());
+    assert!(run.stdout.contains("is CREATING"), "{}", run.show());
+    env.run(&["apply", "--env", "prod", "--auto-approve"]).assert_code(0);
+    assert_eq!(env.peer.mutations().len(), 1, "resumed, not created twice");
+    env.run(&["plan", "--env", "prod", "--detailed-exitcode"]).assert_code(0);
+
+    // An operation that takes longer than --wait-timeout: apply fails and says where it stands.
+    env.project.write("environments/prod.yaml", prod("").replace("memorySizeGb: 5", "memorySizeGb: 6"));
+    let run = env.run(&["apply", "--env", "prod", "--auto-approve", "--wait-timeout", "1s"]);
+    run.assert_code(1);
+    assert!(run.stderr.contains("not done after 1s"), "{}", run.show());
+    // It went on at Google: once done, nothing is left to do.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    env.run(&["plan", "--env", "prod", "--detailed-exitcode"]).assert_code(0);
+}
+
+#[test]
+fn memorystore_redis_cluster_is_created_resharded_and_deleted_through_the_api() {
+    let base = BASE.replace("\"7.0\"", "\"7.2\"");
+    let cluster = |shards: u32, network: &str| {
+        prod("keyspace: { clusterSafe: true }\n")
+            .replace(
+                "topology: { mode: replication, replicas: 1 }",
+                &format!("topology: {{ mode: cluster, shards: {shards}, replicasPerShard: 1 }}"),
+            )
+            .replace(
+                "  memorySizeGb: 5\n",
+                &format!(
+                    "  product: redis-cluster\n  nodeType: REDIS_HIGHMEM_MEDIUM\n  network: projects/shop-prod-4711/global/networks/{network}\n"
+                ),
+            )
+            .replace("  authString: { fromEnv: CATALOG_AUTH_STRING }\n", "")
+    };
+    let mut env = Env::new(&cluster(3, "default"));
+    env.project.write("redisctl.yaml", &base);
+    let name = "projects/shop-prod-4711/locations/europe-west1/clusters/catalog-prod";
+
+    env.run(&["plan", "--env", "prod", "--detailed-exitcode"]).assert_code(2);
+    let plan = env.plan_json();
+    assert_eq!(changes(&plan), vec![("memorystore:cluster/catalog-prod".into(), "[\"create\"]".into())], "{plan:#}");
+    env.run(&["apply", "--env", "prod", "--auto-approve"]).assert_code(0);
+    let creates = env.peer.mutations();
+    assert_eq!(creates.len(), 1, "{creates:#?}");
+    assert_eq!(creates[0]["path"], "/v1/projects/shop-prod-4711/locations/europe-west1/clusters");
+    assert_eq!(creates[0]["query"]["clusterId"], "catalog-prod");
+    assert_eq!(creates[0]["body"]["shardCount"], 3);
+    env.run(&["plan", "--env", "prod", "--detailed-exitcode"]).assert_code(0);
+
+    // Resharding 3 → 4: one PATCH of shardCount.
+    let before = env.peer.mutations().len();
+    env.project.write("environments/prod.yaml", cluster(4, "default"));
+    let plan = env.plan_json();
+    assert_eq!(changes(&plan), vec![("memorystore:cluster/catalog-prod".into(), "[\"update\"]".into())], "{plan:#}");
+    env.run(&["apply", "--env", "prod", "--auto-approve"]).assert_code(0);
+    let patches: Vec<_> = env.peer.mutations().split_off(before);
+    assert_eq!(patches.len(), 1, "{patches:#?}");
+    assert_eq!(patches[0]["method"], "PATCH");
+    assert_eq!(patches[0]["path"], format!("/v1/{name}"));
+    assert_eq!(patches[0]["query"]["updateMask"], "shardCount");
+    assert_eq!(patches[0]["body"]["shardCount"], 4);
+    env.run(&["plan", "--env", "prod", "--detailed-exitcode"]).assert_code(0);
+
+    // Clients start from the discovery endpoint.
+    let run = env.run(&["connect", "--env", "prod", "--format", "json"]);
+    run.assert_code(0);
+    let connect: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(connect["mode"], "cluster", "{connect:#}");
+    assert_eq!(connect["endpoints"][0], "10.0.0.3:6379", "{connect:#}");
+
+    // Another network is a new cluster: refused without --allow-destroy; destroy deletes it.
+    env.project.write("environments/prod.yaml", cluster(4, "private"));
+    let run = env.run(&["apply", "--env", "prod", "--auto-approve"]);
+    run.assert_code(1);
+    assert!(run.stderr.contains("--allow-destroy"), "{}", run.show());
+    assert!(run.stdout.contains("-/+ memorystore:cluster/catalog-prod"), "{}", run.show());
+    env.project.write("environments/prod.yaml", cluster(4, "default"));
+    env.run(&["destroy", "--env", "prod", "--auto-approve", "--allow-destroy"]).assert_code(0);
+    assert_eq!(env.peer.mutations().last().unwrap()["method"], "DELETE");
+    env.run(&["plan", "--env", "prod", "--detailed-exitcode"]).assert_code(2);
+}
