@@ -108,6 +108,53 @@ pub fn commented_stream(artifacts: &[Artifact]) -> (String, Vec<String>) {
     (text, Vec::new())
 }
 
+/// A contract problem only one target has (what it cannot do): its rule, a JSON pointer into
+/// the contract, whether the key (a setting that must go) or the value (a wrong value) is at
+/// fault, the message, why (when the message alone does not say) and a hint. The target's
+/// `check` locates them (`located`); its renderer refuses the first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub code: &'static str,
+    pub pointer: String,
+    pub key: bool,
+    pub message: String,
+    pub reason: Option<String>,
+    pub hint: String,
+}
+
+impl Problem {
+    /// A wrong value at `pointer`.
+    pub fn new(
+        code: &'static str,
+        pointer: impl Into<String>,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> Self {
+        Problem { code, pointer: pointer.into(), key: false, message: message.into(), reason: None, hint: hint.into() }
+    }
+}
+
+/// A target's problems as diagnostics at the key or value they are about (the other one when
+/// the overlay left that out, else at `target`).
+pub fn located(problems: Vec<Problem>, index: &SpanIndex) -> Vec<Diagnostic> {
+    problems
+        .into_iter()
+        .map(|p| {
+            let (first, second) = if p.key {
+                (index.key(&p.pointer), index.value(&p.pointer))
+            } else {
+                (index.value(&p.pointer), index.key(&p.pointer))
+            };
+            let span = first.or(second).or_else(|| index.value("/target"));
+            let d = Diagnostic::error(p.code, p.message).at(span).hint(p.hint);
+            match p.reason {
+                Some(r) => d.reason(r),
+                None => d,
+            }
+        })
+        .collect()
+}
+
 /// `render --out -`: what goes to standard output.
 pub struct Stream {
     pub text: String,

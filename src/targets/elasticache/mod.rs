@@ -86,19 +86,10 @@ impl Catalog {
     }
 }
 
-/// A contract problem that only exists on ElastiCache: a JSON pointer into the contract, the
-/// message and a hint. Validation turns these into located diagnostics; the renderer refuses.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    pub pointer: String,
-    /// Point at the key (a setting that must go) rather than at its value (a value that is wrong).
-    pub key: bool,
-    pub message: String,
-    pub hint: String,
-}
+pub use super::Problem;
 
 fn problem(pointer: impl Into<String>, message: impl Into<String>, hint: impl Into<String>) -> Problem {
-    Problem { pointer: pointer.into(), key: false, message: message.into(), hint: hint.into() }
+    Problem::new("RCTL095", pointer, message, hint)
 }
 
 /// Everything in a `target: elasticache` contract that ElastiCache cannot do.
@@ -424,18 +415,7 @@ impl super::Target for Elasticache {
 
     /// What ElastiCache cannot do, at the offending key or value (RCTL095).
     fn check(&self, c: &Contract, index: &crate::contract::merge::SpanIndex) -> Vec<crate::diagnostics::Diagnostic> {
-        problems(c)
-            .into_iter()
-            .map(|p| {
-                let (first, second) = if p.key {
-                    (index.key(&p.pointer), index.value(&p.pointer))
-                } else {
-                    (index.value(&p.pointer), index.key(&p.pointer))
-                };
-                let span = first.or(second).or_else(|| index.value("/target"));
-                crate::diagnostics::Diagnostic::error("RCTL095", p.message).at(span).hint(p.hint)
-            })
-            .collect()
+        super::located(problems(c), index)
     }
 
     fn render(

@@ -127,33 +127,14 @@ impl Catalog {
     }
 }
 
-/// A contract problem that only exists on Redis Enterprise: a JSON pointer into the contract,
-/// whether the key (a setting that must go) or the value (a wrong value) is at fault, the
-/// message and a hint.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    /// RCTL097: Redis Enterprise cannot express it; RCTL098: an Active-Active database would
-    /// break it (multi-region writes).
-    pub code: &'static str,
-    pub pointer: String,
-    pub key: bool,
-    pub message: String,
-    /// Why, when the message alone does not say.
-    pub reason: Option<String>,
-    pub hint: String,
-}
+pub use super::Problem;
 
+/// RCTL097: Redis Enterprise cannot express it.
 fn problem(pointer: impl Into<String>, message: impl Into<String>, hint: impl Into<String>) -> Problem {
-    Problem {
-        code: "RCTL097",
-        pointer: pointer.into(),
-        key: false,
-        message: message.into(),
-        reason: None,
-        hint: hint.into(),
-    }
+    Problem::new("RCTL097", pointer, message, hint)
 }
 
+/// RCTL098: an Active-Active database would break it (multi-region writes).
 fn active_active_problem(pointer: impl Into<String>, message: impl Into<String>, hint: impl Into<String>) -> Problem {
     Problem { code: "RCTL098", ..problem(pointer, message, hint) }
 }
@@ -425,22 +406,7 @@ pub fn problems(c: &Contract) -> Vec<Problem> {
 
 /// Located diagnostics (RCTL097, RCTL098) for `problems`.
 fn check(c: &Contract, index: &SpanIndex) -> Vec<Diagnostic> {
-    problems(c)
-        .into_iter()
-        .map(|p| {
-            let (first, second) = if p.key {
-                (index.key(&p.pointer), index.value(&p.pointer))
-            } else {
-                (index.value(&p.pointer), index.key(&p.pointer))
-            };
-            let span = first.or(second).or_else(|| index.value("/target"));
-            let d = Diagnostic::error(p.code, p.message).at(span).hint(p.hint);
-            match p.reason {
-                Some(r) => d.reason(r),
-                None => d,
-            }
-        })
-        .collect()
+    super::located(problems(c), index)
 }
 
 /// Host of the database's Service, which the operator creates under the database's name.
