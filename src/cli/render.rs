@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::{Ctx, EXIT_OK};
 use crate::error::Error;
 use crate::secrets::Secrets;
-use crate::util::fs::write_atomic;
+use crate::util::fs::write_all_atomic;
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Nothing is written when the contract is invalid. Rendering is deterministic: \
@@ -57,9 +57,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
         return Ok(EXIT_OK);
     }
     let out = args.out.clone().unwrap_or_else(|| crate::targets::output_dir(&ctx.project, &loaded));
-    for a in &artifacts {
-        write_atomic(&out.join(&a.path), a.content.as_bytes(), a.mode)?;
-    }
+    write_all_atomic(artifacts.iter().map(|a| (out.join(&a.path), a.content.as_bytes(), a.mode)))?;
     println!("Rendered {} file(s) for `{env}` to {}", artifacts.len(), out.display());
     Ok(EXIT_OK)
 }
@@ -80,9 +78,7 @@ fn all(ctx: &Ctx, out: Option<&Path>) -> Result<i32, Error> {
                 Some(root) => root.join(env),
                 None => crate::targets::output_dir(&ctx.project, &loaded),
             };
-            for a in &artifacts {
-                write_atomic(&dir.join(&a.path), a.content.as_bytes(), a.mode)?;
-            }
+            write_all_atomic(artifacts.iter().map(|a| (dir.join(&a.path), a.content.as_bytes(), a.mode)))?;
             Ok((artifacts.len(), dir))
         });
         match rendered {
