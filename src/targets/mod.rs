@@ -240,6 +240,23 @@ fn files_and_shape(env: &Opened, shape: bool, consequences: Option<Consequences>
     providers
 }
 
+/// The providers of a managed target in `scope`: its rendered request document, then (scope
+/// `Target`) what the service's API holds, from `managed`; `--live` does not apply to it.
+fn managed_scope(
+    env: &Opened,
+    scope: Scope,
+    kind: TargetKind,
+    managed: impl FnOnce() -> Result<Vec<Box<dyn Provider>>, Error>,
+) -> Result<Vec<Box<dyn Provider>>, Error> {
+    let mut providers = files_and_shape(env, false, None);
+    match scope {
+        Scope::FilesOnly => {}
+        Scope::Live => return Err(no_live(kind)),
+        Scope::Target => providers.extend(managed()?),
+    }
+    Ok(providers)
+}
+
 /// `--live` on a target whose files are the whole truth.
 fn no_live(kind: TargetKind) -> Error {
     // Compose and Kubernetes mount configs read-only (CONFIG REWRITE cannot keep a live

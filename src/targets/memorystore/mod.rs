@@ -529,13 +529,7 @@ impl super::Target for Memorystore {
         env: &super::Opened,
         scope: crate::plan::Scope,
     ) -> Result<Vec<Box<dyn crate::plan::Provider>>, crate::error::Error> {
-        let mut providers = super::files_and_shape(env, false, None);
-        match scope {
-            crate::plan::Scope::FilesOnly => {}
-            crate::plan::Scope::Live => return Err(super::no_live(self.kind())),
-            crate::plan::Scope::Target => providers.push(boxed_provider(env, false)?),
-        }
-        Ok(providers)
+        super::managed_scope(env, scope, self.kind(), || Ok(vec![boxed_provider(env, false)?]))
     }
 
     fn destroy_providers(
