@@ -70,6 +70,8 @@ pub struct Directive {
     pub lines: Vec<String>,
     /// Whether each line holds several arguments (split on whitespace).
     pub multi: bool,
+    /// Set by the target, not the contract (`TargetFacts::config_defaults`): why.
+    pub from_target: Option<&'static str>,
 }
 
 impl Directive {
@@ -96,9 +98,23 @@ impl Settings {
                     canonical: entry.map(|d| d.name.clone()).unwrap_or_else(|| name.to_ascii_lowercase()),
                     lines: config_lines(value),
                     multi: entry.is_some_and(|d| d.multi),
+                    from_target: None,
                 }
             })
-            .collect();
+            .collect::<Vec<_>>();
+        let mut config = config;
+        for (name, value, why) in c.target.facts().config_defaults {
+            if !config.iter().any(|d| d.canonical == *name) {
+                let directive = Directive {
+                    name: name.to_string(),
+                    canonical: name.to_string(),
+                    lines: vec![value.to_string()],
+                    multi: false,
+                    from_target: Some(why),
+                };
+                config.push(directive);
+            }
+        }
         Settings {
             maxmemory: c.resources.maxmemory.map(|m| m.0),
             maxmemory_policy: c.redis.maxmemory_policy.as_str(),

@@ -70,25 +70,36 @@ fn all(ctx: &Ctx, out: Option<&Path>) -> Result<i32, Error> {
     let templates = ctx.templates()?;
     let envs = ctx.project.environments().map_err(Error::msg)?;
     let mut failed = Vec::new();
+    // Every environment is rendered first and all files are written as one batch (two
+    // filesystem flushes in all): each file is still old or new after a crash.
+    let mut rendered = Vec::new();
     for env in &envs {
-        let rendered = ctx.load(env, Secrets::Needed).and_then(|loaded| {
+        let one = ctx.load(env, Secrets::Needed).and_then(|loaded| {
             let deployment = ctx.deployment(&loaded)?;
             let artifacts = crate::targets::render(&deployment, &templates).map_err(Error::msg)?;
             let dir = match out {
                 Some(root) => root.join(env),
                 None => crate::targets::output_dir(&ctx.project, &loaded),
             };
-            write_all_atomic(artifacts.iter().map(|a| (dir.join(&a.path), a.content.as_bytes(), a.mode)))?;
-            Ok((artifacts.len(), dir))
+            Ok((env, artifacts, dir))
         });
-        match rendered {
-            Ok((n, dir)) => println!("Rendered {n} file(s) for `{env}` to {}", dir.display()),
+        match one {
+            Ok(r) => rendered.push(r),
             Err(e) => {
                 eprintln!("error: `{env}` not rendered: {e}");
                 failed.push(env.as_str());
             }
         }
     }
+    let files = rendered.iter().flat_map(|(_, artifacts, dir)| {
+        artifacts.iter().map(move |a| (dir.join(&a.path), a.content.as_bytes(), a.mode))
+    });
+    write_all_atomic(files)?;
+    let mut report = String::new();
+    for (env, artifacts, dir) in &rendered {
+        report.push_str(&format!("Rendered {} file(s) for `{env}` to {}\n", artifacts.len(), dir.display()));
+    }
+    std::io::stdout().write_all(report.as_bytes()).map_err(|e| Error::io("cannot write the report", e))?;
     if failed.is_empty() {
         return Ok(EXIT_OK);
     }

@@ -137,6 +137,13 @@ impl TargetKind {
                     crate::model::acl::LIVE_OPERATOR_COMMANDS,
                     crate::model::acl::LOCAL_STACK_OPERATOR_COMMANDS,
                 ],
+                // Redis waits 5 s before a diskless full sync for more replicas to join: on a
+                // laptop every replica of the stack starts at once, so the wait buys nothing.
+                config_defaults: &[(
+                    "repl-diskless-sync-delay",
+                    "0",
+                    "replicas of a local stack start together: no wait for more to join",
+                )],
                 ..TargetFacts::SELF_HOSTED
             },
             TargetKind::Systemd => &TargetFacts {
@@ -248,6 +255,9 @@ pub struct TargetFacts {
     /// the finding when page-worthy ones notify nobody. (Self-hosted targets' rules page
     /// through the team's Alertmanager, which the contract does not see.)
     pub unrouted_pages: fn(&Contract) -> Option<(&'static str, &'static str)>,
+    /// redis.conf directives the target sets when `redis.config` does not: (name, value, why).
+    /// Envelope settings only (how the stack runs here, never what the application sees).
+    pub config_defaults: &'static [(&'static str, &'static str, &'static str)],
 }
 
 /// How an operator runs the deployment, for the review's topology, failover and backup items.
@@ -275,6 +285,7 @@ impl TargetFacts {
         maintenance_window: |_| None,
         operated: None,
         unrouted_pages: |_| None,
+        config_defaults: &[],
     };
 }
 

@@ -166,11 +166,36 @@ pub fn apply(
     // Test hook: slow applies down so tests can interrupt one half-way.
     let pause =
         std::env::var("REDISCTL_TEST_APPLY_PAUSE_MS").ok().and_then(|v| v.parse().ok()).map(Duration::from_millis);
-    for change in plan.changes.iter().filter(|c| c.is_change()) {
+    let changes: Vec<&ResourceChange> = plan.changes.iter().filter(|c| c.is_change()).collect();
+    let mut next = 0;
+    while next < changes.len() {
+        let first = changes[next];
         let provider = providers
             .iter_mut()
-            .find(|p| p.name() == change.provider)
-            .ok_or_else(|| Error::msg(format!("no provider `{}` for {}", change.provider, change.address)))?;
+            .find(|p| p.name() == first.provider)
+            .ok_or_else(|| Error::msg(format!("no provider `{}` for {}", first.provider, first.address)))?;
+        // The changes of this provider that follow each other: one batch, unless the test
+        // hook wants them one at a time.
+        let run = changes[next..].iter().take_while(|c| c.provider == first.provider).count();
+        let batch = &changes[next..next + run];
+        if batch.len() > 1 && pause.is_none() {
+            if let Some(result) = provider.apply_batch(batch, state, opts) {
+                tracing::debug!("applied {} change(s) with provider {} as one batch", batch.len(), first.provider);
+                if let Err(e) = result {
+                    let source = with_save_error(e, state);
+                    return Err(Error::Change { address: first.address.to_string(), source: Box::new(source) });
+                }
+                for change in batch {
+                    report.summary.count(change.action);
+                    tracing::info!("{}: {}", change.address, change.action.verb());
+                }
+                state.save()?;
+                next += run;
+                continue;
+            }
+        }
+        let change = first;
+        next += 1;
         tracing::debug!("applying {} ({}) with provider {}", change.address, change.action.verb(), change.provider);
         match provider.apply(change, state, opts) {
             Ok(Outcome::Applied) => {
@@ -179,12 +204,7 @@ pub fn apply(
             }
             Ok(Outcome::Skipped(why)) => report.skipped.push((change.address.clone(), why)),
             Err(e) => {
-                // The change's own error is what the user needs (e.g. a full disk): a failing
-                // state save after it must not replace it.
-                let source = match state.save() {
-                    Ok(()) => e,
-                    Err(save) => Error::msg(format!("{e}\n(and the state could not be saved either: {save})")),
-                };
+                let source = with_save_error(e, state);
                 return Err(Error::Change { address: change.address.to_string(), source: Box::new(source) });
             }
         }
@@ -201,6 +221,15 @@ pub fn apply(
 }
 
 /// SHA-256 of a plan's JSON.
+/// A change's own error is what the user needs (e.g. a full disk): a failing state save after
+/// it must not replace it.
+fn with_save_error(e: Error, state: &mut State) -> Error {
+    match state.save() {
+        Ok(()) => e,
+        Err(save) => Error::msg(format!("{e}\n(and the state could not be saved either: {save})")),
+    }
+}
+
 fn digest(plan: &Plan) -> String {
     hex::encode(Sha256::digest(serde_json::to_vec(plan).unwrap_or_default()))
 }

@@ -235,6 +235,19 @@ pub trait Provider {
     /// Apply one change of this provider's plan, recording what it did in `state`.
     fn apply(&mut self, change: &ResourceChange, state: &mut State, opts: &ApplyOptions) -> Result<Outcome, Error>;
 
+    /// Apply a run of this provider's changes that follow each other in the plan as one
+    /// step, when the provider can do better than one after another (the files provider
+    /// writes them with two filesystem flushes in all). `None`: it cannot; the engine applies
+    /// them one by one. The engine saves the state after the batch.
+    fn apply_batch(
+        &mut self,
+        _changes: &[&ResourceChange],
+        _state: &mut State,
+        _opts: &ApplyOptions,
+    ) -> Option<Result<(), Error>> {
+        None
+    }
+
     /// Called once after every change of the plan was applied (e.g. to record no-op
     /// resources in the state, or wait for readiness).
     fn finish(&mut self, _state: &mut State) -> Result<(), Error> {

@@ -16,7 +16,7 @@ use crate::plan::state::State;
 use crate::plan::{Action, Address, ApplyOptions, Outcome, Provider, ProviderPlan, ResourceChange, Shown};
 use crate::redact::{redact_text, unified_diff};
 use crate::render::Artifact;
-use crate::util::fs::{sync_dir, write_atomic, TEMP_PREFIX};
+use crate::util::fs::{sync_dir, write_all_atomic, write_atomic, TEMP_PREFIX};
 
 pub const NAME: &str = "file";
 
@@ -165,6 +165,29 @@ impl FilesProvider {
         Ok(Some(Observed { content, mode }))
     }
 
+    /// The artifact a planned write puts in place and its hash, after checking it is still what
+    /// the plan showed; the state records the write as under way (`writing`).
+    fn about_to_write(&self, change: &ResourceChange, state: &mut State) -> Result<(Artifact, String), Error> {
+        let rel = change.address.path();
+        let a = self
+            .artifacts
+            .iter()
+            .find(|a| a.path == rel)
+            .ok_or_else(|| Error::msg(format!("{} is in the plan but no longer rendered", change.address)))?;
+        let hash = sha256(a.content.as_bytes());
+        if change.expect.as_deref() != Some(hash.as_str()) {
+            return Err(Error::msg(format!(
+                "the rendered content of {} differs from the plan; plan again",
+                change.address
+            )));
+        }
+        let mut record =
+            Self::recorded(state, &change.address)?.unwrap_or(FileRecord { sha256: None, mode: a.mode, writing: None });
+        record.writing = Some(hash.clone());
+        state.put(&change.address, &record)?;
+        Ok((a.clone(), hash))
+    }
+
     fn recorded(state: &State, address: &Address) -> Result<Option<FileRecord>, Error> {
         state.record::<FileRecord>(address)
     }
@@ -303,24 +326,7 @@ impl Provider for FilesProvider {
         let path = self.full(&rel)?;
         match change.action {
             Action::Create | Action::Update | Action::Replace => {
-                let a =
-                    self.artifacts.iter().find(|a| a.path == rel).ok_or_else(|| {
-                        Error::msg(format!("{} is in the plan but no longer rendered", change.address))
-                    })?;
-                let hash = sha256(a.content.as_bytes());
-                if change.expect.as_deref() != Some(hash.as_str()) {
-                    return Err(Error::msg(format!(
-                        "the rendered content of {} differs from the plan; plan again",
-                        change.address
-                    )));
-                }
-                let mut record = Self::recorded(state, &change.address)?.unwrap_or(FileRecord {
-                    sha256: None,
-                    mode: a.mode,
-                    writing: None,
-                });
-                record.writing = Some(hash.clone());
-                state.put(&change.address, &record)?;
+                let (a, hash) = self.about_to_write(change, state)?;
                 state.save()?;
                 write_atomic(&path, a.content.as_bytes(), a.mode)?;
                 state.put(&change.address, &FileRecord::written(hash, a.mode))?;
@@ -339,6 +345,35 @@ impl Provider for FilesProvider {
             Action::NoOp => {}
         }
         Ok(Outcome::Applied)
+    }
+
+    /// Writes only (deletes go one by one): every file is announced in the state, which is
+    /// saved once, then all are written as one batch (`write_all_atomic`: each file old or new
+    /// after a crash, and the state names both hashes meanwhile).
+    fn apply_batch(
+        &mut self,
+        changes: &[&ResourceChange],
+        state: &mut State,
+        _opts: &ApplyOptions,
+    ) -> Option<Result<(), Error>> {
+        let writes = |c: &&ResourceChange| matches!(c.action, Action::Create | Action::Update | Action::Replace);
+        if !changes.iter().all(writes) {
+            return None;
+        }
+        let mut batch = || -> Result<(), Error> {
+            let mut files = Vec::new();
+            for change in changes {
+                let (a, hash) = self.about_to_write(change, state)?;
+                files.push((change, self.full(&a.path)?, a, hash));
+            }
+            state.save()?;
+            write_all_atomic(files.iter().map(|(_, path, a, _)| (path.clone(), a.content.as_bytes(), a.mode)))?;
+            for (change, _, a, hash) in files {
+                state.put(&change.address, &FileRecord::written(hash, a.mode))?;
+            }
+            Ok(())
+        };
+        Some(batch())
     }
 
     fn finish(&mut self, state: &mut State) -> Result<(), Error> {

@@ -228,13 +228,8 @@ impl Provider for ProcessProvider {
         }
         let name = change.address.path();
         match change.action {
-            Action::Create => {
-                if let Err(e) = self.stack.start(name) {
-                    return Err(self.stop_started(e));
-                }
-                self.started.push(name.to_string());
-                self.bring_up = true;
-            }
+            // Started in `finish`, all of a new stack's members at once (`Stack::up`).
+            Action::Create => self.bring_up = true,
             // Bootstrapping and waiting is `finish`'s job.
             Action::Update if change.address == ready() => self.bring_up = true,
             // Stopped in `finish`, after the stack has been brought up in its new shape: a
@@ -250,7 +245,10 @@ impl Provider for ProcessProvider {
 
     fn finish(&mut self, _state: &mut State) -> Result<(), Error> {
         if self.bring_up {
-            self.stack.up(READY_TIMEOUT).map_err(|e| self.stop_started(e))?;
+            let mut started = std::mem::take(&mut self.started);
+            let up = self.stack.up_noting(READY_TIMEOUT, &mut started);
+            self.started = started;
+            up.map_err(|e| self.stop_started(e))?;
         }
         let cluster = self.stack.deployment.contract.topology.mode == TopologyMode::Cluster;
         for name in std::mem::take(&mut self.leaving) {

@@ -214,6 +214,7 @@ impl Stack {
             reset.push(p.name.clone());
         }
 
+        self.form_new_cluster(v7, timeout)?;
         let mut con = self.seen(first)?;
         for n in &nodes[1..] {
             let known_here = con.view.iter().any(|p| p.addr == Self::addr(n) && !p.joining);
@@ -305,6 +306,58 @@ impl Stack {
         poll_shown("cluster: waiting for cluster_state ok", timeout, || {
             nodes.iter().try_for_each(|n| self.cluster_ok(n))
         })
+    }
+
+    /// A new cluster (every node knows only itself and serves nothing) is formed in the order
+    /// that lets every handshake carry the final shape: each shard's primary claims its slots
+    /// (with a config epoch of its own, as `redis-cli --cluster create` does), each replica
+    /// meets its primary and follows it, and only then do all nodes meet. Slots claimed and
+    /// roles taken after the meeting reach the other nodes only with heartbeats, seconds later.
+    fn form_new_cluster(&self, v7: bool, timeout: Duration) -> Result<()> {
+        for n in &self.deployment.nodes {
+            let view = self.seen(n)?.view;
+            if view.len() != 1 || view.iter().any(|p| !p.slots.is_empty()) {
+                return Ok(());
+            }
+        }
+        for (epoch, (p, (a, b))) in self.shards().enumerate() {
+            let mut con = self.conn(Member::Node(p))?;
+            let slots: Vec<String> =
+                if v7 { vec![a.to_string(), b.to_string()] } else { (a..=b).map(|s| s.to_string()).collect() };
+            let mut words = vec!["CLUSTER", if v7 { "ADDSLOTSRANGE" } else { "ADDSLOTS" }];
+            words.extend(slots.iter().map(String::as_str));
+            run::<()>(&mut con, &p.name, &words)?;
+            run::<()>(&mut con, &p.name, &["CLUSTER", "SET-CONFIG-EPOCH", &(epoch + 1).to_string()])?;
+        }
+        let pairs: Vec<(&Node, &Node)> = self
+            .shards()
+            .flat_map(|(p, _)| {
+                self.shard_members(p.shard.unwrap_or(0)).filter(move |n| n.name != p.name).map(move |r| (r, p))
+            })
+            .collect();
+        for (replica, primary) in &pairs {
+            self.meet(replica, primary, v7)?;
+        }
+        for (replica, primary) in &pairs {
+            let primary_id = self.seen(primary)?.me().map(|me| me.id.clone()).unwrap_or_default();
+            poll(timeout, || {
+                let mut seen = self.seen(replica)?;
+                if !seen.view.iter().any(|x| x.id == primary_id && x.master && !x.joining) {
+                    return Err(Error::msg(format!("{} does not know {} yet", replica.name, primary.name)));
+                }
+                run::<()>(&mut seen.con, &replica.name, &["CLUSTER", "REPLICATE", &primary_id])
+            })?;
+        }
+        Ok(())
+    }
+
+    /// `from` sends CLUSTER MEET to `to`.
+    fn meet(&self, from: &Node, to: &Node, v7: bool) -> Result<()> {
+        let mut con = self.conn(Member::Node(from))?;
+        let (port, bus) = (to.port.to_string(), to.bus_port.map(|b| b.to_string()).unwrap_or_default());
+        let words: &[&str] =
+            if v7 { &["CLUSTER", "MEET", HOST, &port, &bus] } else { &["CLUSTER", "MEET", HOST, &port] };
+        run::<()>(&mut con, &from.name, words)
     }
 
     /// `Err` while some node's view of a member (primary or replica of whom, which slots)

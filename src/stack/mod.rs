@@ -110,14 +110,52 @@ impl Stack {
     }
 
     /// Bring the whole stack up and wait until it is ready: Sentinels first (they remember
-    /// which node is the primary now, and `start` asks them), then the nodes, then the
-    /// cluster bootstrap. Members already running are left alone.
+    /// which node is the primary now, and `start` asks them; new ones, which remember nothing,
+    /// last), then the nodes, then the cluster bootstrap. Members already running are left alone.
+    ///
+    /// The Sentinels start together. So do the nodes when none of them runs: then each node's
+    /// role comes from what the Sentinels and its own files say, not from the other nodes, and
+    /// it is decided for all of them before any starts. When some node runs, the others start
+    /// one after another, as `start` decides each from the nodes running (a primary that
+    /// crashed must not come back empty as the primary of replicas holding its data).
     pub fn up(&self, timeout: Duration) -> Result<()> {
-        for s in &self.deployment.sentinels {
-            self.start(&s.name)?;
+        self.up_noting(timeout, &mut Vec::new())
+    }
+
+    /// `up`, adding the name of every member it started to `started` (also when it fails
+    /// later: the caller stops what it started).
+    pub fn up_noting(&self, timeout: Duration, started: &mut Vec<String>) -> Result<()> {
+        let sentinels: Vec<&str> = self.deployment.sentinels.iter().map(|s| s.name.as_str()).collect();
+        let start_sentinels = |started: &mut Vec<String>| {
+            let results = all_at_once(&sentinels, |name| self.start(name));
+            note_started(sentinels.iter().copied().zip(results), started)
+        };
+        // Sentinels that never ran remember no primary: they start after the nodes, so that
+        // their first connection finds them listening (a failed one is retried a second later).
+        let new_sentinels = sentinels.iter().all(|s| !self.run.runtime_config(s).exists());
+        if !new_sentinels {
+            start_sentinels(started)?;
         }
-        for n in &self.deployment.nodes {
-            self.start(&n.name)?;
+        let nodes = &self.deployment.nodes;
+        if nodes.iter().all(|n| self.running_pid(Member::Node(n)).is_none()) {
+            let roles: Vec<_> = nodes.iter().map(|n| (n, self.upstream_at_start(n, None))).collect();
+            // Primaries first: a replica that starts before its primary listens retries only
+            // at its next replication cron, a second later.
+            let (primaries, replicas): (Vec<_>, Vec<_>) =
+                roles.into_iter().partition(|(_, up)| !matches!(up, Some(process::Upstream::ReplicaOf { .. })));
+            for wave in [primaries, replicas] {
+                let results = all_at_once(&wave, |(node, up)| self.start_node_as(node, up.clone()).map(|_| true));
+                note_started(wave.iter().map(|(n, _)| n.name.as_str()).zip(results), started)?;
+            }
+        } else {
+            for n in nodes {
+                if self.start(&n.name)? {
+                    started.push(n.name.clone());
+                }
+            }
+        }
+        if new_sentinels {
+            start_sentinels(started)?;
         }
         if self.cluster() {
             self.bootstrap_cluster(timeout)?;
@@ -143,4 +181,31 @@ impl Stack {
         }
         first_error.map_or(Ok(()), Err)
     }
+}
+
+/// Run `f` on every item, each in its own thread (starting a member is mostly waiting for it to
+/// listen); the results in the items' order.
+fn all_at_once<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> Result<R> + Sync) -> Vec<Result<R>> {
+    if items.len() < 2 {
+        return items.iter().map(&f).collect();
+    }
+    std::thread::scope(|scope| {
+        let running: Vec<_> = items.iter().map(|item| scope.spawn(|| f(item))).collect();
+        running.into_iter().map(|t| t.join().unwrap_or_else(|_| Err(Error::msg("a start thread panicked")))).collect()
+    })
+}
+
+/// Add the members that started (`Ok(true)`) to `started`; then the first error, if any.
+fn note_started<'a>(results: impl Iterator<Item = (&'a str, Result<bool>)>, started: &mut Vec<String>) -> Result<()> {
+    let mut first_error = None;
+    for (name, result) in results {
+        match result {
+            Ok(true) => started.push(name.to_string()),
+            Ok(false) => {}
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    first_error.map_or(Ok(()), Err)
 }

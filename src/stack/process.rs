@@ -249,7 +249,7 @@ impl Stack {
     /// and failed over must not come back as a primary); the role `observed` before a
     /// restart; the `replicaof` of its previous runtime config (which Sentinel's CONFIG REWRITE
     /// keeps current); the rendered role.
-    fn upstream_at_start(&self, node: &Node, observed: Option<Upstream>) -> Option<Upstream> {
+    pub(super) fn upstream_at_start(&self, node: &Node, observed: Option<Upstream>) -> Option<Upstream> {
         if self.cluster() {
             return None;
         }
@@ -286,7 +286,7 @@ impl Stack {
     /// the next start finds the role the node last had), and `masterauth`. Passwords go into
     /// that file (mode 0600, in a 0700 directory), never on the command line, where every local
     /// user could read them in /proc/*/cmdline.
-    fn start_node_as(&self, node: &Node, upstream: Option<Upstream>) -> Result<()> {
+    pub(super) fn start_node_as(&self, node: &Node, upstream: Option<Upstream>) -> Result<()> {
         let rendered = read(&self.run.rendered_config(&node.name, Kind::Redis))?;
         let mut text: String = rendered
             .lines()

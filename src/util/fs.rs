@@ -24,20 +24,31 @@ pub fn write_atomic(path: &Path, content: &[u8], mode: u32) -> Result<(), Error>
 /// one journal commit each, which made a large render spend most of its time waiting.
 pub fn write_all_atomic<'a>(files: impl IntoIterator<Item = (PathBuf, &'a [u8], u32)>) -> Result<(), Error> {
     let mut pending = Vec::new();
-    let mut dirs: Vec<PathBuf> = Vec::new();
+    let mut dirs = std::collections::HashSet::new();
     for (path, content, mode) in files {
         let tmp = temp_file(&path, content, mode)?;
-        let dir = parent(&path)?.to_path_buf();
-        if !dirs.contains(&dir) {
-            dirs.push(dir);
-        }
+        dirs.insert(parent(&path)?.to_path_buf());
         pending.push((tmp, path));
     }
-    flush_filesystems(&dirs)?;
+    let filesystems = one_per_filesystem(dirs)?;
+    flush_filesystems(&filesystems)?;
     for (tmp, path) in pending {
         tmp.persist(&path).map_err(|e| Error::io(format!("cannot replace {}", path.display()), e.error))?;
     }
-    flush_filesystems(&dirs)
+    flush_filesystems(&filesystems)
+}
+
+/// One directory of each filesystem among `dirs`: `syncfs` flushes a whole filesystem, so one
+/// call per filesystem is all a batch needs (a render of 1,000 environments has thousands of
+/// directories and usually one filesystem).
+fn one_per_filesystem(dirs: std::collections::HashSet<PathBuf>) -> Result<Vec<PathBuf>, Error> {
+    use std::os::unix::fs::MetadataExt;
+    let mut by_device = std::collections::BTreeMap::new();
+    for dir in dirs {
+        let meta = std::fs::metadata(&dir).map_err(|e| Error::io(format!("cannot read {}", dir.display()), e))?;
+        by_device.entry(meta.dev()).or_insert(dir);
+    }
+    Ok(by_device.into_values().collect())
 }
 
 fn parent(path: &Path) -> Result<&Path, Error> {
@@ -64,7 +75,7 @@ fn temp_file(path: &Path, content: &[u8], mode: u32) -> Result<tempfile::NamedTe
 }
 
 /// Flush the filesystems of `dirs` (`syncfs`: data and metadata of every file there, renames
-/// included). The first call does the work; the others find nothing left on the same filesystem.
+/// included).
 fn flush_filesystems(dirs: &[PathBuf]) -> Result<(), Error> {
     for dir in dirs {
         let d = std::fs::File::open(dir).map_err(|e| Error::io(format!("cannot open {}", dir.display()), e))?;
