@@ -66,8 +66,8 @@ impl Peer {
         Peer::serving("memorystore", 0.0)
     }
 
-    /// The peer of one API (`redis` or `memorystore`).
-    fn serving(api: &str, seconds: f64) -> Peer {
+    /// The peer of one API (`redis` or `memorystore`), operations done after `seconds`.
+    pub fn serving(api: &str, seconds: f64) -> Peer {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("requests.jsonl");
         let port = free_port();

@@ -527,6 +527,42 @@ fn memorystore_valkey_is_created_changed_and_deleted_through_the_api() {
 }
 
 #[test]
+fn memorystore_valkey_interrupted_apply_is_resumed() {
+    // Operations take 2 s at the peer, whoever polls.
+    let mut env = Env::with_peer(&valkey(3, "default", ""), Peer::serving("memorystore", 2.0));
+    env.project.write("redisctl.yaml", BASE.replace("\"7.0\"", "\"7.2\""));
+    // An apply killed right after its create request reached the API (it polls once a minute).
+    let mut child = KillOnDrop(
+        redisctl_std()
+            .current_dir(env.project.path())
+            .args(["apply", "--env", "prod", "--auto-approve"])
+            .envs(environment(&env.peer))
+            .env("REDISCTL_MEMORYSTORE_POLL_MS", "60000")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for("the create request", std::time::Duration::from_secs(30), || {
+        if env.peer.mutations().iter().any(|r| r["method"] == "POST") {
+            Ok(())
+        } else {
+            Err("not yet".into())
+        }
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // Still being created: the plan says apply waits for it, and apply does — no second create.
+    let run = env.run(&["plan", "--env", "prod"]);
+    assert!(run.stdout.contains("~ memorystore:instance/catalog-prod"), "{}", run.show());
+    assert!(run.stdout.contains("is CREATING"), "{}", run.show());
+    env.run(&["apply", "--env", "prod", "--auto-approve"]).assert_code(0);
+    assert_eq!(env.peer.mutations().len(), 1, "resumed, not created twice");
+    env.run(&["plan", "--env", "prod", "--detailed-exitcode"]).assert_code(0);
+}
+
+#[test]
 fn memorystore_valkey_peer_refuses_what_googles_memorystore_client_does_not_describe() {
     let peer = Peer::valkey();
     assert!(peer.source.contains("memorystore:v1 described by google-cloud-memorystore 0.5.6"), "{}", peer.source);
