@@ -9,6 +9,8 @@
 #   google-api-python-client, google-cloud-redis(-cluster), googleapis-common-protos (PyPI, files only)
 #                                           the published Memorystore API description (discovery
 #                                           document, proto enums) tests/peers/memorystore_peer.py checks with
+#   google-cloud-memorystore (PyPI, files only)  the same for Memorystore for Valkey, which has no
+#                                           discovery document there: its generated REST routes and types
 #   yaml-language-server (npm)              the editor experience of the schemas, over LSP
 #   prometheus, promtool (package prometheus)  rendered alert rules: `promtool check/test rules`,
 #                                               and a real Prometheus evaluating them end to end
@@ -37,7 +39,7 @@ fi
 # Pinned so that a new schema bundle cannot change test results unnoticed.
 pins="check-jsonschema==0.39.0 kubernetes-validate==1.37.0 moto[server]==5.2.5"
 # Read as data by the Memorystore peer, never imported: installed without their dependencies.
-data_pins="google-api-python-client==2.202.0 google-cloud-redis==2.23.0 google-cloud-redis-cluster==0.5.6 googleapis-common-protos==1.76.0"
+data_pins="google-api-python-client==2.202.0 google-cloud-redis==2.23.0 google-cloud-redis-cluster==0.5.6 googleapis-common-protos==1.76.0 google-cloud-memorystore==0.5.6"
 venv=.venv-peers
 if [ ! -x "$venv/bin/check-jsonschema" ] || [ ! -x "$venv/bin/kubernetes-validate" ] || [ ! -x "$venv/bin/moto_server" ] || [ "$(cat "$venv/.pins" 2>/dev/null)" != "$pins $data_pins" ]; then
   python3 -m venv "$venv"

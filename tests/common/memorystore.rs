@@ -1,6 +1,7 @@
 //! The `target: memorystore` project of the tests, and the local Memorystore API peer
-//! (tests/peers/memorystore_peer.py, checking with Google's published discovery document)
-//! bound to 127.0.0.1 on a free port and always stopped.
+//! (tests/peers/memorystore_peer.py, checking with Google's published API description: the
+//! discovery document for redis.googleapis.com, the generated client for
+//! memorystore.googleapis.com) bound to 127.0.0.1 on a free port and always stopped.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -38,7 +39,7 @@ pub struct Peer {
     _child: KillOnDrop,
     pub url: String,
     pub log: PathBuf,
-    /// The peer's first line: discovery document id, revision and path.
+    /// The peer's first line: the API description's id, revision or version, and path.
     pub source: String,
     _dir: tempfile::TempDir,
 }
@@ -57,13 +58,23 @@ impl Peer {
 
     /// Operations are done `seconds` after they started (at a poll or any request after that).
     pub fn settling(seconds: f64) -> Peer {
+        Peer::serving("redis", seconds)
+    }
+
+    /// Memorystore for Valkey (memorystore.googleapis.com); operations done at their first poll.
+    pub fn valkey() -> Peer {
+        Peer::serving("memorystore", 0.0)
+    }
+
+    /// The peer of one API (`redis` or `memorystore`), operations done after `seconds`.
+    pub fn serving(api: &str, seconds: f64) -> Peer {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("requests.jsonl");
         let port = free_port();
         let mut child = KillOnDrop(
             Command::new(python())
                 .arg(repo_root().join("tests/peers/memorystore_peer.py"))
-                .args(["--port", &port.to_string(), "--settle", &seconds.to_string(), "--log"])
+                .args(["--api", api, "--port", &port.to_string(), "--settle", &seconds.to_string(), "--log"])
                 .arg(&log)
                 .stdout(Stdio::piped())
                 .stderr(Stdio::inherit())
@@ -79,7 +90,7 @@ impl Peer {
             let _ = tx.send(line);
         });
         let source = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
-        assert!(source.contains("discovery revision"), "the memorystore peer did not start: {source:?}");
+        assert!(source.contains(" on 127.0.0.1:"), "the memorystore peer did not start: {source:?}");
         eprintln!("{}", source.trim());
         Peer { _child: child, url: format!("http://127.0.0.1:{port}"), log, source, _dir: dir }
     }

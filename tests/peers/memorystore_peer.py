@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A local Memorystore for Redis API (redis.googleapis.com v1: instances and clusters) for redisctl's peer tests.
+"""A local Memorystore API for redisctl's peer tests: Memorystore for Redis (redis.googleapis.com v1: instances and clusters, `--api redis`) or Memorystore for Valkey (memorystore.googleapis.com v1: instances, `--api memorystore`).
 
 There is no official Memorystore emulator. This peer's checking comes from Google's own
 published API description, not from expectations written here:
@@ -11,16 +11,29 @@ published API description, not from expectations written here:
   proto numbers, which discovery documents do not carry): the proto enums of PyPI
   `google-cloud-redis` (`google/cloud/redis_v1/types/cloud_redis.py`), `google-cloud-redis-cluster`
   (`google/cloud/redis_cluster_v1/types/cloud_redis_cluster.py`) and
-  `googleapis-common-protos` (`google/type/dayofweek.proto`), read as text, never imported.
+  `googleapis-common-protos` (`google/type/dayofweek.proto`), read as text, never imported;
+* for memorystore.googleapis.com, which has no discovery document in google-api-python-client
+  (2.202.0 ships redis.v1/v1beta1 only): Google's generated client PyPI `google-cloud-memorystore`
+  0.5.6 (its version is printed), read as text and AST, never imported — every route's HTTP
+  method, URI template, body and required query parameters from
+  `google/cloud/memorystore_v1/services/memorystore/transports/rest_base.py`, every message's
+  fields, types, enums with their numbers and "Output only"/"Required"/"Immutable" from the
+  docstrings of `google/cloud/memorystore_v1/types/memorystore.py`, `TimeOfDay` from
+  `google/type/timeofday.proto`. They are turned into a document of the discovery document's
+  shape, so that both APIs are checked by the same code (`Api`). Google's standard system
+  parameters and the `google.longrunning.Operation`/`google.rpc.Status` schemas, which that
+  package does not describe, are taken from redis.v1.json (the same messages in every API).
 
-Anything the description does not allow is answered the way Google answers it: HTTP 400
+Anything the description does not allow — an unknown route, query parameter or body field, a
+wrong type or enum value, an output-only field set in a request, an `updateMask` path that is
+no field, output only or immutable — is answered the way Google answers it: HTTP 400
 `INVALID_ARGUMENT` (404 `NOT_FOUND`, 409 `ALREADY_EXISTS`) in Google's error JSON. Instances are
 kept in memory; every mutation returns a long-running operation that completes when it is
 polled once `--settle` seconds (default 0) after it started, or at any request after that (Google
 finishes the work whether or not anyone polls: an interrupted client finds it done). Each request is appended to the `--log` file as one JSON line. The AUTH string of
 an instance is generated here and served only by `GET .../authString`.
 
-Standard library only. Usage: memorystore_peer.py --port N --log FILE
+Standard library only. Usage: memorystore_peer.py --port N --log FILE [--api redis|memorystore]
 """
 
 import argparse
@@ -43,13 +56,29 @@ ENUM_SOURCES = [
     "google/cloud/redis_cluster_v1/types/cloud_redis_cluster.py",
     "google/type/dayofweek.proto",
 ]
-# Per collection: the resource schema, its id parameter, the type of an operation's response,
-# the state it settles in.
-COLLECTIONS = {
-    "instances": ("Instance", "instanceId", "type.googleapis.com/google.cloud.redis.v1.Instance", "READY"),
-    "clusters": ("Cluster", "clusterId", "type.googleapis.com/google.cloud.redis.cluster.v1.Cluster", "ACTIVE"),
+MEMORYSTORE_PACKAGE = "google/cloud/memorystore_v1"
+MEMORYSTORE_SOURCES = {
+    "routes": f"{MEMORYSTORE_PACKAGE}/services/memorystore/transports/rest_base.py",
+    "types": f"{MEMORYSTORE_PACKAGE}/types/memorystore.py",
+    "version": f"{MEMORYSTORE_PACKAGE}/gapic_version.py",
+    "timeofday": "google/type/timeofday.proto",
+    "dayofweek": "google/type/dayofweek.proto",
 }
-METADATA_TYPE = "type.googleapis.com/google.cloud.redis.v1.OperationMetadata"
+# Per API and collection: the resource schema, its id parameter and pattern (from the id
+# parameter's description), the type of an operation's response, the state it settles in.
+COLLECTIONS = {
+    "redis": {
+        "instances": ("Instance", "instanceId", r"[a-z][a-z0-9-]{0,38}[a-z0-9]", "type.googleapis.com/google.cloud.redis.v1.Instance", "READY"),
+        "clusters": ("Cluster", "clusterId", r"[a-z][a-z0-9-]{0,38}[a-z0-9]", "type.googleapis.com/google.cloud.redis.cluster.v1.Cluster", "ACTIVE"),
+    },
+    "memorystore": {
+        "instances": ("Instance", "instanceId", r"[a-z0-9][a-z0-9-]{2,61}[a-z0-9]", "type.googleapis.com/google.cloud.memorystore.v1.Instance", "ACTIVE"),
+    },
+}
+METADATA_TYPES = {
+    "redis": "type.googleapis.com/google.cloud.redis.v1.OperationMetadata",
+    "memorystore": "type.googleapis.com/google.cloud.memorystore.v1.OperationMetadata",
+}
 EMPTY_TYPE = "type.googleapis.com/google.protobuf.Empty"
 NOW = "2026-12-01T00:00:00Z"
 
@@ -100,6 +129,166 @@ def proto_enums():
     return enums
 
 
+# proto-plus scalar types → discovery types.
+SCALARS = {
+    "STRING": {"type": "string"},
+    "BYTES": {"type": "string", "format": "byte"},
+    "BOOL": {"type": "boolean"},
+    "DOUBLE": {"type": "number"},
+    "FLOAT": {"type": "number"},
+    **{t: {"type": "integer", "format": "int32"} for t in ("INT32", "SINT32", "UINT32", "FIXED32", "SFIXED32")},
+    **{t: {"type": "integer", "format": "int64"} for t in ("INT64", "SINT64", "UINT64", "FIXED64", "SFIXED64")},
+}
+# Well-known protobuf messages travel as JSON strings.
+WELL_KNOWN = {
+    "timestamp_pb2.Timestamp": {"type": "string", "format": "google-datetime"},
+    "duration_pb2.Duration": {"type": "string", "format": "google-duration"},
+    "field_mask_pb2.FieldMask": {"type": "string", "format": "google-fieldmask"},
+}
+
+
+def attribute_docs(doc):
+    """`Attributes:` of a proto-plus docstring: {field: description}."""
+    out, field, indent = {}, None, None
+    lines = (doc or "").splitlines()
+    for i, line in enumerate(lines):
+        if line.strip() == "Attributes:":
+            for line in lines[i + 1:]:
+                m = re.match(r"^(\s+)(\w+) \((.+)\):$", line)
+                if m and (indent is None or len(m.group(1)) == indent):
+                    indent, field = len(m.group(1)), m.group(2)
+                    out[field] = ""
+                elif field and line.strip():
+                    out[field] = (out[field] + " " + line.strip()).strip()
+            break
+    return out
+
+
+def enum_schema(members):
+    return {"type": "string", "enum": list(members), "enumNumbers": members}
+
+
+def memorystore_document(redis_doc):
+    """The Memorystore (Valkey) API as a discovery-shaped document, from the generated client."""
+    tree = ast.parse(open(locate(MEMORYSTORE_SOURCES["types"]), encoding="utf-8").read())
+    classes = {}  # qualified name → ClassDef
+
+    def collect(node, path):
+        for n in node.body:
+            if isinstance(n, ast.ClassDef):
+                classes[".".join(path + [n.name])] = n
+                collect(n, path + [n.name])
+
+    collect(tree, [])
+    day = dict(re.findall(r"(\w+)\s*=\s*(\d+)\s*;", re.search(r"enum DayOfWeek \{([^}]*)\}", open(locate(MEMORYSTORE_SOURCES["dayofweek"]), encoding="utf-8").read()).group(1)))
+    tod = re.search(r"message TimeOfDay \{(.*?)\n\}", open(locate(MEMORYSTORE_SOURCES["timeofday"]), encoding="utf-8").read(), re.S).group(1)
+    schemas = {
+        "TimeOfDay": {"id": "TimeOfDay", "type": "object", "properties": {camel(f): dict(SCALARS[t.upper()]) for t, f in re.findall(r"^\s*(int32|int64|string|bool)\s+(\w+)\s*=", tod, re.M)}},
+        "Operation": redis_doc["schemas"]["Operation"],
+        "Status": redis_doc["schemas"]["Status"],
+    }
+    external_enums = {"dayofweek_pb2.DayOfWeek": {k: int(v) for k, v in day.items()}}
+
+    def resolve(node, scope):
+        """A `message=`/`enum=` value: a qualified class name, or a well-known/external type."""
+        if isinstance(node, ast.Constant):
+            name = node.value
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id.endswith("_pb2"):
+            return f"{node.value.id}.{node.attr}"
+        else:
+            name = ast.unparse(node)
+        for k in range(len(scope), -1, -1):
+            if ".".join(scope[:k] + [name]) in classes:
+                return ".".join(scope[:k] + [name])
+        raise SystemExit(f"memorystore peer: cannot resolve {name} in {'.'.join(scope)}")
+
+    def enum_members(qual):
+        if qual in external_enums:
+            return external_enums[qual]
+        return {t.id: a.value.value for a in classes[qual].body if isinstance(a, ast.Assign) and isinstance(a.value, ast.Constant) for t in a.targets if isinstance(t, ast.Name) and not t.id.startswith("_")}
+
+    def field_type(kind, keywords, scope):
+        if kind == "MESSAGE":
+            target = resolve(keywords["message"], scope)
+            if target in WELL_KNOWN:
+                return dict(WELL_KNOWN[target])
+            return {"$ref": "TimeOfDay" if target == "timeofday_pb2.TimeOfDay" else target}
+        if kind == "ENUM":
+            return enum_schema(enum_members(resolve(keywords["enum"], scope)))
+        return dict(SCALARS[kind])
+
+    for qual, cls in classes.items():
+        if not any(getattr(b, "attr", "") == "Message" for b in cls.bases):
+            continue
+        scope = qual.split(".")
+        docs = attribute_docs(ast.get_docstring(cls))
+        props = {}
+        for stmt in cls.body:
+            target = stmt.target if isinstance(stmt, ast.AnnAssign) else (stmt.targets[0] if isinstance(stmt, ast.Assign) else None)
+            call = getattr(stmt, "value", None)
+            if not (isinstance(target, ast.Name) and isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)):
+                continue
+            kinds = [a.attr for a in call.args if isinstance(a, ast.Attribute)]
+            keywords = {k.arg: k.value for k in call.keywords}
+            if call.func.attr == "MapField":
+                prop = {"type": "object", "additionalProperties": field_type(kinds[1], keywords, scope)}
+            elif call.func.attr == "RepeatedField":
+                prop = {"type": "array", "items": field_type(kinds[0], keywords, scope)}
+            elif call.func.attr == "Field":
+                prop = field_type(kinds[0], keywords, scope)
+            else:
+                continue
+            description = docs.get(target.id, "")
+            prop["description"] = description
+            if "Output only." in description:
+                prop["readOnly"] = True
+            props[camel(target.id)] = prop
+        schemas[qual] = {"id": qual, "type": "object", "properties": props}
+
+    methods = {}
+    routes = ast.parse(open(locate(MEMORYSTORE_SOURCES["routes"]), encoding="utf-8").read())
+    for cls in ast.walk(routes):
+        if not (isinstance(cls, ast.ClassDef) and cls.name.startswith("_Base") and cls.name != "_BaseMemorystoreRestTransport"):
+            continue
+        options = [n for n in ast.walk(cls) if isinstance(n, ast.Dict) and any(getattr(k, "value", None) == "uri" for k in n.keys)]
+        if not options:
+            continue
+        option = {k.value: v.value for k, v in zip(options[0].keys, options[0].values)}
+        required = next((list(ast.literal_eval(n.value).keys()) for n in ast.walk(cls) if isinstance(n, ast.AnnAssign) and "REQUIRED_FIELDS" in ast.unparse(n.target)), [])
+        rpc = cls.name[len("_Base"):]
+        uri, _, custom = option["uri"].partition(":") if ":" in option["uri"].rsplit("}", 1)[-1] else (option["uri"], "", "")
+        path_fields = [v.split(".")[0] for v in re.findall(r"\{([\w.]+)", uri)]
+        flat = re.sub(r"\{[\w.]+=([^}]+)\}", lambda m: re.sub(r"\*+", "{x}", m.group(1)), uri)
+        flat = re.sub(r"\{[\w.]+\}", "{x}", flat).lstrip("/") + (f":{custom}" if custom else "")
+        segments = flat.split(":")[0].split("/")
+        collection = segments[-2] if segments[-1] == "{x}" else segments[-1]
+        verb = custom or {"Get": "get", "List": "list", "Create": "create", "Update": "patch", "Delete": "delete"}.get(re.match(r"[A-Z][a-z]+", rpc).group(0), rpc)
+        request = schemas.get(f"{rpc}Request", {"properties": {}})
+        params = {}
+        for name, prop in request["properties"].items():
+            snake = re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), name)
+            if snake in path_fields or name == camel(option.get("body", "") or "-"):
+                continue
+            description = prop.get("description", "")
+            if name in required and not description.startswith("Required."):
+                description = "Required. " + description
+            params[name] = {"location": "query", "description": description}
+        method = {"id": f"memorystore.{collection}.{verb}", "httpMethod": option["method"].upper(), "flatPath": flat, "parameters": params}
+        if option.get("body") == "*":
+            method["request"] = {"$ref": f"{rpc}Request"}
+        elif option.get("body"):
+            method["request"] = request["properties"][camel(option["body"])]
+        methods[rpc] = method
+    version = re.search(r'__version__ = "([^"]+)"', open(locate(MEMORYSTORE_SOURCES["version"]), encoding="utf-8").read()).group(1)
+    return {
+        "id": "memorystore:v1",
+        "revision": f"google-cloud-memorystore {version}",
+        "parameters": redis_doc["parameters"],
+        "schemas": schemas,
+        "resources": {"generated": {"methods": methods}},
+    }
+
+
 def camel(path):
     head, *rest = path.split("_")
     return head + "".join(p[:1].upper() + p[1:] for p in rest)
@@ -145,28 +334,31 @@ class Api:
             raise ApiError(500, "INTERNAL", f"peer: no unique published enum with values {names} ({context})")
         return found[0][1]
 
-    def check(self, value, schema, where, ints, to_ints=False, context=("", "")):
+    def check(self, value, schema, where, ints, to_ints=False, context=("", ""), request=False):
         """`value` against a discovery schema: the value with enum names (or numbers when
-        `to_ints`), or ApiError. `context`: the schema id and field the value is in."""
+        `to_ints`), or ApiError. `context`: the schema id and field the value is in; `request`:
+        the value is sent by a client, which must not set output-only fields."""
         if "$ref" in schema:
-            return self.check(value, self.schemas[schema["$ref"]], where, ints, to_ints, context)
+            return self.check(value, self.schemas[schema["$ref"]], where, ints, to_ints, context, request)
         kind = schema.get("type")
         if "enum" in schema:
             names = schema["enum"]
+            # A document generated from the proto types knows each field's enum numbers itself.
+            numbers = schema.get("enumNumbers") or self.numbers(names, context)
             if isinstance(value, int) and not isinstance(value, bool) and ints:
-                by_number = {v: k for k, v in self.numbers(names, context).items()}
+                by_number = {v: k for k, v in numbers.items()}
                 if value not in by_number:
                     raise invalid(f"Invalid value at '{where}' ({value}): not a value of the enum")
                 value = by_number[value]
             if not isinstance(value, str) or value not in names:
                 raise invalid(f"Invalid value at '{where}', \"{value}\": expected one of {', '.join(names)}")
-            return self.numbers(names, context)[value] if to_ints else value
+            return numbers[value] if to_ints else value
         if kind == "object" or "properties" in schema:
             if not isinstance(value, dict):
                 raise invalid(f"Invalid JSON payload received. '{where}' must be an object")
             if "additionalProperties" in schema and "properties" not in schema:
                 return {
-                    k: self.check(v, schema["additionalProperties"], f"{where}[{k}]", ints, to_ints, context)
+                    k: self.check(v, schema["additionalProperties"], f"{where}[{k}]", ints, to_ints, context, request)
                     for k, v in value.items()
                 }
             props = schema.get("properties", {})
@@ -175,12 +367,14 @@ class Api:
                 name = key if key in props else camel(key)
                 if key == "@type" or name not in props:
                     raise invalid(f"Invalid JSON payload received. Unknown name \"{key}\" at '{where}': Cannot find field.")
-                out[name] = self.check(v, props[name], f"{where}.{name}", ints, to_ints, (schema.get("id", ""), name))
+                if request and props[name].get("readOnly"):
+                    raise invalid(f"Invalid value at '{where}.{name}': the field is output only and cannot be set.")
+                out[name] = self.check(v, props[name], f"{where}.{name}", ints, to_ints, (schema.get("id", ""), name), request)
             return out
         if kind == "array":
             if not isinstance(value, list):
                 raise invalid(f"Invalid value at '{where}': expected a list")
-            return [self.check(v, schema["items"], f"{where}[{i}]", ints, to_ints, context) for i, v in enumerate(value)]
+            return [self.check(v, schema["items"], f"{where}[{i}]", ints, to_ints, context, request) for i, v in enumerate(value)]
         if kind == "integer":
             # int64 travels as a JSON string, int32 as a number (both are accepted by Google).
             if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and re.fullmatch(r"-?\d+", value))):
@@ -195,7 +389,12 @@ class Api:
         return value
 
     def writable(self, schema_name):
-        return {k for k, v in self.schemas[schema_name]["properties"].items() if not v.get("readOnly")}
+        """The fields an `updateMask` may name: neither output only nor immutable."""
+        return {
+            k
+            for k, v in self.schemas[schema_name]["properties"].items()
+            if not v.get("readOnly") and "Immutable." not in v.get("description", "")
+        }
 
     def strip_output_only(self, body, schema_name):
         props = self.schemas[schema_name]["properties"]
@@ -203,8 +402,10 @@ class Api:
 
 
 class Peer:
-    def __init__(self, api, log_path, settle):
+    def __init__(self, api, api_name, log_path, settle):
         self.api = api
+        self.api_name = api_name
+        self.collections = COLLECTIONS[api_name]
         self.settle = settle
         self.log_path = log_path
         self.lock = threading.Lock()
@@ -242,7 +443,7 @@ class Peer:
         if "request" in method:
             if not isinstance(body, dict):
                 raise invalid("Invalid JSON payload received: a request body is required")
-            body = self.api.check(body, method["request"], method["request"]["$ref"].lower(), ints)
+            body = self.api.check(body, method["request"], method["request"]["$ref"].lower(), ints, request=True)
         elif body not in (None, {}):
             raise invalid("Invalid JSON payload received. This method takes no body.")
         resource = "/".join(url.path.split("/")[2:])  # after /v1/
@@ -253,8 +454,8 @@ class Peer:
 
     def dispatch(self, op, resource, query, body):
         collection, verb = op
-        if collection in COLLECTIONS:
-            schema, id_param, _, _ = COLLECTIONS[collection]
+        if collection in self.collections:
+            schema, id_param, _, _, _ = self.collections[collection]
             if verb == "create":
                 return self.create(collection, resource.rsplit("/", 1)[0], query[id_param], body), "Operation"
             if verb == "get":
@@ -285,9 +486,9 @@ class Peer:
         op = {
             "name": name,
             "done": False,
-            "metadata": {"@type": METADATA_TYPE, "createTime": NOW, "target": target, "verb": verb, "apiVersion": "v1"},
+            "metadata": {"@type": METADATA_TYPES[self.api_name], "createTime": NOW, "target": target, "verb": verb, "apiVersion": "v1"},
         }
-        self.response_types[name] = COLLECTIONS[collection][2]
+        self.response_types[name] = self.collections[collection][3]
         self.operations[name] = (op, effect, time.monotonic())
         return op
 
@@ -313,9 +514,9 @@ class Peer:
             op["response"] = {"@type": self.response_types[name], **result} if result else {"@type": EMPTY_TYPE}
 
     def create(self, collection, parent, resource_id, body):
-        schema, _, _, settled = COLLECTIONS[collection]
-        if not re.fullmatch(r"[a-z][a-z0-9-]{0,38}[a-z0-9]", resource_id):
-            raise invalid(f"'{resource_id}' must be 2-40 lower case letters, digits and hyphens")
+        schema, id_param, id_pattern, _, settled = self.collections[collection]
+        if not re.fullmatch(id_pattern, resource_id):
+            raise invalid(f"{id_param} '{resource_id}' must match {id_pattern}")
         name = f"{parent}/{collection}/{resource_id}"
         if name in self.instances:
             raise ApiError(409, "ALREADY_EXISTS", f"Resource '{name}' already exists")
@@ -326,7 +527,9 @@ class Peer:
         region = parent.split("/")[3]
         ip = f"10.0.0.{self.next_ip}"
         self.next_ip += 1
-        if collection == "clusters":
+        if self.api_name == "memorystore":
+            resource = self.valkey_instance(name, body, ip)
+        elif collection == "clusters":
             resource = {
                 "replicaCount": 0,
                 "authorizationMode": "AUTH_MODE_DISABLED",
@@ -373,7 +576,7 @@ class Peer:
         return self.operation(name, "create", ready)
 
     def patch(self, collection, name, mask, body):
-        schema, _, _, settled = COLLECTIONS[collection]
+        schema, _, _, _, settled = self.collections[collection]
         resource = self.get(name)
         if body.get("name") not in (None, name):
             raise invalid(f"{schema.lower()}.name '{body.get('name')}' does not match the URL")
@@ -405,6 +608,47 @@ class Peer:
 
         return self.operation(name, "update", apply)
 
+    def valkey_instance(self, name, body, ip):
+        """A Memorystore for Valkey instance as Google would report it after a create: the
+        defaults the field descriptions name, and each Private Service Connect auto connection
+        the request asked for as the endpoints clients use (discovery in cluster mode, primary
+        and reader without)."""
+        cluster = body.get("mode", "CLUSTER") == "CLUSTER"
+        types = ["CONNECTION_TYPE_DISCOVERY"] if cluster else ["CONNECTION_TYPE_PRIMARY", "CONNECTION_TYPE_READER"]
+        endpoints = []
+        for e, endpoint in enumerate(body.get("endpoints", [])):
+            connections = []
+            for c in endpoint.get("connections", []):
+                auto = c.get("pscAutoConnection")
+                for t, kind in enumerate(types if auto else []):
+                    connections.append({"pscAutoConnection": {
+                        **auto,
+                        "port": 6379,
+                        "pscConnectionId": uuid.uuid4().hex[:16],
+                        "ipAddress": ip if t == 0 else f"10.0.1.{self.next_ip}",
+                        "forwardingRule": f"projects/{auto['projectId']}/regions/{name.split('/')[3]}/forwardingRules/fr-{e}-{t}",
+                        "serviceAttachment": f"projects/google/regions/{name.split('/')[3]}/serviceAttachments/sa-{t}",
+                        "pscConnectionStatus": "ACTIVE",
+                        "connectionType": kind,
+                    }})
+                if not auto:
+                    connections.append(c)
+            endpoints.append({"connections": connections})
+        return {
+            "mode": "CLUSTER",
+            "shardCount": 1,
+            "replicaCount": 0,
+            "authorizationMode": "AUTH_DISABLED",
+            "transitEncryptionMode": "TRANSIT_ENCRYPTION_DISABLED",
+            "persistenceConfig": {"mode": "DISABLED"},
+            **body,
+            "endpoints": endpoints,
+            "name": name,
+            "uid": uuid.uuid4().hex,
+            "createTime": NOW,
+            "state": "CREATING",
+        }
+
     def upgrade(self, name, body):
         instance = self.get(name)
         if not body.get("redisVersion"):
@@ -424,10 +668,13 @@ def main():
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--log", required=True)
     parser.add_argument("--settle", type=float, default=0.0, help="seconds before an operation can be done")
+    parser.add_argument("--api", choices=sorted(COLLECTIONS), default="redis", help="which Memorystore API to serve")
     args = parser.parse_args()
     path = locate(DISCOVERY)
     doc = json.load(open(path, encoding="utf-8"))
-    peer = Peer(Api(doc), args.log, args.settle)
+    if args.api == "memorystore":
+        doc, path = memorystore_document(doc), locate(MEMORYSTORE_SOURCES["types"])
+    peer = Peer(Api(doc), args.api, args.log, args.settle)
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -462,7 +709,9 @@ def main():
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-    print(f"memorystore peer: {doc['id']} discovery revision {doc['revision']} ({path}) on 127.0.0.1:{args.port}", flush=True)
+    # The description's source and version: discovery revision, or the generated client's release.
+    source = f"discovery revision {doc['revision']}" if args.api == "redis" else f"described by {doc['revision']}"
+    print(f"memorystore peer: {doc['id']} {source} ({path}) on 127.0.0.1:{args.port}", flush=True)
     server.serve_forever()
 
 

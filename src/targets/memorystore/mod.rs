@@ -2,7 +2,9 @@
 //! Memorystore for Redis instance, one Memorystore for Redis Cluster, or one Memorystore for
 //! Valkey instance. Pure data, no Google calls: the renderer (`render.rs`) writes it as the REST
 //! requests that would create it, the providers (behind the `memorystore` cargo feature:
-//! `provider.rs` for instances, `cluster.rs` for Redis Cluster) compare it with what the project has.
+//! `provider.rs` for Redis instances; `nodes.rs` for the node-based products, Redis Cluster in
+//! `cluster.rs` and Valkey in `valkey.rs`; `diff.rs` what they plan alike) compare it with
+//! what the project has.
 //!
 //! Memorystore knowledge (versions per product, the `redisConfigs` it accepts, memory and
 //! replica limits, persistence modes, node types) lives in `data/memorystore.toml`.
@@ -15,8 +17,14 @@ use serde::Deserialize;
 #[cfg(feature = "memorystore")]
 pub mod cluster;
 #[cfg(feature = "memorystore")]
+mod diff;
+#[cfg(feature = "memorystore")]
+mod nodes;
+#[cfg(feature = "memorystore")]
 pub mod provider;
 pub mod render;
+#[cfg(feature = "memorystore")]
+pub mod valkey;
 
 use crate::model::memorystore::{GcpMaintenanceWindow, GcpProduct, SnapshotPeriod};
 use crate::model::{Auth, Contract, PersistenceMode, TopologyMode, UserRole};
@@ -558,10 +566,16 @@ impl super::Target for Memorystore {
             config.sentinel = None;
             config.username = None;
             config.password_ref = env.deployment.contract.gcp.auth_string.clone();
-            if want.product == GcpProduct::RedisCluster {
-                // Clients start from the discovery endpoint and follow the slot map.
-                config.mode = "cluster";
-                config.endpoints = vec![cluster::ClusterProvider::new(want, false)?.discovery_endpoint()?];
+            // Clients of a cluster start from the discovery endpoint and follow the slot map.
+            let cluster_mode = want.cluster_mode;
+            let node_endpoint = match want.product {
+                GcpProduct::RedisCluster => Some(cluster::ClusterProvider::new(want.clone(), false)?.endpoint()?),
+                GcpProduct::Valkey => Some(valkey::ValkeyProvider::new(want.clone(), false)?.endpoint()?),
+                GcpProduct::RedisInstance => None,
+            };
+            if let Some(endpoint) = node_endpoint {
+                config.mode = if cluster_mode { "cluster" } else { "managed-single-endpoint" };
+                config.endpoints = vec![endpoint];
                 return Ok(());
             }
             let e = provider::MemorystoreProvider::new(want, false)?.endpoints()?;
@@ -594,7 +608,8 @@ fn boxed_provider(
     let want = Desired::from_deployment(env.deployment).map_err(crate::error::Error::msg)?;
     Ok(match want.product {
         GcpProduct::RedisCluster => Box::new(cluster::ClusterProvider::new(want, destroying)?),
-        _ => Box::new(provider::MemorystoreProvider::new(want, destroying)?),
+        GcpProduct::Valkey => Box::new(valkey::ValkeyProvider::new(want, destroying)?),
+        GcpProduct::RedisInstance => Box::new(provider::MemorystoreProvider::new(want, destroying)?),
     })
 }
 

@@ -25,12 +25,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use sha2::{Digest as _, Sha256};
 
+use super::diff::{self, address, version_rank, Fields};
 use super::render::{create_request, instance_body};
 use super::Desired;
 use crate::error::Error;
-use crate::model::memorystore::GcpProduct;
 use crate::plan::state::State;
-use crate::plan::{Action, Address, ApplyOptions, Outcome, Provider, ProviderPlan, ResourceChange, Shown};
+use crate::plan::{Action, ApplyOptions, Outcome, Provider, ProviderPlan, ResourceChange, Shown};
 
 pub const NAME: &str = "memorystore";
 
@@ -44,24 +44,29 @@ pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 /// Polling errors in a row that end the wait (a transient network problem recovers before).
 const POLL_ERRORS_MAX: u32 = 5;
 
-/// Instance fields that no PATCH changes: a different value needs a new instance.
-const REPLACE_FIELDS: &[&str] =
-    &["tier", "locationId", "alternativeLocationId", "authorizedNetwork", "connectMode", "transitEncryptionMode"];
-/// Instance fields PATCH changes in place, with their `updateMask` path.
-const PATCH_FIELDS: &[(&str, &str)] = &[
-    ("displayName", "display_name"),
-    ("labels", "labels"),
-    ("memorySizeGb", "memory_size_gb"),
-    ("replicaCount", "replica_count"),
-    ("readReplicasMode", "read_replicas_mode"),
-    ("authEnabled", "auth_enabled"),
-    ("persistenceConfig", "persistence_config"),
-    ("maintenancePolicy", "maintenance_policy"),
-];
-
-fn address(kind: &str, id: &str) -> Address {
-    Address::new(NAME, format!("{kind}/{id}"))
-}
+/// The instance's fields: what no PATCH changes (a different value needs a new instance),
+/// what PATCH changes in place with its `updateMask` path, the configuration map.
+const FIELDS: Fields = Fields {
+    replace: &[
+        "tier",
+        "locationId",
+        "alternativeLocationId",
+        "authorizedNetwork",
+        "connectMode",
+        "transitEncryptionMode",
+    ],
+    patch: &[
+        ("displayName", "display_name"),
+        ("labels", "labels"),
+        ("memorySizeGb", "memory_size_gb"),
+        ("replicaCount", "replica_count"),
+        ("readReplicasMode", "read_replicas_mode"),
+        ("authEnabled", "auth_enabled"),
+        ("persistenceConfig", "persistence_config"),
+        ("maintenancePolicy", "maintenance_policy"),
+    ],
+    configs: ("redisConfigs", "redis_configs"),
+};
 
 /// What the state keeps of the instance: its full name, so that a region change (a new name)
 /// is a replacement of the old instance, and `destroy` finds it; and the `redisConfigs` entries
@@ -228,14 +233,11 @@ fn observed_body(i: &Instance) -> Map<String, Value> {
     });
     b.insert("persistenceConfig".into(), persistence);
     if let Some(m) = &i.maintenance_policy {
-        let windows: Vec<Value> = m
+        let windows = m
             .weekly_maintenance_window
             .iter()
-            .map(|w| {
-                json!({ "day": w.day.name().unwrap_or(""), "startTime": { "hours": w.start_time.as_ref().map_or(0, |t| t.hours) } })
-            })
-            .collect();
-        b.insert("maintenancePolicy".into(), json!({ "weeklyMaintenanceWindow": windows }));
+            .map(|w| (w.day.name().unwrap_or("").to_string(), w.start_time.as_ref().map_or(0, |t| t.hours)));
+        b.insert("maintenancePolicy".into(), diff::maintenance_view(windows));
     }
     b
 }
@@ -247,23 +249,8 @@ fn instance_of(body: Value) -> Result<Instance, Error> {
         .map_err(|e| Error::msg(format!("internal: the rendered instance is not an Instance: {e}")))
 }
 
-fn version_rank(v: &str) -> (u32, u32) {
-    // REDIS_7_2 → (7, 2); REDIS_6_X → (6, 99): 6.x is the newest 6.
-    let mut parts = v.rsplit('_');
-    let minor = parts.next().map_or(0, |m| m.parse().unwrap_or(99));
-    let major = parts.next().and_then(|m| m.parse().ok()).unwrap_or(0);
-    (major, minor)
-}
-
 impl MemorystoreProvider {
     pub fn new(want: Desired, destroying: bool) -> Result<MemorystoreProvider, Error> {
-        if want.product == GcpProduct::Valkey {
-            return Err(Error::msg(format!(
-                "plan and apply manage Memorystore for Redis instances and clusters; {} is rendered for review \
-                 only (`redisctl render`): create it from the rendered request",
-                want.product.title()
-            )));
-        }
         let rt = runtime()?;
         let client = client(&rt)?;
         let poll = poll_interval();
@@ -327,7 +314,7 @@ impl MemorystoreProvider {
     }
 
     fn change(&self, kind: &str, id: &str, action: Action) -> ResourceChange {
-        ResourceChange::new(NAME, address(kind, id), action)
+        diff::change(kind, id, action)
     }
 
     fn create_change(&self, action: Action) -> ResourceChange {
@@ -380,7 +367,6 @@ impl MemorystoreProvider {
         let want_body = instance_body(w);
         let want_obj = want_body.as_object().cloned().unwrap_or_default();
         let have_obj = observed_body(have);
-        let differs = |k: &str| want_obj.get(k).is_some_and(|v| have_obj.get(k) != Some(v));
         let mut out = Vec::new();
         if state_name != "READY" {
             let mut ch = self.change("instance", id, Action::Update);
@@ -391,11 +377,7 @@ impl MemorystoreProvider {
             out.push(ch);
         }
         // What only a new instance can have.
-        let mut replace: Vec<String> = REPLACE_FIELDS
-            .iter()
-            .filter(|k| differs(k))
-            .map(|k| format!("{k} {} → {}", have_obj[*k], want_obj[*k]))
-            .collect();
+        let mut replace = diff::replace_reasons(&FIELDS, &want_obj, &have_obj);
         let (have_v, want_v) = (have.redis_version.as_str(), w.version.as_str());
         if version_rank(have_v) > version_rank(want_v) {
             replace.push(format!("redisVersion downgrade {have_v} → {want_v}"));
@@ -424,62 +406,32 @@ impl MemorystoreProvider {
             ));
             out.push(ch);
         }
-        let mut before = Map::new();
-        let mut after = Map::new();
-        let mut mask = Vec::new();
-        for (field, path) in PATCH_FIELDS {
-            if differs(field) {
-                before.insert(field.to_string(), have_obj.get(*field).cloned().unwrap_or(Value::Null));
-                after.insert(field.to_string(), want_obj[*field].clone());
-                mask.push(*path);
+        if let Some(d) = diff::patch_diff(&FIELDS, &want_obj, &have_obj) {
+            let mut notes = Vec::new();
+            if d.after.contains_key("memorySizeGb") {
+                notes.push("a resize: a BASIC instance is flushed, STANDARD_HA keeps its data".into());
             }
-        }
-        if !mask.is_empty() {
-            let mut ch = self.change("instance", id, Action::Update);
-            let mut why = vec![format!("UpdateInstance (PATCH, updateMask {})", mask.join(","))];
-            if after.contains_key("memorySizeGb") {
-                why.push("a resize: a BASIC instance is flushed, STANDARD_HA keeps its data".into());
-            }
-            if after.get("authEnabled") == Some(&json!(true)) {
-                why.push(
+            if d.after.get("authEnabled") == Some(&json!(true)) {
+                notes.push(
                     "AUTH on: Google generates a new AUTH string; every client must use it (connections without it are \
                      refused) — disruptive"
                         .into(),
                 );
-            } else if after.contains_key("authEnabled") {
-                why.push("AUTH off: the AUTH string is discarded; turning it on again makes a new one".into());
+            } else if d.after.contains_key("authEnabled") {
+                notes.push("AUTH off: the AUTH string is discarded; turning it on again makes a new one".into());
             }
-            ch.reason = Some(why.join("; "));
-            ch.expect = Some(mask.join(","));
-            ch.before = Some(Shown::Value(Value::Object(before)));
-            ch.after = Some(Shown::Value(Value::Object(after)));
-            out.push(ch);
+            out.push(diff::patch_change("instance", id, "UpdateInstance", d, notes));
         }
         let recorded = state.record::<InstanceRecord>(&address("instance", id))?.map(|r| r.configs).unwrap_or_default();
-        for name in recorded.iter().filter(|n| !w.redis_configs.contains_key(*n) && have.redis_configs.contains_key(*n))
-        {
-            let mut ch = self.change("config", &format!("{id}/{name}"), Action::Delete);
-            ch.flags.live = true;
-            ch.before = have.redis_configs.get(name).map(|v| Shown::Text(v.clone()));
-            ch.reason = Some(
-                "no longer in the contract: UpdateInstance (PATCH, updateMask redis_configs) without it, back to \
-                 Memorystore's default"
-                    .into(),
-            );
-            out.push(ch);
-        }
-        for (name, value) in &w.redis_configs {
-            let current = have.redis_configs.get(name);
-            if current == Some(value) {
-                continue;
-            }
-            let mut ch = self.change("config", &format!("{id}/{name}"), Action::Update);
-            ch.flags.live = true;
-            ch.before = Some(current.map_or(Shown::Text("(Memorystore default)".into()), |c| Shown::Text(c.clone())));
-            ch.after = Some(Shown::Text(value.clone()));
-            ch.reason = Some("UpdateInstance (PATCH, updateMask redis_configs): applied without a restart".into());
-            out.push(ch);
-        }
+        let have_configs = have.redis_configs.clone().into_iter().collect();
+        out.extend(diff::config_changes(
+            id,
+            "UpdateInstance",
+            FIELDS.configs.1,
+            &w.redis_configs,
+            &have_configs,
+            &recorded,
+        ));
         Ok(out)
     }
 
@@ -572,30 +524,16 @@ impl Provider for MemorystoreProvider {
                 self.wait_ready(&name)?;
                 // The fields the plan showed, re-derived: the mask the plan named (`expect`).
                 if let Some(mask) = change.expect.as_deref().filter(|m| !m.is_empty()) {
-                    let body = instance_body(&w);
-                    let paths: Vec<&str> = mask.split(',').collect();
-                    let fields: Map<String, Value> = PATCH_FIELDS
-                        .iter()
-                        .filter(|(_, p)| paths.contains(p))
-                        .filter_map(|(f, _)| Some((f.to_string(), body.get(*f)?.clone())))
-                        .collect();
+                    let (paths, fields) = diff::masked(&FIELDS, &instance_body(&w), mask);
                     self.patch(&paths, fields)?;
                 }
             }
             ("config", action @ (Action::Update | Action::Delete)) => {
                 self.wait_ready(&name)?;
                 let key = rest.rsplit('/').next().unwrap_or_default();
-                // The whole map as it is now with this one entry changed (or gone): one change,
-                // one PATCH; a map in an updateMask is replaced as a whole.
-                let mut configs: BTreeMap<String, String> =
-                    self.get(&name)?.map(|i| i.redis_configs.into_iter().collect()).unwrap_or_default();
-                match (action, w.redis_configs.get(key)) {
-                    (Action::Update, Some(value)) => configs.insert(key.to_string(), value.clone()),
-                    _ => configs.remove(key),
-                };
-                let mut fields = Map::new();
-                fields.insert("redisConfigs".into(), json!(configs));
-                self.patch(&["redis_configs"], fields)?;
+                let current = self.get(&name)?.map(|i| i.redis_configs.into_iter().collect()).unwrap_or_default();
+                let (field, mask) = FIELDS.configs;
+                self.patch(&[mask], diff::configs_with(field, current, action, key, &w.redis_configs))?;
             }
             (other, action) => {
                 return Err(Error::msg(format!("internal: no memorystore operation for {other} {action:?}")));
@@ -609,13 +547,6 @@ impl Provider for MemorystoreProvider {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn versions_rank_by_major_and_minor() {
-        assert!(version_rank("REDIS_7_0") < version_rank("REDIS_7_2"));
-        assert!(version_rank("REDIS_6_X") < version_rank("REDIS_7_0"));
-        assert!(version_rank("REDIS_5_0") < version_rank("REDIS_6_X"));
-    }
 
     #[test]
     fn the_rendered_body_is_an_instance() {

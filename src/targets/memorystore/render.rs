@@ -42,12 +42,6 @@ pub fn render(d: &Deployment) -> Result<Vec<Artifact>, String> {
     if want.tls {
         notes.push("TLS: server authentication with Google's per-instance CA (`redisctl connect` writes it)".into());
     }
-    if want.product != GcpProduct::RedisInstance {
-        notes.push(format!(
-            "{}: rendered for review; plan and apply manage Redis instances and clusters",
-            want.product.title()
-        ));
-    }
     let doc = json!({
         "environment": d.env,
         "product": want.product.title(),
@@ -81,11 +75,15 @@ fn maintenance(want: &Desired) -> Option<Value> {
         .map(|w| json!({ "weeklyMaintenanceWindow": [{ "day": w.day.api(), "startTime": { "hours": w.hour } }] }))
 }
 
-fn fsync_api(f: Fsync) -> &'static str {
-    match f {
-        Fsync::Always => "ALWAYS",
-        Fsync::Everysec => "EVERYSEC",
-        Fsync::No => "NO",
+/// The AOF fsync value names differ: Redis Cluster's `AppendFsync` has `NO`/`EVERYSEC`/`ALWAYS`,
+/// Valkey's `NEVER`/`EVERY_SEC`/`ALWAYS` (each API's published enum).
+fn fsync_api(product: GcpProduct, f: Fsync) -> &'static str {
+    match (product, f) {
+        (_, Fsync::Always) => "ALWAYS",
+        (GcpProduct::Valkey, Fsync::Everysec) => "EVERY_SEC",
+        (GcpProduct::Valkey, Fsync::No) => "NEVER",
+        (_, Fsync::Everysec) => "EVERYSEC",
+        (_, Fsync::No) => "NO",
     }
 }
 
@@ -142,7 +140,7 @@ fn cluster_persistence(want: &Desired) -> Value {
         PersistenceMode::Rdb => {
             json!({ "mode": "RDB", "rdbConfig": { "rdbSnapshotPeriod": want.snapshot_period.api() } })
         }
-        m if m.aof() => json!({ "mode": "AOF", "aofConfig": { "appendFsync": fsync_api(want.fsync) } }),
+        m if m.aof() => json!({ "mode": "AOF", "aofConfig": { "appendFsync": fsync_api(want.product, want.fsync) } }),
         _ => json!({ "mode": "DISABLED" }),
     }
 }
@@ -171,8 +169,9 @@ pub fn cluster_body(want: &Desired) -> Value {
     b
 }
 
-/// A Memorystore for Valkey `Instance` (memorystore.googleapis.com v1).
-fn valkey_body(want: &Desired) -> Value {
+/// A Memorystore for Valkey `Instance` (memorystore.googleapis.com v1). The network is the
+/// Private Service Connect auto connection of `endpoints` (`pscAutoConnections` is deprecated).
+pub fn valkey_body(want: &Desired) -> Value {
     let mut b = json!({
         "labels": want.labels,
         "engineVersion": want.version,
@@ -180,7 +179,7 @@ fn valkey_body(want: &Desired) -> Value {
         "shardCount": want.shards,
         "replicaCount": want.replicas,
         "nodeType": want.node_type,
-        "pscAutoConnections": [{ "network": want.network, "projectId": want.project }],
+        "endpoints": [{ "connections": [{ "pscAutoConnection": { "network": want.network, "projectId": want.project } }] }],
         "authorizationMode": if want.auth { "IAM_AUTH" } else { "AUTH_DISABLED" },
         "transitEncryptionMode": if want.tls { "SERVER_AUTHENTICATION" } else { "TRANSIT_ENCRYPTION_DISABLED" },
         "engineConfigs": want.redis_configs,
