@@ -1,6 +1,8 @@
-//! How long `plan` takes: the repo's sample environments, and 1,000 generated environments
-//! of one project (load + check + resolve + render + observe + diff, as `redisctl plan` does).
-//! Run with `cargo bench --bench plan`; numbers are in the README.
+//! The in-process rows of the performance table: `plan` of the repo's sample environment and
+//! of 1,000 generated environments (load + check + resolve + render + observe + diff, as
+//! `redisctl plan` does), `validate --all` and `render --all` of those 1,000 environments.
+//! Run with `cargo bench --bench plan`; `scripts/bench.py` measures the same rows as whole
+//! processes beside their baselines. Numbers are in the README.
 
 use std::path::Path;
 
@@ -9,6 +11,7 @@ use redisctl::contract::Project;
 use redisctl::diagnostics::Sources;
 use redisctl::environment::Environment;
 use redisctl::render::Templates;
+use redisctl::secrets::Secrets;
 
 fn plan_env(project: &Project, env: &str, templates: &Templates) -> usize {
     let mut sources = Sources::default();
@@ -55,6 +58,34 @@ fn bench(c: &mut Criterion) {
     group.sample_size(10);
     group.bench_function("plan 1000 environments", |b| {
         b.iter(|| envs.iter().map(|e| plan_env(&project, e, &templates)).sum::<usize>())
+    });
+    group.bench_function("validate 1000 environments", |b| {
+        b.iter(|| {
+            envs.iter()
+                .map(|e| {
+                    let mut sources = Sources::default();
+                    let loaded = redisctl::targets::load(&project, e, Secrets::FormOnly, &mut sources).unwrap();
+                    redisctl::policy::evaluate(&loaded, redisctl::units::Date::today()).diagnostics().count()
+                })
+                .sum::<usize>()
+        })
+    });
+    let out = tempfile::tempdir().unwrap();
+    group.bench_function("render 1000 environments", |b| {
+        b.iter(|| {
+            let mut rendered = Vec::new();
+            for e in &envs {
+                let mut sources = Sources::default();
+                let loaded = project.load(e, &mut sources).unwrap();
+                let d = redisctl::resolve::Deployment::resolve(&loaded, &project.dir).unwrap();
+                let artifacts = redisctl::targets::render(&d, &templates).unwrap();
+                rendered.push((out.path().join(e), artifacts));
+            }
+            let files = rendered.iter().flat_map(|(dir, artifacts)| {
+                artifacts.iter().map(move |a| (dir.join(&a.path), a.content.as_bytes(), a.mode))
+            });
+            redisctl::util::fs::write_all_atomic(files).unwrap();
+        })
     });
     group.finish();
 }
