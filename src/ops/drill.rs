@@ -386,14 +386,28 @@ impl Drilled for Fleet {
     }
 
     /// The Sentinels turn the old primary into a replica of the new one a moment after the
-    /// failover: waited for, so that the fleet is left with one primary.
+    /// failover, and then see it healthy: both waited for, so that the fleet is left with one
+    /// primary and Sentinels ready for the next failover.
     fn put_back(&self, old: &str, opts: FailoverOptions) {
+        let master = &self.d.master_name;
         let back = crate::stack::poll(opts.timeout, || {
             let info = fields(&query::<String>(&mut self.connect(old)?, old, &["INFO", "replication"])?);
             match (info.get("role").map(String::as_str), info.get("master_link_status").map(String::as_str)) {
-                (Some("slave"), Some("up")) => Ok(()),
-                _ => Err(Error::msg(format!("{old} does not follow the new primary yet"))),
+                (Some("slave"), Some("up")) => {}
+                _ => return Err(Error::msg(format!("{old} does not follow the new primary yet"))),
             }
+            for s in &self.d.sentinels {
+                let replicas: Vec<BTreeMap<String, String>> =
+                    query(&mut self.connect(&s.name)?, &s.name, &["SENTINEL", "REPLICAS", master])?;
+                let healthy = replicas
+                    .iter()
+                    .filter(|r| r.get("flags").is_some_and(|f| !f.contains("down") && !f.contains("disconnected")))
+                    .count();
+                if healthy < self.d.nodes.len() - 1 {
+                    return Err(Error::msg(format!("{} sees {healthy} healthy replica(s) of `{master}`", s.name)));
+                }
+            }
+            Ok(())
         });
         if let Err(e) = back {
             tracing::warn!("drill: the fleet is not whole again after the failover of {old}: {e}");
