@@ -24,6 +24,10 @@ pub struct User {
     pub secret: Option<Secret>,
     /// The password being rotated out (`previousPassword`), resolved like `secret`.
     pub previous: Option<Secret>,
+    /// The SHA-256 (hex) the running servers hold for this user's password, when `import`
+    /// adopts a deployment whose passwords it cannot read: render writes it where it writes the
+    /// hash of `secret`, so the adopted files are the bytes a render with the password gives.
+    pub adopted_sha256: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -170,7 +174,7 @@ impl Deployment {
             } else {
                 (None, None)
             };
-            users.push(User { spec: spec.clone(), secret, previous });
+            users.push(User { spec: spec.clone(), secret, previous, adopted_sha256: None });
         }
         Ok(Deployment {
             env: loaded.env.clone(),

@@ -19,6 +19,10 @@ pub enum Command {
                             FAILOVER on a replica, or with --kill-primary a SIGKILL of the primary's process \
                             (detected after `topology.downAfter` / the cluster node timeout; the process is \
                             started again afterwards as a replica).\n\n\
+                            With --live, a systemd fleet of topology `sentinel` (nodes and Sentinels at \
+                            `systemd.hosts`, reached as `plan --live` reaches them, with the contract's TLS and \
+                            credentials): a graceful SENTINEL FAILOVER only, since redisctl does not run those \
+                            services.\n\n\
                             Measured: the longest time writes kept failing (the outage, compared with \
                             `operations.objectives.rto` by `review`), the time until writes succeeded again, \
                             writes a replica acknowledged that the new primary lacks (data loss), the new \
@@ -27,7 +31,8 @@ pub enum Command {
                             afterwards. The figures are kept in drills/<env>.json: commit it.\n\n\
                             Refused on a production-like environment without --allow-production.\n\n\
                             Examples:\n  redisctl drill failover --env local\n  \
-                            redisctl drill failover --env local --kill-primary --timeout 60s")]
+                            redisctl drill failover --env local --kill-primary --timeout 60s\n  \
+                            redisctl drill failover --env staging --live")]
     Failover(FailoverArgs),
     /// Restore a fresh snapshot into a scratch server and compare the keys with the source.
     #[command(
@@ -51,6 +56,10 @@ pub struct FailoverArgs {
     /// Kill the primary's process (SIGKILL) instead of a graceful failover.
     #[arg(long)]
     pub kill_primary: bool,
+    /// Drill a fleet redisctl reaches at its addresses (`target: systemd`, topology `sentinel`):
+    /// a graceful SENTINEL FAILOVER through the contract's Sentinels and operator credentials.
+    #[arg(long, conflicts_with = "kill_primary")]
+    pub live: bool,
     /// Run on a production-like environment (`productionLike: true`).
     #[arg(long)]
     pub allow_production: bool,
@@ -95,7 +104,7 @@ pub fn run(ctx: &Ctx, command: &Command) -> Result<i32, Error> {
         Command::Failover(a) => {
             let env = opened(ctx, &a.env, a.allow_production)?;
             let opts = FailoverOptions { kill_primary: a.kill_primary, settle: a.settle, timeout: a.timeout };
-            let f = drill::failover(&env, opts)?;
+            let f = drill::failover(&env, opts, a.live)?;
             println!("Failover drill of `{}` ({}):", a.env, f.method);
             println!("  primary: {} -> {}", f.old_primary, f.new_primary);
             println!("  outage (writes failing): {}", format_duration(f.outage_ms));

@@ -8,7 +8,7 @@ use crate::diagnostics::Sources;
 use crate::error::Error;
 use crate::ops::import::{import, Request};
 use crate::ops::{parse_address, Login, PasswordSource};
-use crate::secrets::Secrets;
+use crate::secrets::{Secret, Secrets};
 use crate::util::fs::write_atomic;
 
 #[derive(clap::Args, Debug)]
@@ -26,16 +26,21 @@ use crate::util::fs::write_atomic;
                         - the workload and key prefix suggested from INFO keyspace and a bounded SCAN sample, \
                         marked `review:` in the YAML and listed on standard output;\n  \
                         - `target: systemd` with the hosts and ports the servers run on: redisctl reaches them \
-                        there with `plan --live`, and does not run them.\n\n\
-                        Then: set the password variables, `redisctl apply --env NAME --files-only` (writes the \
-                        deployment files only), and `redisctl plan --env NAME --live` shows no live changes.\n\
+                        there with `plan --live`, and does not run them (TLS: --tls-ca-file, and a client \
+                        certificate with --tls-cert-file/--tls-key-file; the contract gets the servers' own paths);\n  \
+                        - the deployment files, adopted as Terraform's import adopts a resource: rendered from the \
+                        new contract with the users' password hashes as the servers hold them, written to the \
+                        output directory and recorded in its state (nothing on the servers changes).\n\n\
+                        Then: set the password variables, and `redisctl plan --env NAME` (or `--live`) shows no \
+                        changes but those import listed for you to decide. ElastiCache: give the AUTH token in \
+                        use with --auth-token-env VAR, or the plan rotates to the reference's token.\n\
                         Existing files are never overwritten without --force; nothing is written on an error. \
                         Passwords are read from a variable or a file, never from the command line.\n\n\
                         Examples:\n  \
                         OPS_PW=... redisctl import --env production --service catalog --address 10.0.1.11:6379 --user ops --password-env OPS_PW\n  \
                         redisctl import --env production --sentinel 10.0.1.11:26379 --sentinel-user watcher \
                         --sentinel-password-file ~/.sentinel-pw --user ops --password-file ~/.ops-pw\n  \
-                        redisctl import --env production --service catalog --elasticache catalog-prod --region eu-west-1")]
+                        redisctl import --env production --service catalog --elasticache catalog-prod --region eu-west-1 --auth-token-env TOKEN")]
 pub struct Args {
     /// Name of the environment to write (`environments/NAME.yaml`).
     #[arg(long, value_name = "NAME")]
@@ -81,6 +86,20 @@ pub struct Args {
     /// AWS region of --elasticache. Default: AWS_REGION, then the profile's region.
     #[arg(long, value_name = "REGION", requires = "elasticache")]
     pub region: Option<String>,
+    /// Environment variable holding the AUTH token the --elasticache group uses now: recorded
+    /// (as a salted digest) as the token in use, so that the plan does not rotate it. The API
+    /// never returns the token: without it, the plan shows a rotation to the reference's value.
+    #[arg(long, value_name = "VAR", requires = "elasticache")]
+    pub auth_token_env: Option<String>,
+    /// CA certificate (PEM) that signed the servers' certificates: import connects over TLS.
+    #[arg(long, value_name = "FILE", conflicts_with = "elasticache")]
+    pub tls_ca_file: Option<PathBuf>,
+    /// Client certificate (PEM) to present, for servers that require one (`tls-auth-clients`).
+    #[arg(long, value_name = "FILE", requires_all = ["tls_ca_file", "tls_key_file"])]
+    pub tls_cert_file: Option<PathBuf>,
+    /// Private key (PEM) of --tls-cert-file.
+    #[arg(long, value_name = "FILE", requires = "tls_cert_file")]
+    pub tls_key_file: Option<PathBuf>,
     /// Overwrite redisctl.yaml and environments/NAME.yaml if they exist.
     #[arg(long)]
     pub force: bool,
@@ -102,7 +121,15 @@ fn import_self_hosted(args: &Args) -> Result<crate::ops::import::Imported, Error
         None if args.sentinel.is_some() => Some(Login { user: sentinel_user, password: login.password.clone() }),
         None => None,
     };
+    let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
+    let tls = crate::model::Tls {
+        enabled: args.tls_ca_file.is_some(),
+        ca_file: path(&args.tls_ca_file),
+        cert_file: path(&args.tls_cert_file),
+        key_file: path(&args.tls_key_file),
+    };
     let req = Request {
+        tls,
         env: args.env.clone(),
         service: args.service.clone(),
         node: args.address.as_deref().map(parse_address).transpose()?,
@@ -123,6 +150,7 @@ fn import_managed(ctx: &Ctx, args: &Args, id: &str) -> Result<crate::ops::import
         group_id: id.to_string(),
         region: args.region.clone(),
         endpoint_url: ctx.endpoint_url.clone(),
+        token_given: args.auth_token_env.is_some(),
     };
     crate::ops::import_elasticache::import(&req)
 }
@@ -154,6 +182,11 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
             )));
         }
     }
+    // The AUTH token in use, read before anything is looked at or written.
+    let token = match &args.auth_token_env {
+        Some(var) => Some(Secret::new(PasswordSource::Env(var.clone()).read()?)),
+        None => None,
+    };
     let imported = match &args.elasticache {
         Some(id) => import_managed(ctx, args, id)?,
         None => import_self_hosted(args)?,
@@ -201,8 +234,26 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
             write_atomic(&dir.join(rel), text.as_bytes(), 0o644)?;
         }
     }
+    // Adopt what runs, as Terraform's import does: the deployment files as the servers run them,
+    // recorded in the state, so that the next plan compares the contract with what runs (and
+    // shows nothing) instead of planning every file as new. Nothing on the servers changes.
+    let adopted =
+        crate::ops::adopt::adopt(&ctx.project, &args.env, &ctx.templates()?, &imported.hashes, token.as_ref());
     println!("Imported {}.", imported.summary);
     println!("Wrote {} and {}.", base_path.display(), env_path.display());
+    match adopted {
+        Ok(a) => println!(
+            "Adopted: {} deployment file(s) written to {} and recorded in its state, as the servers run them \
+             (nothing on the servers was changed).",
+            a.files,
+            a.output_dir.display()
+        ),
+        Err(e) => decisions.push(format!(
+            "the deployment files were not adopted ({e}): write them with `redisctl apply --env {} --files-only` \
+             once the password variables are set",
+            args.env
+        )),
+    }
     println!("\nTo decide before the first apply:");
     for d in &decisions {
         println!("  - {d}");

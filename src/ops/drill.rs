@@ -1,5 +1,6 @@
 //! Measured drills on a local stack (`target: process`): a failover under a bounded writer, and
-//! a restore of the newest snapshot into a scratch server. Each returns the figures the drill
+//! a restore of the newest snapshot into a scratch server; and (`--live`) the graceful failover
+//! of a systemd Sentinel fleet, reached at its addresses as `plan --live` reaches it. Each returns the figures the drill
 //! record keeps (`model::drill`) for the readiness review ("failover tested", "restore tested").
 //!
 //! Bounded: the writer stops after `Bounds`, every wait has a timeout, and what a drill
@@ -8,6 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::writer::{Attempt, Bounds, Writer, Written};
@@ -34,9 +36,22 @@ pub struct FailoverOptions {
 /// The local stack of an opened environment, ready, or why a drill cannot run on it.
 fn ready_stack(env: &Environment) -> Result<Stack, Error> {
     let d = &env.deployment;
+    if d.contract.target == crate::model::TargetKind::Elasticache {
+        // A failover drill there is TestFailover, a restore drill a snapshot restored into a new
+        // group; moto (the AWS peer redisctl's tests run against) implements neither TestFailover
+        // nor snapshots with data, so no drill of redisctl's reaches ElastiCache untested.
+        return Err(Error::usage(format!(
+            "environment `{}` is on ElastiCache: redisctl has no tested ElastiCache drill yet (a failover drill \
+             needs TestFailover, a restore drill a snapshot with its data, and the AWS emulator the tests run \
+             against implements neither); drill a local stack of the same contract instead, or use the AWS \
+             console's Test failover",
+            d.env
+        )));
+    }
     if !d.contract.target.facts().local {
         return Err(Error::usage(format!(
-            "environment `{}` has target `{}`: drills run on local stacks (`target: process`) for now",
+            "environment `{}` has target `{}`: drills run on local stacks (`target: process`), and a failover \
+             drill on a systemd fleet with --live",
             d.env,
             d.contract.target.as_str()
         )));
@@ -70,10 +85,22 @@ fn write_and_wait(con: &mut redis::Connection, port: u32, key: &str) -> Result<W
     Ok(Written { acknowledged: replicas >= 1, port })
 }
 
-/// The failover drill. Returns the figures; the caller keeps the record.
-pub fn failover(env: &Environment, opts: FailoverOptions) -> Result<FailoverDrill, Error> {
+/// The failover drill: on a local stack, or with `live` on a fleet reached at its addresses.
+/// Returns the figures; the caller keeps the record.
+pub fn failover(env: &Environment, opts: FailoverOptions, live: bool) -> Result<FailoverDrill, Error> {
+    if live {
+        let fleet = Fleet::ready(env, opts)?;
+        return drive(Arc::new(fleet), None, opts);
+    }
     let stack = ready_stack(env)?;
-    let d = stack.deployment.clone();
+    drive(Arc::new(stack.clone()), Some(&stack), opts)
+}
+
+/// The drill itself. `stack`: the local stack's runtime, for what only it can do (kill and
+/// start a process, a cluster's live status); a fleet is drilled with a graceful Sentinel
+/// failover only (`Fleet::ready` refuses the rest).
+fn drive(target: Arc<dyn Drilled>, stack: Option<&Stack>, opts: FailoverOptions) -> Result<FailoverDrill, Error> {
+    let d = target.deployment().clone();
     let mode = d.contract.topology.mode;
     let stamp = jiff::Timestamp::now();
     // The drill's keys: outside the application's prefix, one hash slot (so that a cluster
@@ -82,13 +109,13 @@ pub fn failover(env: &Environment, opts: FailoverOptions) -> Result<FailoverDril
     let prefix = format!("{tag}:{}:", stamp.as_second());
     let (old, replica, method) = match mode {
         TopologyMode::Sentinel => {
-            let (_, port) = stack.sentinel_master_addr()?;
+            let (_, port) = target.sentinel_master_addr()?;
             let m = if opts.kill_primary { "kill-primary" } else { "sentinel-failover" };
             (node_at(&d, port)?, None, m)
         }
         TopologyMode::Cluster => {
             let slot = key_slot(tag.as_bytes());
-            let status = stack.status();
+            let status = stack.ok_or_else(|| Error::msg("a cluster is drilled on a local stack only"))?.status();
             let owner = status
                 .members
                 .iter()
@@ -115,22 +142,25 @@ pub fn failover(env: &Environment, opts: FailoverOptions) -> Result<FailoverDril
         max_time: opts.timeout,
         max_writes: (opts.timeout.as_millis() / 50).min(20_000) as u32,
     };
-    let writer = Writer::start(prefix.clone(), bounds, attempt_for(&stack, mode, old_port));
+    let writer = Writer::start(prefix.clone(), bounds, attempt_for(target.clone(), mode, old_port));
     // A moment of writes before the failover: the writer is known to work.
     std::thread::sleep(Duration::from_millis(500));
     let started = Instant::now();
-    let result = force(&stack, &old, replica.as_deref(), opts);
+    let result = match stack {
+        Some(stack) => force(stack, &old, replica.as_deref(), opts),
+        None => target.sentinel_failover(opts.timeout),
+    };
     let new = match result {
         Ok(new) => new,
         Err(e) => {
             let tally = writer.finish();
-            put_back(&stack, &old, opts);
+            target.put_back(&old, opts);
             // The drill's keys go wherever the writes went: each node that took one.
             let mut ports: Vec<u32> = tally.timeline.iter().filter_map(|(_, p)| *p).collect();
             ports.sort_unstable();
             ports.dedup();
             for port in ports {
-                if let Ok(mut con) = node_at(&d, port).and_then(|n| stack.connect(&n)) {
+                if let Ok(mut con) = node_at(&d, port).and_then(|n| target.connect(&n)) {
                     delete_keys(&mut con, &prefix, tally.timeline.len() as u64);
                 }
             }
@@ -148,7 +178,7 @@ pub fn failover(env: &Environment, opts: FailoverOptions) -> Result<FailoverDril
     let recovered = tally.first_write_to(new_port, started);
 
     // Every acknowledged write must be on the new primary.
-    let mut con = stack.connect(&new)?;
+    let mut con = target.connect(&new)?;
     let mut lost = 0u64;
     for key in &tally.acknowledged {
         let exists: i64 =
@@ -159,7 +189,7 @@ pub fn failover(env: &Environment, opts: FailoverOptions) -> Result<FailoverDril
     }
     delete_keys(&mut con, &prefix, tally.timeline.len() as u64);
     let endpoints = endpoints_reach(&d, &new);
-    put_back(&stack, &old, opts);
+    target.put_back(&old, opts);
     let recovered = recovered.ok_or_else(|| {
         Error::msg(format!(
             "writes did not succeed again within {:?} after the failover ({} failed; last error: {})",
@@ -172,8 +202,8 @@ pub fn failover(env: &Environment, opts: FailoverOptions) -> Result<FailoverDril
         at: stamp.to_string(),
         fingerprint: d.fingerprint.clone(),
         method: method.to_string(),
-        old_primary: format!("{old} ({HOST}:{old_port})"),
-        new_primary: format!("{new} ({HOST}:{})", port_of(&d, &new)),
+        old_primary: format!("{old} ({})", crate::targets::endpoint(&d, &old)),
+        new_primary: format!("{new} ({})", crate::targets::endpoint(&d, &new)),
         outage_ms: tally.longest_outage.as_millis() as u64,
         recovered_after_ms: recovered.as_millis() as u64,
         acknowledged_lost: lost,
@@ -182,6 +212,207 @@ pub fn failover(env: &Environment, opts: FailoverOptions) -> Result<FailoverDril
         failed: tally.failed,
         endpoints_reach_new_primary: endpoints?,
     })
+}
+
+/// What a failover drill drives: a local stack through its runtime, or (`--live`) a fleet whose
+/// nodes redisctl reaches at their addresses without running them (`target: systemd`).
+trait Drilled: Send + Sync {
+    fn deployment(&self) -> &Deployment;
+    /// A node (as the operator) or a Sentinel (as the Sentinel user), when auth is required.
+    fn connect(&self, name: &str) -> Result<redis::Connection, Error>;
+    fn sentinel_master_addr(&self) -> Result<(String, u32), Error>;
+    /// `SENTINEL FAILOVER`, and the name of the node that took over.
+    fn sentinel_failover(&self, timeout: Duration) -> Result<String, Error>;
+    /// Wait until the deployment is whole again after the failover of `old` (a failure is
+    /// reported, the figures are kept).
+    fn put_back(&self, old: &str, opts: FailoverOptions);
+}
+
+impl Drilled for Stack {
+    fn deployment(&self) -> &Deployment {
+        &self.deployment
+    }
+    fn connect(&self, name: &str) -> Result<redis::Connection, Error> {
+        Stack::connect(self, name)
+    }
+    fn sentinel_master_addr(&self) -> Result<(String, u32), Error> {
+        Stack::sentinel_master_addr(self)
+    }
+    fn sentinel_failover(&self, timeout: Duration) -> Result<String, Error> {
+        Stack::sentinel_failover(self, timeout)
+    }
+    fn put_back(&self, old: &str, opts: FailoverOptions) {
+        put_back(self, old, opts)
+    }
+}
+
+/// A Sentinel fleet reached at the addresses of its target (`plan --live` reaches them so):
+/// redisctl does not run these servers, so the drill only asks the Sentinels for a graceful
+/// failover, and kills nothing.
+struct Fleet {
+    d: Deployment,
+}
+
+impl Fleet {
+    /// The fleet of `env`, or why it cannot be drilled: a Sentinel topology, a graceful failover,
+    /// and Sentinels that agree on the primary and have their quorum.
+    fn ready(env: &Environment, opts: FailoverOptions) -> Result<Fleet, Error> {
+        let d = env.deployment.clone();
+        if d.contract.target.facts().local || d.contract.target != crate::model::TargetKind::Systemd {
+            return Err(Error::usage(format!(
+                "--live drills a fleet redisctl reaches at its addresses (`target: systemd`); environment `{}` has \
+                 target `{}`{}",
+                d.env,
+                d.contract.target.as_str(),
+                if d.contract.target.facts().local { ": drill its local stack without --live" } else { "" }
+            )));
+        }
+        if d.contract.topology.mode != TopologyMode::Sentinel {
+            return Err(Error::usage(format!(
+                "a --live failover drill needs topology `sentinel` (it asks the Sentinels for a failover); `{}` is \
+                 drilled on a local stack",
+                d.contract.topology.mode.as_str()
+            )));
+        }
+        if opts.kill_primary {
+            return Err(Error::usage(
+                "--kill-primary kills a process redisctl runs: a fleet's services are the hosts' (systemd), so --live \
+                 drills a graceful SENTINEL FAILOVER only; stop the primary's unit yourself to drill a crash",
+            ));
+        }
+        let fleet = Fleet { d };
+        let s = fleet.d.sentinels.first().ok_or_else(|| Error::msg("the contract has no Sentinels"))?;
+        let master = fleet.d.master_name.clone();
+        query::<String>(&mut fleet.connect(&s.name)?, &s.name, &["SENTINEL", "CKQUORUM", &master])?;
+        let (_, port) = fleet.sentinel_master_addr()?;
+        let primary = node_at(&fleet.d, port)?;
+        let info = fields(&query::<String>(&mut fleet.connect(&primary)?, &primary, &["INFO", "replication"])?);
+        if info.get("role").map(String::as_str) != Some("master")
+            || info.get("connected_slaves").is_none_or(|n| n == "0")
+        {
+            return Err(Error::msg(format!(
+                "{primary}, the primary the Sentinels report, is not a primary with a connected replica: nothing to \
+                 fail over to"
+            )));
+        }
+        Ok(fleet)
+    }
+
+    fn node_named(&self, port: u32, host: &str) -> Option<String> {
+        self.d
+            .nodes
+            .iter()
+            .find(|n| n.port == port && crate::targets::endpoint(&self.d, &n.name).host == host)
+            .map(|n| n.name.clone())
+    }
+}
+
+impl Drilled for Fleet {
+    fn deployment(&self) -> &Deployment {
+        &self.d
+    }
+
+    fn connect(&self, name: &str) -> Result<redis::Connection, Error> {
+        let d = &self.d;
+        let sentinel = d.sentinels.iter().any(|s| s.name == name);
+        let user = if sentinel {
+            d.user_with_role(UserRole::Sentinel).filter(|_| crate::render::sentinel_auth_required(d))
+        } else {
+            d.user_with_role(UserRole::Operator).filter(|_| d.auth_required())
+        };
+        let login = user.and_then(|u| {
+            u.secret.as_ref().map(|s| Login { user: u.spec.name.clone(), password: s.expose().to_string() })
+        });
+        let e = crate::targets::endpoint(d, name);
+        super::open_tls(&d.contract.security.tls, &e.host, e.port, login.as_ref())
+    }
+
+    fn sentinel_master_addr(&self) -> Result<(String, u32), Error> {
+        let mut last = Error::msg("no Sentinel answered");
+        for s in &self.d.sentinels {
+            let asked = self.connect(&s.name).and_then(|mut con| {
+                query::<Option<(String, u32)>>(
+                    &mut con,
+                    &s.name,
+                    &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", &self.d.master_name],
+                )
+            });
+            match asked {
+                Ok(Some(addr)) => return Ok(addr),
+                Ok(None) => last = Error::msg(format!("{} does not monitor `{}`", s.name, self.d.master_name)),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
+    /// As a local stack's: `SENTINEL FAILOVER`, then wait until the Sentinels that answer (at
+    /// least a quorum) agree on another node, which reports itself primary.
+    fn sentinel_failover(&self, timeout: Duration) -> Result<String, Error> {
+        let (_, old) = self.sentinel_master_addr()?;
+        let s = &self.d.sentinels[0];
+        match query::<()>(&mut self.connect(&s.name)?, &s.name, &["SENTINEL", "FAILOVER", &self.d.master_name]) {
+            Err(e) if e.to_string().contains("INPROG") => {}
+            other => other?,
+        }
+        crate::stack::poll(timeout, || {
+            let seen: Vec<(String, u32)> = self
+                .d
+                .sentinels
+                .iter()
+                .filter_map(|s| {
+                    let mut con = self.connect(&s.name).ok()?;
+                    query::<Option<(String, u32)>>(
+                        &mut con,
+                        &s.name,
+                        &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", &self.d.master_name],
+                    )
+                    .ok()
+                    .flatten()
+                })
+                .collect();
+            let agreed = seen
+                .first()
+                .filter(|a| a.1 != old && seen.len() as u32 >= self.d.quorum && seen.iter().all(|b| b == *a));
+            let name = agreed.and_then(|(h, p)| self.node_named(*p, h)).ok_or_else(|| {
+                Error::msg(format!("the Sentinels report {seen:?} (was port {old}) after {timeout:?}"))
+            })?;
+            let info = fields(&query::<String>(&mut self.connect(&name)?, &name, &["INFO", "replication"])?);
+            if info.get("role").map(String::as_str) != Some("master") {
+                return Err(Error::msg(format!("{name} is reported primary but is not one yet")));
+            }
+            Ok(name)
+        })
+    }
+
+    /// The Sentinels turn the old primary into a replica of the new one a moment after the
+    /// failover, and then see it healthy: both waited for, so that the fleet is left with one
+    /// primary and Sentinels ready for the next failover.
+    fn put_back(&self, old: &str, opts: FailoverOptions) {
+        let master = &self.d.master_name;
+        let back = crate::stack::poll(opts.timeout, || {
+            let info = fields(&query::<String>(&mut self.connect(old)?, old, &["INFO", "replication"])?);
+            match (info.get("role").map(String::as_str), info.get("master_link_status").map(String::as_str)) {
+                (Some("slave"), Some("up")) => {}
+                _ => return Err(Error::msg(format!("{old} does not follow the new primary yet"))),
+            }
+            for s in &self.d.sentinels {
+                let replicas: Vec<BTreeMap<String, String>> =
+                    query(&mut self.connect(&s.name)?, &s.name, &["SENTINEL", "REPLICAS", master])?;
+                let healthy = replicas
+                    .iter()
+                    .filter(|r| r.get("flags").is_some_and(|f| !f.contains("down") && !f.contains("disconnected")))
+                    .count();
+                if healthy < self.d.nodes.len() - 1 {
+                    return Err(Error::msg(format!("{} sees {healthy} healthy replica(s) of `{master}`", s.name)));
+                }
+            }
+            Ok(())
+        });
+        if let Err(e) = back {
+            tracing::warn!("drill: the fleet is not whole again after the failover of {old}: {e}");
+        }
+    }
 }
 
 /// Delete the drill's keys `<prefix>0` .. `<prefix><n-1>` (one hash slot: a multi-key DEL
@@ -199,11 +430,10 @@ fn delete_keys(con: &mut redis::Connection, prefix: &str, n: u64) {
 /// One write to wherever the primary is now, as a client would find it: through the Sentinels,
 /// or following a cluster's MOVED redirect (and trying the shard's other nodes when the one it
 /// wrote to is gone).
-fn attempt_for(stack: &Stack, mode: TopologyMode, first_port: u32) -> Attempt {
-    let stack = stack.clone();
+fn attempt_for(stack: Arc<dyn Drilled>, mode: TopologyMode, first_port: u32) -> Attempt {
     let mut port = first_port;
     Box::new(move |key: &str| {
-        let d = &stack.deployment;
+        let d = stack.deployment();
         if mode == TopologyMode::Sentinel {
             let (_, port) = stack.sentinel_master_addr().map_err(|e| e.to_string())?;
             let name = node_at(d, port).map_err(|e| e.to_string())?;

@@ -15,10 +15,10 @@
 
 use std::collections::BTreeMap;
 
-use super::{fields, open, query, Login};
+use super::{fields, open_tls, query, Login};
 use crate::error::Error;
 use crate::model::directives::{Apply, Directives};
-use crate::model::{RedisVersion, TopologyMode};
+use crate::model::{RedisVersion, Tls, TopologyMode};
 use crate::units::{format_duration, format_size};
 
 /// What to import, and how to log in.
@@ -37,6 +37,9 @@ pub struct Request {
     pub sentinel_login: Option<Login>,
     /// At most this many keys are sampled with SCAN for the prefix and workload suggestions.
     pub sample: usize,
+    /// How to reach the servers over TLS (the CA that signed them, and a client certificate
+    /// for servers that require one); `enabled: false` for plain TCP.
+    pub tls: Tls,
 }
 
 /// The contract written for a deployment, and what the operator must decide.
@@ -48,6 +51,9 @@ pub struct Imported {
     pub decisions: Vec<String>,
     /// What was found, in one line (`sentinel: primary + 2 replicas, 3 Sentinels, Redis 7.0.15`).
     pub summary: String,
+    /// User → the SHA-256 (hex) of its password as the servers hold it: what `adopt` renders the
+    /// ACL files with. Never written to the contract, never printed.
+    pub hashes: BTreeMap<String, String>,
 }
 
 /// One server of the deployment, as clients reach it.
@@ -107,7 +113,7 @@ pub fn import(req: &Request) -> Result<Imported, Error> {
         (None, None) => return Err(Error::usage("import needs --address (a node) or --sentinel (a Sentinel)")),
     };
 
-    let mut con = open(&start.host, start.port, Some(&req.login))?;
+    let mut con = open_tls(&req.tls, &start.host, start.port, Some(&req.login))?;
     let at = start.at();
     let info = fields(&query::<String>(&mut con, &at, &["INFO"])?);
     let version_text = info.get("redis_version").cloned().unwrap_or_default();
@@ -158,7 +164,7 @@ pub fn import(req: &Request) -> Result<Imported, Error> {
 
     // Settings and users are read from one primary: every node renders the same.
     let primary = shape.nodes[0].clone();
-    let mut pcon = open(&primary.host, primary.port, Some(&req.login))?;
+    let mut pcon = open_tls(&req.tls, &primary.host, primary.port, Some(&req.login))?;
     let config: BTreeMap<String, String> = query(&mut pcon, &primary.at(), &["CONFIG", "GET", "*"])?;
     let acl: Vec<String> = query(&mut pcon, &primary.at(), &["ACL", "LIST"])?;
     let sample = sample(&mut pcon, &primary.at(), req.sample)?;
@@ -197,7 +203,8 @@ pub fn import(req: &Request) -> Result<Imported, Error> {
     let summary = summary(&shape, &version_text);
     let source = req.sentinel.as_ref().map(|(h, p)| format!("the Sentinel at {h}:{p}")).unwrap_or_else(|| start.at());
     let base = base_yaml(&service, version, &settings, &suggestion, &users, &shape, &source, &summary);
-    let overlay = overlay_yaml(&shape, base_port, sentinel_port, &hosts, &settings, auth_required);
+    let tls = served_tls(&config, &mut decisions);
+    let overlay = overlay_yaml(&shape, base_port, sentinel_port, &hosts, &settings, auth_required, tls.as_ref());
 
     decisions.insert(0, format!("workload `{}`: {} (review)", suggestion.workload, suggestion.workload_why));
     decisions.insert(
@@ -228,11 +235,12 @@ pub fn import(req: &Request) -> Result<Imported, Error> {
         );
     }
     decisions.push(format!(
-        "write the deployment files once the passwords are set: redisctl apply --env {} --files-only, then \
-         redisctl plan --env {} --live (no live changes expected)",
-        req.env, req.env
+        "once the password variables are set, `redisctl plan --env {} --live` against these servers shows no \
+         changes",
+        req.env
     ));
-    Ok(Imported { base, overlay, decisions, summary })
+    let hashes = users.iter().filter_map(|u| Some((u.name.clone(), u.sha256.clone()?))).collect();
+    Ok(Imported { base, overlay, decisions, summary, hashes })
 }
 
 fn valid_service(s: &str) -> bool {
@@ -256,7 +264,7 @@ fn version_of(text: &str) -> Result<RedisVersion, Error> {
 fn monitoring(req: &Request, host: &str, port: u32) -> Result<Monitoring, Error> {
     let at = format!("{host}:{port}");
     let login = req.sentinel_login.as_ref();
-    let mut con = open(host, port, login)?;
+    let mut con = open_tls(&req.tls, host, port, login)?;
     let masters: Vec<BTreeMap<String, String>> = query(&mut con, &at, &["SENTINEL", "MASTERS"])?;
     let master = match &req.master_name {
         Some(name) => masters.iter().find(|m| m.get("name") == Some(name)),
@@ -284,7 +292,7 @@ fn monitoring(req: &Request, host: &str, port: u32) -> Result<Monitoring, Error>
         let others: Vec<BTreeMap<String, String>> = if asked == 1 {
             query(&mut con, &at, &["SENTINEL", "SENTINELS", &name])?
         } else {
-            let Ok(mut c) = open(&s.host, s.port, login) else { continue };
+            let Ok(mut c) = open_tls(&req.tls, &s.host, s.port, login) else { continue };
             query(&mut c, &s.at(), &["SENTINEL", "SENTINELS", &name]).unwrap_or_default()
         };
         fewest = fewest.min(others.len());
@@ -319,7 +327,7 @@ fn member_of(m: &BTreeMap<String, String>) -> Option<Member> {
 
 fn sentinel_primary(req: &Request, host: &str, port: u32, name: &str) -> Result<Member, Error> {
     let at = format!("{host}:{port}");
-    let mut con = open(host, port, req.sentinel_login.as_ref())?;
+    let mut con = open_tls(&req.tls, host, port, req.sentinel_login.as_ref())?;
     let addr: Option<(String, u32)> = query(&mut con, &at, &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", name])?;
     let (host, port) = addr.ok_or_else(|| Error::msg(format!("{at} knows no primary of `{name}`")))?;
     Ok(Member { host, port })
@@ -334,7 +342,7 @@ fn replication_shape(req: &Request, start: &Member, info: &BTreeMap<String, Stri
     } else {
         start.clone()
     };
-    let mut con = open(&primary.host, primary.port, Some(&req.login))?;
+    let mut con = open_tls(&req.tls, &primary.host, primary.port, Some(&req.login))?;
     let repl = fields(&query::<String>(&mut con, &primary.at(), &["INFO", "replication"])?);
     if repl.get("role").map(String::as_str) != Some("master") {
         return Err(Error::msg(format!(
@@ -528,6 +536,12 @@ fn rendered_elsewhere(name: &str) -> bool {
             | "cluster-announce-tls-port"
             | "cluster-announce-hostname"
             | "cluster-preferred-endpoint-type"
+            | "tls-port"
+            | "tls-cert-file"
+            | "tls-key-file"
+            | "tls-ca-cert-file"
+            | "tls-replication"
+            | "tls-cluster"
     )
 }
 
@@ -581,7 +595,7 @@ fn differing_nodes(
     let mut names: Vec<&str> = found.config.iter().map(|(k, _)| k.as_str()).collect();
     names.extend(["maxmemory", "maxmemory-policy", "appendonly", "appendfsync", "save"]);
     for m in shape.nodes.iter().skip(1) {
-        let Ok(mut con) = open(&m.host, m.port, Some(&req.login)) else {
+        let Ok(mut con) = open_tls(&req.tls, &m.host, m.port, Some(&req.login)) else {
             decisions.push(format!("{} could not be read: its settings are assumed to be the primary's", m.at()));
             continue;
         };
@@ -615,6 +629,8 @@ struct ImportedUser {
     keys: Vec<String>,
     channels: Vec<String>,
     commands: Vec<String>,
+    /// The hash of its (first) password, for the adopted ACL files only.
+    sha256: Option<String>,
 }
 
 /// `ACL LIST` → contract users (passwords become references) and whether auth is required
@@ -697,6 +713,7 @@ fn users(
             keys,
             channels,
             commands,
+            sha256: rules.iter().find_map(|r| r.strip_prefix('#')).map(String::from),
         });
     }
     (out, auth_required)
@@ -911,6 +928,25 @@ fn one_line(s: &str) -> String {
     s.replace(['\n', '\r'], " ")
 }
 
+/// The TLS the servers serve (`tls-port` set), with the certificate paths on the nodes as
+/// `CONFIG GET` reports them; `None` for plain TCP.
+fn served_tls(config: &BTreeMap<String, String>, decisions: &mut Vec<String>) -> Option<Tls> {
+    let get = |k: &str| config.get(k).filter(|v| !v.is_empty()).cloned();
+    let tls_port = get("tls-port").filter(|p| p != "0")?;
+    if let Some(port) = get("port").filter(|p| p != "0") {
+        decisions.push(format!(
+            "the servers accept plain TCP on port {port} besides TLS on {tls_port}: a contract's TLS nodes listen on \
+             TLS only (`port 0`), so the next rendered config turns plain TCP off at the next restart"
+        ));
+    }
+    Some(Tls {
+        enabled: true,
+        cert_file: get("tls-cert-file"),
+        key_file: get("tls-key-file"),
+        ca_file: get("tls-ca-cert-file"),
+    })
+}
+
 fn overlay_yaml(
     shape: &Shape,
     base_port: u32,
@@ -918,6 +954,7 @@ fn overlay_yaml(
     hosts: &[String],
     s: &Found,
     auth_required: bool,
+    tls: Option<&Tls>,
 ) -> String {
     let mut y = String::new();
     y.push_str("# yaml-language-server: $schema=../schemas/redisctl.overlay.schema.json\n");
@@ -951,6 +988,15 @@ fn overlay_yaml(
         y.push_str(&format!("resources:\n  maxmemory: {}\n", q(&format_size(m))));
     }
     y.push_str(&format!("security:\n  auth: {}\n", if auth_required { "required" } else { "optional" }));
+    if let Some(t) = tls {
+        let file = |k: &str, v: &Option<String>| v.as_ref().map(|v| format!(", {k}: {}", q(v))).unwrap_or_default();
+        y.push_str(&format!(
+            "  tls: {{ enabled: true{}{}{} }}  # paths on the nodes, as CONFIG GET reports them\n",
+            file("certFile", &t.cert_file),
+            file("keyFile", &t.key_file),
+            file("caFile", &t.ca_file)
+        ));
+    }
     y
 }
 

@@ -17,6 +17,8 @@ pub struct Request {
     pub group_id: String,
     pub region: Option<String>,
     pub endpoint_url: Option<String>,
+    /// The operator gave the AUTH token in use (`--auth-token-env`): adopted, not rotated.
+    pub token_given: bool,
 }
 
 fn sdk<E: std::fmt::Display>(call: &str, e: E) -> Error {
@@ -107,8 +109,9 @@ async fn describe(c: &Client, req: &Request) -> Result<Imported, Error> {
                 }
             }
             Err(_) => decisions.push(format!(
-                "member {first} could not be described (DescribeCacheClusters): engine version, maintenance window \
-                 and security groups are not imported"
+                "member {first} could not be described (DescribeCacheClusters): its engine version, parameter group \
+                 and security groups are unknown; they are recorded as adopted as the contract states them (the \
+                 default group, no security group), so the plan does not change them: check them in the console"
             )),
         }
     }
@@ -163,9 +166,19 @@ async fn describe(c: &Client, req: &Request) -> Result<Imported, Error> {
     );
     if auth_token {
         let var = format!("{}_AUTH_TOKEN", req.service.to_ascii_uppercase().replace('-', "_"));
-        decisions.push(format!(
-            "fill in the AUTH token: set {var} (the API never returns it; the first apply sets the token you give)"
-        ));
+        decisions.push(if req.token_given {
+            format!(
+                "the AUTH token you gave is recorded as the one in use (as a salted digest): set {var} to it for \
+                 plan and apply; a different value is planned as a rotation"
+            )
+        } else {
+            format!(
+                "fill in the AUTH token: set {var}. The API never returns it and none was given (--auth-token-env), \
+                 so the plan shows `elasticache:auth-token/{}` as a rotation to the token {var} gives: give the \
+                 token in use to import to adopt it instead",
+                req.group_id
+            )
+        });
     }
 
     let mut base = String::new();
@@ -239,5 +252,5 @@ async fn describe(c: &Client, req: &Request) -> Result<Imported, Error> {
         shards,
         engine_version.as_deref().unwrap_or("(version unknown)")
     );
-    Ok(Imported { base, overlay: o, decisions, summary })
+    Ok(Imported { base, overlay: o, decisions, summary, hashes: Default::default() })
 }

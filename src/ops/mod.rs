@@ -5,6 +5,7 @@
 //! Every Redis interaction goes through the one client (`crate::client`) and, on local stacks,
 //! through the stack runtime (`crate::stack`): no second client, no redis-cli.
 
+pub mod adopt;
 pub mod drill;
 pub mod import;
 #[cfg(feature = "elasticache")]
@@ -61,9 +62,14 @@ pub fn parse_address(addr: &str) -> Result<(String, u32), Error> {
 
 /// A connection to `host:port` logged in as `login`, with errors that name the address.
 pub fn open(host: &str, port: u32, login: Option<&Login>) -> Result<redis::Connection, Error> {
+    open_tls(&Tls::default(), host, port, login)
+}
+
+/// `open`, over TLS when `tls.enabled` (its CA file, and its certificate as the client's).
+pub fn open_tls(tls: &Tls, host: &str, port: u32, login: Option<&Login>) -> Result<redis::Connection, Error> {
     let timeouts = crate::client::Timeouts { connect: Duration::from_secs(2), command: Duration::from_secs(5) };
     let login = login.map(|l| (l.user.as_str(), l.password.as_str()));
-    crate::client::open(&Tls::default(), host, port, login, timeouts)
+    crate::client::open(tls, host, port, login, timeouts)
         .map_err(|e| Error::msg(format!("{host}:{port}: {}", crate::client::explain(&e))))
 }
 

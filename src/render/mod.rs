@@ -244,14 +244,15 @@ fn hashed(lines: Vec<AclLine<'_>>, secrets: Secrets) -> Result<Vec<(String, Vec<
         if let Some(user) = line.user {
             // During a rotation the old password stays valid, in the file too: a node that
             // restarts must not start refusing clients that have not rolled over yet.
-            let passwords = user.spec.previous_password.iter().map(|_| &user.previous).chain([&user.secret]);
-            for secret in passwords {
-                rules.push(match (secret, secrets) {
-                    (Some(secret), _) => format!("#{}", secret.sha256_hex()),
+            let previous = user.spec.previous_password.iter().map(|_| (&user.previous, &None));
+            for (secret, adopted) in previous.chain([(&user.secret, &user.adopted_sha256)]) {
+                rules.push(match (secret, secrets, adopted) {
+                    (Some(secret), _, _) => format!("#{}", secret.sha256_hex()),
+                    (None, _, Some(hash)) => format!("#{hash}"),
                     // Loaded without secret values (`diff`): the redacted form every presenter
                     // shows anyway, which Redis would refuse, so such a file can never run.
-                    (None, Secrets::FormOnly) => format!("#{REDACTED}"),
-                    (None, Secrets::Needed) => {
+                    (None, Secrets::FormOnly, None) => format!("#{REDACTED}"),
+                    (None, Secrets::Needed, None) => {
                         return Err(format!("the password of `{}` was not resolved", user.spec.name))
                     }
                 });

@@ -17,6 +17,10 @@ fn project() -> TempProject {
         format!("topology: {{ mode: sentinel }}\nports: {{ redis: {port}, sentinel: {} }}\n", port + 10),
     );
     p.write("environments/vm.yaml", "target: systemd\nsystemd: { hosts: [10.0.0.1] }\nsecurity: { auth: required }\n");
+    p.write(
+        "environments/aws.yaml",
+        "target: elasticache\ntopology: { mode: replication, replicas: 1 }\naws: { region: us-east-1, nodeType: cache.t4g.small }\n",
+    );
     p
 }
 
@@ -36,6 +40,13 @@ fn drills_name_what_stops_them_and_write_nothing() {
     assert!(o.stderr.contains("drills run on local stacks"), "{}", o.show());
     let o = run(&p, &["drill", "failover", "--env", "local", "--timeout", "soon"]);
     assert_eq!(o.code, Some(64), "{}", o.show());
+    // ElastiCache: no tested drill (moto implements neither TestFailover nor snapshots with
+    // data), so it is refused before any AWS call, saying why.
+    for kind in ["failover", "restore"] {
+        let o = run(&p, &["drill", kind, "--env", "aws"]);
+        assert_eq!(o.code, Some(64), "{}", o.show());
+        assert!(o.stderr.contains("on ElastiCache") && o.stderr.contains("TestFailover"), "{}", o.show());
+    }
     let o = run(&p, &["drill", "failover", "--env", "nope"]);
     assert_eq!(o.code, Some(1), "{}", o.show());
     assert!(!p.path().join("drills").exists());
@@ -58,5 +69,30 @@ fn import_refuses_bad_input_and_existing_files() {
     assert_eq!(p.read("redisctl.yaml"), BASE);
     // The password comes from a variable or a file, never from the command line.
     let o = run(&p, &["import", "--env", "adopted", "--user", "ops", "--password", "x", "--address", "h:1"]);
+    assert_eq!(o.code, Some(64), "{}", o.show());
+    // An AUTH token variable that is not set: said before any AWS call, nothing written.
+    let fresh = TempProject::new(&[]);
+    let o = run(
+        &fresh,
+        &[
+            "import",
+            "--env",
+            "adopted",
+            "--service",
+            "shop",
+            "--elasticache",
+            "g",
+            "--auth-token-env",
+            "UNSET_TOKEN_VAR",
+        ],
+    );
+    assert_eq!(o.code, Some(64), "{}", o.show());
+    assert!(o.stderr.contains("UNSET_TOKEN_VAR"), "{}", o.show());
+    assert!(!fresh.path().join("redisctl.yaml").exists() && !fresh.path().join("deploy").exists());
+    // A client certificate needs the CA that signed the servers' certificates, and its key.
+    let o = run(
+        &fresh,
+        &["import", "--env", "a", "--user", "ops", "--password-env", "PW", "--address", "h:1", "--tls-cert-file", "c"],
+    );
     assert_eq!(o.code, Some(64), "{}", o.show());
 }

@@ -177,3 +177,49 @@ fn a_restore_drill_of_a_cluster_restores_every_shard() {
     assert_eq!(stack_prefix["source"].as_u64(), Some(written as u64), "{r:#}");
     assert_eq!(stack_prefix["restored"].as_u64(), Some(written as u64), "{r:#}");
 }
+
+/// `drill failover --live` on a systemd fleet: here a `target: systemd` environment of the same
+/// project whose nodes and Sentinels are the running local stack's (127.0.0.1, same ports),
+/// reached at their addresses as `plan --live` reaches them. A graceful SENTINEL FAILOVER only:
+/// redisctl does not run a fleet's services, so it kills nothing there.
+#[test]
+fn a_failover_drill_over_live_on_a_systemd_sentinel_fleet_measures_and_records_it() {
+    let stack = LocalStack::up("{ mode: sentinel, replicas: 1, sentinels: 3, downAfter: 1s }", "");
+    let dev = std::fs::read_to_string(stack.path().join("environments/dev.yaml")).unwrap();
+    let fleet = format!("{dev}target: systemd\nsystemd: {{ hosts: [127.0.0.1] }}\nsecurity: {{ auth: required }}\n");
+    std::fs::write(stack.path().join("environments/fleet.yaml"), fleet).unwrap();
+    // Refused without --live (a systemd fleet is not a local stack), and with --kill-primary.
+    let o = stack.run(&["drill", "failover", "--env", "fleet"]);
+    assert!(!o.success() && o.stderr.contains("--live"), "{}", o.show());
+    let o = stack.run(&["drill", "failover", "--env", "fleet", "--live", "--kill-primary"]);
+    assert_eq!(o.code, Some(64), "{}", o.show());
+    let o = stack.run(&["drill", "failover", "--env", "dev", "--live"]);
+    assert!(!o.success() && o.stderr.contains("without --live"), "{}", o.show());
+    assert!(!stack.path().join("drills/fleet.json").exists());
+
+    let before = record_of(&stack, "fleet", &["drill", "failover", "--env", "fleet", "--live"]);
+    assert_eq!(before["method"], "sentinel-failover");
+    assert!(before["oldPrimary"].as_str().unwrap().contains("127.0.0.1:"), "{before:#}");
+    eprintln!("systemd --live sentinel failover outage: {} ms", before["outageMs"]);
+    // The local stack is still whole: the old primary follows the new one.
+    let status: serde_json::Value =
+        serde_json::from_str(&stack.ok(&["status", "--env", "dev", "--format", "json"])).unwrap();
+    assert_eq!(status["ready"], true, "{status:#}");
+}
+
+/// Run a failover drill, check what every failover drill must show, and return the record's
+/// `failover` of environment `env`.
+fn record_of(stack: &LocalStack, env: &str, args: &[&str]) -> serde_json::Value {
+    let out = stack.ok(args);
+    eprintln!("{out}");
+    no_secret(&out);
+    assert!(out.contains("acknowledged writes lost: 0"), "{out}");
+    assert!(out.contains("connect endpoints reach the new primary: yes"), "{out}");
+    let text = std::fs::read_to_string(stack.path().join(format!("drills/{env}.json"))).unwrap();
+    no_secret(&text);
+    let f = serde_json::from_str::<serde_json::Value>(&text).unwrap()["failover"].clone();
+    assert_ne!(f["oldPrimary"], f["newPrimary"], "{f:#}");
+    assert!(f["acknowledged"].as_u64().unwrap() > 5, "{f:#}");
+    assert_eq!(f["acknowledgedLost"], 0, "{f:#}");
+    f
+}

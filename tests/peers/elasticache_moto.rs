@@ -482,91 +482,84 @@ fn api_errors_keep_their_detail_and_are_retried_only_when_retryable() {
 }
 
 /// #20: `import --elasticache` writes the contract of a running replication group (here one
-/// `apply` created in moto), and the first plan of the imported environment against the same
-/// group shows no changes. The AUTH token is a reference, never a value.
+/// `apply` created in moto) and adopts it: the very next plan of the imported environment
+/// against the same group shows no changes. The AUTH token is a reference, never a value: given
+/// to import (`--auth-token-env`), it is recorded as the token in use; not given, the plan
+/// shows exactly the rotation import listed. moto serves no member clusters, so the member
+/// settings are recorded as adopted (and listed), not planned as changes.
 #[test]
 fn an_imported_replication_group_plans_no_changes() {
     let project = TempProject::new(&[("redisctl.yaml", BASE), ("environments/prod.yaml", &prod("cache.t4g.small"))]);
     let mut env = Env { project, moto: start_moto(), token: TOKEN.into(), outputs: Vec::new(), rust_log: None };
     env.run(&["apply", "--env", "prod", "--auto-approve"]).assert_code(0);
+    let import = |env: &mut Env, token: bool| {
+        let mut args =
+            vec!["import", "--env", "adopted", "--service", "catalog", "--elasticache", "catalog-prod", "--region"];
+        args.push("us-east-1");
+        if token {
+            args.extend(["--auth-token-env", "CATALOG_AUTH_TOKEN"]);
+        }
+        let run = env.run(&args);
+        run.assert_code(0);
+        assert!(run.stdout.contains("Adopted: "), "{}", run.show());
+        // The operator's decisions import listed: the policy errors are waived as in the source
+        // project (moto has no parameter or user groups).
+        assert!(
+            run.stdout.contains("policy error RCTL105") && run.stdout.contains("policy error RCTL112"),
+            "{}",
+            run.show()
+        );
+        assert!(
+            run.stdout.contains("could not be described") && run.stdout.contains("recorded as adopted"),
+            "{}",
+            run.show()
+        );
+        let overlay = env.project.read("environments/adopted.yaml");
+        let waivers = "policy:\n  waivers:\n    - { rule: RCTL105, reason: moto default group }\n    - { rule: RCTL112, reason: one AUTH token }\n";
+        env.project.write("environments/adopted.yaml", format!("{overlay}{waivers}"));
+        run
+    };
 
-    let imported = TempProject::new(&[]);
-    let source = std::mem::replace(&mut env.project, imported);
-    let run = env.run(&[
-        "import",
-        "--env",
-        "adopted",
-        "--service",
-        "catalog",
-        "--elasticache",
-        "catalog-prod",
-        "--region",
-        "us-east-1",
-    ]);
-    run.assert_code(0);
+    let source = std::mem::replace(&mut env.project, TempProject::new(&[]));
+    let run = import(&mut env, true);
     let base = env.project.read("redisctl.yaml");
     let overlay = env.project.read("environments/adopted.yaml");
     eprintln!("{}\n--- redisctl.yaml ---\n{base}\n--- adopted.yaml ---\n{overlay}", run.stdout);
     assert!(run.stdout.contains("CATALOG_AUTH_TOKEN") && overlay.contains("fromEnv: CATALOG_AUTH_TOKEN"), "{overlay}");
+    assert!(run.stdout.contains("recorded as the one in use"), "{}", run.show());
     assert!(
         overlay.contains("replicationGroupId: \"catalog-prod\"") && overlay.contains("cache.t4g.small"),
         "{overlay}"
     );
-    // The operator's decisions import listed: the policy errors are waived as in the source
-    // project (moto has no parameter or user groups); then the rendered request file is written
-    // once, as for any managed environment.
-    assert!(
-        run.stdout.contains("policy error RCTL105") && run.stdout.contains("policy error RCTL112"),
-        "{}",
-        run.show()
-    );
-    let waivers = "policy:\n  waivers:\n    - { rule: RCTL105, reason: moto default group }\n    - { rule: RCTL112, reason: one AUTH token }\n";
-    env.project.write("environments/adopted.yaml", format!("{overlay}{waivers}"));
-    env.run(&["apply", "--env", "adopted", "--files-only", "--auto-approve"]).assert_code(0);
-    let plan = env.plan_json_of("adopted");
-    // What is left is what import lists for the operator: the AUTH token (the API never returns
-    // it, so the first apply sets the one the reference gives), and the member settings
-    // (engine version, parameter group, security groups) that moto does not serve
-    // (DescribeCacheClusters of a member fails there; the real API answers it).
-    let changes = elasticache_changes(&plan);
-    eprintln!("left after import on moto: {changes:?}");
-    let summary = &plan["summary"];
-    assert_eq!((summary["add"].as_u64(), summary["destroy"].as_u64()), (Some(0), Some(0)), "{plan:#}");
+    let plan = env.run(&["plan", "--env", "adopted", "--detailed-exitcode"]);
+    assert_eq!(plan.code, Some(0), "the plan right after import shows changes:\n{}", plan.show());
+    assert!(plan.stdout.contains("No changes"), "{}", plan.show());
+    // A token other than the one in use is a rotation, as for any environment.
+    env.token = NEW_TOKEN.into();
+    let rotation = env.plan_json_of("adopted");
     assert_eq!(
-        summary["change"].as_u64(),
-        Some(changes.len() as u64),
-        "only ElastiCache resources may be left: {plan:#}"
+        elasticache_changes(&rotation),
+        vec![("elasticache:auth-token/catalog-prod".to_string(), "[\"update\"]".to_string())],
+        "{rotation:#}"
     );
-    assert!(
-        run.stdout.contains("fill in the AUTH token") && run.stdout.contains("could not be described"),
-        "{}",
-        run.show()
+    env.token = TOKEN.into();
+
+    // Without the token: exactly the rotation import listed, nothing else.
+    env.project = TempProject::new(&[]);
+    let run = import(&mut env, false);
+    assert!(run.stdout.contains("as a rotation to the token CATALOG_AUTH_TOKEN gives"), "{}", run.show());
+    let plan = env.plan_json_of("adopted");
+    assert_eq!(
+        elasticache_changes(&plan),
+        vec![("elasticache:auth-token/catalog-prod".to_string(), "[\"update\"]".to_string())],
+        "{plan:#}"
     );
-    for (address, _) in &changes {
-        assert!(
-            address == "elasticache:auth-token/catalog-prod" || address == "elasticache:replication-group/catalog-prod",
-            "{changes:?}\n{plan:#}"
-        );
-    }
-    let group = plan["resource_changes"]
-        .as_array()
-        .or_else(|| plan["changes"].as_array())
-        .unwrap()
-        .iter()
-        .find(|c| c["address"] == "elasticache:replication-group/catalog-prod")
-        .cloned();
-    if let Some(group) = group {
-        let before = group["change"]["before"].to_string();
-        for field in before.split(',') {
-            assert!(
-                ["EngineVersion", "CacheParameterGroupName", "SecurityGroupIds"].iter().any(|f| field.contains(f)),
-                "an imported setting differs: {group:#}"
-            );
-        }
-    }
+    let summary = &plan["summary"];
+    let counts = (summary["add"].as_u64(), summary["change"].as_u64(), summary["destroy"].as_u64());
+    assert_eq!(counts, (Some(0), Some(1), Some(0)), "{plan:#}");
 
     for o in env.outputs.iter().chain([&base, &overlay]) {
-        assert!(!o.contains(TOKEN), "the AUTH token in an output:\n{o}");
+        assert!(!o.contains(TOKEN) && !o.contains(NEW_TOKEN), "the AUTH token in an output:\n{o}");
     }
     env.project = source;
 }

@@ -1,7 +1,8 @@
 //! `redisctl import` against real local stacks of every topology: bring a stack up with
-//! `apply`, import it into a fresh project, fill in the password references, write the
-//! deployment files (`apply --files-only`), and `plan --live` against the same running servers
-//! shows no changes. No password of the stack appears in the import's output or files.
+//! `apply`, import it into a fresh project, fill in the password references, and the very next
+//! `plan` (and `plan --live`) against the same running servers shows no changes: import adopted
+//! the deployment files as the servers run them, without restarting or rewriting a server. No
+//! password of the stack appears in the import's output or files.
 
 use std::path::Path;
 
@@ -39,6 +40,7 @@ fn no_secret(what: &str, text: &str) {
 
 /// Import, then the live plan of the imported environment against the running servers.
 fn adopt(stack: &LocalStack, how: &[&str], expect: &[&str]) -> TempProject {
+    let before = run_ids(stack);
     let (target, out) = import(stack, how);
     for e in expect {
         assert!(out.contains(e), "import output lacks `{e}`:\n{out}");
@@ -57,13 +59,18 @@ fn adopt(stack: &LocalStack, how: &[&str], expect: &[&str]) -> TempProject {
     assert!(base.contains("fromEnv: STACK_APP_PASSWORD") && base.contains("repl-diskless-sync-delay"), "{base}");
     assert!(target.path().join("schemas/redisctl.schema.json").exists());
 
-    let files = run(target.path(), &["apply", "--env", "adopted", "--files-only", "--auto-approve"]);
-    assert!(files.success(), "{}", files.show());
-    no_secret("apply --files-only", &files.text());
-    let plan = run(target.path(), &["plan", "--env", "adopted", "--live", "--detailed-exitcode", "--no-color"]);
-    assert_eq!(plan.code, Some(0), "plan --live right after import shows changes:\n{}", plan.show());
-    assert!(plan.stdout.contains("No changes."), "{}", plan.show());
-    no_secret("plan --live", &plan.text());
+    assert!(out.contains("Adopted: ") && out.contains("nothing on the servers was changed"), "{out}");
+    // The very next plan: the adopted files are what the contract renders, owned by redisctl.
+    for scope in [&[][..], &["--live"][..]] {
+        let mut args = vec!["plan", "--env", "adopted", "--detailed-exitcode", "--no-color"];
+        args.extend_from_slice(scope);
+        let plan = run(target.path(), &args);
+        assert_eq!(plan.code, Some(0), "{args:?} right after import shows changes:\n{}", plan.show());
+        assert!(plan.stdout.contains("No changes."), "{}", plan.show());
+        no_secret("plan", &plan.text());
+    }
+    // Adopting never restarts a server: every node still runs the process it ran before import.
+    assert_eq!(run_ids(stack), before, "a server was restarted by import");
 
     // A second import refuses to overwrite what the first wrote.
     let again = Run::unbounded(redisctl_on(target.path()).args([
@@ -84,12 +91,36 @@ fn adopt(stack: &LocalStack, how: &[&str], expect: &[&str]) -> TempProject {
     target
 }
 
+/// Each member of the stack with its process id (a restarted server has a new one).
+fn run_ids(stack: &LocalStack) -> Vec<(String, u64)> {
+    let status: serde_json::Value =
+        serde_json::from_str(&stack.ok(&["status", "--env", "dev", "--format", "json"])).unwrap();
+    let pids: Vec<(String, u64)> = status["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["name"].as_str().unwrap().to_string(), m["pid"].as_u64().expect("every member runs")))
+        .collect();
+    assert!(!pids.is_empty(), "{status:#}");
+    pids
+}
+
 #[test]
 fn import_a_standalone_node_and_plan_shows_no_changes() {
     let stack = LocalStack::up("{ mode: standalone }", "");
     LocalStack::fill(stack.base, "stack", 50);
     let addr = format!("127.0.0.1:{}", stack.base);
     let target = adopt(&stack, &["--address", &addr], &["standalone: one node", "key prefix `stack`"]);
+    // The adopted ACL file holds the hashes the server holds: a password filled in wrongly is a
+    // planned change of the ACL file, not a silent one.
+    let mut cmd = redisctl_on(target.path());
+    for (user, pw) in PASSWORDS {
+        let pw = if user == "app" { "not-the-password" } else { pw };
+        cmd.env(format!("STACK_{}_PASSWORD", user.to_uppercase()), pw);
+    }
+    let wrong = Run::unbounded(cmd.args(["plan", "--env", "adopted", "--detailed-exitcode", "--no-color"]));
+    assert_eq!(wrong.code, Some(2), "{}", wrong.show());
+    assert!(wrong.stdout.contains("users.acl"), "{}", wrong.show());
     // A setting changed on the server afterwards is a live change of the imported environment.
     let mut con = LocalStack::connection(stack.base, "ops");
     redis::cmd("CONFIG").arg("SET").arg("timeout").arg("301").exec(&mut con).unwrap();
@@ -181,4 +212,55 @@ fn import_refuses_what_it_cannot_reach_and_writes_nothing() {
         "nowhere",
     ]));
     assert!(!o.success() && !o.stderr.contains("panicked"), "{}", o.show());
+}
+
+#[test]
+fn import_a_tls_only_primary_with_a_replica_and_plan_shows_no_changes() {
+    let certs = tempfile::tempdir().unwrap();
+    crate::common::test_certificates(certs.path());
+    let file = |f: &str| certs.path().join(f).display().to_string();
+    let tls = format!(
+        "security: {{ tls: {{ enabled: true, certFile: {}, keyFile: {}, caFile: {} }} }}\n",
+        file("node.crt"),
+        file("node.key"),
+        file("ca.crt")
+    );
+    let stack = LocalStack::up("{ mode: replication, replicas: 1 }", &tls);
+    let replica = format!("127.0.0.1:{}", stack.base + 1);
+    // Plain TCP to a TLS-only server: a clear failure, and nothing written.
+    let plain = TempProject::new(&[]);
+    let ops = stack.path().join("secrets/ops");
+    let o = Run::unbounded(redisctl_on(plain.path()).args([
+        "import",
+        "--env",
+        "adopted",
+        "--service",
+        "stack",
+        "--user",
+        "ops",
+        "--password-file",
+        ops.to_str().unwrap(),
+        "--address",
+        &replica,
+    ]));
+    assert_eq!(o.code, Some(1), "{}", o.show());
+    assert!(o.stderr.contains(&replica) && !o.stderr.contains("panicked"), "{}", o.show());
+    assert!(!plain.path().join("redisctl.yaml").exists());
+
+    let how = [
+        "--address",
+        &replica,
+        "--tls-ca-file",
+        &file("ca.crt"),
+        "--tls-cert-file",
+        &file("node.crt"),
+        "--tls-key-file",
+        &file("node.key"),
+    ];
+    let target = adopt(&stack, &how, &["replication: primary + 1 replica(s)"]);
+    let overlay = target.read("environments/adopted.yaml");
+    assert!(overlay.contains("tls: { enabled: true") && overlay.contains(&file("node.crt")), "{overlay}");
+    assert!(overlay.contains(&format!("redis: {}", stack.base)), "{overlay}");
+    let conf = target.read("deploy/adopted/etc/redis/stack/node-0.conf");
+    assert!(conf.contains(&format!("tls-port {}", stack.base)) && conf.contains("port 0"), "{conf}");
 }

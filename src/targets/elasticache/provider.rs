@@ -928,15 +928,33 @@ impl ElastiCache {
     /// What redisctl applied to the replication group, for settings Describe does not return.
     /// (Keyed by the API's field names: `settings_diff` compares them field by field.)
     fn record_group(&self, state: &mut State) -> Result<(), Error> {
-        let w = &self.want;
-        let record = json!({
-            "EngineVersion": w.engine_version,
-            "CacheParameterGroupName": w.parameter_group.name,
-            "PreferredMaintenanceWindow": w.maintenance_window,
-            "SecurityGroupIds": w.security_group_ids,
-        });
-        state.put(&address("replication-group", &w.group_id), &record)
+        state.put(&address("replication-group", &self.want.group_id), &group_record(&self.want))
     }
+}
+
+fn group_record(w: &Desired) -> Value {
+    json!({
+        "EngineVersion": w.engine_version,
+        "CacheParameterGroupName": w.parameter_group.name,
+        "PreferredMaintenanceWindow": w.maintenance_window,
+        "SecurityGroupIds": w.security_group_ids,
+    })
+}
+
+/// What `import` records for a replication group it adopts, as Terraform's import records what
+/// exists: the member settings as the imported contract states them (compared in their place
+/// where a member cannot be described, so an unreadable setting is not planned as a change;
+/// import lists each one for the operator to check), and, when the operator gave the token in
+/// use, its salted digest, so that planning does not rotate to the token that already runs.
+pub fn adopted_records(d: &crate::resolve::Deployment, token: Option<&Secret>) -> Result<Vec<(Address, Value)>, Error> {
+    let w = Desired::from_deployment(d).map_err(Error::msg)?;
+    let mut out = vec![(address("replication-group", &w.group_id), group_record(&w))];
+    if let (Some(token), true) = (token, w.auth_token.is_some()) {
+        let record =
+            serde_json::to_value(TokenRecord { digest: digest(token), rotating: false }).map_err(Error::msg)?;
+        out.push((address("auth-token", &w.group_id), record));
+    }
+    Ok(out)
 }
 
 /// Describe the replication group and one member cluster; `None` when there is no group.
