@@ -143,6 +143,10 @@ pub struct State {
     store: Option<Arc<dyn Store>>,
     #[serde(skip)]
     version: Option<Version>,
+    /// The bytes stored at `version`: a save that would write them again is skipped (an apply
+    /// saves after every change, and most changes of live settings record nothing).
+    #[serde(skip)]
+    stored: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for State {
@@ -175,6 +179,7 @@ impl State {
             resources: BTreeMap::new(),
             store: Some(store),
             version: None,
+            stored: None,
         }
     }
 
@@ -210,6 +215,7 @@ impl State {
         state.format_version = FORMAT_VERSION;
         state.store = Some(store);
         state.version = Some(version);
+        state.stored = Some(bytes);
         Ok(state)
     }
 
@@ -235,14 +241,18 @@ impl State {
     pub fn save(&mut self) -> Result<(), Error> {
         let store = self.store.clone().ok_or_else(|| Error::msg("this state has no store to save to"))?;
         let bytes = self.to_bytes()?;
+        if self.version.is_some() && self.stored.as_ref() == Some(&bytes) {
+            return Ok(());
+        }
         self.version = Some(store.write(&bytes, self.version.as_ref())?);
+        self.stored = Some(bytes);
         Ok(())
     }
 
     /// The same records, to be saved to `store` over what is stored there at `version` (a
     /// migration; `None`: nothing is).
     pub fn moved_to(&self, store: Arc<dyn Store>, version: Option<Version>) -> State {
-        State { store: Some(store), version, ..self.clone() }
+        State { store: Some(store), version, stored: None, ..self.clone() }
     }
 
     /// Whether nothing is recorded.

@@ -246,9 +246,15 @@ impl Provider for ProcessProvider {
     fn finish(&mut self, _state: &mut State) -> Result<(), Error> {
         if self.bring_up {
             let mut started = std::mem::take(&mut self.started);
-            let up = self.stack.up_noting(READY_TIMEOUT, &mut started);
+            let up = self.stack.start_missing(&mut started);
             self.started = started;
             up.map_err(|e| self.stop_started(e))?;
+            // Test hook (as the engine's after each change): a test can interrupt an apply
+            // between the starts and the bootstrap.
+            if let Some(ms) = std::env::var("REDISCTL_TEST_APPLY_PAUSE_MS").ok().and_then(|v| v.parse().ok()) {
+                std::thread::sleep(Duration::from_millis(ms));
+            }
+            self.stack.bootstrap_and_wait(READY_TIMEOUT).map_err(|e| self.stop_started(e))?;
         }
         let cluster = self.stack.deployment.contract.topology.mode == TopologyMode::Cluster;
         for name in std::mem::take(&mut self.leaving) {

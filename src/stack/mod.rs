@@ -119,12 +119,13 @@ impl Stack {
     /// one after another, as `start` decides each from the nodes running (a primary that
     /// crashed must not come back empty as the primary of replicas holding its data).
     pub fn up(&self, timeout: Duration) -> Result<()> {
-        self.up_noting(timeout, &mut Vec::new())
+        self.start_missing(&mut Vec::new())?;
+        self.bootstrap_and_wait(timeout)
     }
 
-    /// `up`, adding the name of every member it started to `started` (also when it fails
-    /// later: the caller stops what it started).
-    pub fn up_noting(&self, timeout: Duration, started: &mut Vec<String>) -> Result<()> {
+    /// The starting half of `up`: every member that does not run is started, and its name
+    /// added to `started` (also when another fails: the caller stops what it started).
+    pub fn start_missing(&self, started: &mut Vec<String>) -> Result<()> {
         let sentinels: Vec<&str> = self.deployment.sentinels.iter().map(|s| s.name.as_str()).collect();
         let start_sentinels = |started: &mut Vec<String>| {
             let results = all_at_once(&sentinels, |name| self.start(name));
@@ -157,6 +158,11 @@ impl Stack {
         if new_sentinels {
             start_sentinels(started)?;
         }
+        Ok(())
+    }
+
+    /// The other half of `up`: the cluster bootstrap, then the readiness checks.
+    pub fn bootstrap_and_wait(&self, timeout: Duration) -> Result<()> {
         if self.cluster() {
             self.bootstrap_cluster(timeout)?;
         }

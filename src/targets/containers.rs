@@ -178,7 +178,6 @@ pub fn flavor(announce: fn(&Deployment, &str) -> String, host: fn(&Deployment, &
         config_path: |_, name, _| format!("{name}.conf"),
         acl_path: None,
         sentinel_acl_path: None,
-        seeded_sentinels: false,
     }
 }
 

@@ -46,7 +46,6 @@ pub fn flavor() -> Flavor {
         config_path: |_, name, file| format!("{name}/{file}"),
         acl_path: Some(|_| ACL_FILE.into()),
         sentinel_acl_path: Some(|_| SENTINEL_ACL_FILE.into()),
-        seeded_sentinels: true,
     }
 }
 

@@ -86,7 +86,6 @@ fn flavor(d: &Deployment) -> Flavor {
         config_path: |d, name, _| format!("{}/{name}.conf", &config_dir(d)[1..]),
         acl_path: Some(|d| format!("{}/users.acl", &config_dir(d)[1..])),
         sentinel_acl_path: Some(|d| format!("{}/sentinel-users.acl", &config_dir(d)[1..])),
-        seeded_sentinels: false,
     }
 }
 
