@@ -78,6 +78,9 @@ fn port_of(d: &Deployment, name: &str) -> u32 {
     d.port_of(name).unwrap_or(0)
 }
 
+/// Acknowledged writes the drill waits for before it forces the failover.
+const WARM_ACKNOWLEDGED: usize = 10;
+
 /// One write and `WAIT 1 500` on the connection to the node on `port`.
 fn write_and_wait(con: &mut redis::Connection, port: u32, key: &str) -> Result<Written, String> {
     redis::cmd("SET").arg(key).arg("1").exec(con).map_err(|e| crate::client::explain(&e))?;
@@ -143,8 +146,14 @@ fn drive(target: Arc<dyn Drilled>, stack: Option<&Stack>, opts: FailoverOptions)
         max_writes: (opts.timeout.as_millis() / 50).min(20_000) as u32,
     };
     let writer = Writer::start(prefix.clone(), bounds, attempt_for(target.clone(), mode, old_port));
-    // A moment of writes before the failover: the writer is known to work.
+    // A moment of writes before the failover, until a few were acknowledged by a replica
+    // (bounded by the timeout): the writer is known to work, and a replica that has only
+    // just attached (after the previous drill, or a restart) is really following.
+    let warm = Instant::now();
     std::thread::sleep(Duration::from_millis(500));
+    while warm.elapsed() < opts.timeout && writer.peek(|t| t.acknowledged.len()).unwrap_or(0) < WARM_ACKNOWLEDGED {
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let started = Instant::now();
     let result = match stack {
         Some(stack) => force(stack, &old, replica.as_deref(), opts),
