@@ -1,7 +1,8 @@
 //! The local-stack rows of the performance table, as whole `redisctl` processes (what a user
 //! waits for): `apply` of a new stack until it passes the readiness checks, per topology, and
 //! one live setting applied to a running standalone stack. Each stack is destroyed after its
-//! run (not timed). Servers bind 127.0.0.1 on ports 29500 and up. `scripts/bench.py` runs the
+//! run (not timed). Servers bind 127.0.0.1 on ports 29500 and up
+//! (a cluster on 19560 and its bus ports on 29560). `scripts/bench.py` runs the
 //! same rows beside their by-hand baselines. Run with `cargo bench --bench stack`.
 
 use std::path::Path;
@@ -59,7 +60,9 @@ fn bench(c: &mut Criterion) {
         ("standalone", "{ mode: standalone }", 29500),
         ("primary + 2 replicas", "{ mode: replication, replicas: 2 }", 29520),
         ("sentinel 1+1, 3 sentinels", "{ mode: sentinel, replicas: 1, sentinels: 3 }", 29540),
-        ("cluster 3x1", "{ mode: cluster, shards: 3, replicasPerShard: 1 }", 29560),
+        // A cluster node also binds port + 10000 (its bus): 19560 keeps that below the kernel's
+        // ephemeral range, where a client connection of another process can hold it.
+        ("cluster 3x1", "{ mode: cluster, shards: 3, replicasPerShard: 1 }", 19560),
     ];
     for (name, topology, port) in topologies {
         let dir = work.path().join(port.to_string());

@@ -17,7 +17,8 @@ Rows (medians of N runs, wall-clock, one process per run unless said otherwise):
   Cluster 3 x 1             the same                      vs  redis-cli --cluster create, until
                                                               cluster_state:ok on every node
 
-Every server binds 127.0.0.1 on ports from 29000 up (checked free; below the ephemeral range), in a temporary directory
+Every server binds 127.0.0.1 on ports from 29000 up, cluster nodes from 19300 with their bus ports from 29300 (checked
+free; below the ephemeral range), in a temporary directory
 that is removed at the end, also when a run fails; stacks are destroyed after each run.
 Standard library only; needs redis-server, redis-sentinel and redis-cli on PATH.
 """
@@ -229,7 +230,13 @@ def main():
         for kind, topo in TOPOLOGIES.items():
             if not wanted(LABELS[kind]) and not (kind == "standalone" and wanted("live")):
                 continue
-            base = ports(29000 + list(TOPOLOGIES).index(kind) * 100, 10)[0]
+            if kind == "cluster":
+                # A cluster node also binds its bus port, 10000 above its own: 19300 keeps both ranges
+                # below the kernel's ephemeral ports, where a client connection can hold them.
+                base = ports(19300, 50)[0]
+                ports(base + 10000, 50)
+            else:
+                base = ports(29000 + list(TOPOLOGIES).index(kind) * 100, 10)[0]
             dir = f"{work}/{kind}"
             project(dir, topo, base)
             env = "bench-0000"

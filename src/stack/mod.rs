@@ -63,6 +63,13 @@ impl Member<'_> {
             Member::Sentinel(s) => s.port,
         }
     }
+    /// A cluster node's bus port, which it binds as well as its own.
+    fn bus_port(&self) -> Option<u32> {
+        match self {
+            Member::Node(n) => n.bus_port,
+            Member::Sentinel(_) => None,
+        }
+    }
     fn kind(&self) -> Kind {
         match self {
             Member::Node(_) => Kind::Redis,

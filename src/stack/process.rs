@@ -358,6 +358,20 @@ impl Stack {
                 self.run.pid_file(m.name(), m.kind()).display()
             )));
         }
+        // The cluster bus port is bound too; inside the kernel's ephemeral range (32768-60999 by
+        // default) any program's outgoing connection can hold it for a while.
+        if let Some(bus) = m.bus_port() {
+            if let Err(e) = std::net::TcpListener::bind((HOST, bus as u16)) {
+                if e.kind() == std::io::ErrorKind::AddrInUse {
+                    return Err(Error::msg(format!(
+                        "cannot start {}: its cluster bus port {HOST}:{bus} (port + 10000) is held by another process or \
+                         connection; choose `ports.redis` so that port + 10000 is free and below the ephemeral range \
+                         (/proc/sys/net/ipv4/ip_local_port_range)",
+                        m.name()
+                    )));
+                }
+            }
+        }
         tracing::debug!("starting {} with {} on {HOST}:{}", m.name(), binary.display(), m.port());
         let dir = self.run.member_dir(m.name());
         // Redis and Sentinel rewrite runtime.conf with the passwords they were given

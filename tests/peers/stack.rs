@@ -265,3 +265,14 @@ fn a_port_served_by_another_process_is_refused() {
     let e = t.start("node-0").unwrap_err().to_string();
     assert!(e.contains(&format!("another process already listens on 127.0.0.1:{port}")), "{e}");
 }
+
+#[test]
+fn a_cluster_node_whose_bus_port_is_held_is_refused_with_the_reason() {
+    let t = test_stack("{ mode: cluster, shards: 3, replicasPerShard: 0 }");
+    let bus = t.deployment.nodes[0].bus_port.unwrap() as u16;
+    let _holder = std::net::TcpListener::bind(("127.0.0.1", bus)).unwrap();
+    let e = t.start("node-0").unwrap_err().to_string();
+    assert!(e.contains(&format!("cluster bus port 127.0.0.1:{bus}")) && e.contains("port + 10000"), "{e}");
+    let port = t.deployment.nodes[0].port as u16;
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "nothing was started");
+}
