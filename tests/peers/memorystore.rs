@@ -86,6 +86,23 @@ fn send(peer: &Peer, verb: &str, path: &str, body: &str) -> (u16, serde_json::Va
     (code, serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap_or("")).unwrap_or_default())
 }
 
+/// The PEM Google serves at `path` (a `certificateAuthority` resource), chains concatenated.
+fn google_ca(peer: &Peer, path: &str) -> String {
+    let (code, ca) = send(peer, "GET", path, "");
+    assert_eq!(code, 200, "{path}: {ca}");
+    let chains = ca["managedServerCa"]["caCerts"].as_array().unwrap();
+    let pem: String =
+        chains.iter().flat_map(|c| c["certificates"].as_array().unwrap()).map(|c| c.as_str().unwrap()).collect();
+    assert!(pem.contains("BEGIN CERTIFICATE"), "{ca}");
+    pem
+}
+
+/// The contents of the CA file `connect` named.
+fn ca_file(connect: &serde_json::Value) -> String {
+    let path = connect["tls"]["caFile"].as_str().unwrap_or_else(|| panic!("no CA file: {connect:#}"));
+    std::fs::read_to_string(path).unwrap()
+}
+
 /// The AUTH strings the peer generated (it serves them on `GET …/authString` only).
 fn peer_auth_strings(peer: &Peer, instance: &str) -> Vec<String> {
     let (_, v) = send(peer, "GET", &format!("/v1/{instance}/authString"), "");
@@ -385,6 +402,7 @@ fn memorystore_redis_cluster_is_created_resharded_and_deleted_through_the_api() 
     let connect: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(connect["mode"], "cluster", "{connect:#}");
     assert_eq!(connect["endpoints"][0], "10.0.0.3:6379", "{connect:#}");
+    assert_eq!(ca_file(&connect), google_ca(&env.peer, &format!("/v1/{name}/certificateAuthority")));
 
     // Another network is a new cluster: refused without --allow-destroy; destroy deletes it.
     env.project.write("environments/prod.yaml", cluster(4, "private"));
@@ -495,6 +513,8 @@ fn memorystore_valkey_is_created_changed_and_deleted_through_the_api() {
     assert_eq!(connect["mode"], "cluster", "{connect:#}");
     assert_eq!(connect["endpoints"][0], "10.0.0.3:6379", "{connect:#}");
     assert_eq!(connect["tls"]["enabled"], true, "{connect:#}");
+    assert_eq!(ca_file(&connect), google_ca(&env.peer, &format!("/v1/{name}/certificateAuthority")));
+    assert!(connect.get("readerEndpoint").is_none(), "cluster mode has no reader endpoint: {connect:#}");
     assert_eq!(connect["passwordRef"]["fromEnv"], "CATALOG_AUTH_STRING", "{connect:#}");
 
     // Another network (the endpoints' PSC connection is immutable): a destructive
@@ -524,6 +544,89 @@ fn memorystore_valkey_is_created_changed_and_deleted_through_the_api() {
     for text in env.outputs.iter().chain([&sent]) {
         assert!(!text.contains(AUTH_STRING), "the AUTH string leaked:\n{text}");
     }
+}
+
+#[test]
+fn memorystore_valkey_without_cluster_mode_has_a_primary_and_a_reader_endpoint() {
+    let overlay = |replicas: u32| {
+        prod("").replace("replicas: 1 }", &format!("replicas: {replicas} }}")).replace(
+            "  memorySizeGb: 5\n",
+            "  product: valkey\n  nodeType: HIGHMEM_MEDIUM\n  network: projects/shop-prod-4711/global/networks/default\n",
+        )
+    };
+    let mut env = Env::with_peer(&overlay(1), Peer::valkey());
+    env.project.write("redisctl.yaml", BASE.replace("\"7.0\"", "\"7.2\""));
+    let name = "projects/shop-prod-4711/locations/europe-west1/instances/catalog-prod";
+
+    env.run(&["plan", "--env", "prod", "--detailed-exitcode"]).assert_code(2);
+    env.run(&["apply", "--env", "prod", "--auto-approve"]).assert_code(0);
+    let creates = env.peer.mutations();
+    assert_eq!(creates.len(), 1, "{creates:#?}");
+    let body = &creates[0]["body"];
+    // CLUSTER_DISABLED is 4 in Google's memorystore_v1 Instance.Mode; one shard, one replica.
+    assert_eq!(
+        (&body["mode"], &body["shardCount"], &body["replicaCount"]),
+        (&4.into(), &1.into(), &1.into()),
+        "{body:#}"
+    );
+    env.run(&["plan", "--env", "prod", "--detailed-exitcode"]).assert_code(0);
+
+    // A second replica: one PATCH of replicaCount.
+    let before = env.peer.mutations().len();
+    env.project.write("environments/prod.yaml", overlay(2));
+    env.run(&["apply", "--env", "prod", "--auto-approve"]).assert_code(0);
+    let patches = env.peer.mutations().split_off(before);
+    assert_eq!(patches.len(), 1, "{patches:#?}");
+    assert_eq!(
+        (&patches[0]["query"]["updateMask"], &patches[0]["body"]["replicaCount"]),
+        (&"replicaCount".into(), &2.into())
+    );
+    env.run(&["plan", "--env", "prod", "--detailed-exitcode"]).assert_code(0);
+
+    // Connect agrees with what Google reports: the primary and the reader endpoint, the
+    // instance's own CA.
+    let (_, live) = send(&env.peer, "GET", &format!("/v1/{name}"), "");
+    let endpoint = |kind: &str| {
+        let c = live["endpoints"][0]["connections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["pscAutoConnection"]["connectionType"] == kind);
+        let a = &c.unwrap_or_else(|| panic!("no {kind} connection: {live:#}"))["pscAutoConnection"];
+        format!("{}:{}", a["ipAddress"].as_str().unwrap(), a["port"])
+    };
+    let run = env.run(&["connect", "--env", "prod", "--format", "json"]);
+    run.assert_code(0);
+    let connect: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(connect["mode"], "managed-single-endpoint", "{connect:#}");
+    assert_eq!(connect["endpoints"], serde_json::json!([endpoint("CONNECTION_TYPE_PRIMARY")]), "{connect:#}");
+    assert_eq!(connect["readerEndpoint"], endpoint("CONNECTION_TYPE_READER"), "{connect:#}");
+    assert_ne!(connect["readerEndpoint"], connect["endpoints"][0]);
+    assert_eq!(ca_file(&connect), google_ca(&env.peer, &format!("/v1/{name}/certificateAuthority")));
+    env.run(&["destroy", "--env", "prod", "--auto-approve", "--allow-destroy"]).assert_code(0);
+
+    // The same instance created elsewhere with the region's shared CA (`serverCaMode` 2,
+    // GOOGLE_MANAGED_SHARED_CA): connect reads that CA, not a per-instance one.
+    let mut shared = creates[0]["body"].clone();
+    shared["serverCaMode"] = 2.into();
+    let parent = "/v1/projects/shop-prod-4711/locations/europe-west1/instances";
+    let (code, op) = send(
+        &env.peer,
+        "POST",
+        &format!("{parent}?instanceId=catalog-prod&$alt=json;enum-encoding=int"),
+        &shared.to_string(),
+    );
+    assert_eq!(code, 200, "{op}");
+    assert_eq!(send(&env.peer, "GET", &format!("/v1/{}", op["name"].as_str().unwrap()), "").1["done"], true);
+    let asked = env.peer.requests().len();
+    let run = env.run(&["connect", "--env", "prod", "--format", "json"]);
+    run.assert_code(0);
+    let connect: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let region = "/v1/projects/shop-prod-4711/locations/europe-west1/sharedRegionalCertificateAuthority";
+    assert_eq!(ca_file(&connect), google_ca(&env.peer, region));
+    let paths: Vec<String> =
+        env.peer.requests()[asked..].iter().map(|r| r["path"].as_str().unwrap().to_string()).collect();
+    assert!(!paths.iter().any(|p| p.ends_with("/certificateAuthority")), "{paths:?}");
 }
 
 #[test]

@@ -38,6 +38,8 @@ Standard library only. Usage: memorystore_peer.py --port N --log FILE [--api red
 
 import argparse
 import ast
+import base64
+import hashlib
 import json
 import os
 import re
@@ -289,6 +291,12 @@ def memorystore_document(redis_doc):
     }
 
 
+def pem(subject):
+    """A stand-in certificate, distinct per subject (the peer signs nothing)."""
+    body = base64.b64encode(hashlib.sha256(subject.encode()).digest()).decode()
+    return f"-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n"
+
+
 def camel(path):
     head, *rest = path.split("_")
     return head + "".join(p[:1].upper() + p[1:] for p in rest)
@@ -472,6 +480,17 @@ class Peer:
                 return self.operation(resource, "delete", lambda: self.instances.pop(resource, None) and None), "Operation"
         if collection == "operations" and verb == "get":
             return self.poll(resource), "Operation"
+        # The server CA: the resource's own (redis: clusters.getCertificateAuthority; memorystore:
+        # GetCertificateAuthority, whose path ends in /certificateAuthority) or the region's shared one.
+        if op in (["clusters", "getCertificateAuthority"], ["certificateAuthority", "get"]):
+            owner = resource.removesuffix("/certificateAuthority")
+            found = self.get(owner)
+            if found.get("transitEncryptionMode") not in ("SERVER_AUTHENTICATION", "TRANSIT_ENCRYPTION_MODE_SERVER_AUTHENTICATION"):
+                raise ApiError(400, "FAILED_PRECONDITION", f"{owner} does not encrypt in transit: it has no server CA")
+            return {"name": f"{owner}/certificateAuthority", "managedServerCa": {"caCerts": [{"certificates": [pem(f"ca of {found['uid']}")]}]}}, "CertificateAuthority"
+        if op in (["locations", "getSharedRegionalCertificateAuthority"], ["sharedRegionalCertificateAuthority", "get"]):
+            location = resource.removesuffix("/sharedRegionalCertificateAuthority")
+            return {"name": resource, "managedServerCa": {"caCerts": [{"certificates": [pem(f"shared ca of {location}")]}]}}, "SharedRegionalCertificateAuthority"
         raise ApiError(501, "UNIMPLEMENTED", f"peer: {collection}.{verb} is described by the API but not served here")
 
     def get(self, name):

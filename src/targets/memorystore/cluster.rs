@@ -98,6 +98,28 @@ impl NodeApi for RedisCluster {
         c.discovery_endpoints.first().map(|e| format!("{}:{}", e.address, e.port))
     }
 
+    /// Clients of a cluster read from replicas through the discovery endpoint's slot map.
+    fn reader_endpoint(_: &Cluster) -> Option<String> {
+        None
+    }
+
+    fn ca_mode(c: &Cluster) -> (Option<&str>, Option<&str>) {
+        (c.server_ca_mode.as_ref().and_then(|m| m.name()), c.server_ca_pool.as_deref())
+    }
+
+    fn instance_ca(&self, w: &Waiter, name: &str) -> Result<Vec<String>, Error> {
+        let request = self.0.get_cluster_certificate_authority().set_name(format!("{name}/certificateAuthority"));
+        let ca = w.rt.block_on(request.send()).map_err(|e| api_err("GetClusterCertificateAuthority", e))?;
+        Ok(ca.managed_server_ca().iter().flat_map(|m| &m.ca_certs).flat_map(|c| c.certificates.clone()).collect())
+    }
+
+    fn shared_ca(&self, w: &Waiter, location: &str) -> Result<Vec<String>, Error> {
+        let name = format!("{location}/sharedRegionalCertificateAuthority");
+        let request = self.0.get_shared_regional_certificate_authority().set_name(name);
+        let ca = w.rt.block_on(request.send()).map_err(|e| api_err("GetSharedRegionalCertificateAuthority", e))?;
+        Ok(ca.managed_server_ca().iter().flat_map(|m| &m.ca_certs).flat_map(|c| c.certificates.clone()).collect())
+    }
+
     fn get(&self, w: &Waiter, name: &str) -> Result<Option<Cluster>, Error> {
         match w.rt.block_on(self.0.get_cluster().set_name(name).send()) {
             Ok(c) => Ok(Some(c)),

@@ -548,8 +548,9 @@ impl super::Target for Memorystore {
         Some(boxed_provider(env, true).map(|p| vec![p]))
     }
 
-    /// The instance's host and port (a Redis instance's read endpoint too), TLS with the
-    /// server CA Google issued (written next to the output), and where the AUTH string is.
+    /// The endpoint clients start from (a cluster's discovery endpoint) and the reader endpoint
+    /// where there is one, TLS with the server CA Google issued (from the resource or
+    /// `GetCertificateAuthority`, written next to the output), and where the AUTH string is.
     fn managed_endpoints(
         &self,
         env: &super::Opened,
@@ -567,19 +568,12 @@ impl super::Target for Memorystore {
             config.username = None;
             config.password_ref = env.deployment.contract.gcp.auth_string.clone();
             // Clients of a cluster start from the discovery endpoint and follow the slot map.
-            let cluster_mode = want.cluster_mode;
-            let node_endpoint = match want.product {
-                GcpProduct::RedisCluster => Some(cluster::ClusterProvider::new(want.clone(), false)?.endpoint()?),
-                GcpProduct::Valkey => Some(valkey::ValkeyProvider::new(want.clone(), false)?.endpoint()?),
-                GcpProduct::RedisInstance => None,
+            config.mode = if want.cluster_mode { "cluster" } else { "managed-single-endpoint" };
+            let e = match want.product {
+                GcpProduct::RedisCluster => cluster::ClusterProvider::new(want, false)?.endpoints()?,
+                GcpProduct::Valkey => valkey::ValkeyProvider::new(want, false)?.endpoints()?,
+                GcpProduct::RedisInstance => provider::MemorystoreProvider::new(want, false)?.endpoints()?,
             };
-            if let Some(endpoint) = node_endpoint {
-                config.mode = if cluster_mode { "cluster" } else { "managed-single-endpoint" };
-                config.endpoints = vec![endpoint];
-                return Ok(());
-            }
-            let e = provider::MemorystoreProvider::new(want, false)?.endpoints()?;
-            config.mode = "managed-single-endpoint";
             config.endpoints = vec![e.primary];
             config.reader_endpoint = e.reader;
             if let Some(pem) = e.server_ca {

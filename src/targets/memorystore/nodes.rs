@@ -16,7 +16,7 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest as _, Sha256};
 
 use super::diff::{self, address, change, Fields};
-use super::provider::{poll_interval, runtime, wait_op, DEFAULT_WAIT_TIMEOUT};
+use super::provider::{poll_interval, runtime, wait_op, Endpoints, DEFAULT_WAIT_TIMEOUT};
 use super::render::create_request;
 use super::Desired;
 use crate::error::Error;
@@ -62,6 +62,15 @@ pub trait NodeApi: Sized {
     fn configs(live: &Self::Live) -> BTreeMap<String, String>;
     /// `host:port` clients start from (the discovery endpoint; the primary one without cluster mode).
     fn endpoint(live: &Self::Live) -> Option<String>;
+    /// `host:port` of the read-only endpoint, where the resource has one.
+    fn reader_endpoint(live: &Self::Live) -> Option<String>;
+    /// The resource's `serverCaMode` enum name and `serverCaPool`.
+    fn ca_mode(live: &Self::Live) -> (Option<&str>, Option<&str>);
+    /// The PEM chains of the resource's own CA (`GetCertificateAuthority`).
+    fn instance_ca(&self, w: &Waiter, name: &str) -> Result<Vec<String>, Error>;
+    /// The PEM chains of the CA Google shares among a region's resources
+    /// (`GetSharedRegionalCertificateAuthority` of `projects/*/locations/*`).
+    fn shared_ca(&self, w: &Waiter, location: &str) -> Result<Vec<String>, Error>;
 
     fn get(&self, w: &Waiter, name: &str) -> Result<Option<Self::Live>, Error>;
     fn create(&self, w: &Waiter, want: &Desired, body: Value) -> Result<(), Error>;
@@ -97,13 +106,52 @@ impl<A: NodeApi> NodeProvider<A> {
         self.api.get(&self.waiter, &self.want.name())
     }
 
-    /// Where clients start, or an error when the resource does not exist (yet).
-    pub fn endpoint(&self) -> Result<String, Error> {
+    /// Where clients connect — the endpoint they start from, the reader endpoint, and the server
+    /// CA when the live resource encrypts in transit —, or an error when it does not exist (yet).
+    pub fn endpoints(&self) -> Result<Endpoints, Error> {
         let name = self.want.name();
         let live = self
             .get()?
             .ok_or_else(|| Error::msg(format!("{} {name} does not exist yet: `redisctl apply` creates it", A::KIND)))?;
-        A::endpoint(&live).ok_or_else(|| Error::msg(format!("{} {name} has no endpoint yet", A::KIND)))
+        let primary =
+            A::endpoint(&live).ok_or_else(|| Error::msg(format!("{} {name} has no endpoint yet", A::KIND)))?;
+        // Both APIs name the mode `..._SERVER_AUTHENTICATION` (the only encrypted one).
+        let encrypted = A::observed(&live)
+            .get("transitEncryptionMode")
+            .and_then(Value::as_str)
+            .is_some_and(|m| m.ends_with("SERVER_AUTHENTICATION"));
+        let server_ca = if encrypted {
+            let (mode, pool) = A::ca_mode(&live);
+            // Valkey's enum names lack the `SERVER_CA_MODE_` prefix Redis Cluster's have.
+            let chains = match mode.map(|m| m.trim_start_matches("SERVER_CA_MODE_")) {
+                Some("GOOGLE_MANAGED_SHARED_CA") => {
+                    let location = name.split('/').take(4).collect::<Vec<_>>().join("/");
+                    self.api.shared_ca(&self.waiter, &location)?
+                }
+                Some("CUSTOMER_MANAGED_CAS_CA") => {
+                    return Err(Error::msg(format!(
+                        "{} {name} has server certificates from the customer-managed CA pool {}: clients verify \
+                         with that pool's CA certificates (`gcloud privateca pools get-ca-certs`), which redisctl \
+                         does not read",
+                        A::KIND,
+                        pool.unwrap_or("(not named)")
+                    )))
+                }
+                // Unspecified is the per-instance CA, Google's default.
+                _ => self.api.instance_ca(&self.waiter, &name)?,
+            };
+            if chains.is_empty() {
+                return Err(Error::msg(format!(
+                    "{} {name} encrypts in transit but Google returned no server CA yet; retry once it is {}",
+                    A::KIND,
+                    A::READY
+                )));
+            }
+            Some(chains.concat())
+        } else {
+            None
+        };
+        Ok(Endpoints { primary, reader: A::reader_endpoint(&live), server_ca })
     }
 
     /// Wait until the resource is usable (an interrupted apply left an operation running).

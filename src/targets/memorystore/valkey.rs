@@ -124,6 +124,30 @@ impl NodeApi for Valkey {
             .map(|a| format!("{}:{}", a.ip_address, a.port().copied().unwrap_or(6379)))
     }
 
+    /// The reader endpoint, which Google creates only without cluster mode.
+    fn reader_endpoint(i: &Instance) -> Option<String> {
+        auto_connections(i)
+            .find(|a| a.connection_type == ConnectionType::Reader && !a.ip_address.is_empty())
+            .map(|a| format!("{}:{}", a.ip_address, a.port().copied().unwrap_or(6379)))
+    }
+
+    fn ca_mode(i: &Instance) -> (Option<&str>, Option<&str>) {
+        (i.server_ca_mode.as_ref().and_then(|m| m.name()), i.server_ca_pool.as_deref())
+    }
+
+    fn instance_ca(&self, w: &Waiter, name: &str) -> Result<Vec<String>, Error> {
+        let request = self.0.get_certificate_authority().set_name(name);
+        let ca = w.rt.block_on(request.send()).map_err(|e| api_err("GetCertificateAuthority", e))?;
+        Ok(ca.managed_server_ca().iter().flat_map(|m| &m.ca_certs).flat_map(|c| c.certificates.clone()).collect())
+    }
+
+    fn shared_ca(&self, w: &Waiter, location: &str) -> Result<Vec<String>, Error> {
+        let name = format!("{location}/sharedRegionalCertificateAuthority");
+        let request = self.0.get_shared_regional_certificate_authority().set_name(name);
+        let ca = w.rt.block_on(request.send()).map_err(|e| api_err("GetSharedRegionalCertificateAuthority", e))?;
+        Ok(ca.managed_server_ca().iter().flat_map(|m| &m.ca_certs).flat_map(|c| c.certificates.clone()).collect())
+    }
+
     fn get(&self, w: &Waiter, name: &str) -> Result<Option<Instance>, Error> {
         match w.rt.block_on(self.0.get_instance().set_name(name).send()) {
             Ok(i) => Ok(Some(i)),
