@@ -156,6 +156,12 @@ pub struct ApplyReport {
 
 /// Apply every change of `plan` with its provider, saving the state after each one so that
 /// an interrupted apply can be finished by planning and applying again.
+/// Test hook: `REDISCTL_TEST_APPLY_PAUSE_MS` slows applies down (a pause after each change, and
+/// between a local stack's starts and its bootstrap) so tests can interrupt one half-way.
+pub fn test_pause() -> Option<Duration> {
+    std::env::var("REDISCTL_TEST_APPLY_PAUSE_MS").ok().and_then(|v| v.parse().ok()).map(Duration::from_millis)
+}
+
 pub fn apply(
     plan: &Plan,
     providers: &mut [Box<dyn Provider>],
@@ -163,9 +169,7 @@ pub fn apply(
     opts: &ApplyOptions,
 ) -> Result<ApplyReport, Error> {
     let mut report = ApplyReport::default();
-    // Test hook: slow applies down so tests can interrupt one half-way.
-    let pause =
-        std::env::var("REDISCTL_TEST_APPLY_PAUSE_MS").ok().and_then(|v| v.parse().ok()).map(Duration::from_millis);
+    let pause = test_pause();
     let changes: Vec<&ResourceChange> = plan.changes.iter().filter(|c| c.is_change()).collect();
     let mut next = 0;
     while next < changes.len() {

@@ -249,10 +249,9 @@ impl Provider for ProcessProvider {
             let up = self.stack.start_missing(&mut started);
             self.started = started;
             up.map_err(|e| self.stop_started(e))?;
-            // Test hook (as the engine's after each change): a test can interrupt an apply
-            // between the starts and the bootstrap.
-            if let Some(ms) = std::env::var("REDISCTL_TEST_APPLY_PAUSE_MS").ok().and_then(|v| v.parse().ok()) {
-                std::thread::sleep(Duration::from_millis(ms));
+            // A test can interrupt an apply between the starts and the bootstrap.
+            if let Some(pause) = crate::plan::engine::test_pause() {
+                std::thread::sleep(pause);
             }
             self.stack.bootstrap_and_wait(READY_TIMEOUT).map_err(|e| self.stop_started(e))?;
         }

@@ -10,7 +10,7 @@ use google_cloud_redis_cluster_v1::client::CloudRedisCluster;
 use google_cloud_redis_cluster_v1::model::Cluster;
 use serde_json::{json, Map, Value};
 
-use super::diff::{maintenance_view, persistence_view, Fields};
+use super::diff::{shared_view, Fields};
 use super::nodes::{NodeApi, NodeProvider, Waiter};
 use super::provider::{api_err, configured, not_found, setup_failed};
 use super::render::cluster_body;
@@ -54,31 +54,11 @@ impl NodeApi for RedisCluster {
     }
 
     fn observed(c: &Cluster) -> Map<String, Value> {
-        let name = |n: Option<&str>| json!(n.unwrap_or(""));
         let mut b = Map::new();
         b.insert("shardCount".into(), json!(c.shard_count.unwrap_or(0)));
-        b.insert("replicaCount".into(), json!(c.replica_count.unwrap_or(0)));
-        b.insert("nodeType".into(), name(c.node_type.name()));
         b.insert("pscConfigs".into(), c.psc_configs.iter().map(|p| json!({ "network": p.network })).collect());
-        b.insert("authorizationMode".into(), name(c.authorization_mode.name()));
-        b.insert("transitEncryptionMode".into(), name(c.transit_encryption_mode.name()));
         b.insert("redisConfigs".into(), json!(c.redis_configs.iter().collect::<BTreeMap<_, _>>()));
-        let p = c.persistence_config.as_ref();
-        b.insert(
-            "persistenceConfig".into(),
-            persistence_view(
-                p.and_then(|p| p.mode.name()).unwrap_or(""),
-                p.and_then(|p| p.rdb_config.as_ref()).and_then(|r| r.rdb_snapshot_period.name()),
-                p.and_then(|p| p.aof_config.as_ref()).and_then(|a| a.append_fsync.name()),
-            ),
-        );
-        if let Some(m) = &c.maintenance_policy {
-            let windows = m
-                .weekly_maintenance_window
-                .iter()
-                .map(|w| (w.day.name().unwrap_or("").to_string(), w.start_time.as_ref().map_or(0, |t| t.hours)));
-            b.insert("maintenancePolicy".into(), maintenance_view(windows));
-        }
+        shared_view!(b, c);
         b
     }
 

@@ -171,6 +171,37 @@ pub(super) fn maintenance_view(windows: impl Iterator<Item = (String, i32)>) -> 
     json!({ "weeklyMaintenanceWindow": windows })
 }
 
+/// Inserts into the planned view `$view` the fields that Redis Cluster's `Cluster` and Valkey's
+/// `Instance` spell alike: replicas, node type, authorization, transit encryption, persistence,
+/// maintenance. A macro because the two crates' types share no trait.
+macro_rules! shared_view {
+    ($view:ident, $live:expr) => {{
+        let live = $live;
+        let name = |n: Option<&str>| serde_json::json!(n.unwrap_or(""));
+        $view.insert("replicaCount".into(), serde_json::json!(live.replica_count.unwrap_or(0)));
+        $view.insert("nodeType".into(), name(live.node_type.name()));
+        $view.insert("authorizationMode".into(), name(live.authorization_mode.name()));
+        $view.insert("transitEncryptionMode".into(), name(live.transit_encryption_mode.name()));
+        let p = live.persistence_config.as_ref();
+        $view.insert(
+            "persistenceConfig".into(),
+            $crate::targets::memorystore::diff::persistence_view(
+                p.and_then(|p| p.mode.name()).unwrap_or(""),
+                p.and_then(|p| p.rdb_config.as_ref()).and_then(|r| r.rdb_snapshot_period.name()),
+                p.and_then(|p| p.aof_config.as_ref()).and_then(|a| a.append_fsync.name()),
+            ),
+        );
+        if let Some(m) = &live.maintenance_policy {
+            let windows = m
+                .weekly_maintenance_window
+                .iter()
+                .map(|w| (w.day.name().unwrap_or("").to_string(), w.start_time.as_ref().map_or(0, |t| t.hours)));
+            $view.insert("maintenancePolicy".into(), $crate::targets::memorystore::diff::maintenance_view(windows));
+        }
+    }};
+}
+pub(super) use shared_view;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,7 +13,7 @@ use google_cloud_memorystore_v1::model::instance::connection_detail::Connection;
 use google_cloud_memorystore_v1::model::{ConnectionType, Instance, PscAutoConnection};
 use serde_json::{json, Map, Value};
 
-use super::diff::{maintenance_view, persistence_view, Fields};
+use super::diff::{shared_view, Fields};
 use super::nodes::{NodeApi, NodeProvider, Waiter};
 use super::provider::{api_err, configured, not_found, setup_failed};
 use super::render::valkey_body;
@@ -66,39 +66,19 @@ impl NodeApi for Valkey {
     }
 
     fn observed(i: &Instance) -> Map<String, Value> {
-        let name = |n: Option<&str>| json!(n.unwrap_or(""));
         let mut b = Map::new();
         b.insert("labels".into(), json!(i.labels.iter().collect::<BTreeMap<_, _>>()));
         b.insert("engineVersion".into(), json!(i.engine_version));
-        b.insert("mode".into(), name(i.mode.name()));
+        b.insert("mode".into(), json!(i.mode.name().unwrap_or("")));
         b.insert("shardCount".into(), json!(i.shard_count));
-        b.insert("replicaCount".into(), json!(i.replica_count.unwrap_or(0)));
-        b.insert("nodeType".into(), name(i.node_type.name()));
         // What the contract decides of each connection: its network and project (one endpoint).
         let connections: Vec<Value> = auto_connections(i)
             .filter(|a| matches!(a.connection_type, ConnectionType::Discovery | ConnectionType::Primary))
             .map(|a| json!({ "pscAutoConnection": { "network": a.network, "projectId": a.project_id } }))
             .collect();
         b.insert("endpoints".into(), json!([{ "connections": connections }]));
-        b.insert("authorizationMode".into(), name(i.authorization_mode.name()));
-        b.insert("transitEncryptionMode".into(), name(i.transit_encryption_mode.name()));
         b.insert("engineConfigs".into(), json!(i.engine_configs.iter().collect::<BTreeMap<_, _>>()));
-        let p = i.persistence_config.as_ref();
-        b.insert(
-            "persistenceConfig".into(),
-            persistence_view(
-                p.and_then(|p| p.mode.name()).unwrap_or(""),
-                p.and_then(|p| p.rdb_config.as_ref()).and_then(|r| r.rdb_snapshot_period.name()),
-                p.and_then(|p| p.aof_config.as_ref()).and_then(|a| a.append_fsync.name()),
-            ),
-        );
-        if let Some(m) = &i.maintenance_policy {
-            let windows = m
-                .weekly_maintenance_window
-                .iter()
-                .map(|w| (w.day.name().unwrap_or("").to_string(), w.start_time.as_ref().map_or(0, |t| t.hours)));
-            b.insert("maintenancePolicy".into(), maintenance_view(windows));
-        }
+        shared_view!(b, i);
         b
     }
 
