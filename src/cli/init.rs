@@ -193,8 +193,7 @@ fn scaffold(a: &Args) -> Result<Vec<(PathBuf, String, u32)>, Error> {
         "# yaml-language-server: $schema=../schemas/redisctl.overlay.schema.json\n\
          # This machine: the same topology as {env}, as redis-server processes on 127.0.0.1.\n\
          # Passwords come from development-only files in secrets/local/ (never use them elsewhere).\n\
-         target: process\n{topology}ports:\n  redis: {port}\n{sentinel_port}resources:\n  maxmemory: 64mb\n\
-         redis:\n  config:\n    # no 5 s wait before the first full sync of a replica on a laptop\n    repl-diskless-sync-delay: 0\n{users}",
+         target: process\n{topology}ports:\n  redis: {port}\n{sentinel_port}resources:\n  maxmemory: 64mb\n{users}",
         env = a.env,
         topology = topology(false),
         port = a.port,

@@ -189,22 +189,33 @@ impl Ctx {
         secrets: Secrets,
         sources: &mut Sources,
     ) -> Result<Loaded, Vec<Diagnostic>> {
+        let (shown, loaded) = self.load_shown(env, secrets, sources);
+        eprint!("{shown}");
+        loaded
+    }
+
+    /// `load_diagnosed` with its diagnostics as text, not printed yet (for environments loaded
+    /// side by side and reported in order).
+    pub fn load_shown(
+        &self,
+        env: &str,
+        secrets: Secrets,
+        sources: &mut Sources,
+    ) -> (String, Result<Loaded, Vec<Diagnostic>>) {
         match crate::targets::load(&self.project, env, secrets, sources) {
-            Ok(loaded) => {
-                self.print_diagnostics(sources, &loaded.warnings);
-                Ok(loaded)
-            }
+            Ok(loaded) => (self.diagnostics_text(sources, &loaded.warnings), Ok(loaded)),
             Err(diags) => {
-                self.print_diagnostics(sources, &diags);
-                Err(diags.into_iter().filter(Diagnostic::is_error).collect())
+                (self.diagnostics_text(sources, &diags), Err(diags.into_iter().filter(Diagnostic::is_error).collect()))
             }
         }
     }
 
     pub fn print_diagnostics(&self, sources: &Sources, diags: &[Diagnostic]) {
-        for d in diags {
-            eprint!("{}", sources.render(d, self.color_err));
-        }
+        eprint!("{}", self.diagnostics_text(sources, diags));
+    }
+
+    fn diagnostics_text(&self, sources: &Sources, diags: &[Diagnostic]) -> String {
+        diags.iter().map(|d| sources.render(d, self.color_err)).collect()
     }
 
     /// Print the policy's findings that are not waived, and problems with waivers.

@@ -5,6 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::{Ctx, EXIT_OK};
+use crate::diagnostics::Sources;
 use crate::error::Error;
 use crate::secrets::Secrets;
 use crate::util::fs::write_all_atomic;
@@ -72,19 +73,28 @@ fn all(ctx: &Ctx, out: Option<&Path>) -> Result<i32, Error> {
     let mut failed = Vec::new();
     // Every environment is rendered first and all files are written as one batch (two
     // filesystem flushes in all): each file is still old or new after a crash.
-    let mut rendered = Vec::new();
-    for env in &envs {
-        let one = ctx.load(env, Secrets::Needed).and_then(|loaded| {
+    // Environments are loaded and rendered on every core, then reported in order.
+    let results = crate::util::par::map(&envs, |env| {
+        let mut sources = Sources::default();
+        let (shown, loaded) = ctx.load_shown(env, Secrets::Needed, &mut sources);
+        let loaded = loaded
+            .map_err(|errors| Error::Invalid(format!("environment `{env}` is invalid: {} error(s)", errors.len())));
+        let one = loaded.and_then(|loaded| {
             let deployment = ctx.deployment(&loaded)?;
             let artifacts = crate::targets::render(&deployment, &templates).map_err(Error::msg)?;
             let dir = match out {
                 Some(root) => root.join(env),
                 None => crate::targets::output_dir(&ctx.project, &loaded),
             };
-            Ok((env, artifacts, dir))
+            Ok((artifacts, dir))
         });
+        (shown, one)
+    });
+    let mut rendered = Vec::new();
+    for (env, (shown, one)) in envs.iter().zip(results) {
+        eprint!("{shown}");
         match one {
-            Ok(r) => rendered.push(r),
+            Ok((artifacts, dir)) => rendered.push((env, artifacts, dir)),
             Err(e) => {
                 eprintln!("error: `{env}` not rendered: {e}");
                 failed.push(env.as_str());

@@ -41,18 +41,23 @@ pub fn run(ctx: &Ctx, args: &Args) -> Result<i32, Error> {
     }
     let mut all_valid = true;
     let mut report = Vec::new();
-    for env in &envs {
+    // Environments are checked on every core, then reported in order.
+    let today = Date::today();
+    let checked = crate::util::par::map(&envs, |env| {
         let mut sources = Sources::default();
         // Readiness policy findings join the contract's own diagnostics once it loads.
         let (diags, policy) = match crate::targets::load(&ctx.project, env, Secrets::FormOnly, &mut sources) {
             Ok(loaded) => {
-                let evaluation = policy::evaluate(&loaded, Date::today());
+                let evaluation = policy::evaluate(&loaded, today);
                 let mut diags = loaded.warnings.clone();
                 diags.extend(evaluation.diagnostics().cloned());
                 (diags, Some(evaluation.report(&loaded, &sources)))
             }
             Err(diags) => (diags, None),
         };
+        (sources, diags, policy)
+    });
+    for (env, (sources, diags, policy)) in envs.iter().zip(checked) {
         let waived: Vec<&ReportedFinding> =
             policy.iter().flat_map(|p| p.findings.iter().filter(|f| f.waived)).collect();
         let errors = diags.iter().filter(|d| d.severity == Severity::Error).count();

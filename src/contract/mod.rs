@@ -6,6 +6,7 @@
 //! `Diagnostic` pointing at the file, line and column it comes from.
 
 pub mod checks;
+mod known_valid;
 pub mod merge;
 pub mod schema;
 pub mod yaml;

@@ -152,6 +152,19 @@ fn validator() -> &'static Validator {
 
 /// Check a merged document against the schema; one diagnostic per problem.
 pub fn check(doc: &Value, index: &SpanIndex) -> Vec<Diagnostic> {
+    let print = super::known_valid::fingerprint(doc);
+    if super::known_valid::contains(&print) {
+        tracing::debug!("schema check skipped: this document was found valid before (schema cache)");
+        return Vec::new();
+    }
+    let diags = problems(doc, index);
+    if diags.is_empty() {
+        super::known_valid::insert(print);
+    }
+    diags
+}
+
+fn problems(doc: &Value, index: &SpanIndex) -> Vec<Diagnostic> {
     let root = root();
     let mut diags = Vec::new();
     for error in validator().iter_errors(doc) {

@@ -69,12 +69,12 @@ pub struct AclTable {
 }
 
 const TABLES: [(RedisVersion, &str); 6] = [
-    (RedisVersion::V6_2, include_str!("../../data/acl/6.2.toml")),
-    (RedisVersion::V7_0, include_str!("../../data/acl/7.0.toml")),
-    (RedisVersion::V7_2, include_str!("../../data/acl/7.2.toml")),
-    (RedisVersion::V7_4, include_str!("../../data/acl/7.4.toml")),
-    (RedisVersion::V8_0, include_str!("../../data/acl/8.0.toml")),
-    (RedisVersion::V8_2, include_str!("../../data/acl/8.2.toml")),
+    (RedisVersion::V6_2, crate::util::data_json!("acl/6.2.toml")),
+    (RedisVersion::V7_0, crate::util::data_json!("acl/7.0.toml")),
+    (RedisVersion::V7_2, crate::util::data_json!("acl/7.2.toml")),
+    (RedisVersion::V7_4, crate::util::data_json!("acl/7.4.toml")),
+    (RedisVersion::V8_0, crate::util::data_json!("acl/8.0.toml")),
+    (RedisVersion::V8_2, crate::util::data_json!("acl/8.2.toml")),
 ];
 
 /// The ACL table of a Redis version, parsed on first use one version at a time: parsing all
@@ -83,7 +83,8 @@ pub fn table(version: RedisVersion) -> &'static AclTable {
     static LOADED: [OnceLock<AclTable>; TABLES.len()] = [const { OnceLock::new() }; TABLES.len()];
     let i = TABLES.iter().position(|(v, _)| *v == version).expect("a table per version");
     LOADED[i].get_or_init(|| {
-        let mut t: AclTable = toml::from_str(TABLES[i].1).expect("data/acl/*.toml are valid (checked by a unit test)");
+        let mut t: AclTable =
+            serde_json::from_str(TABLES[i].1).expect("data/acl/*.toml are valid (checked by a unit test)");
         if let Some(from) = t.commands_from.clone() {
             let source = TABLES.iter().find(|(v, _)| v.as_str() == from).map(|(v, _)| table(*v));
             t.commands = source.map(|s| s.commands.clone()).unwrap_or_default();

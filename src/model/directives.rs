@@ -155,7 +155,7 @@ impl Directives {
     pub fn get() -> &'static Directives {
         static TABLE: OnceLock<Directives> = OnceLock::new();
         TABLE.get_or_init(|| {
-            let table: Table = toml::from_str(include_str!("../../data/directives.toml"))
+            let table: Table = serde_json::from_str(crate::util::data_json!("directives.toml"))
                 .expect("data/directives.toml is valid (checked by a unit test)");
             let mut by_name = HashMap::new();
             for (i, d) in table.directive.iter().enumerate() {

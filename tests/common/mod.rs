@@ -79,7 +79,9 @@ pub fn redisctl() -> Command {
 /// [`redisctl`] as a `std::process::Command`, for a test that spawns it and keeps it running.
 pub fn redisctl_std() -> std::process::Command {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_redisctl"));
-    cmd.env("NO_COLOR", "1").stdin(Stdio::null());
+    // Every run checks the schema for real, and no test writes to the user's cache
+    // (tests/fast/validate.rs turns the schema cache on where it tests it).
+    cmd.env("NO_COLOR", "1").env("REDISCTL_NO_CACHE", "1").stdin(Stdio::null());
     for (var, _) in SAMPLE_ENV_PASSWORDS {
         cmd.env_remove(var);
     }

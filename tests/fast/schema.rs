@@ -228,3 +228,49 @@ fn both_schemas_carry_hover_text_and_no_null_defaults() {
         assert!(described > 100, "{file}: only {described} descriptions");
     }
 }
+
+/// A valid document's fingerprint is kept (owner-only, nothing of the document in it) and the
+/// next run skips compiling the validator; a document with a problem is checked — and its
+/// problem reported — on every run.
+#[test]
+fn the_schema_cache_skips_only_documents_found_valid_before() {
+    let project = TempProject::copy_of(&repo_root().join("examples/standalone-cache"));
+    let cache = tempfile::tempdir().unwrap();
+    let validate = || {
+        let mut cmd = project.cmd();
+        cmd.args(["-vv", "validate", "--env", "local"])
+            .env("XDG_CACHE_HOME", cache.path())
+            .env_remove("REDISCTL_NO_CACHE");
+        Run::of(&mut cmd)
+    };
+    const SKIPPED: &str = "schema check skipped";
+    let first = validate();
+    first.assert_code(0);
+    assert!(!first.stderr.contains(SKIPPED), "{}", first.show());
+    let files: Vec<_> = std::fs::read_dir(cache.path().join("redisctl")).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let kept = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(
+        kept.lines().count() == 1 && kept.trim().len() == 64 && kept.trim().chars().all(|c| c.is_ascii_hexdigit()),
+        "{kept}"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&files[0]).unwrap().permissions().mode() & 0o777, 0o600);
+
+    let second = validate();
+    second.assert_code(0);
+    assert!(second.stderr.contains(SKIPPED), "{}", second.show());
+
+    // A typo: reported although the cache holds the document it was before.
+    let overlay = std::fs::read_to_string(project.path().join("environments/local.yaml")).unwrap();
+    project.write("environments/local.yaml", format!("{overlay}topolgy: {{ mode: standalone }}\n"));
+    for _ in 0..2 {
+        let bad = validate();
+        bad.assert_code(1);
+        assert!(bad.text().contains("RCTL011") && bad.text().contains("did you mean `topology`?"), "{}", bad.show());
+        assert!(!bad.stderr.contains(SKIPPED), "{}", bad.show());
+    }
+    assert_eq!(std::fs::read_to_string(&files[0]).unwrap(), kept, "a document with a problem is not kept");
+    project.write("environments/local.yaml", overlay);
+    assert!(validate().stderr.contains(SKIPPED));
+}

@@ -46,7 +46,7 @@ impl Catalog {
     pub fn get() -> &'static Catalog {
         static CATALOG: OnceLock<Catalog> = OnceLock::new();
         CATALOG.get_or_init(|| {
-            toml::from_str(include_str!("../../../data/elasticache.toml"))
+            serde_json::from_str(crate::util::data_json!("elasticache.toml"))
                 .expect("data/elasticache.toml is valid (unit test)")
         })
     }

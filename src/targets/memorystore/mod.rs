@@ -72,7 +72,7 @@ impl Catalog {
     pub fn get() -> &'static Catalog {
         static CATALOG: OnceLock<Catalog> = OnceLock::new();
         CATALOG.get_or_init(|| {
-            toml::from_str(include_str!("../../../data/memorystore.toml"))
+            serde_json::from_str(crate::util::data_json!("memorystore.toml"))
                 .expect("data/memorystore.toml is valid (unit test)")
         })
     }

@@ -81,7 +81,7 @@ impl Catalog {
     pub fn get() -> &'static Catalog {
         static CATALOG: OnceLock<Catalog> = OnceLock::new();
         CATALOG.get_or_init(|| {
-            toml::from_str(include_str!("../../../data/redis-enterprise.toml"))
+            serde_json::from_str(crate::util::data_json!("redis-enterprise.toml"))
                 .expect("data/redis-enterprise.toml is valid (unit test)")
         })
     }
