@@ -5,7 +5,7 @@
 //! every problem is still reported on every run.
 //!
 //! The file is `$XDG_CACHE_HOME/redisctl/schema-valid-<schema hash>` (else under
-//! `~/.cache`), one SHA-256 per line, owner-only, at most `KEPT` lines; `REDISCTL_NO_CACHE=1`
+//! `~/.cache`), one SHA-256 per line, owner-only, at most `2 * KEPT` lines; `REDISCTL_NO_CACHE=1`
 //! turns it off. Nothing in it can be turned back into a document.
 
 use std::collections::HashSet;
