@@ -36,13 +36,14 @@ fn the_repository_root_holds_no_stray_files() {
         ".gitignore",
         "Cargo.lock", // the binary's pinned dependencies
         "Cargo.toml",
+        "build.rs", // data/*.toml → embedded JSON, the schema cache's key
         "README.md",
         "redisctl.yaml", // the sample project's base contract ...
         "environments",  // ... and its environments
         "secrets",       // the sample's development-only password files (local)
         "rustfmt.toml",
         "benches", // criterion benchmarks
-        "data",    // directive and ElastiCache tables
+        "data",    // directive, ACL and target tables
         "docs",
         "examples",
         "schemas", // the generated contract and plan schemas
