@@ -48,6 +48,11 @@ fn known() -> &'static Mutex<Known> {
     })
 }
 
+/// Whether there is a cache file to read and write (`REDISCTL_NO_CACHE` unset, a home known).
+pub fn enabled() -> bool {
+    known().lock().is_ok_and(|k| k.file.is_some())
+}
+
 pub fn fingerprint(doc: &Value) -> String {
     hex::encode(Sha256::digest(serde_json::to_vec(doc).unwrap_or_default()))
 }

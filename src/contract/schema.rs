@@ -152,13 +152,14 @@ fn validator() -> &'static Validator {
 
 /// Check a merged document against the schema; one diagnostic per problem.
 pub fn check(doc: &Value, index: &SpanIndex) -> Vec<Diagnostic> {
-    let print = super::known_valid::fingerprint(doc);
-    if super::known_valid::contains(&print) {
+    // No fingerprint to compute when the cache is off.
+    let print = super::known_valid::enabled().then(|| super::known_valid::fingerprint(doc));
+    if print.as_deref().is_some_and(super::known_valid::contains) {
         tracing::debug!("schema check skipped: this document was found valid before (schema cache)");
         return Vec::new();
     }
     let diags = problems(doc, index);
-    if diags.is_empty() {
+    if let (Some(print), true) = (print, diags.is_empty()) {
         super::known_valid::insert(print);
     }
     diags

@@ -305,12 +305,9 @@ fn memorystore_peer_refuses_what_the_discovery_document_does_not_describe() {
     assert_eq!(patch("hostname"), 400, "no such field");
 }
 
-#[test]
-fn memorystore_interrupted_apply_is_resumed_and_waits_are_bounded() {
-    // Operations take 2 s at the peer, whoever polls.
-    let mut env = Env::with_peer(&prod(""), Peer::settling(2.0));
-
-    // An apply killed right after its create request reached the API (it polls once a minute).
+/// Start an apply and kill it right after its create request reached the API (it polls once a
+/// minute, so the operation is still running).
+fn interrupt_apply_after_its_create(env: &Env) {
     let mut child = KillOnDrop(
         redisctl_std()
             .current_dir(env.project.path())
@@ -331,14 +328,27 @@ fn memorystore_interrupted_apply_is_resumed_and_waits_are_bounded() {
     });
     child.kill().unwrap();
     child.wait().unwrap();
+}
 
-    // The instance is still being created: the plan says apply waits for it, and apply does.
+/// After an interrupted create, `memorystore:instance/catalog-prod` is still being created: the
+/// plan says apply waits for it, and apply does — no second create — and converges.
+fn assert_resumed(env: &mut Env) {
     let run = env.run(&["plan", "--env", "prod"]);
     assert!(run.stdout.contains("~ memorystore:instance/catalog-prod"), "{}", run.show());
     assert!(run.stdout.contains("is CREATING"), "{}", run.show());
     env.run(&["apply", "--env", "prod", "--auto-approve"]).assert_code(0);
     assert_eq!(env.peer.mutations().len(), 1, "resumed, not created twice");
     env.run(&["plan", "--env", "prod", "--detailed-exitcode"]).assert_code(0);
+}
+
+#[test]
+fn memorystore_interrupted_apply_is_resumed_and_waits_are_bounded() {
+    // Operations take 2 s at the peer, whoever polls.
+    let mut env = Env::with_peer(&prod(""), Peer::settling(2.0));
+
+    interrupt_apply_after_its_create(&env);
+
+    assert_resumed(&mut env);
 
     // An operation that takes longer than --wait-timeout: apply fails and says where it stands.
     env.project.write("environments/prod.yaml", prod("").replace("memorySizeGb: 5", "memorySizeGb: 6"));
@@ -634,35 +644,9 @@ fn memorystore_valkey_interrupted_apply_is_resumed() {
     // Operations take 2 s at the peer, whoever polls.
     let mut env = Env::with_peer(&valkey(3, "default", ""), Peer::serving("memorystore", 2.0));
     env.project.write("redisctl.yaml", BASE.replace("\"7.0\"", "\"7.2\""));
-    // An apply killed right after its create request reached the API (it polls once a minute).
-    let mut child = KillOnDrop(
-        redisctl_std()
-            .current_dir(env.project.path())
-            .args(["apply", "--env", "prod", "--auto-approve"])
-            .envs(environment(&env.peer))
-            .env("REDISCTL_MEMORYSTORE_POLL_MS", "60000")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    wait_for("the create request", std::time::Duration::from_secs(30), || {
-        if env.peer.mutations().iter().any(|r| r["method"] == "POST") {
-            Ok(())
-        } else {
-            Err("not yet".into())
-        }
-    });
-    child.kill().unwrap();
-    child.wait().unwrap();
+    interrupt_apply_after_its_create(&env);
 
-    // Still being created: the plan says apply waits for it, and apply does — no second create.
-    let run = env.run(&["plan", "--env", "prod"]);
-    assert!(run.stdout.contains("~ memorystore:instance/catalog-prod"), "{}", run.show());
-    assert!(run.stdout.contains("is CREATING"), "{}", run.show());
-    env.run(&["apply", "--env", "prod", "--auto-approve"]).assert_code(0);
-    assert_eq!(env.peer.mutations().len(), 1, "resumed, not created twice");
-    env.run(&["plan", "--env", "prod", "--detailed-exitcode"]).assert_code(0);
+    assert_resumed(&mut env);
 }
 
 #[test]

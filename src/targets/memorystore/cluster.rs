@@ -10,7 +10,7 @@ use google_cloud_redis_cluster_v1::client::CloudRedisCluster;
 use google_cloud_redis_cluster_v1::model::Cluster;
 use serde_json::{json, Map, Value};
 
-use super::diff::{shared_view, Fields};
+use super::diff::{ca_certificates, shared_view, Fields};
 use super::nodes::{NodeApi, NodeProvider, Waiter};
 use super::provider::{api_err, configured, not_found, setup_failed};
 use super::render::cluster_body;
@@ -90,14 +90,14 @@ impl NodeApi for RedisCluster {
     fn instance_ca(&self, w: &Waiter, name: &str) -> Result<Vec<String>, Error> {
         let request = self.0.get_cluster_certificate_authority().set_name(format!("{name}/certificateAuthority"));
         let ca = w.rt.block_on(request.send()).map_err(|e| api_err("GetClusterCertificateAuthority", e))?;
-        Ok(ca.managed_server_ca().iter().flat_map(|m| &m.ca_certs).flat_map(|c| c.certificates.clone()).collect())
+        Ok(ca_certificates!(ca))
     }
 
     fn shared_ca(&self, w: &Waiter, location: &str) -> Result<Vec<String>, Error> {
         let name = format!("{location}/sharedRegionalCertificateAuthority");
         let request = self.0.get_shared_regional_certificate_authority().set_name(name);
         let ca = w.rt.block_on(request.send()).map_err(|e| api_err("GetSharedRegionalCertificateAuthority", e))?;
-        Ok(ca.managed_server_ca().iter().flat_map(|m| &m.ca_certs).flat_map(|c| c.certificates.clone()).collect())
+        Ok(ca_certificates!(ca))
     }
 
     fn get(&self, w: &Waiter, name: &str) -> Result<Option<Cluster>, Error> {

@@ -202,6 +202,15 @@ macro_rules! shared_view {
 }
 pub(super) use shared_view;
 
+/// The PEM certificates of a `CertificateAuthority` or `SharedRegionalCertificateAuthority`
+/// answer, chains concatenated (the same shape in both crates, with no common trait).
+macro_rules! ca_certificates {
+    ($ca:expr) => {
+        $ca.managed_server_ca().iter().flat_map(|m| &m.ca_certs).flat_map(|c| c.certificates.clone()).collect()
+    };
+}
+pub(super) use ca_certificates;
+
 #[cfg(test)]
 mod tests {
     use super::*;

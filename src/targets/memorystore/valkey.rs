@@ -13,7 +13,7 @@ use google_cloud_memorystore_v1::model::instance::connection_detail::Connection;
 use google_cloud_memorystore_v1::model::{ConnectionType, Instance, PscAutoConnection};
 use serde_json::{json, Map, Value};
 
-use super::diff::{shared_view, Fields};
+use super::diff::{ca_certificates, shared_view, Fields};
 use super::nodes::{NodeApi, NodeProvider, Waiter};
 use super::provider::{api_err, configured, not_found, setup_failed};
 use super::render::valkey_body;
@@ -118,14 +118,14 @@ impl NodeApi for Valkey {
     fn instance_ca(&self, w: &Waiter, name: &str) -> Result<Vec<String>, Error> {
         let request = self.0.get_certificate_authority().set_name(name);
         let ca = w.rt.block_on(request.send()).map_err(|e| api_err("GetCertificateAuthority", e))?;
-        Ok(ca.managed_server_ca().iter().flat_map(|m| &m.ca_certs).flat_map(|c| c.certificates.clone()).collect())
+        Ok(ca_certificates!(ca))
     }
 
     fn shared_ca(&self, w: &Waiter, location: &str) -> Result<Vec<String>, Error> {
         let name = format!("{location}/sharedRegionalCertificateAuthority");
         let request = self.0.get_shared_regional_certificate_authority().set_name(name);
         let ca = w.rt.block_on(request.send()).map_err(|e| api_err("GetSharedRegionalCertificateAuthority", e))?;
-        Ok(ca.managed_server_ca().iter().flat_map(|m| &m.ca_certs).flat_map(|c| c.certificates.clone()).collect())
+        Ok(ca_certificates!(ca))
     }
 
     fn get(&self, w: &Waiter, name: &str) -> Result<Option<Instance>, Error> {
