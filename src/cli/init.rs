@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use clap::ValueEnum;
 
 use crate::error::Error;
+use crate::model::{PersistenceMode, RedisVersion, TargetKind, TopologyMode};
+use crate::targets::ScaffoldInput;
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Topology {
@@ -14,15 +16,6 @@ pub enum Topology {
     Replication,
     Sentinel,
     Cluster,
-}
-
-/// The target of the shared environment (`local` is always `process`).
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SharedTarget {
-    Systemd,
-    Compose,
-    Kubernetes,
-    Elasticache,
 }
 
 /// What the data is for: it decides eviction and persistence.
@@ -38,10 +31,12 @@ pub enum Workload {
 #[command(after_help = "Examples:\n  \
     redisctl init --project orders --service orders --topology sentinel --target kubernetes\n  \
     redisctl init --service sessions --topology replication --target elasticache --env production\n  \
+    redisctl init --service orders --topology cluster --target redis-enterprise --redis-version 7.2\n  \
     cd orders && redisctl validate --all && redisctl apply --env local --auto-approve\n\n\
     Writes redisctl.yaml, environments/local.yaml, environments/<env>.yaml, development-only passwords in \
     secrets/local/ (mode 0600), the JSON Schemas of the contract and of an overlay in schemas/ (for the editor modelines) and a \
-    .gitignore; refuses when the directory already holds a redisctl.yaml. The shared environment reads its \
+    .gitignore; refuses when the directory already holds a redisctl.yaml, or when the shared target cannot run the \
+    topology, workload or version asked for (nothing is written then). The shared environment reads its \
     passwords from variables (<SERVICE>_REDIS_*) and carries placeholders (hosts, subnets) to replace.")]
 pub struct Args {
     /// The service's name: the key prefix, the user names and the resource names derive from it.
@@ -49,14 +44,17 @@ pub struct Args {
     pub service: String,
     #[arg(long, value_enum, default_value_t = Topology::Sentinel)]
     pub topology: Topology,
-    /// Where the shared environment runs.
-    #[arg(long, value_enum, default_value_t = SharedTarget::Kubernetes)]
-    pub target: SharedTarget,
+    /// Where the shared environment runs (every target but `process`, which `local` is).
+    #[arg(long, default_value = "kubernetes", value_parser = shared_target())]
+    pub target: TargetKind,
     /// The shared environment's name.
     #[arg(long, default_value = "production", value_parser = env_name)]
     pub env: String,
     #[arg(long, value_enum, default_value_t = Workload::Cache)]
     pub workload: Workload,
+    /// The Redis version every environment runs (`local` needs a redis-server of it).
+    #[arg(long, default_value = "7.0", value_parser = redis_version())]
+    pub redis_version: RedisVersion,
     /// First local port: nodes from here, Sentinels from here + 10000.
     #[arg(long, default_value_t = 16379, value_parser = clap::value_parser!(u16).range(1024..55000))]
     pub port: u16,
@@ -69,6 +67,22 @@ fn service_name(s: &str) -> Result<String, String> {
         && !s.ends_with('-');
     ok.then(|| s.to_string())
         .ok_or_else(|| "lowercase letters, digits and `-`, starting with a letter (at most 40)".into())
+}
+
+/// The targets a shared environment can have: every one but `process`, by its contract name.
+fn shared_target() -> impl clap::builder::TypedValueParser<Value = TargetKind> {
+    use clap::builder::TypedValueParser;
+    let names: Vec<&'static str> =
+        TargetKind::ALL.iter().filter(|k| **k != TargetKind::Process).map(|k| k.as_str()).collect();
+    clap::builder::PossibleValuesParser::new(names)
+        .map(|name| *TargetKind::ALL.iter().find(|k| k.as_str() == name).expect("a listed target name"))
+}
+
+fn redis_version() -> impl clap::builder::TypedValueParser<Value = RedisVersion> {
+    use clap::builder::TypedValueParser;
+    let names: Vec<&'static str> = RedisVersion::ALL.iter().map(|v| v.as_str()).collect();
+    clap::builder::PossibleValuesParser::new(names)
+        .map(|name| *RedisVersion::ALL.iter().find(|v| v.as_str() == name).expect("a listed version"))
 }
 
 fn env_name(s: &str) -> Result<String, String> {
@@ -105,6 +119,17 @@ pub fn run(project: &Path, args: &Args) -> Result<i32, Error> {
     Ok(super::EXIT_OK)
 }
 
+impl Topology {
+    fn mode(self) -> TopologyMode {
+        match self {
+            Topology::Standalone => TopologyMode::Standalone,
+            Topology::Replication => TopologyMode::Replication,
+            Topology::Sentinel => TopologyMode::Sentinel,
+            Topology::Cluster => TopologyMode::Cluster,
+        }
+    }
+}
+
 fn describe(t: Topology) -> &'static str {
     match t {
         Topology::Standalone => "one redis-server",
@@ -117,18 +142,23 @@ fn describe(t: Topology) -> &'static str {
 /// The project's files: (path, content, mode).
 fn scaffold(a: &Args) -> Result<Vec<(PathBuf, String, u32)>, Error> {
     let service = &a.service;
-    let upper = service.to_uppercase().replace('-', "_");
     let replicas = a.topology != Topology::Standalone;
     let sentinel = a.topology == Topology::Sentinel;
     let cluster = a.topology == Topology::Cluster;
     let (policy, persistence) = match a.workload {
-        Workload::Cache => ("allkeys-lru", "none"),
-        Workload::State => ("noeviction", "aof"),
+        Workload::Cache => ("allkeys-lru", PersistenceMode::None),
+        Workload::State => ("noeviction", PersistenceMode::Aof),
     };
+    let input = ScaffoldInput { service, env: &a.env, mode: a.topology.mode(), persistence, version: a.redis_version };
+    let stem = input.variable_stem();
+    let scaffolded = crate::targets::of(a.target).scaffold(&input).map_err(Error::usage)?;
     let workload = format!("{:?}", a.workload).to_lowercase();
 
     // Users: the application's, then those redisctl and the servers log in as.
-    let mut users: Vec<(&str, String, &str)> = vec![("app", format!("{service}-app"), "")];
+    let mut users: Vec<(&str, String, &str)> = Vec::new();
+    if scaffolded.application_user {
+        users.push(("app", format!("{service}-app"), ""));
+    }
     if replicas {
         users.push(("replicator", "replicator".into(), "replication"));
     }
@@ -163,30 +193,30 @@ fn scaffold(a: &Args) -> Result<Vec<(PathBuf, String, u32)>, Error> {
          # holds only what differs (maps merge, lists replace, `null` removes a key).\n\
          apiVersion: redisctl/v1\n\
          service: {service}\n\
-         redis:\n  version: \"7.0\"\n  workload: {workload}\n  maxmemoryPolicy: {policy}\n  persistence:\n    mode: {persistence}\n  \
-         config:\n    timeout: 300\n    tcp-keepalive: 60\n\
+         redis:\n  version: \"{version}\"\n  workload: {workload}\n  maxmemoryPolicy: {policy}\n  persistence:\n    mode: {persistence}\n{idle}\
          keyspace:\n  prefix: {service}\n{cluster_safe}\
          {users}\
          resources:\n  maxmemory: 256mb\n\
          # SLOs and alerts, defaulted from the workload: every environment renders exporters,\n\
          # Prometheus rules and Grafana dashboards from them.\n\
          observability: {{}}\n",
+        persistence = persistence.as_str(),
+        idle = if scaffolded.idle_directives { "  config:\n    timeout: 300\n    tcp-keepalive: 60\n" } else { "" },
+        version = a.redis_version.as_str(),
         cluster_safe = if cluster { "  clusterSafe: true\n" } else { "" },
         users = user_list(&|key| {
             let var = match key {
-                "app" => format!("{upper}_REDIS_PASSWORD"),
-                other => format!("{upper}_REDIS_{}_PASSWORD", other.to_uppercase()),
+                "app" => format!("{stem}_PASSWORD"),
+                other => format!("{stem}_{}_PASSWORD", other.to_uppercase()),
             };
             format!("{{ fromEnv: {var} }}")
         }),
     );
 
-    let topology = |shared: bool| match a.topology {
+    let topology = |replicas: u32| match a.topology {
         Topology::Standalone => "topology:\n  mode: standalone\n".to_string(),
-        Topology::Replication => format!("topology:\n  mode: replication\n  replicas: {}\n", 1 + u8::from(shared)),
-        Topology::Sentinel => {
-            format!("topology:\n  mode: sentinel\n  replicas: {}\n  sentinels: 3\n", 1 + u8::from(shared))
-        }
+        Topology::Replication => format!("topology:\n  mode: replication\n  replicas: {replicas}\n"),
+        Topology::Sentinel => format!("topology:\n  mode: sentinel\n  replicas: {replicas}\n  sentinels: 3\n"),
         Topology::Cluster => "topology:\n  mode: cluster\n  shards: 3\n  replicasPerShard: 1\n".to_string(),
     };
     let local = format!(
@@ -195,7 +225,7 @@ fn scaffold(a: &Args) -> Result<Vec<(PathBuf, String, u32)>, Error> {
          # Passwords come from development-only files in secrets/local/ (never use them elsewhere).\n\
          target: process\n{topology}ports:\n  redis: {port}\n{sentinel_port}resources:\n  maxmemory: 64mb\n{users}",
         env = a.env,
-        topology = topology(false),
+        topology = topology(1),
         port = a.port,
         sentinel_port = if sentinel { format!("  sentinel: {}\n", a.port + 10000) } else { String::new() },
         users = user_list(&|key| format!("{{ fromFile: secrets/local/{key}.password }}")),
@@ -204,13 +234,12 @@ fn scaffold(a: &Args) -> Result<Vec<(PathBuf, String, u32)>, Error> {
     let shared = format!(
         "# yaml-language-server: $schema=../schemas/redisctl.overlay.schema.json\n\
          # {env}: replace the placeholders (marked TODO) before the first plan.\n\
-         target: {target}\n{production}{topology}{settings}",
+         target: {target}\n{topology}{settings}",
+        settings = scaffolded.settings,
         env = a.env,
-        target = format!("{:?}", a.target).to_lowercase(),
-        // Compose is a development stack on one machine: TLS and the production rules do not apply.
-        production = if a.target == SharedTarget::Compose { "" } else { "productionLike: true\n" },
-        topology = topology(true),
-        settings = shared_settings(a, sentinel || cluster),
+        target = a.target.as_str(),
+        // One replica more than on this machine, unless the target keeps fewer.
+        topology = topology(scaffolded.replicas.unwrap_or(2)),
     );
 
     let mut files = vec![
@@ -225,42 +254,6 @@ fn scaffold(a: &Args) -> Result<Vec<(PathBuf, String, u32)>, Error> {
         files.push((PathBuf::from(format!("secrets/local/{key}.password")), format!("{}\n", random_hex()?), 0o600));
     }
     Ok(files)
-}
-
-/// The target's own settings, with placeholders where only the team knows the value.
-fn shared_settings(a: &Args, three_zones: bool) -> String {
-    let service = &a.service;
-    let zones = if three_zones { "  failureDomains: [zone-a, zone-b, zone-c]   # TODO: your zones\n" } else { "" };
-    // One VM per node: a cluster's 6 nodes on 3 VMs would lose two at a time.
-    let vms = if a.topology == Topology::Cluster { 6 } else { 3 };
-    let hosts: Vec<String> = (0..vms).map(|i| format!("10.0.{}.10", i % 3 + 1 + 3 * (i / 3))).collect();
-    let hosts = hosts.join(", ");
-    match a.target {
-        SharedTarget::Systemd => format!(
-            "{zones}systemd:\n  # TODO: one VM per zone; node-<i> and sentinel-<i> run on hosts[i]\n  \
-             hosts: [{hosts}]\n  environmentFile: /etc/redis/{service}.env\n\
-             security:\n  # TODO: certificates placed on each VM, readable by the redis user\n  \
-             tls: {{ enabled: true, certFile: /etc/redis/tls/redis.crt, keyFile: /etc/redis/tls/redis.key, caFile: /etc/redis/tls/ca.crt }}\n\
-             resources:\n  maxmemory: 1gb\n"
-        ),
-        SharedTarget::Compose => "resources:\n  maxmemory: 1gb\n  memoryLimit: 2Gi\n".into(),
-        SharedTarget::Kubernetes => format!(
-            "{zones}kubernetes:\n  namespace: {service}\n  secretName: {service}-redis-acl   # TODO: a Secret with one key per ACL user\n  \
-             tlsSecretName: {service}-redis-tls   # TODO: a kubernetes.io/tls Secret (e.g. from cert-manager)\n\
-             security:\n  tls: {{ enabled: true, certFile: /tls/tls.crt, keyFile: /tls/tls.key, caFile: /tls/ca.crt }}\n\
-             resources:\n  maxmemory: 1gb\n  memoryLimit: 2Gi\n"
-        ),
-        SharedTarget::Elasticache => format!(
-            "{zones}security:\n  tls: {{ enabled: true }}\naws:\n  region: eu-west-1   # TODO\n  replicationGroupId: {service}-{env}\n  \
-             nodeType: cache.r7g.large\n  subnetIds: [subnet-00000000000000001, subnet-00000000000000002]   # TODO\n  \
-             securityGroupIds: [sg-00000000000000001]   # TODO\n  \
-             alarmTopics:   # TODO: the SNS topics of your pager and ticket queue\n    \
-             page: [\"arn:aws:sns:eu-west-1:000000000000:{service}-oncall\"]\n    \
-             ticket: [\"arn:aws:sns:eu-west-1:000000000000:{service}-tickets\"]\n\
-             # ElastiCache derives maxmemory from the node type\nresources:\n  maxmemory: null\n",
-            env = a.env,
-        ),
-    }
 }
 
 /// 32 hex digits from the kernel's generator: a development password nobody chose.

@@ -117,6 +117,17 @@ pub enum TargetKind {
 }
 
 impl TargetKind {
+    /// Every target, in the schema's order (a unit test keeps the two equal).
+    pub const ALL: [TargetKind; 7] = [
+        TargetKind::Process,
+        TargetKind::Systemd,
+        TargetKind::Compose,
+        TargetKind::Kubernetes,
+        TargetKind::Elasticache,
+        TargetKind::RedisEnterprise,
+        TargetKind::Memorystore,
+    ];
+
     pub fn as_str(self) -> &'static str {
         self.facts().name
     }
@@ -1377,4 +1388,26 @@ fn yes() -> bool {
 
 fn default_reserved_memory_percent() -> u8 {
     25
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TargetKind;
+
+    #[test]
+    fn target_kind_all_lists_the_schema_targets_in_order_with_their_names() {
+        let schema = crate::contract::schema::schema();
+        let listed: Vec<&str> = schema["$defs"]["Target"]["oneOf"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["const"].as_str().unwrap())
+            .collect();
+        let all: Vec<&str> = TargetKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(all, listed);
+        for k in TargetKind::ALL {
+            let parsed: TargetKind = serde_json::from_value(serde_json::json!(k.as_str())).unwrap();
+            assert_eq!(parsed, k, "`{}` is the name the contract spells it", k.as_str());
+        }
+    }
 }

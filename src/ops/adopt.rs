@@ -65,18 +65,16 @@ pub fn adopt(
 /// (ElastiCache: a member's settings when the member cannot be described; the AUTH token,
 /// which the API never returns): recorded as adopted, under the environment's lock.
 fn record_managed(environment: &Environment, token: Option<&Secret>) -> Result<(), Error> {
-    #[cfg(feature = "elasticache")]
-    if environment.loaded.contract.target == crate::model::TargetKind::Elasticache {
-        let records = crate::targets::elasticache::provider::adopted_records(&environment.deployment, token)?;
-        let store = environment.store()?;
-        let _lock = store.lock(&format!("import --env {}", environment.name()), Duration::ZERO)?;
-        let mut state = crate::plan::state::State::load_from(store, environment.name())?;
-        for (address, record) in &records {
-            state.put(address, record)?;
-        }
-        state.save()?;
+    let d = &environment.deployment;
+    let records = crate::targets::of(d.contract.target).adopted_records(d, token)?;
+    if records.is_empty() {
+        return Ok(());
     }
-    #[cfg(not(feature = "elasticache"))]
-    let _ = (environment, token);
-    Ok(())
+    let store = environment.store()?;
+    let _lock = store.lock(&format!("import --env {}", environment.name()), Duration::ZERO)?;
+    let mut state = crate::plan::state::State::load_from(store, environment.name())?;
+    for (address, record) in &records {
+        state.put(address, record)?;
+    }
+    state.save()
 }

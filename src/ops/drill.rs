@@ -20,6 +20,7 @@ use crate::model::drill::{record_path, DrillRecord, FailoverDrill, PrefixCount, 
 use crate::model::{TopologyMode, UserRole};
 use crate::resolve::Deployment;
 use crate::stack::{key_slot, LiveRole, Stack, HOST};
+use crate::targets::Drills;
 
 /// How a failover drill forces the failover.
 #[derive(Debug, Clone, Copy)]
@@ -36,25 +37,15 @@ pub struct FailoverOptions {
 /// The local stack of an opened environment, ready, or why a drill cannot run on it.
 fn ready_stack(env: &Environment) -> Result<Stack, Error> {
     let d = &env.deployment;
-    if d.contract.target == crate::model::TargetKind::Elasticache {
-        // A failover drill there is TestFailover, a restore drill a snapshot restored into a new
-        // group; moto (the AWS peer redisctl's tests run against) implements neither TestFailover
-        // nor snapshots with data, so no drill of redisctl's reaches ElastiCache untested.
-        return Err(Error::usage(format!(
-            "environment `{}` is on ElastiCache: redisctl has no tested ElastiCache drill yet (a failover drill \
-             needs TestFailover, a restore drill a snapshot with its data, and the AWS emulator the tests run \
-             against implements neither); drill a local stack of the same contract instead, or use the AWS \
-             console's Test failover",
-            d.env
-        )));
-    }
-    if !d.contract.target.facts().local {
-        return Err(Error::usage(format!(
-            "environment `{}` has target `{}`: drills run on local stacks (`target: process`), and a failover \
-             drill on a systemd fleet with --live",
-            d.env,
-            d.contract.target.as_str()
-        )));
+    let on = || format!("environment `{}` has target `{}`", d.env, d.contract.target.as_str());
+    match crate::targets::of(d.contract.target).drills() {
+        Drills::LocalStack => {}
+        Drills::Fleet => return Err(Error::usage(format!(
+            "{}: drills run on local stacks, and a fleet redisctl does not run gets a graceful failover drill only, \
+                 with --live",
+            on()
+        ))),
+        Drills::Unsupported(why) => return Err(Error::usage(format!("{}: {why}", on()))),
     }
     let stack = Stack::new(d.clone(), env.output_dir.clone())?;
     stack.check_ready().map_err(|nr| {
@@ -267,13 +258,19 @@ impl Fleet {
     /// and Sentinels that agree on the primary and have their quorum.
     fn ready(env: &Environment, opts: FailoverOptions) -> Result<Fleet, Error> {
         let d = env.deployment.clone();
-        if d.contract.target.facts().local || d.contract.target != crate::model::TargetKind::Systemd {
+        let drills = crate::targets::of(d.contract.target).drills();
+        if drills != Drills::Fleet {
+            let fleets: Vec<String> = crate::model::TargetKind::ALL
+                .iter()
+                .filter(|k| crate::targets::of(**k).drills() == Drills::Fleet)
+                .map(|k| format!("`target: {}`", k.as_str()))
+                .collect();
             return Err(Error::usage(format!(
-                "--live drills a fleet redisctl reaches at its addresses (`target: systemd`); environment `{}` has \
-                 target `{}`{}",
+                "--live drills a fleet redisctl reaches at its addresses ({}); environment `{}` has target `{}`{}",
+                fleets.join(", "),
                 d.env,
                 d.contract.target.as_str(),
-                if d.contract.target.facts().local { ": drill its local stack without --live" } else { "" }
+                if drills == Drills::LocalStack { ": drill its local stack without --live" } else { "" }
             )));
         }
         if d.contract.topology.mode != TopologyMode::Sentinel {

@@ -387,4 +387,10 @@ pub const TARGET: containers::ContainerTarget = containers::ContainerTarget {
     endpoint,
     consequences: None,
     stream: super::commented_stream,
+    scaffold,
 };
+
+/// Compose is a development stack on one machine: TLS and the production rules do not apply.
+fn scaffold(_: &super::ScaffoldInput) -> Result<super::Scaffold, String> {
+    super::Scaffold::settings("resources:\n  maxmemory: 1gb\n  memoryLimit: 2Gi\n".into())
+}

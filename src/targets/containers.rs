@@ -447,6 +447,8 @@ pub struct ContainerTarget {
     pub consequences: Option<crate::providers::files::Consequences>,
     /// `Target::stream`: the files as one text for standard output, and what it leaves out.
     pub stream: fn(&[crate::render::Artifact]) -> (String, Vec<String>),
+    /// `Target::scaffold`: the shared environment `init` writes.
+    pub scaffold: fn(&super::ScaffoldInput) -> Result<super::Scaffold, String>,
 }
 
 impl super::Target for ContainerTarget {
@@ -494,6 +496,10 @@ impl super::Target for ContainerTarget {
 
     fn stream(&self, artifacts: &[crate::render::Artifact]) -> (String, Vec<String>) {
         (self.stream)(artifacts)
+    }
+
+    fn scaffold(&self, s: &super::ScaffoldInput) -> Result<super::Scaffold, String> {
+        (self.scaffold)(s)
     }
 }
 

@@ -766,7 +766,20 @@ pub const TARGET: containers::ContainerTarget = containers::ContainerTarget {
     endpoint,
     consequences: Some(consequences),
     stream: yaml_stream,
+    scaffold,
 };
+
+fn scaffold(s: &super::ScaffoldInput) -> Result<super::Scaffold, String> {
+    super::Scaffold::settings(format!(
+        "{zones}productionLike: true\nkubernetes:\n  namespace: {service}\n  \
+         secretName: {service}-redis-acl   # TODO: a Secret with one key per ACL user\n  \
+         tlsSecretName: {service}-redis-tls   # TODO: a kubernetes.io/tls Secret (e.g. from cert-manager)\n\
+         security:\n  tls: {{ enabled: true, certFile: /tls/tls.crt, keyFile: /tls/tls.key, caFile: /tls/ca.crt }}\n\
+         resources:\n  maxmemory: 1gb\n  memoryLimit: 2Gi\n",
+        zones = s.zones(),
+        service = s.service,
+    ))
+}
 
 #[cfg(test)]
 mod tests {

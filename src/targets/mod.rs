@@ -2,8 +2,9 @@
 //!
 //! A target owns everything particular to it: its contract checks (run by `validate`, with
 //! locations), where its nodes are (the host clients and redisctl reach each member at),
-//! render, its providers for a scope, the post-apply commands of `--exec`, and the client
-//! endpoints a managed service hands out. The facts the stages below read (managed?
+//! render, its providers for a scope, the post-apply commands of `--exec`, the client
+//! endpoints a managed service hands out, the shared environment `init` scaffolds, which drills
+//! reach it and what `import` records beside its files. The facts the stages below read (managed?
 //! containers? secrets at render?) are `TargetKind::facts` in the model. `of` is the only
 //! `match` on the kind above the model: adding a target is a module here, a line in `of`, its
 //! settings block and facts in the model, and the regenerated schema.
@@ -24,13 +25,13 @@ use crate::contract::merge::SpanIndex;
 use crate::contract::{Loaded, Project};
 use crate::diagnostics::{Diagnostic, Sources};
 use crate::error::Error;
-use crate::model::{Contract, TargetKind};
-use crate::plan::{Changed, PostApply, Provider, Scope};
+use crate::model::{Contract, PersistenceMode, RedisVersion, TargetKind, TopologyMode};
+use crate::plan::{Address, Changed, PostApply, Provider, Scope};
 use crate::providers::cluster::ClusterShape;
 use crate::providers::files::{Consequences, FilesProvider, Modes};
 use crate::render::{Artifact, Templates};
 use crate::resolve::Deployment;
-use crate::secrets::Secrets;
+use crate::secrets::{Secret, Secrets};
 
 /// What a target's providers are built from: one opened environment.
 pub struct Opened<'a> {
@@ -41,6 +42,51 @@ pub struct Opened<'a> {
     pub project_dir: &'a Path,
     /// AWS endpoint override for managed targets (`--endpoint-url`, `AWS_ENDPOINT_URL`).
     pub endpoint_url: Option<&'a str>,
+}
+
+/// What `init` tells a target about the project it scaffolds.
+pub struct ScaffoldInput<'a> {
+    pub service: &'a str,
+    /// The shared environment's name.
+    pub env: &'a str,
+    pub mode: TopologyMode,
+    /// The base contract's persistence (from the workload).
+    pub persistence: PersistenceMode,
+    pub version: RedisVersion,
+}
+
+/// The shared environment a target scaffolds for `init`.
+pub struct Scaffold {
+    /// The overlay below its `target` and `topology` lines; `failureDomains` (`zones`) first,
+    /// as it continues the topology.
+    pub settings: String,
+    /// Replicas of the primary (or of each shard) where the target cannot run init's default.
+    pub replicas: Option<u32>,
+    /// Whether the application gets its own ACL user (in the base contract, so in every
+    /// environment): not where the target has no ACL users, so that parity holds.
+    pub application_user: bool,
+    /// Whether the base contract sets the idle `timeout` and `tcp-keepalive` directives: not
+    /// where the target's clients never reach a Redis connection of their own (a proxy).
+    pub idle_directives: bool,
+}
+
+impl Scaffold {
+    /// A shared environment of `settings` that runs what every target runs.
+    pub fn settings(settings: String) -> Result<Scaffold, String> {
+        Ok(Scaffold { settings, replicas: None, application_user: true, idle_directives: true })
+    }
+}
+
+/// How `redisctl drill` reaches an environment of a target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Drills {
+    /// A local stack redisctl runs: failover (graceful or killed primary) and restore drills.
+    LocalStack,
+    /// A fleet reached at its addresses (`--live`): a graceful Sentinel failover only, since
+    /// redisctl runs none of its processes.
+    Fleet,
+    /// No drill of redisctl's reaches it, and what to do instead.
+    Unsupported(&'static str),
 }
 
 pub trait Target: Sync {
@@ -85,6 +131,31 @@ pub trait Target: Sync {
     /// Fill in the endpoints a managed service assigns (asked of its API) for `connect`.
     fn managed_endpoints(&self, _env: &Opened, _config: &mut ClientConfig) -> Result<(), Error> {
         Ok(())
+    }
+
+    /// The shared environment `init` writes, with placeholders marked TODO where only the team
+    /// knows the value; or why init cannot scaffold this target for that project.
+    fn scaffold(&self, _s: &ScaffoldInput) -> Result<Scaffold, String> {
+        Err(format!("init does not scaffold a shared environment on target `{}`", self.kind().as_str()))
+    }
+
+    /// How drills reach an environment of this target.
+    fn drills(&self) -> Drills {
+        Drills::Unsupported(
+            "drills run on local stacks (`target: process`), and a failover drill on a systemd fleet with --live: \
+             drill a local stack of the same contract instead",
+        )
+    }
+
+    /// What `import` records in the state beside the adopted files, where the target's API does
+    /// not say what redisctl applied last (`token`: the AUTH token in use, when the operator gave
+    /// it). Default: nothing.
+    fn adopted_records(
+        &self,
+        _d: &Deployment,
+        _token: Option<&Secret>,
+    ) -> Result<Vec<(Address, serde_json::Value)>, Error> {
+        Ok(Vec::new())
     }
 
     /// The rendered (and redacted) files as one text for standard output (`render --out -`),
@@ -153,6 +224,24 @@ pub fn located(problems: Vec<Problem>, index: &SpanIndex) -> Vec<Diagnostic> {
             }
         })
         .collect()
+}
+
+impl ScaffoldInput<'_> {
+    /// The `failureDomains` line of a topology whose members a zone failure must not take
+    /// together (Sentinel quorum, cluster shards), as a placeholder; empty otherwise.
+    pub fn zones(&self) -> &'static str {
+        match self.mode {
+            TopologyMode::Sentinel | TopologyMode::Cluster => {
+                "  failureDomains: [zone-a, zone-b, zone-c]   # TODO: your zones\n"
+            }
+            TopologyMode::Standalone | TopologyMode::Replication => "",
+        }
+    }
+
+    /// The service's name as the stem of its password variables (`ORDERS_REDIS_...`).
+    pub fn variable_stem(&self) -> String {
+        format!("{}_REDIS", self.service.to_uppercase().replace('-', "_"))
+    }
 }
 
 /// `render --out -`: what goes to standard output.

@@ -54,6 +54,10 @@ impl Target for Process {
         TargetKind::Process
     }
 
+    fn drills(&self) -> super::Drills {
+        super::Drills::LocalStack
+    }
+
     fn default_output_dir(&self, project_dir: &Path, env: &str) -> PathBuf {
         project_dir.join(".redisctl").join(env).join("run")
     }

@@ -386,6 +386,26 @@ impl super::Target for Systemd {
         Vec::new()
     }
 
+    fn scaffold(&self, s: &super::ScaffoldInput) -> Result<super::Scaffold, String> {
+        // One VM per node: a cluster's 6 nodes on 3 VMs would lose two at a time.
+        let vms = if s.mode == crate::model::TopologyMode::Cluster { 6 } else { 3 };
+        let hosts: Vec<String> = (0..vms).map(|i| format!("10.0.{}.10", i % 3 + 1 + 3 * (i / 3))).collect();
+        super::Scaffold::settings(format!(
+            "{zones}productionLike: true\nsystemd:\n  # TODO: one VM per zone; node-<i> and sentinel-<i> run on hosts[i]\n  \
+             hosts: [{hosts}]\n  environmentFile: /etc/redis/{service}.env\n\
+             security:\n  # TODO: certificates placed on each VM, readable by the redis user\n  \
+             tls: {{ enabled: true, certFile: /etc/redis/tls/redis.crt, keyFile: /etc/redis/tls/redis.key, caFile: /etc/redis/tls/ca.crt }}\n\
+             resources:\n  maxmemory: 1gb\n",
+            zones = s.zones(),
+            hosts = hosts.join(", "),
+            service = s.service,
+        ))
+    }
+
+    fn drills(&self) -> super::Drills {
+        super::Drills::Fleet
+    }
+
     fn endpoint(&self, d: &Deployment, name: &str) -> crate::connect::Endpoint {
         crate::connect::Endpoint { host: host_of(d, name), port: d.port_of(name).unwrap_or(0) }
     }

@@ -434,6 +434,64 @@ impl super::Target for Elasticache {
         super::managed_scope(env, scope, self.kind(), || managed_providers(env, false))
     }
 
+    fn scaffold(&self, s: &super::ScaffoldInput) -> Result<super::Scaffold, String> {
+        if s.persistence.aof() {
+            return Err("ElastiCache offers no AOF on current engines, which a `state` workload needs: scaffold \
+                        `--workload cache`, or another target"
+                .into());
+        }
+        // The first engine with the version's semantics: Redis, else Valkey (7.2 and later).
+        let row = Catalog::get()
+            .version
+            .iter()
+            .find(|r| r.redis == s.version.as_str())
+            .ok_or_else(|| format!("ElastiCache offers no engine with Redis {} semantics", s.version.as_str()))?;
+        let engine =
+            if row.engine == AwsEngine::Redis.as_str() { String::new() } else { format!("  engine: {}\n", row.engine) };
+        super::Scaffold::settings(format!(
+            "{zones}productionLike: true\nsecurity:\n  tls: {{ enabled: true }}\naws:\n{engine}  region: eu-west-1   # TODO\n  \
+             replicationGroupId: {service}-{env}\n  nodeType: cache.r7g.large\n  \
+             subnetIds: [subnet-00000000000000001, subnet-00000000000000002]   # TODO\n  \
+             securityGroupIds: [sg-00000000000000001]   # TODO\n  \
+             alarmTopics:   # TODO: the SNS topics of your pager and ticket queue\n    \
+             page: [\"arn:aws:sns:eu-west-1:000000000000:{service}-oncall\"]\n    \
+             ticket: [\"arn:aws:sns:eu-west-1:000000000000:{service}-tickets\"]\n\
+             # ElastiCache derives maxmemory from the node type\nresources:\n  maxmemory: null\n",
+            zones = s.zones(),
+            service = s.service,
+            env = s.env,
+        ))
+    }
+
+    fn drills(&self) -> super::Drills {
+        // A failover drill there is TestFailover, a restore drill a snapshot restored into a new
+        // group; moto (the AWS peer redisctl's tests run against) implements neither TestFailover
+        // nor snapshots with data, so no drill of redisctl's reaches ElastiCache untested.
+        super::Drills::Unsupported(
+            "redisctl has no tested ElastiCache drill yet (a failover drill needs TestFailover, a restore drill a \
+             snapshot with its data, and the AWS emulator the tests run against implements neither); drill a local \
+             stack of the same contract instead, or use the AWS console's Test failover",
+        )
+    }
+
+    /// A member's settings where the member cannot be described, and the digest of the AUTH
+    /// token in use (the API never returns it).
+    fn adopted_records(
+        &self,
+        d: &Deployment,
+        token: Option<&crate::secrets::Secret>,
+    ) -> Result<Vec<(crate::plan::Address, serde_json::Value)>, crate::error::Error> {
+        #[cfg(feature = "elasticache")]
+        {
+            provider::adopted_records(d, token)
+        }
+        #[cfg(not(feature = "elasticache"))]
+        {
+            let _ = (d, token);
+            Err(no_sdk())
+        }
+    }
+
     fn destroy_providers(
         &self,
         env: &super::Opened,

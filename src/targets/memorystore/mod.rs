@@ -524,6 +524,49 @@ impl super::Target for Memorystore {
         super::located(problems(c), index)
     }
 
+    /// A Memorystore for Redis instance (BASIC or STANDARD_HA), or a Memorystore for Redis Cluster
+    /// for topology `cluster`. Neither has ACL users or the `timeout`/`tcp-keepalive` directives:
+    /// the application logs in with the AUTH string everywhere, and the overlay drops the users
+    /// redisctl and the servers of other environments log in as.
+    fn scaffold(&self, s: &super::ScaffoldInput) -> Result<super::Scaffold, String> {
+        let cluster = s.mode == TopologyMode::Cluster;
+        let product = if cluster { GcpProduct::RedisCluster } else { GcpProduct::RedisInstance };
+        let cat = Catalog::get();
+        cat.version_for(product, s.version.as_str())?;
+        let offered = cat.persistence.get(product.as_str()).map(Vec::as_slice).unwrap_or_default();
+        if !offered.iter().any(|m| m == s.persistence.as_str()) {
+            return Err(format!(
+                "{} offers no `{}` persistence (only {}), which this workload needs: scaffold another topology \
+                 (Memorystore for Redis Cluster offers AOF) or workload",
+                product.title(),
+                s.persistence.as_str(),
+                offered.join(", ")
+            ));
+        }
+        let sizing = if cluster {
+            "  product: redis-cluster\n  nodeType: REDIS_STANDARD_SMALL\n".to_string()
+        } else {
+            // More than one replica serves reads, which needs at least 5 GB.
+            let alternative =
+                if s.mode == TopologyMode::Standalone { "" } else { "  alternativeZone: europe-west1-c\n" };
+            format!("  zone: europe-west1-b\n{alternative}  memorySizeGb: 5\n")
+        };
+        let settings = format!(
+            "{zones}productionLike: true\nsecurity:\n  tls: {{ enabled: true }}\n\
+             # Memorystore sizes the memory, and clients authenticate with the AUTH string Google generates.\n\
+             resources:\n  maxmemory: null\nacl:\n  users: []\n\
+             gcp:\n  project: {service}-prod   # TODO: your project id\n  region: europe-west1   # TODO\n{sizing}  \
+             network: projects/{service}-prod/global/networks/default   # TODO: your VPC\n  \
+             authString: {{ fromEnv: {stem}_AUTH_STRING }}\n\
+             policy:\n  waivers:\n    - rule: RCTL112\n      \
+             reason: Memorystore has no ACL users; every client authenticates with the AUTH string, on a private network.\n",
+            zones = s.zones(),
+            service = s.service,
+            stem = s.variable_stem(),
+        );
+        Ok(super::Scaffold { settings, replicas: None, application_user: false, idle_directives: false })
+    }
+
     fn render(
         &self,
         d: &Deployment,

@@ -609,6 +609,39 @@ impl super::Target for RedisEnterprise {
         check(c, index)
     }
 
+    fn scaffold(&self, s: &super::ScaffoldInput) -> Result<super::Scaffold, String> {
+        if s.mode == TopologyMode::Sentinel {
+            return Err("Redis Enterprise fails over by itself (no Sentinel): scaffold it with `--topology \
+                        replication` or `cluster`"
+                .into());
+        }
+        let cat = Catalog::get();
+        if !cat.versions.iter().any(|v| v == s.version.as_str()) {
+            return Err(format!(
+                "Redis Enterprise creates databases of Redis {}, not {}: pass `--redis-version {}` (the local stack \
+                 then needs a redis-server of that version)",
+                cat.versions.join(", "),
+                s.version.as_str(),
+                cat.versions[0]
+            ));
+        }
+        let settings = format!(
+            "{zones}productionLike: true\nsecurity:\n  tls: {{ enabled: true }}\nresources:\n  maxmemory: 1gb\n\
+             redisEnterprise:\n  namespace: {service}\n  cluster:\n    name: {service}-rec\n    nodes: 3\n    \
+             licenseSecretName: {service}-rec-license   # TODO: a Secret with your Redis Enterprise license\n  \
+             database:\n    name: {service}\n",
+            zones = s.zones(),
+            service = s.service,
+        );
+        // A primary shard keeps at most this many replica shards.
+        Ok(super::Scaffold {
+            settings,
+            replicas: Some(cat.max_replicas),
+            application_user: true,
+            idle_directives: false,
+        })
+    }
+
     /// Every member is behind the database's one endpoint: the Service the operator creates.
     fn endpoint(&self, d: &Deployment, _name: &str) -> Endpoint {
         Endpoint { host: service_host(&d.contract), port: d.contract.ports.redis }
